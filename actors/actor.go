@@ -1,0 +1,189 @@
+package actors
+
+import (
+	"context"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// Behaviour is what an actor does with its messages. The run loop calls its
+// methods from the actor's own goroutine only, one at a time, so a behaviour
+// needs no locks for its own state.
+type Behaviour[M any] interface {
+	// Receive handles a batch in mailbox order, control messages first.
+	// The batch slice is reused after Receive returns.
+	Receive(batch []M)
+	// Deadline is when the actor next wants Timeout; zero means never.
+	Deadline() time.Time
+	// Timeout runs at or after Deadline. Returning true asks to stop; a
+	// registry-owned actor stops only if its mailbox is empty then.
+	Timeout(now time.Time) (stop bool)
+	// Stopped runs once, last, whatever the reason.
+	Stopped(reason StopReason)
+}
+
+// Restarter is implemented by behaviours that can reset themselves after a
+// panic when the supervisor answers Restart.
+type Restarter interface{ Restart() }
+
+// StopReason says why an actor's loop ended.
+type StopReason int
+
+const (
+	// StopIdle: the behaviour asked to stop and nothing was queued.
+	StopIdle StopReason = iota
+	// StopShutdown: the runtime's context ended; the mailbox was drained first.
+	StopShutdown
+	// StopSupervisor: a panic, and the supervisor said Stop.
+	StopSupervisor
+)
+
+// Directive is a supervisor's answer to a panic inside Receive or Timeout.
+type Directive int
+
+const (
+	// Resume keeps the behaviour as it is and goes on with the next batch.
+	Resume Directive = iota
+	// Restart calls the behaviour's Restart (if it has one), then resumes.
+	Restart
+	// Stop ends the actor.
+	Stop
+)
+
+// Supervisor decides what happens after a panic. It is called from the
+// failing actor's goroutine and may be called by many actors at once.
+type Supervisor func(key any, recovered any, stack []byte) Directive
+
+// ResumeAlways is the default supervisor: the failure is the batch's alone.
+func ResumeAlways(any, any, []byte) Directive { return Resume }
+
+// Group starts goroutines and waits for all of them, so that nothing runs
+// past shutdown unobserved (nats-server's startGoRoutine).
+type Group struct{ wg sync.WaitGroup }
+
+// Go runs f in a goroutine the group waits for.
+func (g *Group) Go(f func()) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		f()
+	}()
+}
+
+// Wait blocks until every goroutine started by Go has returned.
+func (g *Group) Wait() { g.wg.Wait() }
+
+// loop is one actor's run loop. tryStop is asked before an idle stop; it
+// closes the mailbox when it agrees.
+type loop[M any] struct {
+	key        any
+	mailbox    *Mailbox[M]
+	behaviour  Behaviour[M]
+	supervisor Supervisor
+	tryStop    func() bool
+}
+
+func (l *loop[M]) run(ctx context.Context) {
+	var (
+		batch []M
+		timer *time.Timer
+		fire  <-chan time.Time
+	)
+	arm := func() {
+		deadline := l.behaviour.Deadline()
+		if deadline.IsZero() {
+			if timer != nil {
+				timer.Stop()
+			}
+			fire = nil
+			return
+		}
+		wait := time.Until(deadline)
+		if timer == nil {
+			timer = time.NewTimer(wait)
+		} else {
+			timer.Reset(wait)
+		}
+		fire = timer.C
+	}
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	arm()
+	for {
+		select {
+		case <-l.mailbox.Signal():
+			batch = l.mailbox.Drain(batch[:0])
+			if len(batch) > 0 && !l.guard(func() { l.behaviour.Receive(batch) }) {
+				l.finish(StopSupervisor)
+				return
+			}
+			clear(batch)
+			arm()
+		case now := <-fire:
+			stop := false
+			if !l.guard(func() { stop = l.behaviour.Timeout(now) }) {
+				l.finish(StopSupervisor)
+				return
+			}
+			if stop && l.tryStop() {
+				// Closed while empty: nothing can have arrived since.
+				l.behaviour.Stopped(StopIdle)
+				return
+			}
+			arm()
+		case <-ctx.Done():
+			l.mailbox.Close()
+			batch = l.mailbox.Drain(batch[:0])
+			if len(batch) > 0 {
+				l.guard(func() { l.behaviour.Receive(batch) })
+			}
+			l.behaviour.Stopped(StopShutdown)
+			return
+		}
+	}
+}
+
+// guard runs f and applies the supervisor to a panic. It reports whether the
+// actor should keep running.
+func (l *loop[M]) guard(f func()) (keepRunning bool) {
+	defer func() {
+		recovered := recover()
+		if recovered == nil {
+			return
+		}
+		switch l.supervisor(l.key, recovered, debug.Stack()) {
+		case Resume:
+			keepRunning = true
+		case Restart:
+			if r, ok := l.behaviour.(Restarter); ok {
+				r.Restart()
+			}
+			keepRunning = true
+		default:
+			keepRunning = false
+		}
+	}()
+	f()
+	return true
+}
+
+func (l *loop[M]) finish(reason StopReason) {
+	l.mailbox.Close()
+	l.tryStop()
+	l.behaviour.Stopped(reason)
+}
+
+// Spawn runs a standalone actor (not in a registry) until ctx ends or its
+// behaviour stops it. The group waits for it.
+func Spawn[M any](ctx context.Context, group *Group, key any, mailbox *Mailbox[M], behaviour Behaviour[M], supervisor Supervisor) {
+	if supervisor == nil {
+		supervisor = ResumeAlways
+	}
+	l := &loop[M]{key: key, mailbox: mailbox, behaviour: behaviour, supervisor: supervisor,
+		tryStop: mailbox.closeIfIdle}
+	group.Go(func() { l.run(ctx) })
+}

@@ -1,0 +1,222 @@
+package filters
+
+import (
+	"github.com/hookwire/hookwire/filters/internal/wasmenc"
+)
+
+// Program is a stream's declarative triggers compiled to WebAssembly.
+//
+// The module exports memory, hw_alloc and hw_match like a custom filter,
+// but hw_match reads a field record (AppendRecord over Slots), not JSON:
+// the host extracts the fields once, the module does every comparison.
+// hw_match returns the 1-based index of the first trigger that matched, or 0.
+type Program struct {
+	Wasm []byte
+	// Slots are the fields the module reads, in record order. Slots[0] is
+	// always the event type.
+	Slots []Field
+}
+
+// Function indices and type indices of the generated module.
+const (
+	fnAlloc uint32 = iota
+	fnMatch
+	fnMemEq
+	fnStrEq
+	fnHasPrefix
+	fnHasSuffix
+	fnContains
+	fnDFA
+)
+
+const (
+	typeI32ToI32 uint32 = iota
+	typeI32x2ToI32
+	typeI32x3ToI32
+	typeI32x4ToI32
+)
+
+// dataBase is where constants start; the first bytes stay zero so that no
+// valid pointer is 0.
+const dataBase = 16
+
+// Compile validates triggers (paths under prefix) and generates their module.
+func Compile(prefix string, triggers []Trigger) (*Program, error) {
+	plans, err := plan(prefix, triggers)
+	if err != nil {
+		return nil, err
+	}
+	g := generator{slotIndex: map[string]int{}, strings: map[string]uint32{}}
+	g.slot(Field{Root: FieldType, Text: "type"})
+	match := &wasmenc.Code{}
+	for i, p := range plans {
+		match.Block(wasmenc.BlockEmpty)
+		g.stringOp(match, 0, fnStrEq, p.eventType)
+		match.Op(wasmenc.I32Eqz).BrIf(0)
+		for _, c := range p.conditions {
+			g.condition(match, c)
+			match.Op(wasmenc.I32Eqz).BrIf(0)
+		}
+		match.I32(int32(i + 1)).Op(wasmenc.Return)
+		match.End()
+	}
+	match.I32(0)
+
+	heapBase := align(dataBase+uint32(len(g.data)), 16)
+	m := &wasmenc.Module{
+		Types: []wasmenc.FuncType{
+			typeI32ToI32:   {Params: i32s(1), Results: i32s(1)},
+			typeI32x2ToI32: {Params: i32s(2), Results: i32s(1)},
+			typeI32x3ToI32: {Params: i32s(3), Results: i32s(1)},
+			typeI32x4ToI32: {Params: i32s(4), Results: i32s(1)},
+		},
+		Funcs: []wasmenc.Func{
+			fnAlloc:     {Type: typeI32ToI32, Locals: i32s(1), Body: allocBody(heapBase)},
+			fnMatch:     {Type: typeI32x2ToI32, Body: match},
+			fnMemEq:     {Type: typeI32x3ToI32, Body: memEqBody()},
+			fnStrEq:     {Type: typeI32x4ToI32, Body: strEqBody()},
+			fnHasPrefix: {Type: typeI32x4ToI32, Body: hasPrefixBody()},
+			fnHasSuffix: {Type: typeI32x4ToI32, Body: hasSuffixBody()},
+			fnContains:  {Type: typeI32x4ToI32, Locals: i32s(2), Body: containsBody()},
+			fnDFA:       {Type: typeI32x3ToI32, Locals: i32s(13), Body: dfaBody()},
+		},
+		MemoryMinPage: heapBase/65536 + 1,
+		Exports: []wasmenc.Export{
+			{Name: "memory", Kind: wasmenc.ExportMemory},
+			{Name: "hw_alloc", Kind: wasmenc.ExportFunc, Index: fnAlloc},
+			{Name: "hw_match", Kind: wasmenc.ExportFunc, Index: fnMatch},
+		},
+	}
+	if len(g.data) > 0 {
+		m.Data = []wasmenc.Data{{Offset: dataBase, Bytes: g.data}}
+	}
+	return &Program{Wasm: m.Encode(), Slots: g.slots}, nil
+}
+
+type generator struct {
+	slots     []Field
+	slotIndex map[string]int
+	data      []byte
+	strings   map[string]uint32
+}
+
+func (g *generator) slot(f Field) int {
+	if i, ok := g.slotIndex[f.Text]; ok {
+		return i
+	}
+	g.slots = append(g.slots, f)
+	g.slotIndex[f.Text] = len(g.slots) - 1
+	return len(g.slots) - 1
+}
+
+// constant places bytes in the data segment (strings deduplicated) and
+// returns their address.
+func (g *generator) constant(b []byte, dedupe bool) uint32 {
+	if dedupe {
+		if at, ok := g.strings[string(b)]; ok {
+			return at
+		}
+	}
+	for len(g.data)%4 != 0 {
+		g.data = append(g.data, 0)
+	}
+	at := dataBase + uint32(len(g.data))
+	g.data = append(g.data, b...)
+	if dedupe {
+		g.strings[string(b)] = at
+	}
+	return at
+}
+
+// pushSlot pushes the address of slot i of the record (local 0).
+func pushSlot(c *wasmenc.Code, slot int) {
+	c.Get(0).I32(int32(recordHeader + slotSize*slot)).Op(wasmenc.I32Add)
+}
+
+func (g *generator) stringOp(c *wasmenc.Code, slot int, fn uint32, s string) {
+	at := g.constant([]byte(s), true)
+	c.Get(0)
+	pushSlot(c, slot)
+	c.I32(int32(at)).I32(int32(len(s))).Call(fn)
+}
+
+func kindIs(c *wasmenc.Code, slot int, k Kind) {
+	pushSlot(c, slot)
+	c.LoadI32(slotKindOffset).I32(int32(k)).Op(wasmenc.I32Eq)
+}
+
+func (g *generator) equals(c *wasmenc.Code, slot int, v Value) {
+	switch v.Kind {
+	case KindString:
+		g.stringOp(c, slot, fnStrEq, v.Str)
+	case KindNumber:
+		numberCompare(c, slot, wasmenc.F64Eq, v.Num)
+	default: // null, true, false: the kind is the value
+		kindIs(c, slot, v.Kind)
+	}
+}
+
+func numberCompare(c *wasmenc.Code, slot int, op byte, n float64) {
+	kindIs(c, slot, KindNumber)
+	c.If(wasmenc.BlockI32)
+	pushSlot(c, slot)
+	c.LoadF64(slotNumOffset).F64(n).Op(op)
+	c.Else().I32(0).End()
+}
+
+// condition leaves 1 (holds) or 0 on the stack.
+func (g *generator) condition(c *wasmenc.Code, cond condition) {
+	slot := g.slot(cond.field)
+	switch cond.op {
+	case OpEq:
+		g.equals(c, slot, cond.values[0])
+	case OpNeq:
+		g.equals(c, slot, cond.values[0])
+		c.Op(wasmenc.I32Eqz)
+	case OpIn:
+		for i, v := range cond.values {
+			g.equals(c, slot, v)
+			if i > 0 {
+				c.Op(wasmenc.I32Or)
+			}
+		}
+	case OpContains:
+		g.stringOp(c, slot, fnContains, cond.values[0].Str)
+	case OpNotContains:
+		g.stringOp(c, slot, fnContains, cond.values[0].Str)
+		c.Op(wasmenc.I32Eqz)
+	case OpStartsWith:
+		g.stringOp(c, slot, fnHasPrefix, cond.values[0].Str)
+	case OpEndsWith:
+		g.stringOp(c, slot, fnHasSuffix, cond.values[0].Str)
+	case OpMatches:
+		at := g.constant(cond.regex, false)
+		c.Get(0)
+		pushSlot(c, slot)
+		c.I32(int32(at)).Call(fnDFA)
+	case OpGt:
+		numberCompare(c, slot, wasmenc.F64Gt, cond.values[0].Num)
+	case OpGte:
+		numberCompare(c, slot, wasmenc.F64Ge, cond.values[0].Num)
+	case OpLt:
+		numberCompare(c, slot, wasmenc.F64Lt, cond.values[0].Num)
+	case OpLte:
+		numberCompare(c, slot, wasmenc.F64Le, cond.values[0].Num)
+	case OpExists:
+		pushSlot(c, slot)
+		c.LoadI32(slotKindOffset).I32(int32(KindNull)).Op(wasmenc.I32GtU)
+		if !cond.want {
+			c.Op(wasmenc.I32Eqz)
+		}
+	}
+}
+
+func i32s(n int) []wasmenc.ValType {
+	out := make([]wasmenc.ValType, n)
+	for i := range out {
+		out[i] = wasmenc.I32
+	}
+	return out
+}
+
+func align(n, to uint32) uint32 { return (n + to - 1) / to * to }

@@ -1,0 +1,226 @@
+package filters_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/hookwire/hookwire/filters"
+	"github.com/hookwire/hookwire/wasm"
+)
+
+// evaluate compiles triggers and runs one event, given as field text → value,
+// through the generated module on a real wazero runtime.
+func evaluate(t *testing.T, triggers []filters.Trigger, fields map[string]filters.Value) int32 {
+	t.Helper()
+	prog, err := filters.Compile("triggers", triggers)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	ctx := context.Background()
+	rt := wasm.NewRuntime(ctx, wasm.Config{})
+	defer rt.Close(ctx)
+	mod, err := rt.Compile(ctx, prog.Wasm)
+	if err != nil {
+		t.Fatalf("wazero rejected the generated module: %v", err)
+	}
+	inst, err := mod.Instantiate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := make([]filters.Value, len(prog.Slots))
+	for i, f := range prog.Slots {
+		values[i] = fields[f.Text]
+	}
+	verdict, err := inst.Match(ctx, filters.AppendRecord(nil, values))
+	if err != nil {
+		t.Fatalf("match: %v", err)
+	}
+	return verdict
+}
+
+func str(s string) filters.Value   { return filters.Value{Kind: filters.KindString, Str: s} }
+func num(n float64) filters.Value  { return filters.Value{Kind: filters.KindNumber, Num: n} }
+func raw(s string) json.RawMessage { return json.RawMessage(s) }
+func where(field, op, value string) filters.Condition {
+	return filters.Condition{Field: field, Op: filters.Op(op), Value: raw(value)}
+}
+
+func TestCompiledConditions(t *testing.T) {
+	click := map[string]filters.Value{
+		"type":                  str("click"),
+		"url":                   str("https://shop.example/cart?step=2"),
+		"properties.target":     str("Buy now"),
+		"properties.price":      num(42.5),
+		"properties.flag":       {Kind: filters.KindTrue},
+		"properties.gone":       {Kind: filters.KindNull},
+		"properties.obj":        {Kind: filters.KindObject},
+		"user.email":            str("ada@example.com"),
+		"properties.unicode":    str("Grüße, 世界!"),
+		"timestamp":             num(1795780800123), // 2026-11-27T12:00:00.123Z
+		"user.properties.plan":  str("pro"),
+		"properties.deep.a.b.c": str("x"),
+	}
+	tests := []struct {
+		name  string
+		cond  filters.Condition
+		match bool
+	}{
+		{"eq string", where("properties.target", "eq", `"Buy now"`), true},
+		{"eq string differs", where("properties.target", "eq", `"Buy"`), false},
+		{"eq string is prefix of value", where("properties.target", "eq", `"Buy now!"`), false},
+		{"eq number", where("properties.price", "eq", `42.5`), true},
+		{"eq number vs string field", where("properties.target", "eq", `42.5`), false},
+		{"eq true", where("properties.flag", "eq", `true`), true},
+		{"eq false", where("properties.flag", "eq", `false`), false},
+		{"eq null", where("properties.gone", "eq", `null`), true},
+		{"neq", where("properties.target", "neq", `"Sell"`), true},
+		{"neq on absent field", where("properties.missing", "neq", `"x"`), true},
+		{"contains", where("url", "contains", `"/cart"`), true},
+		{"contains at end", where("url", "contains", `"step=2"`), true},
+		{"contains whole", where("url", "contains", `"https://shop.example/cart?step=2"`), true},
+		{"contains longer than value", where("url", "contains", `"https://shop.example/cart?step=2x"`), false},
+		{"contains absent", where("url", "contains", `"/help"`), false},
+		{"not_contains", where("url", "not_contains", `"/help"`), true},
+		{"not_contains present", where("url", "not_contains", `"/cart"`), false},
+		{"starts_with", where("url", "starts_with", `"https://"`), true},
+		{"starts_with no", where("url", "starts_with", `"http://"`), false},
+		{"ends_with", where("url", "ends_with", `"step=2"`), true},
+		{"ends_with no", where("url", "ends_with", `"/cart"`), false},
+		{"gt", where("properties.price", "gt", `42`), true},
+		{"gt equal", where("properties.price", "gt", `42.5`), false},
+		{"gte equal", where("properties.price", "gte", `42.5`), true},
+		{"lt", where("properties.price", "lt", `100`), true},
+		{"lte no", where("properties.price", "lte", `1`), false},
+		{"gt on string field", where("properties.target", "gt", `1`), false},
+		{"timestamp gt RFC 3339", where("timestamp", "gt", `"2026-11-27T11:59:59Z"`), true},
+		{"timestamp lt RFC 3339", where("timestamp", "lt", `"2026-11-27T11:59:59Z"`), false},
+		{"exists", where("properties.price", "exists", ``), true},
+		{"exists object", where("properties.obj", "exists", `true`), true},
+		{"exists null is absent", where("properties.gone", "exists", ``), false},
+		{"exists false", where("properties.missing", "exists", `false`), true},
+		{"in strings", where("user.email", "in", `["x@example.com","ada@example.com"]`), true},
+		{"in none", where("user.email", "in", `["x@example.com"]`), false},
+		{"in mixed number", where("properties.price", "in", `["42.5", 42.5]`), true},
+		{"nested property", where("properties.deep.a.b.c", "eq", `"x"`), true},
+		{"user property", where("user.properties.plan", "eq", `"pro"`), true},
+		{"matches", where("url", "matches", `"/cart\\?step=\\d+$"`), true},
+		{"matches anchored start", where("url", "matches", `"^https://shop"`), true},
+		{"matches anchored start fails", where("url", "matches", `"^shop"`), false},
+		{"matches end anchor fails", where("url", "matches", `"cart$"`), false},
+		{"matches alternation", where("properties.target", "matches", `"(Sell|Buy) (now|later)"`), true},
+		{"matches case-insensitive", where("properties.target", "matches", `"(?i)BUY NOW"`), true},
+		{"matches unicode class", where("properties.unicode", "matches", `"\\p{Han}+!$"`), true},
+		{"matches unicode literal", where("properties.unicode", "matches", `"Grüße"`), true},
+		{"matches any rune", where("properties.unicode", "matches", `"^Gr.ße"`), true},
+		{"matches no", where("properties.unicode", "matches", `"\\p{Greek}"`), false},
+		{"matches empty pattern on anything", where("url", "matches", `"x*"`), true},
+		{"matches number field", where("properties.price", "matches", `"4"`), false},
+		{"name absent", where("name", "eq", `"Checkout"`), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := evaluate(t, []filters.Trigger{{Event: "click", Where: []filters.Condition{tc.cond}}}, click)
+			if (got == 1) != tc.match {
+				t.Fatalf("verdict %d, want match=%v", got, tc.match)
+			}
+		})
+	}
+}
+
+func TestTriggersAreOredAndTypeChecked(t *testing.T) {
+	triggers := []filters.Trigger{
+		{Event: "rage_click", Where: []filters.Condition{where("url", "contains", `"/cart"`)}},
+		{Event: "custom", Where: []filters.Condition{where("name", "eq", `"Checkout Error"`)}},
+	}
+	tests := []struct {
+		name   string
+		fields map[string]filters.Value
+		want   int32
+	}{
+		{"first trigger", map[string]filters.Value{"type": str("rage_click"), "url": str("/cart")}, 1},
+		{"second trigger", map[string]filters.Value{"type": str("custom"), "name": str("Checkout Error")}, 2},
+		{"right type, wrong field", map[string]filters.Value{"type": str("rage_click"), "url": str("/home")}, 0},
+		{"wrong type", map[string]filters.Value{"type": str("click"), "url": str("/cart")}, 0},
+		{"type is a prefix", map[string]filters.Value{"type": str("rage_clic"), "url": str("/cart")}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := evaluate(t, triggers, tc.fields); got != tc.want {
+				t.Fatalf("verdict %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRegexAgreesWithGo runs patterns through the generated DFA and Go's
+// regexp on the same inputs.
+func TestRegexAgreesWithGo(t *testing.T) {
+	patterns := []string{`a+b`, `^a.c$`, `(?i)héllo`, `[0-9]{3}-[0-9]{4}`, `x|y|z`, `^$`, `colou?r`,
+		`(?s)a.b`, `a.b`, `\d+\.\d\d$`, `^(ab)*$`, `[^a-z]`, `\pL\PL`}
+	inputs := []string{"", "ab", "aab", "abc", "a\nc", "a\nb", "HÉLLO", "call 555-1234 now", "colour", "color",
+		"12.50", "abab", "ababa", "ABC", "é1", "z", "x y"}
+	for _, p := range patterns {
+		want := regexp.MustCompile(p)
+		for _, in := range inputs {
+			fields := map[string]filters.Value{"type": str("click"), "url": str(in)}
+			js, _ := json.Marshal(p)
+			got := evaluate(t, []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "matches", string(js))}}}, fields)
+			if (got == 1) != want.MatchString(in) {
+				t.Errorf("pattern %q on %q: wasm says %v, Go says %v", p, in, got == 1, want.MatchString(in))
+			}
+		}
+	}
+}
+
+func TestValidationNamesThePath(t *testing.T) {
+	tests := []struct {
+		name     string
+		triggers []filters.Trigger
+		path     string
+		message  string
+	}{
+		{"no triggers", nil, "triggers", "at least one"},
+		{"no event", []filters.Trigger{{}}, "triggers[0].event", "required"},
+		{"bad event", []filters.Trigger{{Event: "Click!"}}, "triggers[0].event", "not an event type"},
+		{"bad op", []filters.Trigger{{Event: "click"}, {Event: "click", Where: []filters.Condition{
+			where("url", "eq", `"x"`), where("url", "like", `"x"`)}}}, "triggers[1].where[1].op", "unknown operator"},
+		{"bad field", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("props.x", "eq", `"x"`)}}},
+			"triggers[0].where[0].field", "not a field"},
+		{"empty path segment", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("properties..x", "eq", `"x"`)}}},
+			"triggers[0].where[0].field", "not a field"},
+		{"gt string", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("properties.p", "gt", `"x"`)}}},
+			"triggers[0].where[0].value", "needs a number"},
+		{"contains number", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "contains", `3`)}}},
+			"triggers[0].where[0].value", "must be a string"},
+		{"bad regex", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "matches", `"a("`)}}},
+			"triggers[0].where[0].value", "invalid RE2"},
+		{"word boundary", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "matches", `"\\bx"`)}}},
+			"triggers[0].where[0].value", "not supported"},
+		{"in empty", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "in", `[]`)}}},
+			"triggers[0].where[0].value", "1 to"},
+		{"in nested", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "in", `["a", {"b":1}]`)}}},
+			"triggers[0].where[0].value[1]", "must be a string"},
+		{"missing value", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "eq", ``)}}},
+			"triggers[0].where[0].value", "required"},
+		{"timestamp contains", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("timestamp", "contains", `"2026"`)}}},
+			"triggers[0].where[0].op", "timestamp"},
+		{"min_count not yet", []filters.Trigger{{Event: "click", MinCount: 3}}, "triggers[0].min_count", "not supported"},
+		{"filter not yet", []filters.Trigger{{Filter: "mine"}}, "triggers[0].filter", "not supported"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := filters.Compile("triggers", tc.triggers)
+			var verr *filters.ValidationError
+			if !errors.As(err, &verr) || !errors.Is(err, filters.ErrInvalid) {
+				t.Fatalf("want a ValidationError, got %v", err)
+			}
+			if verr.Path != tc.path || !strings.Contains(verr.Message, tc.message) {
+				t.Fatalf("got %q: %q, want path %q and a message with %q", verr.Path, verr.Message, tc.path, tc.message)
+			}
+		})
+	}
+}

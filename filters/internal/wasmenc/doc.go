@@ -1,0 +1,5 @@
+// Package wasmenc writes WebAssembly binary modules: the few sections and
+// opcodes that hookwire's trigger compiler emits, and nothing more. OPA's
+// internal/wasm/encoding is the model; RATIONALE.md says why we keep our own
+// instead of depending on a general Wasm binary model.
+package wasmenc

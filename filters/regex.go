@@ -1,0 +1,280 @@
+package filters
+
+import (
+	"encoding/binary"
+	"fmt"
+	"regexp/syntax"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// Limits on the DFA a `matches` pattern compiles to. RE2 guarantees linear
+// time; these keep the table small too.
+const (
+	maxDFAStates     = 1024
+	maxDFATableBytes = 1 << 20
+)
+
+// compileRegex turns an RE2 pattern into a DFA table that the generated
+// module's dfa helper runs over a string's runes (GENERATED.md).
+//
+// The DFA is built by subset construction over the RE2 program. Runes are
+// grouped into classes that every instruction treats alike, so the table is
+// states × classes rather than states × 0x110000. The search is unanchored
+// (the start state is added at every position) and stops at the first
+// match, since a trigger needs a yes or no, not a position.
+func compileRegex(pattern string) ([]byte, error) {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, fmt.Errorf("invalid RE2 pattern: %v", err)
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return nil, fmt.Errorf("invalid RE2 pattern: %v", err)
+	}
+	for _, inst := range prog.Inst {
+		if inst.Op == syntax.InstEmptyWidth &&
+			syntax.EmptyOp(inst.Arg)&^(syntax.EmptyBeginText|syntax.EmptyEndText) != 0 {
+			return nil, fmt.Errorf("multi-line anchors and word boundaries (\\b, \\B, (?m)) are not supported")
+		}
+	}
+	b := dfaBuilder{prog: prog, index: map[string]uint32{}}
+	b.classify()
+	if err := b.build(); err != nil {
+		return nil, err
+	}
+	return b.table()
+}
+
+type dfaState struct {
+	pcs         []uint32
+	matchNow    bool
+	matchAtEnd  bool
+	transitions []uint32
+}
+
+type dfaBuilder struct {
+	prog *syntax.Prog
+	// bounds[i] is the first rune of interval i+1; interval 0 starts at 0.
+	bounds []rune
+	// classOf[i] is the class of interval i; reps[c] is a rune of class c.
+	classOf []uint32
+	reps    []rune
+	states  []dfaState
+	index   map[string]uint32
+}
+
+func isRuneInst(op syntax.InstOp) bool {
+	switch op {
+	case syntax.InstRune, syntax.InstRune1, syntax.InstRuneAny, syntax.InstRuneAnyNotNL:
+		return true
+	}
+	return false
+}
+
+// classify splits the rune space at every edge any instruction can see and
+// merges the intervals that all instructions treat alike.
+func (b *dfaBuilder) classify() {
+	edges := map[rune]bool{'\n': true, '\n' + 1: true}
+	addRange := func(lo, hi rune, fold bool) {
+		edges[lo], edges[hi+1] = true, true
+		if !fold || hi-lo > 512 {
+			return
+		}
+		for r := lo; r <= hi; r++ {
+			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+				edges[f], edges[f+1] = true, true
+			}
+		}
+	}
+	for _, inst := range b.prog.Inst {
+		fold := syntax.Flags(inst.Arg)&syntax.FoldCase != 0
+		switch inst.Op {
+		case syntax.InstRune1:
+			addRange(inst.Rune[0], inst.Rune[0], fold)
+		case syntax.InstRune:
+			if len(inst.Rune) == 1 {
+				addRange(inst.Rune[0], inst.Rune[0], fold)
+				continue
+			}
+			for i := 0; i+1 < len(inst.Rune); i += 2 {
+				addRange(inst.Rune[i], inst.Rune[i+1], fold)
+			}
+		}
+	}
+	for r := range edges {
+		if r > 0 && r <= unicode.MaxRune {
+			b.bounds = append(b.bounds, r)
+		}
+	}
+	slices.Sort(b.bounds)
+	signatures := map[string]uint32{}
+	var sig strings.Builder
+	for i := 0; i <= len(b.bounds); i++ {
+		rep := rune(0)
+		if i > 0 {
+			rep = b.bounds[i-1]
+		}
+		sig.Reset()
+		for _, inst := range b.prog.Inst {
+			if isRuneInst(inst.Op) {
+				if inst.MatchRune(rep) {
+					sig.WriteByte('1')
+				} else {
+					sig.WriteByte('0')
+				}
+			}
+		}
+		class, ok := signatures[sig.String()]
+		if !ok {
+			class = uint32(len(b.reps))
+			signatures[sig.String()] = class
+			b.reps = append(b.reps, rep)
+		}
+		b.classOf = append(b.classOf, class)
+	}
+}
+
+// closure adds pc and everything reachable from it without consuming a
+// rune, given which text edges hold here.
+func (b *dfaBuilder) closure(set map[uint32]bool, pc uint32, edges syntax.EmptyOp) {
+	if set[pc] {
+		return
+	}
+	set[pc] = true
+	inst := &b.prog.Inst[pc]
+	switch inst.Op {
+	case syntax.InstAlt, syntax.InstAltMatch:
+		b.closure(set, inst.Out, edges)
+		b.closure(set, inst.Arg, edges)
+	case syntax.InstCapture, syntax.InstNop:
+		b.closure(set, inst.Out, edges)
+	case syntax.InstEmptyWidth:
+		if syntax.EmptyOp(inst.Arg)&^edges == 0 {
+			b.closure(set, inst.Out, edges)
+		}
+	}
+}
+
+func (b *dfaBuilder) hasMatch(set map[uint32]bool) bool {
+	for pc := range set {
+		if b.prog.Inst[pc].Op == syntax.InstMatch {
+			return true
+		}
+	}
+	return false
+}
+
+// intern returns the state for a thread set, creating it if new. The first
+// state is the start of text, which is also the only one where an empty
+// remainder means "begin and end of text at once".
+func (b *dfaBuilder) intern(set map[uint32]bool, atBegin bool) (uint32, error) {
+	var pcs []uint32
+	for pc := range set {
+		op := b.prog.Inst[pc].Op
+		if isRuneInst(op) || op == syntax.InstEmptyWidth || op == syntax.InstMatch {
+			pcs = append(pcs, pc)
+		}
+	}
+	slices.Sort(pcs)
+	var key strings.Builder
+	if atBegin {
+		key.WriteString("^")
+	}
+	for _, pc := range pcs {
+		key.WriteString(strconv.FormatUint(uint64(pc), 36))
+		key.WriteByte(',')
+	}
+	if id, ok := b.index[key.String()]; ok {
+		return id, nil
+	}
+	if len(b.states) >= maxDFAStates {
+		return 0, fmt.Errorf("pattern too complex: its automaton exceeds %d states", maxDFAStates)
+	}
+	endEdges := syntax.EmptyEndText
+	if atBegin {
+		endEdges |= syntax.EmptyBeginText
+	}
+	atEnd := map[uint32]bool{}
+	for _, pc := range pcs {
+		b.closure(atEnd, pc, endEdges)
+	}
+	id := uint32(len(b.states))
+	b.states = append(b.states, dfaState{pcs: pcs, matchNow: b.hasMatch(set), matchAtEnd: b.hasMatch(atEnd)})
+	b.index[key.String()] = id
+	return id, nil
+}
+
+func (b *dfaBuilder) build() error {
+	start := map[uint32]bool{}
+	b.closure(start, uint32(b.prog.Start), syntax.EmptyBeginText)
+	if _, err := b.intern(start, true); err != nil {
+		return err
+	}
+	for id := 0; id < len(b.states); id++ {
+		b.states[id].transitions = make([]uint32, len(b.reps))
+		if b.states[id].matchNow {
+			continue // the search stops here; transitions are never read
+		}
+		for class, rep := range b.reps {
+			next := map[uint32]bool{}
+			for _, pc := range b.states[id].pcs {
+				inst := &b.prog.Inst[pc]
+				if isRuneInst(inst.Op) && inst.MatchRune(rep) {
+					b.closure(next, inst.Out, 0)
+				}
+			}
+			b.closure(next, uint32(b.prog.Start), 0) // unanchored: a match may start here
+			to, err := b.intern(next, false)
+			if err != nil {
+				return err
+			}
+			b.states[id].transitions[class] = to
+		}
+	}
+	return nil
+}
+
+// DFA table layout (all u32 little-endian unless said):
+//
+//	0  bound count B      4  class count C      8  state count S     12 (zero)
+//	16 bounds[B]          then classOf[B+1]     then next[S*C]       then flags[S] (bytes)
+//
+// flags bit 0: a match has been seen; bit 1: a match if the text ends here.
+const dfaHeader = 16
+
+func (b *dfaBuilder) table() ([]byte, error) {
+	size := dfaHeader + 4*len(b.bounds) + 4*len(b.classOf) + 4*len(b.states)*len(b.reps) + len(b.states)
+	if size > maxDFATableBytes {
+		return nil, fmt.Errorf("pattern too complex: its automaton needs %d bytes, over %d", size, maxDFATableBytes)
+	}
+	out := make([]byte, 0, size)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(b.bounds)))
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(b.reps)))
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(b.states)))
+	out = binary.LittleEndian.AppendUint32(out, 0)
+	for _, r := range b.bounds {
+		out = binary.LittleEndian.AppendUint32(out, uint32(r))
+	}
+	for _, c := range b.classOf {
+		out = binary.LittleEndian.AppendUint32(out, c)
+	}
+	for _, s := range b.states {
+		for _, to := range s.transitions {
+			out = binary.LittleEndian.AppendUint32(out, to)
+		}
+	}
+	for _, s := range b.states {
+		var flags byte
+		if s.matchNow {
+			flags |= 1
+		}
+		if s.matchAtEnd {
+			flags |= 2
+		}
+		out = append(out, flags)
+	}
+	return out, nil
+}

@@ -1,0 +1,222 @@
+package filters
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+var eventTypePattern = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
+
+// ValidEventType reports whether t is a well-formed event type
+// ([a-z][a-z0-9_.]{0,63}).
+func ValidEventType(t string) bool { return eventTypePattern.MatchString(t) }
+
+// condition is a validated Condition, ready for code generation.
+type condition struct {
+	field Field
+	op    Op
+	// operands: strings, numbers, bools (as KindTrue/KindFalse), or null.
+	values []Value
+	regex  []byte
+	want   bool // for exists
+}
+
+// Validate checks triggers and reports the first problem with its JSON path
+// under prefix (for example "triggers").
+func Validate(prefix string, triggers []Trigger) error {
+	_, err := plan(prefix, triggers)
+	return err
+}
+
+type triggerPlan struct {
+	eventType  string
+	conditions []condition
+}
+
+func plan(prefix string, triggers []Trigger) ([]triggerPlan, error) {
+	if len(triggers) == 0 {
+		return nil, invalid(prefix, "at least one trigger is required")
+	}
+	if len(triggers) > MaxTriggers {
+		return nil, invalid(prefix, "at most %d triggers are allowed, got %d", MaxTriggers, len(triggers))
+	}
+	plans := make([]triggerPlan, 0, len(triggers))
+	for i, t := range triggers {
+		path := fmt.Sprintf("%s[%d]", prefix, i)
+		switch {
+		case t.MinCount != 0:
+			return nil, invalid(path+".min_count", "min_count triggers are not supported by this version of hookwire yet")
+		case len(t.Sequence) > 0:
+			return nil, invalid(path+".sequence", "sequence triggers are not supported by this version of hookwire yet")
+		case t.Within != "":
+			return nil, invalid(path+".within", "within is only meaningful with sequence, which this version does not support yet")
+		case t.Filter != "":
+			return nil, invalid(path+".filter", "custom filter triggers are not supported by this version of hookwire yet")
+		case len(t.Config) > 0:
+			return nil, invalid(path+".config", "config is only meaningful with filter, which this version does not support yet")
+		}
+		p, err := planEvent(path, t.Event, t.Where)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, p)
+	}
+	return plans, nil
+}
+
+func planEvent(path, event string, where []Condition) (triggerPlan, error) {
+	if event == "" {
+		return triggerPlan{}, invalid(path+".event", "required: the event type this trigger matches, e.g. \"click\"")
+	}
+	if !ValidEventType(event) {
+		return triggerPlan{}, invalid(path+".event", "%q is not an event type: want [a-z][a-z0-9_.]{0,63}", event)
+	}
+	if len(where) > MaxConditions {
+		return triggerPlan{}, invalid(path+".where", "at most %d conditions are allowed, got %d", MaxConditions, len(where))
+	}
+	p := triggerPlan{eventType: event}
+	for j, c := range where {
+		cond, err := planCondition(fmt.Sprintf("%s.where[%d]", path, j), c)
+		if err != nil {
+			return triggerPlan{}, err
+		}
+		p.conditions = append(p.conditions, cond)
+	}
+	return p, nil
+}
+
+func planCondition(path string, c Condition) (condition, error) {
+	if c.Field == "" {
+		return condition{}, invalid(path+".field", "required")
+	}
+	field, ok := ParseField(c.Field)
+	if !ok {
+		return condition{}, invalid(path+".field", "%q is not a field: use type, name, url, timestamp, properties.<path>, "+
+			"user.uid, user.email, user.display_name or user.properties.<path>", c.Field)
+	}
+	cond := condition{field: field, op: c.Op}
+	vpath := path + ".value"
+	raw := bytes.TrimSpace(c.Value)
+	switch c.Op {
+	case "":
+		return condition{}, invalid(path+".op", "required")
+	case OpEq, OpNeq:
+		v, err := scalar(vpath, raw, field)
+		if err != nil {
+			return condition{}, err
+		}
+		cond.values = []Value{v}
+	case OpContains, OpNotContains, OpStartsWith, OpEndsWith, OpMatches:
+		if field.Root == FieldTimestamp {
+			return condition{}, invalid(path+".op", "timestamp is a time: compare it with eq, neq, gt, gte, lt, lte or exists")
+		}
+		s, err := stringValue(vpath, raw)
+		if err != nil {
+			return condition{}, err
+		}
+		if c.Op == OpMatches {
+			if len(s) > MaxPatternLength {
+				return condition{}, invalid(vpath, "pattern is %d bytes, over the limit of %d", len(s), MaxPatternLength)
+			}
+			table, err := compileRegex(s)
+			if err != nil {
+				return condition{}, invalid(vpath, "%v", err)
+			}
+			cond.regex = table
+		}
+		cond.values = []Value{{Kind: KindString, Str: s}}
+	case OpGt, OpGte, OpLt, OpLte:
+		v, err := scalar(vpath, raw, field)
+		if err != nil {
+			return condition{}, err
+		}
+		if v.Kind != KindNumber {
+			return condition{}, invalid(vpath, "%s needs a number (or, for timestamp, an RFC 3339 time)", c.Op)
+		}
+		cond.values = []Value{v}
+	case OpExists:
+		cond.want = true
+		if len(raw) > 0 {
+			if err := json.Unmarshal(raw, &cond.want); err != nil {
+				return condition{}, invalid(vpath, "exists takes true, false or no value")
+			}
+		}
+	case OpIn:
+		var items []json.RawMessage
+		if len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, &items) != nil {
+			return condition{}, invalid(vpath, "in needs a JSON array of values")
+		}
+		if len(items) == 0 || len(items) > MaxInValues {
+			return condition{}, invalid(vpath, "in needs 1 to %d values, got %d", MaxInValues, len(items))
+		}
+		for k, item := range items {
+			v, err := scalar(fmt.Sprintf("%s[%d]", vpath, k), item, field)
+			if err != nil {
+				return condition{}, err
+			}
+			cond.values = append(cond.values, v)
+		}
+	default:
+		return condition{}, invalid(path+".op", "unknown operator %q: use eq, neq, contains, not_contains, starts_with, "+
+			"ends_with, matches, gt, gte, lt, lte, exists or in", c.Op)
+	}
+	return cond, nil
+}
+
+// scalar decodes a comparison operand: a string, number, boolean or null.
+// For the timestamp field, an RFC 3339 string becomes Unix milliseconds, the
+// unit events carry it in.
+func scalar(path string, raw []byte, field Field) (Value, error) {
+	if len(raw) == 0 {
+		return Value{}, invalid(path, "required")
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return Value{}, invalid(path, "not valid JSON: %v", err)
+	}
+	switch x := v.(type) {
+	case string:
+		if len(x) > MaxStringValue {
+			return Value{}, invalid(path, "string is %d bytes, over the limit of %d", len(x), MaxStringValue)
+		}
+		if field.Root == FieldTimestamp {
+			t, err := time.Parse(time.RFC3339Nano, x)
+			if err != nil {
+				return Value{}, invalid(path, "timestamp values are RFC 3339 times or Unix milliseconds: %v", err)
+			}
+			return Value{Kind: KindNumber, Num: float64(t.UnixMilli())}, nil
+		}
+		return Value{Kind: KindString, Str: x}, nil
+	case float64:
+		return Value{Kind: KindNumber, Num: x}, nil
+	case bool:
+		if x {
+			return Value{Kind: KindTrue}, nil
+		}
+		return Value{Kind: KindFalse}, nil
+	case nil:
+		return Value{Kind: KindNull}, nil
+	default:
+		return Value{}, invalid(path, "must be a string, number, boolean or null")
+	}
+}
+
+func stringValue(path string, raw []byte) (string, error) {
+	var s string
+	if len(raw) == 0 {
+		return "", invalid(path, "required")
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", invalid(path, "must be a string")
+	}
+	if s == "" {
+		return "", invalid(path, "must not be empty")
+	}
+	if len(s) > MaxStringValue {
+		return "", invalid(path, "string is %d bytes, over the limit of %d", len(s), MaxStringValue)
+	}
+	return s, nil
+}

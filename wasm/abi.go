@@ -1,0 +1,23 @@
+package wasm
+
+// The filter ABI, version hookwire_v1 (filters/ABI.md describes it for guest
+// authors). Every name a guest exports or imports is here and only here.
+const (
+	ABIVersion = "hookwire_v1"
+
+	// HostModule is the import module of hookwire's host functions.
+	HostModule = "hookwire"
+
+	ExportMemory     = "memory"
+	ExportAlloc      = "hw_alloc"    // (size i32) -> ptr i32
+	ExportMatch      = "hw_match"    // (ptr, len i32) -> verdict i32
+	ExportInit       = "hw_init"     // optional (ptr, len i32) -> status i32
+	ExportInitialize = "_initialize" // optional WASI reactor start
+)
+
+// Verdicts returned by hw_match. Declarative programs return the 1-based
+// index of the matching trigger instead of VerdictMatch.
+const (
+	VerdictNoMatch int32 = 0
+	VerdictMatch   int32 = 1
+)
