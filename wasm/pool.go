@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"context"
+	"sync/atomic"
 )
 
 // Pool lends instances of one module to callers, instantiating on demand
@@ -11,6 +12,7 @@ import (
 type Pool struct {
 	module *Module
 	idle   chan *Instance
+	closed atomic.Bool
 }
 
 // NewPool returns a pool that keeps at most maxIdle instances around.
@@ -37,6 +39,10 @@ func (p *Pool) Match(ctx context.Context, input []byte) (int32, error) {
 		inst.Close(context.WithoutCancel(ctx))
 		return 0, err
 	}
+	if p.closed.Load() {
+		inst.Close(ctx)
+		return verdict, nil
+	}
 	select {
 	case p.idle <- inst:
 	default:
@@ -48,6 +54,7 @@ func (p *Pool) Match(ctx context.Context, input []byte) (int32, error) {
 // Close closes the idle instances and the module. Calls still running keep
 // their instance until they return it; it is then closed.
 func (p *Pool) Close(ctx context.Context) {
+	p.closed.Store(true)
 	for {
 		select {
 		case inst := <-p.idle:

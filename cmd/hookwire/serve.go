@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/hookwire/hookwire/engine"
+)
+
+func serve(args []string) error {
+	cfg := engine.DefaultConfig()
+	cfg.Version = version
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "one listener for the whole HTTP API")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "Badger directory; created if missing")
+	fs.StringVar(&cfg.AdminKey, "admin-key", "", "bootstrap API key with role admin")
+	fs.BoolVar(&cfg.Dev, "dev", false, "no auth, private destinations allowed; loopback --listen only")
+	fs.BoolVar(&cfg.AllowPrivateDestinations, "allow-private-destinations", false, "permit webhook URLs on loopback/private networks")
+	fs.IntVar(&cfg.MaxStreams, "max-streams", cfg.MaxStreams, "stream limit")
+	fs.DurationVar(&cfg.SessionIdle, "session-idle", cfg.SessionIdle, "a session ends after this long without events")
+	fs.DurationVar(&cfg.SessionMax, "session-max", cfg.SessionMax, "a session ends after this long regardless")
+	fs.Var(scheduleFlag{&cfg.RetrySchedule}, "retry-schedule", "delay before each attempt, comma-separated (±20% jitter)")
+	fs.DurationVar(&cfg.DeliveryTimeout, "delivery-timeout", cfg.DeliveryTimeout, "timeout of one delivery attempt")
+	fs.IntVar(&cfg.BreakerFailures, "breaker-failures", cfg.BreakerFailures, "consecutive failures that open an endpoint's breaker")
+	fs.DurationVar(&cfg.BreakerCooldown, "breaker-cooldown", cfg.BreakerCooldown, "how long a breaker stays open before a trial")
+	fs.StringVar(&cfg.OrgID, "org-id", cfg.OrgID, "the o: part of Fullstory-Signature")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM key for --tls-cert")
+	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "sync: fsync accepted events before 202; batch: leave it to the OS")
+	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long fired markers and event ids outlive a session's last event (≥48h)")
+	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body")
+	fs.IntVar(&cfg.MaxEventsPerRequest, "max-events-per-request", cfg.MaxEventsPerRequest, "largest accepted batch")
+	logFormat := fs.String("log-format", "text", "text or json")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parseWithEnv(fs, args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+	logger, err := newLogger(*logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = logger
+	e, err := engine.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return e.Run(ctx)
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}

@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+)
+
+// Config is the whole engine's configuration: cmd/hookwire binds flags to it.
+type Config struct {
+	Listen                   string
+	DataDir                  string
+	AdminKey                 string
+	Dev                      bool
+	AllowPrivateDestinations bool
+	MaxStreams               int
+	SessionIdle              time.Duration
+	SessionMax               time.Duration
+	RetrySchedule            []time.Duration
+	DeliveryTimeout          time.Duration
+	BreakerFailures          int
+	BreakerCooldown          time.Duration
+	OrgID                    string
+	TLSCert                  string
+	TLSKey                   string
+
+	// Durability is "sync" (accepted events and fired markers are synced to
+	// disk before the reply) or "batch" (left to the OS: faster, and a
+	// machine crash, not a process crash, can lose the last moments).
+	Durability string
+	// Retention is how long a session's fired markers outlive its last
+	// event, and how long producer event ids are remembered for dedupe.
+	Retention           time.Duration
+	MaxBodyBytes        int
+	MaxEventsPerRequest int
+	// SessionMailbox bounds one session's queued events.
+	SessionMailbox int
+	// MaxInFlightEvents bounds accepted events awaiting evaluation.
+	MaxInFlightEvents int64
+	// EndpointConcurrency bounds concurrent attempts per destination.
+	EndpointConcurrency int
+	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
+	ShutdownTimeout time.Duration
+
+	Version string
+	Logger  *slog.Logger
+}
+
+// DefaultConfig returns CONTRACT §1's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Listen:              "127.0.0.1:7070",
+		DataDir:             "./hookwire-data",
+		MaxStreams:          10,
+		SessionIdle:         30 * time.Minute,
+		SessionMax:          24 * time.Hour,
+		RetrySchedule:       []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
+		DeliveryTimeout:     15 * time.Second,
+		BreakerFailures:     5,
+		BreakerCooldown:     30 * time.Second,
+		OrgID:               "hookwire",
+		Durability:          "sync",
+		Retention:           48 * time.Hour,
+		MaxBodyBytes:        10 << 20,
+		MaxEventsPerRequest: 10000,
+		SessionMailbox:      4096,
+		MaxInFlightEvents:   1 << 20,
+		EndpointConcurrency: 16,
+		ShutdownTimeout:     30 * time.Second,
+		Version:             "dev",
+	}
+}
+
+// Validate reports the first setting the engine cannot run with, naming
+// the flag.
+func (c *Config) Validate() error {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("--listen %q: want host:port, e.g. 127.0.0.1:7070", c.Listen)
+	}
+	switch {
+	case c.DataDir == "":
+		return errors.New("--data: a directory is required")
+	case c.Dev && !isLoopbackHost(host):
+		return fmt.Errorf("--dev turns authentication off, so it is refused on --listen %s: "+
+			"use a loopback address such as 127.0.0.1:7070", c.Listen)
+	case !c.Dev && c.AdminKey == "":
+		return errors.New("refusing to start without authentication: pass --admin-key (or set HOOKWIRE_ADMIN_KEY), " +
+			"or --dev on a loopback address for local development")
+	case c.MaxStreams < 1:
+		return errors.New("--max-streams must be at least 1")
+	case c.SessionIdle <= 0:
+		return errors.New("--session-idle must be positive")
+	case c.SessionMax <= 0:
+		return errors.New("--session-max must be positive")
+	case len(c.RetrySchedule) == 0:
+		return errors.New("--retry-schedule needs at least one delay")
+	case c.DeliveryTimeout <= 0:
+		return errors.New("--delivery-timeout must be positive")
+	case c.BreakerFailures < 1:
+		return errors.New("--breaker-failures must be at least 1")
+	case c.BreakerCooldown <= 0:
+		return errors.New("--breaker-cooldown must be positive")
+	case c.OrgID == "" || containsAny(c.OrgID, ",:"):
+		return errors.New("--org-id must be non-empty and free of ',' and ':' (it sits inside Fullstory-Signature)")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	case c.Durability != "sync" && c.Durability != "batch":
+		return fmt.Errorf("--durability %q: use sync or batch", c.Durability)
+	case c.Retention < 48*time.Hour:
+		return errors.New("--retention must be at least 48h (CONTRACT §5.2)")
+	case c.MaxBodyBytes < 1024:
+		return errors.New("--max-body-bytes must be at least 1024")
+	case c.MaxEventsPerRequest < 1:
+		return errors.New("--max-events-per-request must be at least 1")
+	case c.SessionMailbox < 1 || c.MaxInFlightEvents < 1 || c.EndpointConcurrency < 1:
+		return errors.New("queue limits must be at least 1")
+	}
+	if c.Dev {
+		c.AllowPrivateDestinations = true
+	}
+	return nil
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+func containsAny(s, chars string) bool {
+	for _, c := range chars {
+		for _, r := range s {
+			if r == c {
+				return true
+			}
+		}
+	}
+	return false
+}

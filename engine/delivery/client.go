@@ -1,0 +1,101 @@
+package delivery
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookwire/hookwire/engine/signing"
+)
+
+// Outcome is the result of one HTTP attempt.
+type Outcome struct {
+	Status     int
+	Latency    time.Duration
+	Err        error
+	RetryAfter time.Duration
+}
+
+// OK reports a 2xx answer.
+func (o Outcome) OK() bool { return o.Err == nil && o.Status >= 200 && o.Status < 300 }
+
+// Describe says what went wrong, for the attempt log.
+func (o Outcome) Describe() string {
+	switch {
+	case o.Err != nil:
+		return o.Err.Error()
+	case o.OK():
+		return ""
+	default:
+		return fmt.Sprintf("HTTP %d", o.Status)
+	}
+}
+
+func newClient(cfg *Config) *fasthttp.Client {
+	return &fasthttp.Client{
+		Name:                     cfg.UserAgent,
+		MaxConnsPerHost:          cfg.MaxInFlight,
+		MaxIdleConnDuration:      30 * time.Second,
+		ReadTimeout:              cfg.Timeout,
+		WriteTimeout:             cfg.Timeout,
+		MaxResponseBodySize:      1 << 20,
+		DisablePathNormalizing:   true,
+		NoDefaultUserAgentHeader: false,
+		// Redirects are never followed: Do does not follow them, and a 3xx
+		// counts as a failure.
+	}
+}
+
+// send makes one signed POST. The timestamp is this attempt's.
+func send(client *fasthttp.Client, cfg *Config, url string, signer *signing.Signer, id string, body []byte) Outcome {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.Header.DisableNormalizing()
+	req.SetRequestURI(url)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.Header.SetUserAgent(cfg.UserAgent)
+	ts := time.Now().Unix()
+	req.Header.Set(signing.HeaderID, id)
+	req.Header.Set(signing.HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(signing.HeaderSignature, signer.Standard(id, ts, body))
+	req.Header.Set(signing.HeaderFullstory, signer.Fullstory(ts, body))
+	req.SetBodyRaw(body)
+	req.SetTimeout(cfg.Timeout)
+	start := time.Now()
+	err := client.Do(req, resp)
+	o := Outcome{Latency: time.Since(start)}
+	if err != nil {
+		if errors.Is(err, fasthttp.ErrTimeout) {
+			err = fmt.Errorf("timed out after %s", cfg.Timeout)
+		}
+		o.Err = err
+		return o
+	}
+	o.Status = resp.StatusCode()
+	if o.Status == fasthttp.StatusTooManyRequests || o.Status == fasthttp.StatusServiceUnavailable {
+		o.RetryAfter = parseRetryAfter(string(resp.Header.Peek("Retry-After")), time.Now())
+	}
+	return o
+}
+
+// maxRetryAfter caps how far a receiver can push its next attempt.
+const maxRetryAfter = 24 * time.Hour
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := time.Parse(time.RFC1123, v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}

@@ -1,0 +1,140 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookwire/hookwire/actors"
+	"github.com/hookwire/hookwire/engine/metrics"
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/signing"
+	"github.com/hookwire/hookwire/engine/store"
+)
+
+// Owner is what delivery needs from the rest of the engine. Its methods are
+// called from attempt goroutines, concurrently.
+type Owner interface {
+	// Secret returns the signing secret for a delivery's stream (or system
+	// endpoint); false when it no longer exists.
+	Secret(d *model.Delivery) (string, bool)
+	// Gone is told that a destination answered 410 for d.
+	Gone(d *model.Delivery)
+}
+
+// Dispatcher routes deliveries to endpoint actors. Safe for concurrent use.
+type Dispatcher struct {
+	cfg     Config
+	ctx     context.Context
+	group   *actors.Group
+	store   *store.Store
+	owner   Owner
+	metrics *metrics.Metrics
+	logger  *slog.Logger
+	client  *fasthttp.Client
+
+	mu        sync.Mutex
+	endpoints map[string]*endpoint
+}
+
+// New returns a dispatcher whose endpoint actors and attempts run on group
+// until ctx ends.
+func New(ctx context.Context, group *actors.Group, cfg Config, st *store.Store, owner Owner,
+	m *metrics.Metrics, logger *slog.Logger) (*Dispatcher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Dispatcher{cfg: cfg, ctx: ctx, group: group, store: st, owner: owner, metrics: m, logger: logger,
+		client: newClient(&cfg), endpoints: map[string]*endpoint{}}, nil
+}
+
+func (d *Dispatcher) endpoint(url string) *endpoint {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	ep, ok := d.endpoints[url]
+	if !ok {
+		ep = newEndpoint(d, url)
+		d.endpoints[url] = ep
+		actors.Spawn(d.ctx, d.group, url, ep.mailbox, ep, nil)
+	}
+	return ep
+}
+
+// Enqueue schedules a stored pending delivery.
+func (d *Dispatcher) Enqueue(del *model.Delivery) {
+	at := time.Now()
+	if del.NextAttemptAt != nil {
+		at = *del.NextAttemptAt
+	}
+	d.endpoint(del.URL).schedule(del.ID, at)
+}
+
+// Recover re-queues every undelivered message in the store (at start-up).
+func (d *Dispatcher) Recover() (int, error) {
+	n := 0
+	err := d.store.PendingDeliveries("", func(id, url string) {
+		d.endpoint(url).schedule(id, time.Now())
+		n++
+	})
+	return n, err
+}
+
+// Retry queues a delivery again with the same webhook-id, starting its
+// retry schedule over.
+func (d *Dispatcher) Retry(id string) (*model.Delivery, error) {
+	del, err := d.store.GetDelivery(id)
+	if err != nil {
+		return nil, err
+	}
+	if del.Status != model.StatusPending {
+		now := time.Now().UTC()
+		del.Status, del.Step, del.NextAttemptAt, del.LastError = model.StatusPending, 0, &now, ""
+		if err := d.store.UpdateDelivery(del); err != nil {
+			return nil, err
+		}
+	}
+	d.Enqueue(del)
+	return del, nil
+}
+
+// Test sends one signed message right now, outside the outbox (the stream
+// test of CONTRACT §2): nothing is stored or retried.
+func (d *Dispatcher) Test(url, secret, id string, body []byte) Outcome {
+	signer, err := signing.NewSigner(secret, d.cfg.OrgID)
+	if err != nil {
+		return Outcome{Err: err}
+	}
+	return send(d.client, &d.cfg, url, signer, id, body)
+}
+
+// EndpointStats is one destination's state for GET /v1/endpoints.
+type EndpointStats struct {
+	URL       string `json:"url"`
+	State     string `json:"state"`
+	InFlight  int64  `json:"in_flight"`
+	Pending   int64  `json:"pending"`
+	Succeeded int64  `json:"succeeded"`
+	Failed    int64  `json:"failed"`
+}
+
+// Endpoints reports every endpoint that has had traffic since start, by URL.
+// Succeeded and failed count since start; pending counts what is queued.
+func (d *Dispatcher) Endpoints() []EndpointStats {
+	d.mu.Lock()
+	out := make([]EndpointStats, 0, len(d.endpoints))
+	for _, ep := range d.endpoints {
+		out = append(out, ep.stats())
+	}
+	d.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].URL < out[j].URL })
+	return out
+}
+
+// errBreakerRefused marks an attempt the breaker did not let through; it
+// is rescheduled without counting as an attempt.
+var errBreakerRefused = errors.New("delivery: breaker refused the attempt")

@@ -1,0 +1,254 @@
+package delivery
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/hookwire/hookwire/actors"
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/signing"
+)
+
+// endpointMsg is what an endpoint actor receives: a delivery to schedule,
+// or the end of one of its attempts.
+type endpointMsg struct {
+	id       string
+	at       time.Time
+	finished bool
+	// next is when to try again after a finished attempt; zero when the
+	// delivery reached a final status.
+	next time.Time
+}
+
+type endpoint struct {
+	d       *Dispatcher
+	url     string
+	mailbox *actors.Mailbox[endpointMsg]
+	breaker *gobreaker.CircuitBreaker[Outcome]
+	queue   scheduleQueue
+	known   map[string]bool // queued or in flight
+
+	openedAt  atomic.Int64 // unix nanos of the last transition to open
+	inFlight  atomic.Int64
+	pending   atomic.Int64
+	succeeded atomic.Int64
+	failed    atomic.Int64
+}
+
+func newEndpoint(d *Dispatcher, url string) *endpoint {
+	ep := &endpoint{d: d, url: url, known: map[string]bool{},
+		mailbox: actors.NewMailbox[endpointMsg](4096)}
+	ep.breaker = gobreaker.NewCircuitBreaker[Outcome](gobreaker.Settings{
+		Name:        url,
+		MaxRequests: 1,
+		Timeout:     d.cfg.BreakerCooldown,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= d.cfg.BreakerFailures },
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			if to == gobreaker.StateOpen {
+				ep.openedAt.Store(time.Now().UnixNano())
+			}
+			d.metrics.BreakerChanges.WithLabelValues(stateName(to)).Inc()
+			d.logger.Info("endpoint breaker changed state", "url", url, "from", stateName(from), "to", stateName(to))
+		},
+	})
+	return ep
+}
+
+func stateName(s gobreaker.State) string {
+	switch s {
+	case gobreaker.StateOpen:
+		return "open"
+	case gobreaker.StateHalfOpen:
+		return "half_open"
+	default:
+		return "closed"
+	}
+}
+
+func (ep *endpoint) stats() EndpointStats {
+	return EndpointStats{URL: ep.url, State: stateName(ep.breaker.State()), InFlight: ep.inFlight.Load(),
+		Pending: ep.pending.Load(), Succeeded: ep.succeeded.Load(), Failed: ep.failed.Load()}
+}
+
+// schedule asks the actor to attempt id at (or after) at. Scheduling is a
+// control message: the delivery is already durable, and refusing it here
+// would strand it until restart.
+func (ep *endpoint) schedule(id string, at time.Time) {
+	_ = ep.mailbox.PushControl(endpointMsg{id: id, at: at})
+}
+
+func (ep *endpoint) Receive(batch []endpointMsg) {
+	for _, m := range batch {
+		if m.finished {
+			ep.inFlight.Add(-1)
+			delete(ep.known, m.id)
+			if m.next.IsZero() {
+				continue
+			}
+		} else if ep.known[m.id] {
+			continue
+		}
+		ep.known[m.id] = true
+		heap.Push(&ep.queue, scheduled{id: m.id, at: m.at})
+		ep.pending.Store(int64(len(ep.queue)))
+	}
+	ep.dispatch(time.Now())
+}
+
+func (ep *endpoint) Deadline() time.Time {
+	if len(ep.queue) == 0 || ep.inFlight.Load() >= int64(ep.d.cfg.MaxInFlight) {
+		return time.Time{}
+	}
+	at := ep.queue[0].at
+	if ep.breaker.State() == gobreaker.StateOpen {
+		reopen := time.Unix(0, ep.openedAt.Load()).Add(ep.d.cfg.BreakerCooldown)
+		if reopen.After(at) {
+			at = reopen
+		}
+	}
+	return at
+}
+
+func (ep *endpoint) Timeout(now time.Time) bool {
+	ep.dispatch(now)
+	return false
+}
+
+func (ep *endpoint) Stopped(actors.StopReason) {}
+
+// dispatch starts every due attempt the breaker and in-flight limit allow.
+func (ep *endpoint) dispatch(now time.Time) {
+	for len(ep.queue) > 0 && ep.inFlight.Load() < int64(ep.d.cfg.MaxInFlight) && !ep.queue[0].at.After(now) {
+		switch ep.breaker.State() {
+		case gobreaker.StateOpen:
+			return
+		case gobreaker.StateHalfOpen:
+			if ep.inFlight.Load() > 0 {
+				return // one trial at a time
+			}
+		}
+		next := heap.Pop(&ep.queue).(scheduled)
+		ep.pending.Store(int64(len(ep.queue)))
+		ep.inFlight.Add(1)
+		ep.d.group.Go(func() { ep.attempt(next.id) })
+	}
+}
+
+// attempt makes one attempt at a delivery, records it, and tells the actor.
+func (ep *endpoint) attempt(id string) {
+	next := ep.try(id)
+	_ = ep.mailbox.PushControl(endpointMsg{id: id, finished: true, next: next})
+}
+
+func (ep *endpoint) try(id string) (next time.Time) {
+	d := ep.d
+	del, err := d.store.GetDelivery(id)
+	if err != nil {
+		d.logger.Error("loading a delivery to attempt it", "id", id, "err", err)
+		return time.Time{}
+	}
+	if del.Status != model.StatusPending {
+		return time.Time{}
+	}
+	secret, ok := d.owner.Secret(del)
+	if !ok {
+		return ep.finish(del, model.StatusFailed, "its stream or endpoint was deleted; nothing to sign with")
+	}
+	signer, err := signing.NewSigner(secret, d.cfg.OrgID)
+	if err != nil {
+		return ep.finish(del, model.StatusFailed, err.Error())
+	}
+	start := time.Now()
+	outcome, err := ep.breaker.Execute(func() (Outcome, error) {
+		o := send(d.client, &d.cfg, del.URL, signer, del.ID, del.Payload)
+		if !o.OK() {
+			return o, errors.New(o.Describe())
+		}
+		return o, nil
+	})
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		return time.Now().Add(10 * time.Millisecond) // not attempted; the actor waits for the breaker
+	}
+	d.metrics.AttemptSeconds.WithLabelValues(del.URL).Observe(outcome.Latency.Seconds())
+	del.Attempts = append(del.Attempts, model.Attempt{At: start.UTC(), Status: outcome.Status,
+		Error: outcome.Describe(), LatencyMS: outcome.Latency.Milliseconds()})
+	if over := len(del.Attempts) - d.cfg.MaxAttemptsKept; over > 0 {
+		del.Attempts = append(del.Attempts[:0], del.Attempts[over:]...)
+	}
+	switch {
+	case outcome.OK():
+		d.metrics.DeliveryAttempts.WithLabelValues("success").Inc()
+		return ep.finish(del, model.StatusSucceeded, "")
+	case outcome.Status == 410:
+		d.metrics.DeliveryAttempts.WithLabelValues("gone").Inc()
+		d.owner.Gone(del)
+		return ep.finish(del, model.StatusFailed, "destination answered 410 Gone; its stream was disabled")
+	}
+	d.metrics.DeliveryAttempts.WithLabelValues("failure").Inc()
+	del.Step++
+	if del.Step >= len(d.cfg.Schedule) {
+		return ep.finish(del, model.StatusFailed,
+			fmt.Sprintf("gave up after %d attempts; last: %s", del.Step, outcome.Describe()))
+	}
+	wait := jitter(d.cfg.Schedule[del.Step])
+	if outcome.RetryAfter > wait {
+		wait = outcome.RetryAfter
+	}
+	at := time.Now().Add(wait).UTC()
+	del.NextAttemptAt, del.LastError = &at, outcome.Describe()
+	if err := d.store.UpdateDelivery(del); err != nil {
+		d.logger.Error("recording a delivery attempt", "id", id, "err", err)
+	}
+	return at
+}
+
+// finish records a final status. A store failure leaves the delivery
+// pending in the store, so it is attempted again after a restart.
+func (ep *endpoint) finish(del *model.Delivery, status, reason string) time.Time {
+	del.Status, del.NextAttemptAt, del.LastError = status, nil, reason
+	if err := ep.d.store.UpdateDelivery(del); err != nil {
+		ep.d.logger.Error("recording a delivery's final status", "id", del.ID, "err", err)
+	}
+	if status == model.StatusSucceeded {
+		ep.succeeded.Add(1)
+	} else {
+		ep.failed.Add(1)
+		ep.d.logger.Warn("delivery failed", "id", del.ID, "url", del.URL, "reason", reason)
+	}
+	ep.d.metrics.DeliveriesFinal.WithLabelValues(status).Inc()
+	return time.Time{}
+}
+
+// jitter spreads a delay by ±20 % so that retries after an outage do not
+// arrive as one wave.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+type scheduled struct {
+	id string
+	at time.Time
+}
+
+// scheduleQueue is a min-heap by time.
+type scheduleQueue []scheduled
+
+func (q scheduleQueue) Len() int           { return len(q) }
+func (q scheduleQueue) Less(i, j int) bool { return q[i].at.Before(q[j].at) }
+func (q scheduleQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *scheduleQueue) Push(x any)        { *q = append(*q, x.(scheduled)) }
+func (q *scheduleQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}

@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/hookwire/hookwire/actors"
+	"github.com/hookwire/hookwire/engine/delivery"
+	"github.com/hookwire/hookwire/engine/httpapi"
+	"github.com/hookwire/hookwire/engine/ingest"
+	"github.com/hookwire/hookwire/engine/metrics"
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/session"
+	"github.com/hookwire/hookwire/engine/store"
+	"github.com/hookwire/hookwire/engine/streams"
+	"github.com/hookwire/hookwire/wasm"
+)
+
+// stage is one layer of the engine that shuts down as a unit.
+type stage struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	group  actors.Group
+}
+
+func newStage() *stage {
+	s := &stage{}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s
+}
+
+func (s *stage) stop() {
+	s.cancel()
+	s.group.Wait()
+}
+
+// Engine is one hookwire instance.
+type Engine struct {
+	cfg      Config
+	listener net.Listener
+	store    *store.Store
+	runtime  *wasm.Runtime
+	catalog  *streams.Catalog
+	metrics  *metrics.Metrics
+	sessions *actors.Registry[string, session.Message]
+	writer   *ingest.Writer
+	outbox   *delivery.Dispatcher
+	api      *httpapi.API
+
+	ingestStage, sessionStage, trimStage, deliveryStage, background *stage
+}
+
+// New opens the store, loads and compiles the streams, and binds the
+// listener. Nothing is served until Run.
+func New(cfg Config) (e *Engine, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("--data %s: %w", cfg.DataDir, err)
+	}
+	e = &Engine{cfg: cfg, ingestStage: newStage(), sessionStage: newStage(), trimStage: newStage(),
+		deliveryStage: newStage(), background: newStage()}
+	defer func() {
+		if err != nil {
+			e.closeResources()
+		}
+	}()
+	if e.store, err = store.Open(store.Options{Dir: cfg.DataDir, Sync: cfg.Durability == "sync", Logger: cfg.Logger}); err != nil {
+		return nil, err
+	}
+	e.runtime = wasm.NewRuntime(context.Background(), wasm.Config{})
+	if e.catalog, err = streams.Open(context.Background(), streams.Config{MaxStreams: cfg.MaxStreams,
+		AllowPrivate: cfg.AllowPrivateDestinations}, e.store, e.runtime); err != nil {
+		return nil, err
+	}
+	e.metrics = metrics.New(func() float64 { return float64(e.sessions.Len()) })
+	e.outbox, err = delivery.New(e.deliveryStage.ctx, &e.deliveryStage.group, delivery.Config{
+		Schedule: cfg.RetrySchedule, Timeout: cfg.DeliveryTimeout, BreakerFailures: uint32(cfg.BreakerFailures),
+		BreakerCooldown: cfg.BreakerCooldown, MaxInFlight: cfg.EndpointConcurrency, OrgID: cfg.OrgID,
+		UserAgent: "hookwire/" + cfg.Version,
+	}, e.store, owner{e}, e.metrics, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
+	e.sessions = session.NewRegistry(e.sessionStage.ctx, &e.sessionStage.group, &session.Deps{
+		Config:  session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention},
+		Catalog: e.catalog, Store: e.store, Outbox: e.outbox, Metrics: e.metrics, Logger: cfg.Logger,
+	}, cfg.SessionMailbox)
+	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
+	e.writer = ingest.NewWriter(e.ingestStage.ctx, &e.ingestStage.group, ingest.Config{
+		MaxInFlight: cfg.MaxInFlightEvents, QueueCapacity: 4096, DedupeTTL: cfg.Retention,
+	}, e.store, trim, e.sessions, e.metrics, cfg.Logger)
+	e.api = httpapi.New(httpapi.Config{Dev: cfg.Dev, AdminKey: cfg.AdminKey, MaxBodyBytes: cfg.MaxBodyBytes,
+		MaxEventsPerRequest: cfg.MaxEventsPerRequest}, httpapi.Deps{
+		Catalog: e.catalog, Writer: e.writer, Dispatcher: e.outbox, Store: e.store, Sessions: e.sessions,
+		Metrics: e.metrics, Logger: cfg.Logger,
+	})
+	if e.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("--listen %s: %w", cfg.Listen, err)
+	}
+	return e, nil
+}
+
+// Addr is the address the engine listens on (useful with port 0).
+func (e *Engine) Addr() string { return e.listener.Addr().String() }
+
+// Run serves until ctx ends, then shuts down gracefully. Recovery of the
+// previous run's events and deliveries happens first; /readyz turns 200
+// when it is done.
+func (e *Engine) Run(ctx context.Context) error {
+	log := e.cfg.Logger
+	server := e.api.Server()
+	served := make(chan error, 1)
+	go func() {
+		if e.cfg.TLSCert != "" {
+			served <- server.ServeTLS(e.listener, e.cfg.TLSCert, e.cfg.TLSKey)
+			return
+		}
+		served <- server.Serve(e.listener)
+	}()
+	log.Info("hookwire listening", "addr", e.Addr(), "data", e.cfg.DataDir, "dev", e.cfg.Dev,
+		"streams", len(e.catalog.Snapshot().Streams), "tls", e.cfg.TLSCert != "")
+
+	replayed, err := e.writer.Replay(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		log.Error("replaying the event log", "err", err)
+	}
+	pending, err := e.outbox.Recover()
+	if err != nil {
+		log.Error("re-queuing pending deliveries", "err", err)
+	}
+	if replayed > 0 || pending > 0 {
+		log.Info("recovered from the previous run", "events", replayed, "deliveries", pending)
+	}
+	e.api.SetReady()
+	e.background.group.Go(func() { e.collectGarbage(e.background.ctx) })
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	log.Info("shutting down")
+	e.api.SetDraining()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := server.ShutdownWithContext(shutdownCtx); err != nil {
+		log.Warn("some requests did not finish before the shutdown timeout", "err", err)
+	}
+	e.closeResources()
+	log.Info("stopped")
+	return serveErr
+}
+
+// closeResources stops the stages in data-path order, then the store.
+func (e *Engine) closeResources() {
+	e.background.stop()
+	e.ingestStage.stop()
+	e.sessionStage.stop()
+	e.trimStage.stop()
+	e.deliveryStage.stop()
+	if e.catalog != nil {
+		e.catalog.Close(context.Background())
+	}
+	if e.runtime != nil {
+		e.runtime.Close(context.Background())
+	}
+	if e.store != nil {
+		if err := e.store.Close(); err != nil {
+			e.cfg.Logger.Error("closing the store", "err", err)
+		}
+	}
+	if e.listener != nil {
+		e.listener.Close()
+	}
+}
+
+func (e *Engine) collectGarbage(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			e.store.CollectGarbage()
+		}
+	}
+}
+
+// owner gives delivery what it needs from the streams.
+type owner struct{ e *Engine }
+
+func (o owner) Secret(d *model.Delivery) (string, bool) {
+	cs := o.e.catalog.Snapshot().Lookup(d.StreamID)
+	if cs == nil {
+		return "", false
+	}
+	return cs.Stream.Destination.Secret, true
+}
+
+func (o owner) Gone(d *model.Delivery) {
+	reason := fmt.Sprintf("destination %s answered 410 Gone at %s", d.URL, time.Now().UTC().Format(time.RFC3339))
+	if err := o.e.catalog.Disable(context.Background(), d.StreamID, reason); err != nil && !errors.Is(err, model.ErrNotFound) {
+		o.e.cfg.Logger.Error("disabling a stream after 410", "stream_id", d.StreamID, "err", err)
+	}
+}

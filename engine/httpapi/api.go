@@ -1,0 +1,162 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"log/slog"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/hookwire/hookwire/actors"
+	"github.com/hookwire/hookwire/engine/delivery"
+	"github.com/hookwire/hookwire/engine/ingest"
+	"github.com/hookwire/hookwire/engine/metrics"
+	"github.com/hookwire/hookwire/engine/session"
+	"github.com/hookwire/hookwire/engine/store"
+	"github.com/hookwire/hookwire/engine/streams"
+)
+
+// Config is the front door's part of the engine configuration.
+type Config struct {
+	// Dev disables authentication (loopback only; the engine checks).
+	Dev bool
+	// AdminKey is the bootstrap key with role admin.
+	AdminKey string
+	// MaxBodyBytes bounds a request body (413 above it).
+	MaxBodyBytes int
+	// MaxEventsPerRequest bounds a batch.
+	MaxEventsPerRequest int
+}
+
+// API holds the handlers' dependencies. Every field is safe for concurrent
+// use; API itself is immutable after New except for the ready/draining flags.
+type API struct {
+	cfg        Config
+	catalog    *streams.Catalog
+	writer     *ingest.Writer
+	dispatcher *delivery.Dispatcher
+	store      *store.Store
+	sessions   *actors.Registry[string, session.Message]
+	metrics    *metrics.Metrics
+	logger     *slog.Logger
+	metricsH   fasthttp.RequestHandler
+
+	ready    atomic.Bool
+	draining atomic.Bool
+}
+
+// Deps are the engine parts the API calls.
+type Deps struct {
+	Catalog    *streams.Catalog
+	Writer     *ingest.Writer
+	Dispatcher *delivery.Dispatcher
+	Store      *store.Store
+	Sessions   *actors.Registry[string, session.Message]
+	Metrics    *metrics.Metrics
+	Logger     *slog.Logger
+}
+
+// New returns the API; it answers 503 on /readyz and /v1/events until
+// SetReady.
+func New(cfg Config, d Deps) *API {
+	return &API{cfg: cfg, catalog: d.Catalog, writer: d.Writer, dispatcher: d.Dispatcher, store: d.Store,
+		sessions: d.Sessions, metrics: d.Metrics, logger: d.Logger,
+		metricsH: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))}
+}
+
+// SetReady marks recovery as done: the engine serves events.
+func (a *API) SetReady() { a.ready.Store(true) }
+
+// SetDraining makes new requests answer 503 while shutdown finishes the
+// ones in flight.
+func (a *API) SetDraining() { a.draining.Store(true) }
+
+// Server returns the fasthttp server for the API.
+func (a *API) Server() *fasthttp.Server {
+	return &fasthttp.Server{
+		Handler:               a.route,
+		Name:                  "hookwire",
+		MaxRequestBodySize:    a.cfg.MaxBodyBytes,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           90 * time.Second,
+		ErrorHandler:          serverError(a.logger),
+		NoDefaultContentType:  true,
+		DisableKeepalive:      false,
+		CloseOnShutdown:       true,
+		ReadBufferSize:        16 << 10,
+		StreamRequestBody:     false,
+		TCPKeepalive:          true,
+		NoDefaultServerHeader: false,
+	}
+}
+
+// Role is what a key may do.
+type Role int
+
+// Roles of CONTRACT §2. Admin may do everything; architect configures;
+// ingest only sends events.
+const (
+	RoleIngest Role = iota + 1
+	RoleArchitect
+	RoleAdmin
+)
+
+// authorize checks the caller's key against the role a route needs (admin
+// passes everywhere); it writes 401/403 and returns false when the request
+// must stop. allowBasic accepts Authorization: Basic <key> as Fullstory
+// clients send it.
+func (a *API) authorize(ctx *fasthttp.RequestCtx, need Role, allowBasic bool) bool {
+	if a.cfg.Dev {
+		return true
+	}
+	key := credential(ctx, allowBasic)
+	if key == "" {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookwire"`)
+		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing API key: send Authorization: Bearer <key>")
+		return false
+	}
+	role := a.roleOf(key)
+	if role == 0 {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookwire"`)
+		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "unknown API key")
+		return false
+	}
+	if role != need && role != RoleAdmin {
+		writeError(ctx, fasthttp.StatusForbidden, "forbidden", "this key's role may not use this endpoint")
+		return false
+	}
+	return true
+}
+
+func (a *API) roleOf(key string) Role {
+	if a.cfg.AdminKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.AdminKey)) == 1 {
+		return RoleAdmin
+	}
+	return 0
+}
+
+func credential(ctx *fasthttp.RequestCtx, allowBasic bool) string {
+	h := string(ctx.Request.Header.Peek("Authorization"))
+	scheme, value, ok := strings.Cut(h, " ")
+	if !ok {
+		return ""
+	}
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		return strings.TrimSpace(value)
+	case allowBasic && strings.EqualFold(scheme, "Basic"):
+		return strings.TrimSpace(value)
+	}
+	return ""
+}
+
+func isLoopback(ctx *fasthttp.RequestCtx) bool {
+	ip := ctx.RemoteIP()
+	return ip != nil && (ip.IsLoopback() || ip.Equal(net.IPv6loopback))
+}

@@ -1,0 +1,78 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookwire/hookwire/engine/model"
+)
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Index   *int   `json:"index,omitempty"`
+	Path    string `json:"path,omitempty"`
+}
+
+func writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = fasthttp.StatusInternalServerError,
+			[]byte(`{"error":{"code":"internal","message":"encoding the response failed"}}`)
+	}
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(b)
+}
+
+func writeError(ctx *fasthttp.RequestCtx, status int, code, message string) {
+	writeJSON(ctx, status, errorBody{Error: errorDetail{Code: code, Message: message}})
+}
+
+// fail maps an engine error to its status and error body. invalidCode is
+// the code for validation errors on this route.
+func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
+	var inv *model.InvalidError
+	switch {
+	case errors.As(err, &inv):
+		d := errorDetail{Code: invalidCode, Message: inv.Error(), Path: inv.Path}
+		if inv.Index >= 0 {
+			d.Index = &inv.Index
+		}
+		writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{Error: d})
+	case errors.Is(err, model.ErrNotFound):
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
+	case errors.Is(err, model.ErrStreamLimit):
+		writeError(ctx, fasthttp.StatusConflict, "stream_limit", err.Error())
+	case errors.Is(err, model.ErrNameTaken):
+		writeError(ctx, fasthttp.StatusConflict, "name_taken", err.Error())
+	case errors.Is(err, model.ErrSaturated):
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeError(ctx, fasthttp.StatusTooManyRequests, "saturated", err.Error())
+	case errors.Is(err, model.ErrShuttingDown):
+		ctx.Response.Header.Set("Retry-After", "5")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "hookwire is shutting down; retry against the next instance")
+	default:
+		a.logger.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
+		writeError(ctx, fasthttp.StatusInternalServerError, "internal", "internal error; see the server log")
+	}
+}
+
+// serverError answers errors fasthttp raises before a handler runs.
+func serverError(logger *slog.Logger) func(*fasthttp.RequestCtx, error) {
+	return func(ctx *fasthttp.RequestCtx, err error) {
+		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+			writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+				"the request body is over the limit; send smaller batches")
+			return
+		}
+		writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request: "+err.Error())
+	}
+}

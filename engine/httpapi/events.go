@@ -1,0 +1,55 @@
+package httpapi
+
+import (
+	"errors"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hookwire/hookwire/engine/ingest"
+	"github.com/hookwire/hookwire/engine/model"
+)
+
+// postEvents is where every event enters: decode and validate the whole
+// body, then the ingest writer logs it durably and hands each event to its
+// session actor (engine/ingest → engine/session).
+func (a *API) postEvents(ctx *fasthttp.RequestCtx) {
+	if !a.ready.Load() {
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "not_ready", "recovering stored events; retry shortly")
+		return
+	}
+	format := ingest.FormatJSON
+	switch ct := mediaType(ctx); ct {
+	case "", "application/json", "text/plain":
+	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines":
+		format = ingest.FormatNDJSON
+	default:
+		writeError(ctx, fasthttp.StatusUnsupportedMediaType, "unsupported_media_type",
+			"Content-Type "+ct+" is not accepted: send application/json or application/x-ndjson")
+		return
+	}
+	events, err := ingest.Decode(ctx.PostBody(), format, a.cfg.MaxEventsPerRequest, time.Now())
+	if err != nil {
+		a.metrics.RequestsRejected.WithLabelValues("invalid").Inc()
+		a.fail(ctx, err, "invalid_event")
+		return
+	}
+	res, err := a.writer.Accept(events)
+	if err != nil {
+		a.metrics.RequestsRejected.WithLabelValues(rejectReason(err)).Inc()
+		a.fail(ctx, err, "invalid_event")
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusAccepted, map[string]int{"accepted": res.Accepted, "duplicates": res.Duplicates})
+}
+
+func rejectReason(err error) string {
+	switch {
+	case errors.Is(err, model.ErrSaturated):
+		return "saturated"
+	case errors.Is(err, model.ErrShuttingDown):
+		return "shutting_down"
+	}
+	return "error"
+}

@@ -1,0 +1,321 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/filters"
+)
+
+// Limits on one event.
+const (
+	MaxSessionIDLength = 256
+	MaxEventIDLength   = 256
+	MaxNameLength      = 256
+	MaxURLLength       = 8192
+	MaxUserFieldLength = 512
+)
+
+// Format is how a request body holds its events.
+type Format int
+
+const (
+	// FormatJSON is one event object or an array of them.
+	FormatJSON Format = iota
+	// FormatNDJSON is one event object per line.
+	FormatNDJSON
+)
+
+// wireEvent is an event as producers send it; Decode normalises it.
+type wireEvent struct {
+	ID         *string         `json:"id"`
+	SessionID  *string         `json:"session_id"`
+	Type       *string         `json:"type"`
+	Name       *string         `json:"name"`
+	Timestamp  json.RawMessage `json:"timestamp"`
+	URL        *string         `json:"url"`
+	Properties json.RawMessage `json:"properties"`
+	User       *wireUser       `json:"user"`
+}
+
+type wireUser struct {
+	UID         *string         `json:"uid"`
+	Email       *string         `json:"email"`
+	DisplayName *string         `json:"display_name"`
+	Properties  json.RawMessage `json:"properties"`
+}
+
+// Decode parses and validates a request body. Any invalid event rejects the
+// whole body with an *model.InvalidError whose Index names it. now fills in
+// missing timestamps.
+func Decode(body []byte, format Format, maxEvents int, now time.Time) ([]model.Event, error) {
+	items, err := split(body, format, maxEvents)
+	if err != nil {
+		return nil, err
+	}
+	events := make([]model.Event, len(items))
+	for i, item := range items {
+		if err := decodeOne(item, &events[i], now); err != nil {
+			err.Index = i
+			return nil, err
+		}
+	}
+	return events, nil
+}
+
+func reject(index int, path, format string, args ...any) *model.InvalidError {
+	return &model.InvalidError{Index: index, Path: path, Message: fmt.Sprintf(format, args...)}
+}
+
+// split cuts the body into one raw JSON value per event.
+func split(body []byte, format Format, maxEvents int) ([]json.RawMessage, error) {
+	tooMany := func(n int) error {
+		return reject(-1, "", "a request holds at most %d events, this one has %d or more; split it", maxEvents, n)
+	}
+	if format == FormatNDJSON {
+		var items []json.RawMessage
+		sc := bufio.NewScanner(bytes.NewReader(body))
+		sc.Buffer(nil, len(body)+1)
+		for line := 0; sc.Scan(); line++ {
+			text := bytes.TrimSpace(sc.Bytes())
+			if len(text) == 0 {
+				continue
+			}
+			if len(items) == maxEvents {
+				return nil, tooMany(len(items) + 1)
+			}
+			if !json.Valid(text) {
+				return nil, reject(len(items), "", "line %d is not valid JSON", line+1)
+			}
+			items = append(items, text)
+		}
+		if len(items) == 0 {
+			return nil, reject(-1, "", "the body holds no events")
+		}
+		return items, nil
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, reject(-1, "", "the body is empty: send an event object, an array of events, or NDJSON")
+	}
+	switch trimmed[0] {
+	case '{':
+		if !json.Valid(trimmed) {
+			return nil, reject(0, "", "malformed JSON: %v", syntaxError(trimmed))
+		}
+		return []json.RawMessage{trimmed}, nil
+	case '[':
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		if _, err := dec.Token(); err != nil {
+			return nil, reject(-1, "", "malformed JSON: %v", err)
+		}
+		var items []json.RawMessage
+		for dec.More() {
+			if len(items) == maxEvents {
+				return nil, tooMany(len(items) + 1)
+			}
+			var item json.RawMessage
+			if err := dec.Decode(&item); err != nil {
+				return nil, reject(len(items), "", "malformed JSON: %v", err)
+			}
+			items = append(items, item)
+		}
+		if _, err := dec.Token(); err != nil {
+			return nil, reject(-1, "", "malformed JSON: %v", err)
+		}
+		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+			return nil, reject(-1, "", "unexpected data after the array")
+		}
+		if len(items) == 0 {
+			return nil, reject(-1, "", "the array holds no events")
+		}
+		return items, nil
+	default:
+		return nil, reject(-1, "", "the body must be an event object, an array of events, or NDJSON "+
+			"with Content-Type: application/x-ndjson")
+	}
+}
+
+func syntaxError(b []byte) error {
+	var v any
+	return json.Unmarshal(b, &v)
+}
+
+func decodeOne(raw json.RawMessage, out *model.Event, now time.Time) *model.InvalidError {
+	if len(raw) == 0 || raw[0] != '{' {
+		return reject(0, "", "an event must be a JSON object")
+	}
+	var w wireEvent
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&w); err != nil {
+		return fromJSONError(err)
+	}
+	if w.SessionID == nil {
+		return reject(0, "session_id", "required")
+	}
+	if err := checkText("session_id", *w.SessionID, 1, MaxSessionIDLength); err != nil {
+		return err
+	}
+	if w.Type == nil {
+		return reject(0, "type", "required")
+	}
+	if !filters.ValidEventType(*w.Type) {
+		return reject(0, "type", "%q is not an event type: want [a-z][a-z0-9_.]{0,63}", *w.Type)
+	}
+	e := model.Event{SessionID: *w.SessionID, Type: *w.Type}
+	if w.ID != nil {
+		if err := checkText("id", *w.ID, 1, MaxEventIDLength); err != nil {
+			return err
+		}
+		e.ID = *w.ID
+	}
+	switch {
+	case e.Type == "custom" && (w.Name == nil || *w.Name == ""):
+		return reject(0, "name", "required for type custom: the custom event's name")
+	case e.Type != "custom" && w.Name != nil:
+		return reject(0, "name", "only events of type custom have a name")
+	case w.Name != nil:
+		if err := checkText("name", *w.Name, 1, MaxNameLength); err != nil {
+			return err
+		}
+		e.Name = *w.Name
+	}
+	ts, err := timestamp(w.Timestamp, now)
+	if err != nil {
+		return err
+	}
+	e.Timestamp = ts
+	if w.URL != nil {
+		if len(*w.URL) > MaxURLLength {
+			return reject(0, "url", "at most %d bytes", MaxURLLength)
+		}
+		e.URL = *w.URL
+	}
+	if e.Properties, err = object("properties", w.Properties); err != nil {
+		return err
+	}
+	if w.User != nil {
+		if e.User, err = user(w.User); err != nil {
+			return err
+		}
+	}
+	*out = e
+	return nil
+}
+
+func fromJSONError(err error) *model.InvalidError {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return reject(0, te.Field, "must be %s, got JSON %s", goKindName(te.Type.String()), te.Value)
+	}
+	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if field, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		return reject(0, strings.Trim(field, `"`), "unknown field: events have id, session_id, type, name, "+
+			"timestamp, url, properties and user")
+	}
+	return reject(0, "", "malformed JSON: %s", msg)
+}
+
+func goKindName(t string) string {
+	switch strings.TrimPrefix(t, "*") {
+	case "string":
+		return "a string"
+	case "ingest.wireUser":
+		return "an object"
+	}
+	return t
+}
+
+func checkText(path, s string, minLen, maxLen int) *model.InvalidError {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n < minLen:
+		return reject(0, path, "must not be empty")
+	case n > maxLen:
+		return reject(0, path, "at most %d characters, got %d", maxLen, n)
+	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return reject(0, path, "must not contain control characters")
+	}
+	return nil
+}
+
+// timestamp accepts RFC 3339 or Unix milliseconds, and normalises to UTC
+// milliseconds; absent or null means now.
+func timestamp(raw json.RawMessage, now time.Time) (time.Time, *model.InvalidError) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return now.UTC().Truncate(time.Millisecond), nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return time.Time{}, reject(0, "timestamp", "must be an RFC 3339 string or Unix milliseconds")
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return time.Time{}, reject(0, "timestamp", "%q is not an RFC 3339 time (e.g. 2026-11-27T12:00:00.123Z)", s)
+		}
+		if t.Year() < 1970 || t.Year() > 9999 {
+			return time.Time{}, reject(0, "timestamp", "year %d is out of range", t.Year())
+		}
+		return t.UTC().Truncate(time.Millisecond), nil
+	}
+	var ms float64
+	if json.Unmarshal(raw, &ms) != nil {
+		return time.Time{}, reject(0, "timestamp", "must be an RFC 3339 string or Unix milliseconds")
+	}
+	const maxMS = 253402300799999 // 9999-12-31T23:59:59.999Z
+	if ms < 0 || ms > maxMS || ms != math.Trunc(ms) {
+		return time.Time{}, reject(0, "timestamp", "Unix milliseconds must be a whole number from 0 to %d", int64(maxMS))
+	}
+	return time.UnixMilli(int64(ms)).UTC(), nil
+}
+
+func object(path string, raw json.RawMessage) (json.RawMessage, *model.InvalidError) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	if raw[0] != '{' {
+		return nil, reject(0, path, "must be a JSON object")
+	}
+	// Compact so the stored and delivered form does not carry the
+	// producer's whitespace.
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return nil, reject(0, path, "malformed JSON: %v", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func user(w *wireUser) (*model.User, *model.InvalidError) {
+	u := &model.User{}
+	for _, f := range []struct {
+		path string
+		src  *string
+		dst  *string
+	}{{"user.uid", w.UID, &u.UID}, {"user.email", w.Email, &u.Email}, {"user.display_name", w.DisplayName, &u.DisplayName}} {
+		if f.src == nil {
+			continue
+		}
+		if err := checkText(f.path, *f.src, 0, MaxUserFieldLength); err != nil {
+			return nil, err
+		}
+		*f.dst = *f.src
+	}
+	var err *model.InvalidError
+	if u.Properties, err = object("user.properties", w.Properties); err != nil {
+		return nil, err
+	}
+	return u, nil
+}

@@ -1,0 +1,231 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookwire/hookwire/actors"
+	"github.com/hookwire/hookwire/engine/metrics"
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/session"
+	"github.com/hookwire/hookwire/engine/store"
+)
+
+// Config bounds what ingest holds in memory.
+type Config struct {
+	// MaxInFlight is the number of accepted events not yet evaluated above
+	// which new requests get 429.
+	MaxInFlight int64
+	// QueueCapacity bounds requests waiting for the next group commit.
+	QueueCapacity int
+	// DedupeTTL is how long a producer event id is remembered.
+	DedupeTTL time.Duration
+}
+
+// Result is what a request's events came to.
+type Result struct {
+	Accepted   int
+	Duplicates int
+}
+
+// Writer is the single writer of the event log. Accept may be called from
+// many goroutines; the events it is given are owned by the writer after.
+type Writer struct {
+	cfg      Config
+	store    *store.Store
+	sessions *actors.Registry[string, session.Message]
+	metrics  *metrics.Metrics
+	logger   *slog.Logger
+	mailbox  *actors.Mailbox[*request]
+	trimmer  *Trimmer
+	inFlight atomic.Int64
+}
+
+type request struct {
+	append   store.AppendRequest
+	mailbox  map[string]*actors.Mailbox[session.Message]
+	reserved map[string]int
+	reply    chan error
+}
+
+// NewWriter starts the writer on group. Evaluated log records go to trim,
+// which must outlive the session actors (StartTrimmer).
+func NewWriter(ctx context.Context, group *actors.Group, cfg Config, st *store.Store, trim *Trimmer,
+	sessions *actors.Registry[string, session.Message], m *metrics.Metrics, logger *slog.Logger) *Writer {
+	w := &Writer{cfg: cfg, store: st, sessions: sessions, metrics: m, logger: logger, trimmer: trim,
+		mailbox: actors.NewMailbox[*request](cfg.QueueCapacity)}
+	actors.Spawn(ctx, group, "ingest-writer", w.mailbox, &writerBehaviour{w}, nil)
+	return w
+}
+
+// InFlight reports accepted events not yet evaluated.
+func (w *Writer) InFlight() int64 { return w.inFlight.Load() }
+
+// Accept makes events durable and queues them for evaluation. It returns
+// ErrSaturated without writing anything when sessions or the log are
+// behind, and ErrShuttingDown once the writer has stopped.
+func (w *Writer) Accept(events []model.Event) (Result, error) {
+	if w.inFlight.Load()+int64(len(events)) > w.cfg.MaxInFlight {
+		return Result{}, fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
+	}
+	r := &request{
+		append:   store.AppendRequest{Events: events},
+		mailbox:  map[string]*actors.Mailbox[session.Message]{},
+		reserved: map[string]int{},
+		reply:    make(chan error, 1),
+	}
+	for i := range events {
+		r.reserved[events[i].SessionID]++
+	}
+	// Reserve room in every session's mailbox first: once the events are on
+	// disk, handing them over must not fail.
+	for id, n := range r.reserved {
+		mb, err := w.sessions.Reserve(id, n)
+		if err != nil {
+			r.release()
+			if errors.Is(err, actors.ErrMailboxClosed) {
+				return Result{}, model.ErrShuttingDown
+			}
+			return Result{}, fmt.Errorf("%w: session %q has too many events waiting", model.ErrSaturated, id)
+		}
+		r.mailbox[id] = mb
+	}
+	if err := w.mailbox.Push(r); err != nil {
+		r.release()
+		if errors.Is(err, actors.ErrMailboxClosed) {
+			return Result{}, model.ErrShuttingDown
+		}
+		return Result{}, fmt.Errorf("%w: the event log writer is behind", model.ErrSaturated)
+	}
+	if err := <-r.reply; err != nil {
+		return Result{}, err
+	}
+	res := Result{}
+	for _, dup := range r.append.Duplicate {
+		if dup {
+			res.Duplicates++
+		} else {
+			res.Accepted++
+		}
+	}
+	w.metrics.EventsAccepted.Add(float64(res.Accepted))
+	w.metrics.EventsDuplicate.Add(float64(res.Duplicates))
+	return res, nil
+}
+
+func (r *request) release() {
+	for id, mb := range r.mailbox {
+		mb.Release(r.reserved[id])
+	}
+}
+
+type writerBehaviour struct{ w *Writer }
+
+// Receive commits every queued request at once, then hands the events over
+// in log order, so per-session order is acceptance order.
+func (b *writerBehaviour) Receive(batch []*request) {
+	w := b.w
+	reqs := make([]*store.AppendRequest, len(batch))
+	for i, r := range batch {
+		reqs[i] = &r.append
+	}
+	if err := w.store.AppendEvents(reqs, w.cfg.DedupeTTL); err != nil {
+		w.logger.Error("appending to the event log failed; requests answered 500", "err", err)
+		for _, r := range batch {
+			r.release()
+			r.reply <- fmt.Errorf("ingest: event log: %w", err)
+		}
+		return
+	}
+	for _, r := range batch {
+		w.dispatch(r.append.Seq, r.append.Events, r.append.Duplicate, r.mailbox)
+		r.reply <- nil
+	}
+}
+
+// dispatch hands a logged request's fresh events to their sessions, using
+// the reservations made in Accept; duplicates give theirs back.
+func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool,
+	mailboxes map[string]*actors.Mailbox[session.Message]) {
+	fresh := 0
+	for _, d := range dup {
+		if !d {
+			fresh++
+		}
+	}
+	w.inFlight.Add(int64(fresh))
+	tracker := &logRecord{seq: seq, trimmer: w.trimmer, inFlight: &w.inFlight}
+	tracker.remaining.Store(int32(fresh))
+	for i := range events {
+		mb := mailboxes[events[i].SessionID]
+		if dup[i] {
+			mb.Release(1)
+			continue
+		}
+		if err := mb.PushReserved(session.Message{Event: events[i], Done: tracker}); err != nil {
+			// Only at shutdown: the event is in the log and is replayed.
+			w.logger.Warn("session stopped before its event was handed over; it will be replayed",
+				"session_id", events[i].SessionID, "seq", seq)
+		}
+	}
+}
+
+func (b *writerBehaviour) Deadline() time.Time       { return time.Time{} }
+func (b *writerBehaviour) Timeout(time.Time) bool    { return false }
+func (b *writerBehaviour) Stopped(actors.StopReason) {}
+
+// logRecord counts a log record's events still to be evaluated; the last
+// Done queues the record for trimming.
+type logRecord struct {
+	seq       uint64
+	remaining atomic.Int32
+	trimmer   *Trimmer
+	inFlight  *atomic.Int64
+}
+
+func (l *logRecord) Done() {
+	l.inFlight.Add(-1)
+	if l.remaining.Add(-1) == 0 {
+		l.trimmer.add(l.seq)
+	}
+}
+
+// Replay hands every logged, not yet evaluated event to its session, oldest
+// first. It runs before the front door opens, so it waits for room instead
+// of refusing.
+func (w *Writer) Replay(ctx context.Context) (int, error) {
+	total := 0
+	err := w.store.ReplayEvents(func(b store.LogBatch) error {
+		mailboxes := map[string]*actors.Mailbox[session.Message]{}
+		need := map[string]int{}
+		for i := range b.Events {
+			need[b.Events[i].SessionID]++
+		}
+		for id, n := range need {
+			for {
+				mb, err := w.sessions.Reserve(id, n)
+				if err == nil {
+					mailboxes[id] = mb
+					break
+				}
+				if errors.Is(err, actors.ErrMailboxClosed) {
+					return err
+				}
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+		}
+		w.dispatch(b.Seq, b.Events, make([]bool, len(b.Events)), mailboxes)
+		total += len(b.Events)
+		return nil
+	})
+	w.metrics.EventsReplayed.Add(float64(total))
+	return total, err
+}

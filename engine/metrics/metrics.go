@@ -1,0 +1,63 @@
+// Package metrics defines every counter hookwire exports on /metrics
+// (CONTRACT §5.6: every event, match, attempt and fault is counted).
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics is the engine's set of collectors, registered on their own
+// registry so that tests and several engines in one process do not clash.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	EventsAccepted   prometheus.Counter
+	EventsDuplicate  prometheus.Counter
+	RequestsRejected *prometheus.CounterVec // reason
+	EventsEvaluated  prometheus.Counter
+	EventsReplayed   prometheus.Counter
+	StreamMatches    *prometheus.CounterVec // stream_id
+	FilterFaults     *prometheus.CounterVec // stream_id
+	DeliveryAttempts *prometheus.CounterVec // outcome: success, failure, gone
+	DeliveriesFinal  *prometheus.CounterVec // status: succeeded, failed
+	AttemptSeconds   *prometheus.HistogramVec
+	BreakerChanges   *prometheus.CounterVec // to
+}
+
+// New builds and registers the collectors. liveSessions is read at scrape
+// time.
+func New(liveSessions func() float64) *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		EventsAccepted: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_accepted_total",
+			Help: "Events durably accepted (202), excluding duplicates."}),
+		EventsDuplicate: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_duplicate_total",
+			Help: "Events accepted but not evaluated again: their (session_id, id) was seen before."}),
+		RequestsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_event_requests_rejected_total",
+			Help: "Event requests rejected, by reason (invalid, saturated, shutting_down, error)."}, []string{"reason"}),
+		EventsEvaluated: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_evaluated_total",
+			Help: "Events evaluated by their session actor."}),
+		EventsReplayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_replayed_total",
+			Help: "Events re-read from the log at start-up because their evaluation was not recorded."}),
+		StreamMatches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_stream_matches_total",
+			Help: "Sessions that fired a stream (messages created)."}, []string{"stream_id"}),
+		FilterFaults: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_filter_faults_total",
+			Help: "Wasm predicate calls that trapped, timed out or failed, counted as no match."}, []string{"stream_id"}),
+		DeliveryAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_delivery_attempts_total",
+			Help: "Webhook delivery attempts by outcome."}, []string{"outcome"}),
+		DeliveriesFinal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_deliveries_total",
+			Help: "Deliveries that reached a final status."}, []string{"status"}),
+		AttemptSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "hookwire_delivery_attempt_seconds",
+			Help: "Latency of delivery attempts.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}, []string{"endpoint"}),
+		BreakerChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_breaker_transitions_total",
+			Help: "Endpoint circuit breaker state changes, by new state."}, []string{"to"}),
+	}
+	m.Registry.MustRegister(m.EventsAccepted, m.EventsDuplicate, m.RequestsRejected, m.EventsEvaluated,
+		m.EventsReplayed, m.StreamMatches, m.FilterFaults, m.DeliveryAttempts, m.DeliveriesFinal,
+		m.AttemptSeconds, m.BreakerChanges,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
+			Help: "Session actors currently live."}, liveSessions),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

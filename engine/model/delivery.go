@@ -1,0 +1,58 @@
+package model
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Delivery statuses.
+const (
+	StatusPending   = "pending"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+)
+
+// Delivery is one webhook message and its attempts. Its ID is the
+// webhook-id header, identical on every attempt.
+type Delivery struct {
+	ID        string          `json:"id"`
+	StreamID  string          `json:"stream_id,omitempty"`
+	SessionID string          `json:"session_id,omitempty"`
+	URL       string          `json:"url"`
+	Status    string          `json:"status"`
+	CreatedAt time.Time       `json:"created_at"`
+	Payload   json.RawMessage `json:"payload,omitempty"`
+	// Step is the position in the retry schedule of the next attempt; a
+	// manual retry starts the schedule again.
+	Step          int        `json:"step"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	Attempts      []Attempt  `json:"attempts"`
+	LastError     string     `json:"last_error,omitempty"`
+}
+
+// Attempt is one try at sending a delivery.
+type Attempt struct {
+	At        time.Time `json:"at"`
+	Status    int       `json:"status,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	LatencyMS int64     `json:"latency_ms"`
+}
+
+// Fired marks that a stream fired for a session, and with which message.
+type Fired struct {
+	At        time.Time `json:"at"`
+	WebhookID string    `json:"webhook_id"`
+}
+
+// Session is what hookwire remembers of a user session: when it started and
+// was last seen, who the user is, and which streams it fired. It is kept
+// for a retention period after its last event, so late events for an ended
+// session find their fired markers.
+type Session struct {
+	ID          string           `json:"id"`
+	StartedAt   time.Time        `json:"started_at"`
+	LastEventAt time.Time        `json:"last_event_at"`
+	Events      int64            `json:"events"`
+	User        *User            `json:"user,omitempty"`
+	Fired       map[string]Fired `json:"fired"`
+}

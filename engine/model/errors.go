@@ -1,0 +1,36 @@
+package model
+
+import "errors"
+
+// Sentinel errors shared across the engine. The HTTP front maps each to a
+// status and an error code.
+var (
+	ErrNotFound     = errors.New("engine: not found")
+	ErrStreamLimit  = errors.New("engine: stream limit reached")
+	ErrNameTaken    = errors.New("engine: name already in use")
+	ErrSaturated    = errors.New("engine: saturated, retry later")
+	ErrShuttingDown = errors.New("engine: shutting down")
+	ErrAlreadyFired = errors.New("engine: stream already fired for this session")
+	ErrNotRetryable = errors.New("engine: delivery is not in a state that can be retried")
+)
+
+// InvalidError is a rejected input, naming the JSON path of the problem.
+type InvalidError struct {
+	Path    string
+	Message string
+	// Index is the 0-based position of the offending event in a batch, or -1.
+	Index int
+}
+
+func (e *InvalidError) Error() string {
+	if e.Path == "" {
+		return e.Message
+	}
+	return e.Path + ": " + e.Message
+}
+
+// ErrInvalid is matched by every *InvalidError.
+var ErrInvalid = errors.New("engine: invalid input")
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }

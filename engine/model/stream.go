@@ -1,0 +1,40 @@
+package model
+
+import (
+	"time"
+
+	"github.com/hookwire/hookwire/filters"
+)
+
+// Stream is a behavioural webhook definition: when any trigger completes in
+// a session, one signed webhook goes to Destination, once per session.
+type Stream struct {
+	ID            string            `json:"id"`
+	Name          string            `json:"name"`
+	Description   string            `json:"description"`
+	Enabled       bool              `json:"enabled"`
+	Triggers      []filters.Trigger `json:"triggers"`
+	Destination   Destination       `json:"destination"`
+	SignalVersion int               `json:"signal_version"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+	// DisabledReason says why hookwire itself disabled the stream (for
+	// example a 410 from the destination); empty when a person did.
+	DisabledReason string `json:"disabled_reason,omitempty"`
+}
+
+// Destination is where a stream's webhooks go and the secret they are
+// signed with. Secret is stored but never leaves the engine through the API.
+type Destination struct {
+	URL       string `json:"url"`
+	Secret    string `json:"secret,omitempty"`
+	SecretSet bool   `json:"secret_set"`
+}
+
+// Redacted returns a copy fit for API responses: no secret.
+func (s *Stream) Redacted() *Stream {
+	out := *s
+	out.Destination.Secret = ""
+	out.Destination.SecretSet = s.Destination.Secret != ""
+	return &out
+}

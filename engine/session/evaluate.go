@@ -1,0 +1,155 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/streams"
+	"github.com/hookwire/hookwire/filters"
+)
+
+// evaluation holds one event's extracted fields while every stream looks
+// at it: properties are decoded at most once, whatever the stream count.
+type evaluation struct {
+	event          *model.Event
+	props          any
+	propsDecoded   bool
+	userProps      any
+	userPropsReady bool
+	values         []filters.Value
+}
+
+func (ev *evaluation) reset(e *model.Event) {
+	ev.event = e
+	ev.props, ev.propsDecoded = nil, false
+	ev.userProps, ev.userPropsReady = nil, false
+}
+
+var recordBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// match runs the stream's predicate on the event and returns the 1-based
+// index of the trigger that matched, or 0.
+func (ev *evaluation) match(cs *streams.Compiled) (int32, error) {
+	ev.values = ev.values[:0]
+	for _, f := range cs.Program.Slots {
+		ev.values = append(ev.values, ev.lookup(f))
+	}
+	buf := recordBuffers.Get().(*[]byte)
+	record := filters.AppendRecord((*buf)[:0], ev.values)
+	verdict, err := cs.Pool.Match(context.Background(), record)
+	*buf = record
+	recordBuffers.Put(buf)
+	return verdict, err
+}
+
+func (ev *evaluation) lookup(f filters.Field) filters.Value {
+	e := ev.event
+	switch f.Root {
+	case filters.FieldType:
+		return stringValue(e.Type)
+	case filters.FieldName:
+		return stringValue(e.Name)
+	case filters.FieldURL:
+		return stringValue(e.URL)
+	case filters.FieldTimestamp:
+		return filters.Value{Kind: filters.KindNumber, Num: float64(e.Timestamp.UnixMilli())}
+	case filters.FieldProperties:
+		if !ev.propsDecoded {
+			ev.props, ev.propsDecoded = decode(e.Properties), true
+		}
+		return walk(ev.props, f.Path)
+	}
+	if e.User == nil {
+		return filters.Value{}
+	}
+	switch f.Root {
+	case filters.FieldUserUID:
+		return stringValue(e.User.UID)
+	case filters.FieldUserEmail:
+		return stringValue(e.User.Email)
+	case filters.FieldUserDisplayName:
+		return stringValue(e.User.DisplayName)
+	case filters.FieldUserProperties:
+		if !ev.userPropsReady {
+			ev.userProps, ev.userPropsReady = decode(e.User.Properties), true
+		}
+		return walk(ev.userProps, f.Path)
+	}
+	return filters.Value{}
+}
+
+// stringValue maps the empty string to absent: ingest drops empty
+// optional strings, so "" means the producer did not send the field.
+func stringValue(s string) filters.Value {
+	if s == "" {
+		return filters.Value{}
+	}
+	return filters.Value{Kind: filters.KindString, Str: s}
+}
+
+func decode(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	return v
+}
+
+// walk follows a key path through objects; a numeric key indexes arrays.
+func walk(v any, path []string) filters.Value {
+	for _, key := range path {
+		switch node := v.(type) {
+		case map[string]any:
+			next, ok := node[key]
+			if !ok {
+				return filters.Value{}
+			}
+			v = next
+		case []any:
+			i, ok := arrayIndex(key, len(node))
+			if !ok {
+				return filters.Value{}
+			}
+			v = node[i]
+		default:
+			return filters.Value{}
+		}
+	}
+	switch x := v.(type) {
+	case nil:
+		return filters.Value{Kind: filters.KindNull}
+	case bool:
+		if x {
+			return filters.Value{Kind: filters.KindTrue}
+		}
+		return filters.Value{Kind: filters.KindFalse}
+	case float64:
+		return filters.Value{Kind: filters.KindNumber, Num: x}
+	case string:
+		return filters.Value{Kind: filters.KindString, Str: x}
+	case map[string]any:
+		return filters.Value{Kind: filters.KindObject}
+	case []any:
+		return filters.Value{Kind: filters.KindArray}
+	}
+	return filters.Value{}
+}
+
+func arrayIndex(key string, n int) (int, bool) {
+	if key == "" || len(key) > 9 {
+		return 0, false
+	}
+	i := 0
+	for _, c := range key {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		i = i*10 + int(c-'0')
+	}
+	return i, i < n
+}

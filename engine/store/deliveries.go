@@ -1,0 +1,226 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/hookwire/hookwire/engine/model"
+)
+
+// LoadSession returns the remembered session, or nil if there is none.
+func (s *Store) LoadSession(id string) (*model.Session, error) {
+	var out *model.Session
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		out, err = getSession(txn, id)
+		return err
+	})
+	return out, err
+}
+
+func getSession(txn *badger.Txn, id string) (*model.Session, error) {
+	item, err := txn.Get(key(prefixSession, id))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	sess := new(model.Session)
+	if err := item.Value(func(v []byte) error { return json.Unmarshal(v, sess) }); err != nil {
+		return nil, fmt.Errorf("store: decode session %s: %w", id, err)
+	}
+	return sess, nil
+}
+
+func putSession(txn *badger.Txn, sess *model.Session, retention time.Duration) error {
+	b, err := json.Marshal(sess)
+	if err != nil {
+		return err
+	}
+	ttl := time.Until(sess.LastEventAt.Add(retention))
+	if ttl < retention {
+		// A producer clock in the past must not expire the markers early.
+		ttl = retention
+	}
+	return txn.SetEntry(badger.NewEntry(key(prefixSession, sess.ID), b).WithTTL(ttl))
+}
+
+// Fire records, in one transaction, that the session fired streamID (the
+// marker is in sess.Fired) and the message that says so (the outbox). If
+// the stored session already has the marker it returns ErrAlreadyFired and
+// writes nothing: this is what makes "once per session" hold across crashes
+// and replays. The commit is durable before Fire returns, so a message is
+// never delivered for a marker that a crash could lose.
+func (s *Store) Fire(sess *model.Session, streamID string, d *model.Delivery, retention time.Duration) error {
+	payload, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		stored, err := getSession(txn, sess.ID)
+		if err != nil {
+			return err
+		}
+		if stored != nil {
+			if _, ok := stored.Fired[streamID]; ok {
+				return model.ErrAlreadyFired
+			}
+		}
+		if err := putSession(txn, sess, retention); err != nil {
+			return err
+		}
+		return putDelivery(txn, d, payload, true)
+	})
+	if err != nil {
+		return err
+	}
+	return s.durable()
+}
+
+// SaveSession stores the session's bookkeeping (not durably: losing an
+// event count in a crash costs nothing, and fired markers are written by
+// Fire).
+func (s *Store) SaveSession(sess *model.Session, retention time.Duration) error {
+	return s.db.Update(func(txn *badger.Txn) error { return putSession(txn, sess, retention) })
+}
+
+// AddDelivery stores a new pending message that no session marker guards
+// (system webhooks, tests of the outbox).
+func (s *Store) AddDelivery(d *model.Delivery) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return putDelivery(txn, d, b, true) })
+}
+
+func putDelivery(txn *badger.Txn, d *model.Delivery, encoded []byte, isNew bool) error {
+	if err := txn.Set(key(prefixMsg, d.ID), encoded); err != nil {
+		return err
+	}
+	if isNew {
+		if err := txn.Set(msgTimeKey(d.CreatedAt, d.ID), nil); err != nil {
+			return err
+		}
+	}
+	pk := pendingKey(d.URL, d.ID)
+	if d.Status == model.StatusPending {
+		return txn.Set(pk, []byte(d.URL))
+	}
+	return txn.Delete(pk)
+}
+
+// GetDelivery returns a delivery with its attempts.
+func (s *Store) GetDelivery(id string) (*model.Delivery, error) {
+	d := new(model.Delivery)
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(key(prefixMsg, id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return model.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, d) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// UpdateDelivery rewrites a delivery (status, attempts, schedule) and keeps
+// the pending index in step with its status.
+func (s *Store) UpdateDelivery(d *model.Delivery) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return putDelivery(txn, d, b, false) })
+}
+
+// DeliveryFilter narrows ListDeliveries.
+type DeliveryFilter struct {
+	StreamID string
+	Status   string
+	Since    time.Time // only deliveries created at or after
+}
+
+func (f DeliveryFilter) match(d *model.Delivery) bool {
+	return (f.StreamID == "" || d.StreamID == f.StreamID) && (f.Status == "" || d.Status == f.Status)
+}
+
+// ListDeliveries returns up to limit deliveries, newest first, after the
+// opaque cursor from a previous page. The next cursor is empty at the end.
+func (s *Store) ListDeliveries(f DeliveryFilter, limit int, cursor []byte) ([]*model.Delivery, []byte, error) {
+	out := []*model.Delivery{}
+	var next, lastRest []byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixMsgTime, Reverse: true})
+		defer it.Close()
+		start := append(append([]byte(nil), prefixMsgTime...), 0xff)
+		if len(cursor) > 0 {
+			start = append(append([]byte(nil), prefixMsgTime...), cursor...)
+		}
+		for it.Seek(start); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			rest := k[len(prefixMsgTime):]
+			if len(cursor) > 0 && string(rest) == string(cursor) {
+				continue
+			}
+			created := time.Unix(0, int64(binary.BigEndian.Uint64(rest[:8])))
+			if created.Before(f.Since) {
+				break
+			}
+			if len(out) == limit {
+				next = lastRest
+				break
+			}
+			id := string(rest[8:])
+			item, err := txn.Get(key(prefixMsg, id))
+			if err != nil {
+				continue // expired
+			}
+			d := new(model.Delivery)
+			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, d) }); err != nil {
+				return err
+			}
+			if f.match(d) {
+				out = append(out, d)
+				lastRest = append([]byte(nil), rest...)
+			}
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// PendingDeliveries calls fn with the id and URL of every undelivered
+// message, grouped by endpoint; with url set, only that endpoint's.
+func (s *Store) PendingDeliveries(url string, fn func(id, url string)) error {
+	prefix := prefixPending
+	if url != "" {
+		prefix = u64Key(prefixPending, EndpointKey(url))
+	}
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			id := string(it.Item().Key()[len(prefixPending)+8:])
+			var u string
+			if err := it.Item().Value(func(v []byte) error { u = string(v); return nil }); err != nil {
+				return err
+			}
+			if url == "" || u == url {
+				fn(id, u)
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,16 @@
+// Package store is hookwire's durable state in an embedded Badger database:
+// streams, the accepted-event log, event-id dedupe marks, which session fired
+// which stream, and the delivery outbox with its attempts. It is the only
+// package that imports Badger.
+//
+// Key space (one prefix per kind; "/" separates, \x00 joins composite ids,
+// which ingest guarantees free of control characters):
+//
+//	stream/<id>                       stream definition (JSON)
+//	evlog/<seq u64 BE>                one accepted request's events (JSON array)
+//	evid/<session>\x00<event id>      dedupe mark, TTL
+//	session/<session id>              session record with fired markers (JSON), TTL
+//	msg/<id>                          delivery with attempts (JSON)
+//	msgtime/<created ns BE><id>       listing index, newest first
+//	pending/<url hash u64 BE><id>     undelivered messages, per endpoint
+package store

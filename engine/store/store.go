@@ -1,0 +1,136 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Options configures the store.
+type Options struct {
+	// Dir is the Badger directory; created if missing.
+	Dir string
+	// Sync makes the commits that carry a promise (accepted events, fired
+	// markers with their messages) reach the disk before they return.
+	// hookwire batches those commits (ingest group commit), so this costs a
+	// sync per batch, not per event. Bookkeeping writes are never synced.
+	Sync bool
+	// Logger receives Badger's warnings and errors.
+	Logger *slog.Logger
+}
+
+// Store is safe for concurrent use.
+type Store struct {
+	db   *badger.DB
+	seq  *badger.Sequence
+	sync bool
+}
+
+// Open opens (or creates) the store at opts.Dir.
+func Open(opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	bo := badger.DefaultOptions(opts.Dir).
+		WithSyncWrites(false).
+		WithLogger(badgerLogger{opts.Logger}).
+		WithMemTableSize(32 << 20).
+		WithNumMemtables(3).
+		WithBlockCacheSize(32 << 20).
+		WithValueLogFileSize(256 << 20).
+		WithNumCompactors(2)
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", opts.Dir, err)
+	}
+	seq, err := db.GetSequence([]byte("meta/evlog-seq"), 1024)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: event sequence: %w", err)
+	}
+	return &Store{db: db, seq: seq, sync: opts.Sync}, nil
+}
+
+// Close releases the sequence lease and closes the database.
+func (s *Store) Close() error {
+	err := s.seq.Release()
+	return errors.Join(err, s.db.Close())
+}
+
+// durable makes earlier commits reach the disk when the store was opened
+// with Sync.
+func (s *Store) durable() error {
+	if !s.sync {
+		return nil
+	}
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("store: sync: %w", err)
+	}
+	return nil
+}
+
+// CollectGarbage rewrites value-log files that are mostly garbage. Call it
+// from time to time; it returns when there is nothing worth rewriting.
+func (s *Store) CollectGarbage() {
+	for s.db.RunValueLogGC(0.5) == nil {
+	}
+}
+
+// Size reports the LSM and value-log sizes in bytes.
+func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
+
+var (
+	prefixStream  = []byte("stream/")
+	prefixEvLog   = []byte("evlog/")
+	prefixEvID    = []byte("evid/")
+	prefixSession = []byte("session/")
+	prefixMsg     = []byte("msg/")
+	prefixMsgTime = []byte("msgtime/")
+	prefixPending = []byte("pending/")
+)
+
+func key(prefix []byte, parts ...string) []byte {
+	k := append([]byte(nil), prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, 0)
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
+func u64Key(prefix []byte, n uint64) []byte {
+	return binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), n)
+}
+
+// EndpointKey is the 64-bit hash that groups pending messages by URL.
+func EndpointKey(url string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(url))
+	return h.Sum64()
+}
+
+func pendingKey(url, id string) []byte {
+	return append(u64Key(prefixPending, EndpointKey(url)), id...)
+}
+
+func msgTimeKey(created time.Time, id string) []byte {
+	return append(u64Key(prefixMsgTime, uint64(created.UnixNano())), id...)
+}
+
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Infof(string, ...any)  {}
+func (b badgerLogger) Debugf(string, ...any) {}

@@ -1,0 +1,170 @@
+package streams
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/signing"
+	"github.com/hookwire/hookwire/filters"
+)
+
+// Limits on a definition's text fields.
+const (
+	MaxNameLength        = 200
+	MaxDescriptionLength = 2000
+	MaxURLLength         = 2048
+	MaxSecretLength      = 512
+)
+
+// Definition is what a client sends to create or replace a stream.
+type Definition struct {
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	Enabled     *bool              `json:"enabled"`
+	Triggers    []filters.Trigger  `json:"triggers"`
+	Destination *model.Destination `json:"destination"`
+	Fields      map[string]string  `json:"fields"`
+}
+
+// Patch is a partial update: only the members present change.
+type Patch struct {
+	Name        *string            `json:"name"`
+	Description *string            `json:"description"`
+	Enabled     *bool              `json:"enabled"`
+	Triggers    []filters.Trigger  `json:"triggers"`
+	Destination *model.Destination `json:"destination"`
+	Fields      map[string]string  `json:"fields"`
+}
+
+// decodeStrict decodes exactly one JSON object into v, refusing unknown
+// members, so a typo ("trigers") is an error and not a silent default.
+func decodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &model.InvalidError{Message: "request body is empty: send a JSON object", Index: -1}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &model.InvalidError{Path: jsonErrorPath(err), Message: jsonErrorMessage(err), Index: -1}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return &model.InvalidError{Message: "unexpected data after the JSON object", Index: -1}
+	}
+	return nil
+}
+
+func jsonErrorPath(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return te.Field
+	}
+	return ""
+}
+
+func jsonErrorMessage(err error) string {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Sprintf("must be %s, got JSON %s", jsonKind(te.Type.Kind().String()), te.Value)
+	case errors.As(err, &se):
+		return fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ") + " (not part of a stream definition)"
+	default:
+		return "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	case "int", "int64", "float64":
+		return "a number"
+	}
+	return goKind
+}
+
+// ParseDefinition decodes a create/replace body. Semantic checks happen in
+// the catalogue, which knows the other streams.
+func ParseDefinition(body []byte) (*Definition, error) {
+	d := new(Definition)
+	if err := decodeStrict(body, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// ParsePatch decodes a PATCH body.
+func ParsePatch(body []byte) (*Patch, error) {
+	p := new(Patch)
+	if err := decodeStrict(body, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func invalid(path, format string, args ...any) error {
+	return &model.InvalidError{Path: path, Message: fmt.Sprintf(format, args...), Index: -1}
+}
+
+func checkName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		return "", invalid("name", "required: the stream's name is the event name in its webhooks")
+	case utf8.RuneCountInString(name) > MaxNameLength:
+		return "", invalid("name", "at most %d characters", MaxNameLength)
+	case strings.ContainsFunc(name, isControl):
+		return "", invalid("name", "must not contain control characters")
+	}
+	return name, nil
+}
+
+func checkDescription(s string) error {
+	if utf8.RuneCountInString(s) > MaxDescriptionLength {
+		return invalid("description", "at most %d characters", MaxDescriptionLength)
+	}
+	return nil
+}
+
+func checkTriggers(triggers []filters.Trigger) (*filters.Program, error) {
+	prog, err := filters.Compile("triggers", triggers)
+	var verr *filters.ValidationError
+	if errors.As(err, &verr) {
+		return nil, invalid(verr.Path, "%s", verr.Message)
+	}
+	return prog, err
+}
+
+func checkFields(fields map[string]string) error {
+	if fields != nil {
+		return invalid("fields", "field mapping is not supported by this version of hookwire yet")
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+func checkSecret(secret string) error {
+	switch {
+	case len(secret) > MaxSecretLength:
+		return invalid("destination.secret", "at most %d bytes", MaxSecretLength)
+	case signing.CheckSecret(secret) != nil:
+		return invalid("destination.secret", "a secret starting with whsec_ must be base64 after the prefix")
+	}
+	return nil
+}
