@@ -85,17 +85,19 @@ func (ep *endpoint) schedule(id string, at time.Time) {
 
 func (ep *endpoint) Receive(batch []endpointMsg) {
 	for _, m := range batch {
+		at := m.at
 		if m.finished {
 			ep.inFlight.Add(-1)
 			delete(ep.known, m.id)
 			if m.next.IsZero() {
 				continue
 			}
+			at = m.next
 		} else if ep.known[m.id] {
 			continue
 		}
 		ep.known[m.id] = true
-		heap.Push(&ep.queue, scheduled{id: m.id, at: m.at})
+		heap.Push(&ep.queue, scheduled{id: m.id, at: at})
 		ep.pending.Store(int64(len(ep.queue)))
 	}
 	ep.dispatch(time.Now())

@@ -1,0 +1,316 @@
+package engine_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/hookwire/hookwire/engine"
+)
+
+const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+func checkoutFriction(url string) map[string]any {
+	return map[string]any{
+		"name":        "Checkout Friction",
+		"description": "rage clicks on the cart, or checkout errors",
+		"triggers": []any{
+			map[string]any{"event": "rage_click", "where": []any{
+				map[string]any{"field": "url", "op": "contains", "value": "/cart"}}},
+			map[string]any{"event": "custom", "where": []any{
+				map[string]any{"field": "name", "op": "eq", "value": "Checkout Error"}}},
+		},
+		"destination": map[string]any{"url": url, "secret": testSecret},
+	}
+}
+
+// TestOneWebhookPerMatchingSession: 200 sessions from 4 concurrent producers
+// in mixed batches; 100 sessions match (many several times, through both
+// triggers), 100 never do. Exactly one webhook per matching session, for its
+// first matching event, signed both ways.
+func TestOneWebhookPerMatchingSession(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	stream := srv.createStream(checkoutFriction(recv.URL))
+
+	type plan struct {
+		events     []map[string]any
+		firstMatch string // id of the first matching event; "" if none
+	}
+	const sessions, producers = 200, 4
+	plans := make([]plan, sessions)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for s := range sessions {
+		sid := fmt.Sprintf("sess-%03d", s)
+		matching := s%2 == 0
+		var p plan
+		for i := range 12 {
+			ev := map[string]any{"id": fmt.Sprintf("%s-e%02d", sid, i), "session_id": sid,
+				"user": map[string]any{"uid": "u-" + sid}}
+			roll := rng.IntN(6)
+			switch {
+			case matching && i >= 3 && roll == 0:
+				ev["type"], ev["url"] = "rage_click", "https://shop.example/cart"
+			case matching && i >= 3 && roll == 1:
+				ev["type"], ev["name"] = "custom", "Checkout Error"
+			case matching && i == 11 && p.firstMatch == "":
+				ev["type"], ev["url"] = "rage_click", "https://shop.example/cart/step2"
+			case roll == 2:
+				ev["type"], ev["url"] = "rage_click", "https://shop.example/help" // right type, wrong url
+			case roll == 3:
+				ev["type"], ev["name"] = "custom", "Checkout Started" // right type, wrong name
+			default:
+				ev["type"], ev["url"] = "click", "https://shop.example/cart"
+			}
+			if matching && p.firstMatch == "" && (ev["type"] == "rage_click" && ev["url"] != "https://shop.example/help" ||
+				ev["type"] == "custom" && ev["name"] == "Checkout Error") {
+				p.firstMatch = ev["id"].(string)
+			}
+			p.events = append(p.events, ev)
+		}
+		plans[s] = p
+	}
+
+	// Each producer owns a quarter of the sessions and interleaves their
+	// events in batches of varying size, keeping each session's order.
+	var wg sync.WaitGroup
+	for pr := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var queue []map[string]any
+			for step := range 12 {
+				for s := pr; s < sessions; s += producers {
+					queue = append(queue, plans[s].events[step])
+				}
+			}
+			prng := rand.New(rand.NewPCG(uint64(pr), 9))
+			for len(queue) > 0 {
+				n := min(len(queue), 1+prng.IntN(40))
+				srv.sendEvents(queue[:n]...)
+				queue = queue[n:]
+			}
+		}()
+	}
+	wg.Wait()
+
+	waitFor(t, 20*time.Second, "100 webhooks", func() bool { return recv.count() >= 100 })
+	// Give a wrongly-firing engine the chance to send more than it should.
+	time.Sleep(300 * time.Millisecond)
+	hooks := recv.received()
+	if len(hooks) != 100 {
+		t.Fatalf("got %d webhooks, want exactly 100", len(hooks))
+	}
+	verifier, err := standardwebhooks.NewWebhook(testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bySession := map[string]bool{}
+	for _, h := range hooks {
+		if err := verifier.Verify(h.body, h.header); err != nil {
+			t.Fatalf("official Standard Webhooks verifier rejected %s: %v", h.id(), err)
+		}
+		verifyFullstory(t, h, testSecret, "hookwire")
+		p := h.payload(t)
+		if p["name"] != "Checkout Friction" || p["stream_id"] != stream.ID || p["api_version"] != "v2" {
+			t.Fatalf("payload name/stream/api_version wrong: %v", p)
+		}
+		sid := p["session"].(map[string]any)["id"].(string)
+		if bySession[sid] {
+			t.Fatalf("session %s fired twice", sid)
+		}
+		bySession[sid] = true
+		var idx int
+		fmt.Sscanf(sid, "sess-%d", &idx)
+		want := plans[idx].firstMatch
+		if want == "" {
+			t.Fatalf("session %s should never match but fired", sid)
+		}
+		if got := p["event"].(map[string]any)["id"]; got != want {
+			t.Fatalf("session %s fired on event %v, want its first match %s", sid, got, want)
+		}
+		if p["user"].(map[string]any)["uid"] != "u-"+sid {
+			t.Fatalf("user.uid = %v", p["user"])
+		}
+	}
+}
+
+// TestRestartKeepsOncePerSession: a restart between a session's first match
+// and a second matching event still yields one webhook.
+func TestRestartKeepsOncePerSession(t *testing.T) {
+	dir := t.TempDir()
+	recv := newReceiver(t)
+	srv := startServer(t, dir, nil)
+	srv.createStream(checkoutFriction(recv.URL))
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "rage_click", "url": "/cart"})
+	waitFor(t, 5*time.Second, "first webhook", func() bool { return recv.count() == 1 })
+	srv.stop()
+
+	srv = startServer(t, dir, nil)
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "custom", "name": "Checkout Error"},
+		map[string]any{"session_id": "s-2", "type": "rage_click", "url": "/cart"})
+	// s-2 proves the restarted engine evaluates and delivers; s-1 must not
+	// have fired again by the time s-2 arrives (same session actor order).
+	waitFor(t, 5*time.Second, "s-2 webhook", func() bool { return recv.count() >= 2 })
+	time.Sleep(200 * time.Millisecond)
+	hooks := recv.received()
+	if len(hooks) != 2 {
+		t.Fatalf("got %d webhooks after restart, want 2 (s-1 once, s-2 once)", len(hooks))
+	}
+	var sess struct {
+		Fired []struct{ WebhookID string `json:"webhook_id"` } `json:"fired"`
+	}
+	srv.call("GET", "/v1/sessions/s-1", nil, &sess)
+	if len(sess.Fired) != 1 || sess.Fired[0].WebhookID != hooks[0].id() {
+		t.Fatalf("session s-1 fired = %+v, want one with %s", sess.Fired, hooks[0].id())
+	}
+}
+
+// TestUndeliveredMessageSurvivesRestart: with the receiver down, the
+// message stays in the outbox; after a restart it is delivered with the
+// same webhook-id.
+func TestUndeliveredMessageSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // the receiver is down: connections are refused
+	url := "http://" + addr + "/hook"
+	slow := func(c *engine.Config) { c.RetrySchedule = []time.Duration{0, time.Hour} }
+
+	srv := startServer(t, dir, slow)
+	srv.createStream(checkoutFriction(url))
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "rage_click", "url": "/cart"})
+	var list struct{ Deliveries []delivery }
+	waitFor(t, 5*time.Second, "the first attempt to fail", func() bool {
+		srv.call("GET", "/v1/deliveries", nil, &list)
+		return len(list.Deliveries) == 1 && len(list.Deliveries[0].Attempts) == 1
+	})
+	id := list.Deliveries[0].ID
+	if list.Deliveries[0].Status != "pending" {
+		t.Fatalf("status %q, want pending", list.Deliveries[0].Status)
+	}
+	srv.stop()
+
+	ln, err = net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("re-binding the receiver's port: %v", err)
+	}
+	recv := startReceiver(t, ln)
+	srv = startServer(t, dir, slow)
+	waitFor(t, 5*time.Second, "delivery after restart", func() bool { return recv.count() == 1 })
+	if got := recv.received()[0].id(); got != id {
+		t.Fatalf("webhook-id after restart %s, want %s", got, id)
+	}
+	waitFor(t, 5*time.Second, "succeeded status", func() bool { return srv.delivery(id).Status == "succeeded" })
+}
+
+// TestRetriesUntilSuccess: 500, 500, 200 → delivered on attempt 3, three
+// attempts listed, one webhook-id.
+func TestRetriesUntilSuccess(t *testing.T) {
+	recv := newReceiver(t, 500, 500, 200)
+	srv := startServer(t, t.TempDir(), nil)
+	srv.createStream(checkoutFriction(recv.URL))
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "rage_click", "url": "/cart"})
+	waitFor(t, 5*time.Second, "three attempts", func() bool { return recv.count() == 3 })
+	hooks := recv.received()
+	for _, h := range hooks[1:] {
+		if h.id() != hooks[0].id() {
+			t.Fatalf("webhook-id changed between attempts: %s vs %s", h.id(), hooks[0].id())
+		}
+	}
+	var d delivery
+	waitFor(t, 5*time.Second, "succeeded", func() bool { d = srv.delivery(hooks[0].id()); return d.Status == "succeeded" })
+	if len(d.Attempts) != 3 || d.Attempts[0].Status != 500 || d.Attempts[1].Status != 500 || d.Attempts[2].Status != 200 {
+		t.Fatalf("attempts = %+v, want 500, 500, 200", d.Attempts)
+	}
+}
+
+type endpointsResp struct {
+	Endpoints []struct {
+		URL       string `json:"url"`
+		State     string `json:"state"`
+		Succeeded int    `json:"succeeded"`
+		Failed    int    `json:"failed"`
+		Pending   int    `json:"pending"`
+	} `json:"endpoints"`
+}
+
+// TestDeadEndpointDoesNotSlowHealthyOne: a dead endpoint opens its breaker
+// while a healthy endpoint's webhooks keep arriving promptly.
+func TestDeadEndpointDoesNotSlowHealthyOne(t *testing.T) {
+	healthy := newReceiver(t)
+	dead := newReceiver(t)
+	dead.delay = 300 * time.Millisecond
+	dead.statuses = make([]int, 1000)
+	for i := range dead.statuses {
+		dead.statuses[i] = 503
+	}
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
+		c.BreakerFailures = 3
+		c.BreakerCooldown = time.Minute
+		c.RetrySchedule = []time.Duration{0, 10 * time.Millisecond, 10 * time.Millisecond, 10 * time.Millisecond}
+	})
+	good := srv.createStream(checkoutFriction(healthy.URL))
+	bad := checkoutFriction(dead.URL)
+	bad["name"] = "Dead"
+	srv.createStream(bad)
+	_ = good
+
+	for i := range 20 {
+		srv.sendEvents(map[string]any{"session_id": fmt.Sprintf("s-%d", i), "type": "rage_click", "url": "/cart"})
+	}
+	start := time.Now()
+	waitFor(t, 5*time.Second, "20 healthy webhooks", func() bool { return healthy.count() == 20 })
+	var ep endpointsResp
+	waitFor(t, 5*time.Second, "dead breaker open", func() bool {
+		srv.call("GET", "/v1/endpoints", nil, &ep)
+		for _, e := range ep.Endpoints {
+			if e.URL == dead.URL {
+				return e.State == "open"
+			}
+		}
+		return false
+	})
+	for _, e := range ep.Endpoints {
+		if e.URL == healthy.URL && (e.State != "closed" || e.Succeeded != 20) {
+			t.Fatalf("healthy endpoint = %+v, want closed with 20 succeeded", e)
+		}
+	}
+	// The breaker stops the flood: after opening, no more attempts reach
+	// the dead endpoint.
+	n := dead.count()
+	time.Sleep(200 * time.Millisecond)
+	if dead.count() != n {
+		t.Fatalf("attempts kept reaching the dead endpoint after its breaker opened: %d → %d", n, dead.count())
+	}
+	t.Logf("healthy endpoint got all 20 in %s while the dead one took %d attempts", time.Since(start), n)
+}
+
+// TestGoneDisablesStream: a 410 disables the stream and says why.
+func TestGoneDisablesStream(t *testing.T) {
+	recv := newReceiver(t, 410)
+	srv := startServer(t, t.TempDir(), nil)
+	st := srv.createStream(checkoutFriction(recv.URL))
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "rage_click", "url": "/cart"})
+	var got streamResp
+	waitFor(t, 5*time.Second, "stream disabled", func() bool {
+		srv.call("GET", "/v1/streams/"+st.ID, nil, &got)
+		return !got.Enabled
+	})
+	if got.DisabledReason == "" {
+		t.Fatal("disabled without a reason")
+	}
+	srv.sendEvents(map[string]any{"session_id": "s-2", "type": "rage_click", "url": "/cart"})
+	time.Sleep(200 * time.Millisecond)
+	if recv.count() != 1 {
+		t.Fatalf("a disabled stream sent %d webhooks, want only the first", recv.count())
+	}
+}
