@@ -71,6 +71,9 @@ func (r *Registry[K, M]) Reserve(key K, n int) (*Mailbox[M], error) {
 	defer s.mu.Unlock()
 	mailbox, ok := s.actors[key]
 	if !ok {
+		if n > r.capacity {
+			return nil, ErrMailboxFull // refuse before spawning an actor for nothing
+		}
 		mailbox = NewMailbox[M](r.capacity)
 		s.actors[key] = mailbox
 		r.start(key, s, mailbox)

@@ -163,7 +163,9 @@ func TestRestartKeepsOncePerSession(t *testing.T) {
 		t.Fatalf("got %d webhooks after restart, want 2 (s-1 once, s-2 once)", len(hooks))
 	}
 	var sess struct {
-		Fired []struct{ WebhookID string `json:"webhook_id"` } `json:"fired"`
+		Fired []struct {
+			WebhookID string `json:"webhook_id"`
+		} `json:"fired"`
 	}
 	srv.call("GET", "/v1/sessions/s-1", nil, &sess)
 	if len(sess.Fired) != 1 || sess.Fired[0].WebhookID != hooks[0].id() {

@@ -85,7 +85,10 @@ func (s *server) stop() {
 
 type testWriter struct{ t *testing.T }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // waitFor polls cond until it holds or the deadline passes (nats-server's
 // checkFor): tests wait for conditions, never for fixed sleeps.
@@ -292,3 +295,5 @@ func verifyFullstory(t *testing.T, h hook, secret, org string) {
 		t.Fatalf("Fullstory-Signature %q, want %q", header, want)
 	}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

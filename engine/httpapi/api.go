@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -86,6 +87,7 @@ func (a *API) Server() *fasthttp.Server {
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           90 * time.Second,
 		ErrorHandler:          serverError(a.logger),
+		Logger:                fasthttpLogger{a.logger},
 		NoDefaultContentType:  true,
 		DisableKeepalive:      false,
 		CloseOnShutdown:       true,
@@ -159,4 +161,12 @@ func credential(ctx *fasthttp.RequestCtx, allowBasic bool) string {
 func isLoopback(ctx *fasthttp.RequestCtx) bool {
 	ip := ctx.RemoteIP()
 	return ip != nil && (ip.IsLoopback() || ip.Equal(net.IPv6loopback))
+}
+
+// fasthttpLogger sends fasthttp's connection-level messages (client reset,
+// body over the limit: already answered) to the debug log.
+type fasthttpLogger struct{ l *slog.Logger }
+
+func (f fasthttpLogger) Printf(format string, args ...any) {
+	f.l.Debug(fmt.Sprintf(format, args...), "component", "fasthttp")
 }

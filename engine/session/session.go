@@ -51,7 +51,12 @@ type Deps struct {
 func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps, mailboxCapacity int) *actors.Registry[string, Message] {
 	return actors.NewRegistry(ctx, group, actors.RegistryConfig[string, Message]{
 		MailboxCapacity: mailboxCapacity,
-		Spawn:           func(id string) actors.Behaviour[Message] { return &actor{deps: deps, id: id} },
+		Spawn: func(id string) actors.Behaviour[Message] {
+			// Timers start at spawn, so an actor whose reservation was
+			// released without a message still passivates.
+			now := time.Now()
+			return &actor{deps: deps, id: id, firstSeen: now, lastSeen: now}
+		},
 		Supervisor: func(key any, recovered any, stack []byte) actors.Directive {
 			deps.Logger.Error("session actor panicked; its batch stays in the event log for replay",
 				"session_id", key, "panic", recovered, "stack", string(stack))
@@ -92,11 +97,7 @@ func (a *actor) Receive(batch []Message) {
 	if a.session == nil {
 		a.load()
 	}
-	now := time.Now()
-	if a.firstSeen.IsZero() {
-		a.firstSeen = now
-	}
-	a.lastSeen = now
+	a.lastSeen = time.Now()
 	snap := a.deps.Catalog.Snapshot()
 	ev := evaluation{}
 	for i := range batch {
@@ -205,9 +206,6 @@ func (a *actor) fire(cs *streams.Compiled, e *model.Event) bool {
 }
 
 func (a *actor) Deadline() time.Time {
-	if a.lastSeen.IsZero() {
-		return time.Time{}
-	}
 	idle := a.lastSeen.Add(a.deps.Config.Idle)
 	if limit := a.firstSeen.Add(a.deps.Config.Max); limit.Before(idle) {
 		return limit

@@ -160,13 +160,15 @@ func (c *Catalog) publish(ctx context.Context, s *model.Stream, compiled *Compil
 	return nil
 }
 
-func (c *Catalog) nameTaken(name, exceptID string) bool {
+// nameTaken returns an error naming the stream that already uses name
+// (compared case-insensitively), or nil.
+func (c *Catalog) nameTaken(name, exceptID string) error {
 	for _, cs := range c.snapshot.Load().Streams {
 		if cs.Stream.ID != exceptID && strings.EqualFold(cs.Stream.Name, name) {
-			return true
+			return fmt.Errorf("%w: stream %s is already named %q", model.ErrNameTaken, cs.Stream.ID, cs.Stream.Name)
 		}
 	}
-	return false
+	return nil
 }
 
 // Create validates and stores a new stream. The returned secret is the
@@ -187,8 +189,8 @@ func (c *Catalog) Create(ctx context.Context, d *Definition) (*Compiled, string,
 	if n := len(c.snapshot.Load().Streams); n >= c.cfg.MaxStreams {
 		return nil, "", fmt.Errorf("%w: %d of %d streams exist; delete one or raise --max-streams", model.ErrStreamLimit, n, c.cfg.MaxStreams)
 	}
-	if c.nameTaken(s.Name, "") {
-		return nil, "", fmt.Errorf("%w: a stream named %q exists", model.ErrNameTaken, s.Name)
+	if err := c.nameTaken(s.Name, ""); err != nil {
+		return nil, "", err
 	}
 	now := time.Now().UTC()
 	s.ID, s.SignalVersion, s.CreatedAt, s.UpdatedAt = model.NewID("st_"), 1, now, now
@@ -257,8 +259,8 @@ func (c *Catalog) Replace(ctx context.Context, id string, d *Definition) (*Compi
 	if err != nil {
 		return nil, err
 	}
-	if c.nameTaken(s.Name, id) {
-		return nil, fmt.Errorf("%w: a stream named %q exists", model.ErrNameTaken, s.Name)
+	if err := c.nameTaken(s.Name, id); err != nil {
+		return nil, err
 	}
 	s.ID, s.CreatedAt, s.UpdatedAt = id, old.Stream.CreatedAt, time.Now().UTC()
 	s.SignalVersion = old.Stream.SignalVersion + 1
@@ -290,8 +292,8 @@ func (c *Catalog) Update(ctx context.Context, id string, p *Patch) (*Compiled, e
 		if err != nil {
 			return nil, err
 		}
-		if c.nameTaken(name, id) {
-			return nil, fmt.Errorf("%w: a stream named %q exists", model.ErrNameTaken, name)
+		if err := c.nameTaken(name, id); err != nil {
+			return nil, err
 		}
 		s.Name = name
 	}

@@ -1,0 +1,306 @@
+package engine_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookwire/hookwire/engine"
+)
+
+// TestInvalidInputIsRejectedAndChangesNothing sends every kind of bad input
+// the contract names and checks the status, the error code, that the
+// message names the problem, and (after the table) that nothing changed.
+func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
+		c.MaxBodyBytes = 64 << 10
+		c.MaxEventsPerRequest = 50
+	})
+	existing := srv.createStream(checkoutFriction(recv.URL))
+	match := `{"session_id":"s-ok","type":"rage_click","url":"/cart"}`
+	stream := func(mutate func(m map[string]any)) map[string]any {
+		m := checkoutFriction(recv.URL)
+		m["name"] = "Another"
+		mutate(m)
+		return m
+	}
+	where := func(field, op string, value any) map[string]any {
+		return stream(func(m map[string]any) {
+			m["triggers"] = []any{map[string]any{"event": "click", "where": []any{
+				map[string]any{"field": field, "op": op, "value": value}}}}
+		})
+	}
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		contentType string
+		body        any
+		status      int
+		code        string
+		mentions    string
+		index       int // -1: no index expected
+	}{
+		{"events: not JSON", "POST", "/v1/events", "application/json", `{"session_id":`, 400, "invalid_event", "malformed JSON", 0},
+		{"events: empty body", "POST", "/v1/events", "application/json", ``, 400, "invalid_event", "empty", -1},
+		{"events: empty array", "POST", "/v1/events", "application/json", `[]`, 400, "invalid_event", "no events", -1},
+		{"events: scalar", "POST", "/v1/events", "application/json", `42`, 400, "invalid_event", "event object", -1},
+		{"events: missing session_id", "POST", "/v1/events", "application/json", `{"type":"click"}`, 400, "invalid_event", "session_id", 0},
+		{"events: session_id too long", "POST", "/v1/events", "application/json",
+			`{"type":"click","session_id":"` + strings.Repeat("x", 257) + `"}`, 400, "invalid_event", "session_id", 0},
+		{"events: session_id empty", "POST", "/v1/events", "application/json", `{"type":"click","session_id":""}`, 400, "invalid_event", "session_id", 0},
+		{"events: session_id a number", "POST", "/v1/events", "application/json", `{"type":"click","session_id":7}`, 400, "invalid_event", "session_id", 0},
+		{"events: missing type", "POST", "/v1/events", "application/json", `{"session_id":"s"}`, 400, "invalid_event", "type", 0},
+		{"events: bad type", "POST", "/v1/events", "application/json", `{"session_id":"s","type":"Rage Click"}`, 400, "invalid_event", "type", 0},
+		{"events: custom without name", "POST", "/v1/events", "application/json", `{"session_id":"s","type":"custom"}`, 400, "invalid_event", "name", 0},
+		{"events: bad timestamp", "POST", "/v1/events", "application/json", `{"session_id":"s","type":"click","timestamp":"yesterday"}`, 400, "invalid_event", "timestamp", 0},
+		{"events: negative timestamp", "POST", "/v1/events", "application/json", `{"session_id":"s","type":"click","timestamp":-5}`, 400, "invalid_event", "timestamp", 0},
+		{"events: properties not an object", "POST", "/v1/events", "application/json", `{"session_id":"s","type":"click","properties":[1]}`, 400, "invalid_event", "properties", 0},
+		{"events: unknown field", "POST", "/v1/events", "application/json", `{"session_id":"s","type":"click","sesion":"x"}`, 400, "invalid_event", "sesion", 0},
+		{"events: third event of a batch", "POST", "/v1/events", "application/json",
+			`[` + match + `,{"session_id":"s","type":"click"},{"session_id":"s","type":"BAD"}]`, 400, "invalid_event", "type", 2},
+		{"events: bad NDJSON line", "POST", "/v1/events", "application/x-ndjson", match + "\n{\"session_id\":\"s\",\"type\":\"click\"}\n{oops\n", 400, "invalid_event", "line 3", 2},
+		{"events: too many", "POST", "/v1/events", "application/json", "[" + strings.Repeat(match+",", 50) + match + "]", 400, "invalid_event", "at most 50", -1},
+		{"events: body over the limit", "POST", "/v1/events", "application/json", "[" + strings.Repeat(match+",", 2000) + match + "]", 413, "body_too_large", "limit", -1},
+		{"events: wrong media type", "POST", "/v1/events", "text/xml", match, 415, "unsupported_media_type", "text/xml", -1},
+		{"events: wrong method", "GET", "/v1/events", "", nil, 405, "method_not_allowed", "POST", -1},
+
+		{"streams: not JSON", "POST", "/v1/streams", "application/json", `{"name":`, 400, "invalid_stream", "JSON", -1},
+		{"streams: unknown member", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { m["trigger"] = 1 }), 400, "invalid_stream", "trigger", -1},
+		{"streams: missing name", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { delete(m, "name") }), 400, "invalid_stream", "name", -1},
+		{"streams: duplicate name", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { m["name"] = "checkout friction" }), 409, "name_taken", "Checkout Friction", -1},
+		{"streams: no triggers", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { m["triggers"] = []any{} }), 400, "invalid_stream", "triggers", -1},
+		{"streams: bad op", "POST", "/v1/streams", "application/json", where("url", "like", "x"), 400, "invalid_stream", "triggers[0].where[0].op", -1},
+		{"streams: bad field", "POST", "/v1/streams", "application/json", where("color", "eq", "x"), 400, "invalid_stream", "triggers[0].where[0].field", -1},
+		{"streams: bad regex", "POST", "/v1/streams", "application/json", where("url", "matches", "(unclosed"), 400, "invalid_stream", "triggers[0].where[0].value", -1},
+		{"streams: gt with a string", "POST", "/v1/streams", "application/json", where("properties.price", "gt", "cheap"), 400, "invalid_stream", "triggers[0].where[0].value", -1},
+		{"streams: min_count not yet", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["triggers"] = []any{map[string]any{"event": "click", "min_count": 3}}
+		}), 400, "invalid_stream", "triggers[0].min_count", -1},
+		{"streams: no destination", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { delete(m, "destination") }), 400, "invalid_stream", "destination", -1},
+		{"streams: ftp destination", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["destination"] = map[string]any{"url": "ftp://example.com/x"}
+		}), 400, "invalid_stream", "destination.url", -1},
+		{"streams: bad whsec secret", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["destination"] = map[string]any{"url": recv.URL, "secret": "whsec_!!not base64!!"}
+		}), 400, "invalid_stream", "destination.secret", -1},
+		{"streams: name wrong type", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { m["name"] = 5 }), 400, "invalid_stream", "name", -1},
+		{"streams: replace unknown", "PUT", "/v1/streams/st_nope", "application/json", stream(func(map[string]any) {}), 404, "not_found", "st_nope", -1},
+		{"streams: replace with bad op", "PUT", "/v1/streams/" + existing.ID, "application/json", where("url", "like", "x"), 400, "invalid_stream", "triggers[0].where[0].op", -1},
+		{"streams: patch bad enabled", "PATCH", "/v1/streams/" + existing.ID, "application/json", `{"enabled":"no"}`, 400, "invalid_stream", "enabled", -1},
+		{"streams: patch unknown member", "PATCH", "/v1/streams/" + existing.ID, "application/json", `{"colour":"red"}`, 400, "invalid_stream", "colour", -1},
+		{"streams: delete unknown", "DELETE", "/v1/streams/st_nope", "", nil, 404, "not_found", "st_nope", -1},
+		{"streams: wrong method", "POST", "/v1/streams/" + existing.ID, "application/json", `{}`, 405, "method_not_allowed", "PATCH", -1},
+		{"streams: test unknown", "POST", "/v1/streams/st_nope/test", "application/json", nil, 404, "not_found", "st_nope", -1},
+		{"streams: recover without since", "POST", "/v1/streams/" + existing.ID + "/recover", "application/json", `{}`, 400, "invalid_request", "since", -1},
+
+		{"deliveries: bad status", "GET", "/v1/deliveries?status=lost", "", nil, 400, "invalid_request", "status", -1},
+		{"deliveries: bad limit", "GET", "/v1/deliveries?limit=0", "", nil, 400, "invalid_request", "limit", -1},
+		{"deliveries: bad cursor", "GET", "/v1/deliveries?cursor=%%%", "", nil, 400, "invalid_request", "cursor", -1},
+		{"deliveries: unknown", "GET", "/v1/deliveries/msg_nope", "", nil, 404, "not_found", "not found", -1},
+		{"deliveries: retry unknown", "POST", "/v1/deliveries/msg_nope/retry", "", nil, 404, "not_found", "not found", -1},
+		{"sessions: unknown", "GET", "/v1/sessions/nobody", "", nil, 404, "not_found", "nobody", -1},
+		{"unknown route", "GET", "/v1/nothing", "", nil, 404, "not_found", "/v1/nothing", -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.t = t
+			status, raw := srv.raw(tc.method, tc.path, tc.contentType, tc.body)
+			var e apiError
+			if err := jsonUnmarshal(raw, &e); err != nil {
+				t.Fatalf("error body is not JSON: %q", raw)
+			}
+			if status != tc.status || e.Error.Code != tc.code {
+				t.Fatalf("got %d %q (%s), want %d %q", status, e.Error.Code, e.Error.Message, tc.status, tc.code)
+			}
+			if !strings.Contains(e.Error.Message, tc.mentions) {
+				t.Fatalf("message %q does not mention %q", e.Error.Message, tc.mentions)
+			}
+			switch {
+			case tc.index < 0 && e.Error.Index != nil:
+				t.Fatalf("unexpected index %d", *e.Error.Index)
+			case tc.index >= 0 && (e.Error.Index == nil || *e.Error.Index != tc.index):
+				t.Fatalf("index = %v, want %d", e.Error.Index, tc.index)
+			}
+		})
+	}
+	srv.t = t
+
+	// Nothing changed: one stream, as created; no event was accepted (the
+	// matching event in the rejected batches never fired).
+	var list struct{ Streams []streamResp }
+	srv.call("GET", "/v1/streams", nil, &list)
+	if len(list.Streams) != 1 || list.Streams[0].SignalVersion != 1 || list.Streams[0].Name != "Checkout Friction" {
+		t.Fatalf("streams changed: %+v", list.Streams)
+	}
+	if status := srv.call("GET", "/v1/sessions/s-ok", nil, nil); status != 404 {
+		t.Fatalf("session s-ok exists (status %d): a rejected request's event was accepted", status)
+	}
+	var deliveries struct{ Deliveries []delivery }
+	srv.call("GET", "/v1/deliveries", nil, &deliveries)
+	if len(deliveries.Deliveries) != 0 || recv.count() != 0 {
+		t.Fatalf("rejected requests created %d deliveries and %d webhooks", len(deliveries.Deliveries), recv.count())
+	}
+}
+
+func TestStreamLimit(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxStreams = 2 })
+	for i := range 2 {
+		def := checkoutFriction(recv.URL)
+		def["name"] = fmt.Sprintf("s%d", i)
+		srv.createStream(def)
+	}
+	def := checkoutFriction(recv.URL)
+	def["name"] = "one too many"
+	var e apiError
+	if status := srv.call("POST", "/v1/streams", def, &e); status != 409 || e.Error.Code != "stream_limit" {
+		t.Fatalf("third stream: %d %q, want 409 stream_limit", status, e.Error.Code)
+	}
+	var list struct{ Streams []streamResp }
+	srv.call("GET", "/v1/streams", nil, &list)
+	if len(list.Streams) != 2 {
+		t.Fatalf("%d streams after a refused create, want 2", len(list.Streams))
+	}
+}
+
+// TestStreamLifecycle: generated secret shown once, never again; PUT bumps
+// signal_version; PATCH disables; definitions survive a restart.
+func TestStreamLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	recv := newReceiver(t)
+	srv := startServer(t, dir, nil)
+	def := checkoutFriction(recv.URL)
+	def["destination"] = map[string]any{"url": recv.URL}
+	created := srv.createStream(def)
+	if !strings.HasPrefix(created.Destination.Secret, "whsec_") || !created.Destination.SecretSet {
+		t.Fatalf("created stream should carry a generated whsec_ secret once: %+v", created.Destination)
+	}
+	var got streamResp
+	_, raw := srv.raw("GET", "/v1/streams/"+created.ID, "", nil)
+	if strings.Contains(string(raw), created.Destination.Secret) || strings.Contains(string(raw), `"secret":`) {
+		t.Fatalf("GET returned the secret: %s", raw)
+	}
+	_, raw = srv.raw("GET", "/v1/streams", "", nil)
+	if strings.Contains(string(raw), created.Destination.Secret) {
+		t.Fatalf("list returned the secret: %s", raw)
+	}
+
+	def["description"] = "replaced"
+	if status := srv.call("PUT", "/v1/streams/"+created.ID, def, &got); status != 200 || got.SignalVersion != 2 {
+		t.Fatalf("PUT: %d, signal_version %d, want 200 and 2", status, got.SignalVersion)
+	}
+	if status := srv.call("PATCH", "/v1/streams/"+created.ID, map[string]any{"enabled": false}, &got); status != 200 || got.Enabled {
+		t.Fatalf("PATCH enabled=false: %d %+v", status, got)
+	}
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "rage_click", "url": "/cart"})
+	srv.stop()
+
+	srv = startServer(t, dir, nil)
+	if status := srv.call("GET", "/v1/streams/"+created.ID, nil, &got); status != 200 || got.Enabled || got.SignalVersion != 2 {
+		t.Fatalf("after restart: %d %+v", status, got)
+	}
+	srv.call("PATCH", "/v1/streams/"+created.ID, map[string]any{"enabled": true}, &got)
+	srv.sendEvents(map[string]any{"session_id": "s-2", "type": "rage_click", "url": "/cart"})
+	waitFor(t, 5*time.Second, "webhook for s-2", func() bool { return recv.count() == 1 })
+	// The generated secret (kept across the restart and the PUT) signs it.
+	verifyFullstory(t, recv.received()[0], created.Destination.Secret, "hookwire")
+	if p := recv.received()[0].payload(t); p["signal_version"] != "2" || p["session"].(map[string]any)["id"] != "s-2" {
+		t.Fatalf("payload = %v", p)
+	}
+	if status := srv.call("DELETE", "/v1/streams/"+created.ID, nil, nil); status != 204 {
+		t.Fatalf("DELETE: %d", status)
+	}
+	if status := srv.call("GET", "/v1/streams/"+created.ID, nil, nil); status != 404 {
+		t.Fatalf("GET after DELETE: %d", status)
+	}
+}
+
+func TestStreamTestEndpoint(t *testing.T) {
+	ok := newReceiver(t)
+	accepted := newReceiver(t, 202)
+	srv := startServer(t, t.TempDir(), nil)
+	st := srv.createStream(checkoutFriction(ok.URL))
+	var res struct {
+		OK        bool   `json:"ok"`
+		Status    int    `json:"status"`
+		LatencyMS *int64 `json:"latency_ms"`
+		Error     string `json:"error"`
+	}
+	if status := srv.call("POST", "/v1/streams/"+st.ID+"/test", nil, &res); status != 200 || !res.OK || res.Status != 200 || res.LatencyMS == nil {
+		t.Fatalf("test: %d %+v", status, res)
+	}
+	h := ok.received()[0]
+	verifyFullstory(t, h, testSecret, "hookwire")
+	if p := h.payload(t); p["test"] != true || p["name"] != "Checkout Friction" {
+		t.Fatalf("test payload = %v", p)
+	}
+	srv.call("PATCH", "/v1/streams/"+st.ID, map[string]any{"destination": map[string]any{"url": accepted.URL}}, nil)
+	srv.call("POST", "/v1/streams/"+st.ID+"/test", nil, &res)
+	if res.OK || res.Status != 202 {
+		t.Fatalf("a 202 answer must not be ok for the stream test (seed product wants 200): %+v", res)
+	}
+}
+
+// TestBackPressure: a session whose mailbox cannot take a request's events
+// gets 429 with Retry-After, and nothing of the request is accepted.
+func TestBackPressure(t *testing.T) {
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.SessionMailbox = 2 })
+	events := `[{"session_id":"s","type":"click"},{"session_id":"s","type":"click"},{"session_id":"s","type":"click"}]`
+	status, raw := srv.raw("POST", "/v1/events", "application/json", events)
+	var e apiError
+	jsonUnmarshal(raw, &e)
+	if status != 429 || e.Error.Code != "saturated" {
+		t.Fatalf("got %d %s, want 429 saturated", status, raw)
+	}
+	if code := srv.call("GET", "/v1/sessions/s", nil, nil); code != 404 {
+		t.Fatalf("session exists after a refused request (%d)", code)
+	}
+}
+
+func TestAuthRequiredWithoutDev(t *testing.T) {
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.Dev = false; c.AdminKey = "admin-secret-key" })
+	if status := srv.call("GET", "/v1/streams", nil, nil); status != 200 {
+		t.Fatalf("with the admin key: %d", status)
+	}
+	key := srv.cfg.AdminKey
+	srv.cfg.AdminKey = ""
+	if status := srv.call("GET", "/v1/streams", nil, nil); status != 401 {
+		t.Fatalf("without a key: %d, want 401", status)
+	}
+	srv.cfg.AdminKey = "wrong"
+	if status := srv.call("POST", "/v1/events", `{"session_id":"s","type":"click"}`, nil); status != 401 {
+		t.Fatalf("with a wrong key: %d, want 401", status)
+	}
+	srv.cfg.AdminKey = key
+	if status := srv.call("GET", "/healthz", nil, nil); status != 200 {
+		t.Fatalf("healthz needs no key: %d", status)
+	}
+}
+
+func TestStartupRefusals(t *testing.T) {
+	tests := []struct {
+		name     string
+		tweak    func(*engine.Config)
+		mentions string
+	}{
+		{"no auth", func(c *engine.Config) { c.Dev = false }, "--admin-key"},
+		{"dev off loopback", func(c *engine.Config) { c.Listen = "0.0.0.0:0" }, "--dev"},
+		{"bad durability", func(c *engine.Config) { c.Durability = "maybe" }, "--durability"},
+		{"tls half", func(c *engine.Config) { c.TLSCert = "x.pem" }, "--tls-key"},
+		{"org id with comma", func(c *engine.Config) { c.OrgID = "a,b" }, "--org-id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := engine.DefaultConfig()
+			cfg.Dev, cfg.Listen, cfg.DataDir = true, "127.0.0.1:0", t.TempDir()
+			tc.tweak(&cfg)
+			_, err := engine.New(cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.mentions) {
+				t.Fatalf("New: %v, want an error mentioning %s", err, tc.mentions)
+			}
+		})
+	}
+}
