@@ -1,7 +1,7 @@
 package filters
 
 import (
-	"github.com/hookwire/hookwire/filters/internal/wasmenc"
+	"github.com/hookwire/hookwire/internal/wasmenc"
 )
 
 // Program is a stream's declarative triggers compiled to WebAssembly.

@@ -1,6 +1,6 @@
 package filters
 
-import "github.com/hookwire/hookwire/filters/internal/wasmenc"
+import "github.com/hookwire/hookwire/internal/wasmenc"
 
 // The fixed helper functions of every generated module. Each is written as
 // Wasm instructions; the comments give the equivalent Go.

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/hookwire/hookwire/engine/delivery"
 )
 
 // parseWithEnv parses args, then fills every flag not given on the command
@@ -50,14 +52,10 @@ func (s scheduleFlag) String() string {
 }
 
 func (s scheduleFlag) Set(v string) error {
-	var out []time.Duration
-	for i, part := range strings.Split(v, ",") {
-		d, err := time.ParseDuration(strings.TrimSpace(part))
-		if err != nil || d < 0 {
-			return fmt.Errorf("entry %d (%q) is not a non-negative duration like 0s, 5s, 5m or 2h", i+1, part)
-		}
-		out = append(out, d)
+	delays, err := delivery.ParseSchedule(v)
+	if err != nil {
+		return err
 	}
-	*s.delays = out
+	*s.delays = delays
 	return nil
 }

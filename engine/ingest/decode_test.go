@@ -1,0 +1,121 @@
+package ingest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookwire/hookwire/engine/model"
+)
+
+var now = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func TestDecodeForms(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		format Format
+		n      int
+	}{
+		{"object", `{"session_id":"s","type":"click"}`, FormatJSON, 1},
+		{"array", ` [{"session_id":"s","type":"click"}, {"session_id":"t","type":"navigate"}] `, FormatJSON, 2},
+		{"ndjson", "{\"session_id\":\"s\",\"type\":\"click\"}\n\n{\"session_id\":\"s\",\"type\":\"change\"}\n", FormatNDJSON, 2},
+		{"ndjson without final newline", `{"session_id":"s","type":"click"}`, FormatNDJSON, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			evs, err := Decode([]byte(tc.body), tc.format, 100, now)
+			if err != nil || len(evs) != tc.n {
+				t.Fatalf("got %d events, %v; want %d", len(evs), err, tc.n)
+			}
+		})
+	}
+}
+
+func TestDecodeNormalises(t *testing.T) {
+	body := `{"id":"e1","session_id":"s","type":"custom","name":"Checkout Error","timestamp":"2026-11-27T13:00:00.123456+01:00",
+		"url":"https://x/cart","properties":{ "price" : 42.5 },"user":{"uid":"u","email":"a@b","properties":{"plan":"pro"}}}`
+	evs, err := Decode([]byte(body), FormatJSON, 10, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := evs[0]
+	if !e.Timestamp.Equal(time.Date(2026, 11, 27, 12, 0, 0, 123000000, time.UTC)) || e.Timestamp.Location() != time.UTC {
+		t.Fatalf("timestamp = %v, want UTC with millisecond precision", e.Timestamp)
+	}
+	if string(e.Properties) != `{"price":42.5}` || e.User.UID != "u" || string(e.User.Properties) != `{"plan":"pro"}` {
+		t.Fatalf("event = %+v", e)
+	}
+	evs, _ = Decode([]byte(`{"session_id":"s","type":"click","timestamp":1795780800123}`), FormatJSON, 10, now)
+	if evs[0].Timestamp.UnixMilli() != 1795780800123 {
+		t.Fatalf("unix ms timestamp = %v", evs[0].Timestamp)
+	}
+	evs, _ = Decode([]byte(`{"session_id":"s","type":"click"}`), FormatJSON, 10, now)
+	if !evs[0].Timestamp.Equal(now) {
+		t.Fatalf("missing timestamp = %v, want receive time", evs[0].Timestamp)
+	}
+}
+
+func TestDecodeRejectsWithIndexAndPath(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		index int
+		path  string
+	}{
+		{"second event bad type", `[{"session_id":"s","type":"click"},{"session_id":"s","type":"Click"}]`, 1, "type"},
+		{"control char in session", `{"session_id":"a\u0001b","type":"click"}`, 0, "session_id"},
+		{"name on non-custom", `{"session_id":"s","type":"click","name":"x"}`, 0, "name"},
+		{"fractional ms", `{"session_id":"s","type":"click","timestamp":1.5}`, 0, "timestamp"},
+		{"year out of range", `{"session_id":"s","type":"click","timestamp":"0001-01-01T00:00:00Z"}`, 0, "timestamp"},
+		{"user not object", `{"session_id":"s","type":"click","user":"u"}`, 0, "user"},
+		{"user field wrong type", `{"session_id":"s","type":"click","user":{"uid":5}}`, 0, "user.uid"},
+		{"user unknown field", `{"session_id":"s","type":"click","user":{"name":"x"}}`, 0, "name"},
+		{"empty id", `{"id":"","session_id":"s","type":"click"}`, 0, "id"},
+		{"trailing garbage", `{"session_id":"s","type":"click"} x`, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode([]byte(tc.body), FormatJSON, 10, now)
+			var inv *model.InvalidError
+			if !errors.As(err, &inv) {
+				t.Fatalf("want an InvalidError, got %v", err)
+			}
+			if inv.Index != tc.index || inv.Path != tc.path {
+				t.Fatalf("index %d path %q (%s), want %d %q", inv.Index, inv.Path, inv.Message, tc.index, tc.path)
+			}
+		})
+	}
+}
+
+// FuzzDecode: no input makes the decoder panic, and whatever it accepts is
+// valid by its own rules.
+func FuzzDecode(f *testing.F) {
+	for _, seed := range []string{
+		`{"session_id":"s","type":"click"}`,
+		`[{"session_id":"s","type":"custom","name":"n","properties":{"a":[1,{"b":null}]}}]`,
+		"{\"session_id\":\"s\",\"type\":\"click\"}\n{\"session_id\":\"t\",\"type\":\"x\"}",
+		`{"session_id":"s","type":"click","timestamp":"2026-11-27T12:00:00Z","user":{"uid":"u"}}`,
+		`[`, `{}`, `[1,2]`, `{"session_id":"\ud800","type":"click"}`,
+	} {
+		f.Add([]byte(seed), false)
+		f.Add([]byte(seed), true)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
+		format := FormatJSON
+		if ndjson {
+			format = FormatNDJSON
+		}
+		evs, err := Decode(body, format, 100, now)
+		if err != nil {
+			return
+		}
+		for _, e := range evs {
+			if e.SessionID == "" || len(e.SessionID) > 4*MaxSessionIDLength || e.Type == "" ||
+				(e.Type == "custom") != (e.Name != "") || strings.ContainsRune(e.SessionID, 0) {
+				t.Fatalf("accepted an invalid event: %+v", e)
+			}
+		}
+	})
+}

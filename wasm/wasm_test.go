@@ -1,0 +1,115 @@
+package wasm_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/hookwire/hookwire/internal/wasmenc"
+	"github.com/hookwire/hookwire/wasm"
+)
+
+var (
+	i32      = wasmenc.I32
+	oneToOne = wasmenc.FuncType{Params: []wasmenc.ValType{i32}, Results: []wasmenc.ValType{i32}}
+	twoToOne = wasmenc.FuncType{Params: []wasmenc.ValType{i32, i32}, Results: []wasmenc.ValType{i32}}
+)
+
+// guest builds a module exporting memory, hw_alloc (returns 1024) and a
+// hw_match with the given body and type.
+func guest(matchType wasmenc.FuncType, match *wasmenc.Code, exports ...string) []byte {
+	alloc := (&wasmenc.Code{}).I32(1024)
+	m := &wasmenc.Module{
+		Types:         []wasmenc.FuncType{oneToOne, matchType},
+		Funcs:         []wasmenc.Func{{Type: 0, Body: alloc}, {Type: 1, Body: match}},
+		MemoryMinPage: 1,
+	}
+	if exports == nil {
+		exports = []string{"memory", "hw_alloc", "hw_match"}
+	}
+	for _, name := range exports {
+		switch name {
+		case "memory":
+			m.Exports = append(m.Exports, wasmenc.Export{Name: name, Kind: wasmenc.ExportMemory})
+		case "hw_alloc":
+			m.Exports = append(m.Exports, wasmenc.Export{Name: name, Kind: wasmenc.ExportFunc, Index: 0})
+		case "hw_match":
+			m.Exports = append(m.Exports, wasmenc.Export{Name: name, Kind: wasmenc.ExportFunc, Index: 1})
+		}
+	}
+	return m.Encode()
+}
+
+// firstByteIsX matches when the input starts with 'x'; traps on '!'.
+func firstByteIsX() *wasmenc.Code {
+	c := &wasmenc.Code{}
+	c.Get(0).LoadU8(0).I32('!').Op(wasmenc.I32Eq).If(wasmenc.BlockEmpty).Op(wasmenc.Unreach).End()
+	c.Get(0).LoadU8(0).I32('x').Op(wasmenc.I32Eq)
+	return c
+}
+
+func TestCompileValidatesTheABI(t *testing.T) {
+	ctx := context.Background()
+	rt := wasm.NewRuntime(ctx, wasm.Config{})
+	defer rt.Close(ctx)
+	tests := []struct {
+		name     string
+		binary   []byte
+		want     error
+		mentions string
+	}{
+		{"garbage", []byte("this is not wasm at all"), wasm.ErrNotWasm, "not a WebAssembly module"},
+		{"truncated", guest(twoToOne, firstByteIsX())[:20], wasm.ErrNotWasm, "not a WebAssembly module"},
+		{"no hw_match", guest(twoToOne, firstByteIsX(), "memory", "hw_alloc"), wasm.ErrABI, "hw_match"},
+		{"no memory", guest(twoToOne, firstByteIsX(), "hw_alloc", "hw_match"), wasm.ErrABI, "memory"},
+		{"hw_match wrong signature", guest(oneToOne, (&wasmenc.Code{}).I32(1)), wasm.ErrABI, "hw_match has the wrong signature"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := rt.Compile(ctx, tc.binary)
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.mentions) {
+				t.Fatalf("got %v, want %v mentioning %q", err, tc.want, tc.mentions)
+			}
+		})
+	}
+}
+
+func TestPoolMatchesAndIsolatesTraps(t *testing.T) {
+	ctx := context.Background()
+	rt := wasm.NewRuntime(ctx, wasm.Config{})
+	defer rt.Close(ctx)
+	mod, err := rt.Compile(ctx, guest(twoToOne, firstByteIsX()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := wasm.NewPool(mod, 2)
+	defer pool.Close(ctx)
+	for _, tc := range []struct {
+		in   string
+		want int32
+		trap bool
+	}{{"xyz", 1, false}, {"abc", 0, false}, {"!boom", 0, true}, {"x after a trap", 1, false}} {
+		got, err := pool.Match(ctx, []byte(tc.in))
+		if (err != nil) != tc.trap || got != tc.want {
+			t.Fatalf("Match(%q) = %d, %v; want %d, trap=%v", tc.in, got, err, tc.want, tc.trap)
+		}
+	}
+}
+
+func TestMemoryCap(t *testing.T) {
+	ctx := context.Background()
+	rt := wasm.NewRuntime(ctx, wasm.Config{MemoryLimitPages: 2})
+	defer rt.Close(ctx)
+	// hw_match grows memory by 4 pages: over the cap, memory.grow fails
+	// (-1) and the guest reports it by returning a negative verdict.
+	grow := (&wasmenc.Code{}).I32(4).MemoryGrow()
+	mod, err := rt.Compile(ctx, guest(twoToOne, grow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := wasm.NewPool(mod, 1).Match(ctx, []byte("x"))
+	if err != nil || got != -1 {
+		t.Fatalf("growing past the cap: %d, %v; want -1 from memory.grow", got, err)
+	}
+}
