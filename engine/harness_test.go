@@ -239,7 +239,7 @@ type receiver struct {
 	URL      string
 }
 
-func newReceiver(t *testing.T, statuses ...int) *receiver {
+func newReceiver(t testing.TB, statuses ...int) *receiver {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -248,7 +248,7 @@ func newReceiver(t *testing.T, statuses ...int) *receiver {
 	return startReceiver(t, ln, statuses...)
 }
 
-func startReceiver(t *testing.T, ln net.Listener, statuses ...int) *receiver {
+func startReceiver(t testing.TB, ln net.Listener, statuses ...int) *receiver {
 	r := &receiver{statuses: statuses, listener: ln, URL: "http://" + ln.Addr().String() + "/hook"}
 	r.server = &http.Server{Handler: r}
 	go r.server.Serve(ln)
@@ -297,3 +297,9 @@ func verifyFullstory(t *testing.T, h hook, secret, org string) {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}

@@ -13,9 +13,15 @@ import (
 // Limits on the DFA a `matches` pattern compiles to. RE2 guarantees linear
 // time; these keep the table small too.
 const (
-	maxDFAStates     = 1024
+	maxDFAStates     = 4096
 	maxDFATableBytes = 1 << 20
+	maxProgInsts     = 4096
+	// maxDFAWork bounds the closure steps of subset construction, so that a
+	// hostile pattern costs milliseconds of a create request, not seconds.
+	maxDFAWork = 4 << 20
 )
+
+var errTooComplex = fmt.Errorf("pattern too complex: its automaton would be too large; simplify it (fewer counted repetitions, smaller classes)")
 
 // compileRegex turns an RE2 pattern into a DFA table that the generated
 // module's dfa helper runs over a string's runes (GENERATED.md).
@@ -30,9 +36,17 @@ func compileRegex(pattern string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid RE2 pattern: %v", err)
 	}
+	// Counted repetitions multiply: refuse a large program before
+	// Simplify expands it.
+	if expandedSize(re) > maxProgInsts {
+		return nil, errTooComplex
+	}
 	prog, err := syntax.Compile(re.Simplify())
 	if err != nil {
 		return nil, fmt.Errorf("invalid RE2 pattern: %v", err)
+	}
+	if len(prog.Inst) > maxProgInsts {
+		return nil, errTooComplex
 	}
 	for _, inst := range prog.Inst {
 		if inst.Op == syntax.InstEmptyWidth &&
@@ -46,6 +60,27 @@ func compileRegex(pattern string) ([]byte, error) {
 		return nil, err
 	}
 	return b.table()
+}
+
+// expandedSize estimates the instruction count of re after counted
+// repetitions are expanded, saturating well above maxProgInsts.
+func expandedSize(re *syntax.Regexp) int {
+	const ceiling = maxProgInsts * 4
+	sum := 1
+	for _, sub := range re.Sub {
+		sum += expandedSize(sub)
+	}
+	if re.Op == syntax.OpRepeat {
+		times := re.Max
+		if times < 0 {
+			times = re.Min + 1
+		}
+		sum *= max(times, 1)
+	}
+	if re.Op == syntax.OpLiteral {
+		sum += len(re.Rune)
+	}
+	return min(sum, ceiling)
 }
 
 type dfaState struct {
@@ -64,6 +99,7 @@ type dfaBuilder struct {
 	reps    []rune
 	states  []dfaState
 	index   map[string]uint32
+	work    int
 }
 
 func isRuneInst(op syntax.InstOp) bool {
@@ -140,6 +176,7 @@ func (b *dfaBuilder) classify() {
 // closure adds pc and everything reachable from it without consuming a
 // rune, given which text edges hold here.
 func (b *dfaBuilder) closure(set map[uint32]bool, pc uint32, edges syntax.EmptyOp) {
+	b.work++
 	if set[pc] {
 		return
 	}
@@ -227,6 +264,9 @@ func (b *dfaBuilder) build() error {
 				}
 			}
 			b.closure(next, uint32(b.prog.Start), 0) // unanchored: a match may start here
+			if b.work > maxDFAWork {
+				return errTooComplex
+			}
 			to, err := b.intern(next, false)
 			if err != nil {
 				return err

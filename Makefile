@@ -1,0 +1,45 @@
+# hookwire — `make run` starts an engine on embedded defaults, `make test` is
+# the test command CI runs (.ci/run).
+
+GO       ?= go
+BIN      ?= bin/hookwire
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+FUZZTIME ?= 10s
+DATA     ?= ./hookwire-data
+
+.PHONY: build run receive test check fmt vet fuzz bench clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hookwire
+
+# Development server: no auth, loopback only, private destinations allowed.
+run: build
+	$(BIN) serve --dev --listen 127.0.0.1:7070 --data $(DATA)
+
+# Example receiver for the quickstart's stream (see README).
+receive: build
+	$(BIN) receive --listen 127.0.0.1:9000 --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+
+test: vet
+	$(GO) test -race -count=1 ./...
+
+check: fmt test
+
+fmt:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# Each fuzz target for FUZZTIME (CI runs a short pass; use FUZZTIME=60s locally).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./engine/ingest
+	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./filters
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./filters ./engine
+
+clean:
+	rm -rf bin

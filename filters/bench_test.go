@@ -1,0 +1,89 @@
+package filters_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hookwire/hookwire/filters"
+	"github.com/hookwire/hookwire/wasm"
+)
+
+var benchTriggers = []filters.Trigger{
+	{Event: "rage_click", Where: []filters.Condition{where("url", "contains", `"/cart"`)}},
+	{Event: "custom", Where: []filters.Condition{where("name", "eq", `"Checkout Error"`)}},
+	{Event: "click", Where: []filters.Condition{
+		where("properties.target_text", "eq", `"Buy"`),
+		where("url", "matches", `"^https://shop\\.example/(cart|checkout)"`),
+		where("properties.price", "gt", `40`),
+	}},
+}
+
+var benchEvent = map[string]filters.Value{
+	"type": str("click"), "name": {}, "url": str("https://shop.example/checkout/step-2?coupon=none"),
+	"properties.target_text": str("Buy"), "properties.price": num(42.5),
+}
+
+// BenchmarkCompiledPredicate is the cost of one stream's predicate on one
+// event: building the field record and one Wasm call.
+func BenchmarkCompiledPredicate(b *testing.B) {
+	ctx := context.Background()
+	prog, err := filters.Compile("triggers", benchTriggers)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt := wasm.NewRuntime(ctx, wasm.Config{})
+	defer rt.Close(ctx)
+	mod, err := rt.Compile(ctx, prog.Wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inst, err := mod.Instantiate(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	values := make([]filters.Value, len(prog.Slots))
+	var record []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, f := range prog.Slots {
+			values[i] = benchEvent[f.Text]
+		}
+		record = filters.AppendRecord(record[:0], values)
+		v, err := inst.Match(ctx, record)
+		if err != nil || v != 3 {
+			b.Fatalf("verdict %d, %v", v, err)
+		}
+	}
+}
+
+// BenchmarkCompileStream is the cost of compiling a stream definition
+// (validation, code generation, DFA construction) to Wasm bytes.
+func BenchmarkCompileStream(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := filters.Compile("triggers", benchTriggers); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkInstantiate is the cost of one more instance of a compiled
+// stream module (what a pool pays when it grows).
+func BenchmarkInstantiate(b *testing.B) {
+	ctx := context.Background()
+	prog, _ := filters.Compile("triggers", benchTriggers)
+	rt := wasm.NewRuntime(ctx, wasm.Config{})
+	defer rt.Close(ctx)
+	mod, err := rt.Compile(ctx, prog.Wasm)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		inst, err := mod.Instantiate(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		inst.Close(ctx)
+	}
+}
