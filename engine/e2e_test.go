@@ -316,3 +316,47 @@ func TestGoneDisablesStream(t *testing.T) {
 		t.Fatalf("a disabled stream sent %d webhooks, want only the first", recv.count())
 	}
 }
+
+// TestLateEventAfterSessionEnd: a session ends after --session-idle; a late
+// event for it cannot fire the stream again.
+func TestLateEventAfterSessionEnd(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.SessionIdle = 100 * time.Millisecond })
+	srv.createStream(checkoutFriction(recv.URL))
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "rage_click", "url": "/cart"})
+	var sess struct {
+		Ended  bool `json:"ended"`
+		Events int  `json:"events"`
+	}
+	waitFor(t, 5*time.Second, "session end", func() bool {
+		srv.call("GET", "/v1/sessions/s-1", nil, &sess)
+		return sess.Ended
+	})
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "custom", "name": "Checkout Error"},
+		map[string]any{"session_id": "s-2", "type": "rage_click", "url": "/cart"})
+	waitFor(t, 5*time.Second, "s-2 webhook", func() bool { return recv.count() >= 2 })
+	time.Sleep(200 * time.Millisecond)
+	if recv.count() != 2 {
+		t.Fatalf("%d webhooks, want 2: the late event of the ended session fired again", recv.count())
+	}
+	waitFor(t, 5*time.Second, "the late session to end and save", func() bool {
+		srv.call("GET", "/v1/sessions/s-1", nil, &sess)
+		return sess.Ended && sess.Events == 2
+	})
+}
+
+// TestRetryAfterIsHonoured: a 429 with Retry-After: 1 delays the next
+// attempt past the (much shorter) schedule.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	recv := newReceiver(t)
+	recv.statuses = []int{429}
+	recv.retryAfter = "1"
+	srv := startServer(t, t.TempDir(), nil)
+	srv.createStream(checkoutFriction(recv.URL))
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "rage_click", "url": "/cart"})
+	waitFor(t, 5*time.Second, "second attempt", func() bool { return recv.count() == 2 })
+	hooks := recv.received()
+	if gap := hooks[1].at.Sub(hooks[0].at); gap < 950*time.Millisecond {
+		t.Fatalf("second attempt %s after a 429 with Retry-After: 1", gap)
+	}
+}

@@ -234,6 +234,8 @@ type receiver struct {
 	hooks    []hook
 	statuses []int
 	delay    time.Duration
+	// retryAfter is sent with 429 and 503 answers.
+	retryAfter string
 	server   *http.Server
 	listener net.Listener
 	URL      string
@@ -264,9 +266,12 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if len(r.statuses) > 0 {
 		status, r.statuses = r.statuses[0], r.statuses[1:]
 	}
-	delay := r.delay
+	delay, retryAfter := r.delay, r.retryAfter
 	r.mu.Unlock()
 	time.Sleep(delay)
+	if retryAfter != "" && (status == 429 || status == 503) {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	w.WriteHeader(status)
 }
 
