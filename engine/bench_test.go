@@ -36,7 +36,7 @@ func BenchmarkIngest(b *testing.B) {
 					evs = append(evs, map[string]any{"session_id": fmt.Sprintf("s-%d", (i*100+j)%10000),
 						"type": "click", "url": "https://shop.example/products/12345?ref=campaign-autumn",
 						"properties": map[string]any{"target_text": "Add to cart", "price": 19.99, "sku": "SKU-12345"},
-						"user": map[string]any{"uid": fmt.Sprintf("u-%d", j)}})
+						"user":       map[string]any{"uid": fmt.Sprintf("u-%d", j)}})
 				}
 				batches[i], _ = json.Marshal(evs)
 			}

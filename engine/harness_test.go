@@ -236,9 +236,9 @@ type receiver struct {
 	delay    time.Duration
 	// retryAfter is sent with 429 and 503 answers.
 	retryAfter string
-	server   *http.Server
-	listener net.Listener
-	URL      string
+	server     *http.Server
+	listener   net.Listener
+	URL        string
 }
 
 func newReceiver(t testing.TB, statuses ...int) *receiver {
