@@ -33,7 +33,9 @@ type Config struct {
 	Durability string
 	// Retention is how long a session's fired markers outlive its last
 	// event, and how long producer event ids are remembered for dedupe.
-	Retention           time.Duration
+	Retention time.Duration
+	// DeliveryRetention is how long a finished delivery stays listed.
+	DeliveryRetention   time.Duration
 	MaxBodyBytes        int
 	MaxEventsPerRequest int
 	// SessionMailbox bounds one session's queued events.
@@ -64,6 +66,7 @@ func DefaultConfig() Config {
 		OrgID:               "hookwire",
 		Durability:          "sync",
 		Retention:           48 * time.Hour,
+		DeliveryRetention:   30 * 24 * time.Hour,
 		MaxBodyBytes:        10 << 20,
 		MaxEventsPerRequest: 10000,
 		SessionMailbox:      4096,
@@ -115,6 +118,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--durability %q: use sync or batch", c.Durability)
 	case c.Retention < 48*time.Hour:
 		return errors.New("--retention must be at least 48h (CONTRACT §5.2)")
+	case c.DeliveryRetention < time.Hour:
+		return errors.New("--delivery-retention must be at least 1h")
 	case c.MaxBodyBytes < 1024:
 		return errors.New("--max-body-bytes must be at least 1024")
 	case c.MaxEventsPerRequest < 1:

@@ -70,7 +70,8 @@ func New(cfg Config) (e *Engine, err error) {
 			e.closeResources()
 		}
 	}()
-	if e.store, err = store.Open(store.Options{Dir: cfg.DataDir, Sync: cfg.Durability == "sync", Logger: cfg.Logger}); err != nil {
+	if e.store, err = store.Open(store.Options{Dir: cfg.DataDir, Sync: cfg.Durability == "sync",
+		DeliveryRetention: cfg.DeliveryRetention, Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
 	e.runtime = wasm.NewRuntime(context.Background(), wasm.Config{})

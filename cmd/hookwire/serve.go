@@ -34,6 +34,8 @@ func serve(args []string) error {
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM key for --tls-cert")
 	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "sync: fsync accepted events before 202; batch: leave it to the OS")
 	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long fired markers and event ids outlive a session's last event (≥48h)")
+	fs.DurationVar(&cfg.DeliveryRetention, "delivery-retention", cfg.DeliveryRetention, "how long a succeeded or failed delivery stays listed")
+	fs.IntVar(&cfg.EndpointConcurrency, "endpoint-concurrency", cfg.EndpointConcurrency, "concurrent attempts per destination")
 	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body")
 	fs.IntVar(&cfg.MaxEventsPerRequest, "max-events-per-request", cfg.MaxEventsPerRequest, "largest accepted batch")
 	logFormat := fs.String("log-format", "text", "text or json")

@@ -75,7 +75,7 @@ func (s *Store) Fire(sess *model.Session, streamID string, d *model.Delivery, re
 		if err := putSession(txn, sess, retention); err != nil {
 			return err
 		}
-		return putDelivery(txn, d, payload, true)
+		return s.putDelivery(txn, d, payload)
 	})
 	if err != nil {
 		return err
@@ -97,21 +97,30 @@ func (s *Store) AddDelivery(d *model.Delivery) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error { return putDelivery(txn, d, b, true) })
+	return s.db.Update(func(txn *badger.Txn) error { return s.putDelivery(txn, d, b) })
 }
 
-func putDelivery(txn *badger.Txn, d *model.Delivery, encoded []byte, isNew bool) error {
-	if err := txn.Set(key(prefixMsg, d.ID), encoded); err != nil {
-		return err
-	}
-	if isNew {
+// putDelivery writes a delivery and its indexes. A pending delivery never
+// expires; one with a final status is kept for the delivery retention from
+// now, then its record and listing entry expire together.
+func (s *Store) putDelivery(txn *badger.Txn, d *model.Delivery, encoded []byte) error {
+	pk := pendingKey(d.URL, d.ID)
+	if d.Status == model.StatusPending {
+		if err := txn.Set(key(prefixMsg, d.ID), encoded); err != nil {
+			return err
+		}
 		if err := txn.Set(msgTimeKey(d.CreatedAt, d.ID), nil); err != nil {
 			return err
 		}
-	}
-	pk := pendingKey(d.URL, d.ID)
-	if d.Status == model.StatusPending {
 		return txn.Set(pk, []byte(d.URL))
+	}
+	for _, e := range []*badger.Entry{
+		badger.NewEntry(key(prefixMsg, d.ID), encoded),
+		badger.NewEntry(msgTimeKey(d.CreatedAt, d.ID), nil),
+	} {
+		if err := txn.SetEntry(e.WithTTL(s.deliveryRetention)); err != nil {
+			return err
+		}
 	}
 	return txn.Delete(pk)
 }
@@ -142,7 +151,7 @@ func (s *Store) UpdateDelivery(d *model.Delivery) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error { return putDelivery(txn, d, b, false) })
+	return s.db.Update(func(txn *badger.Txn) error { return s.putDelivery(txn, d, b) })
 }
 
 // DeliveryFilter narrows ListDeliveries.

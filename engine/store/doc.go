@@ -10,7 +10,7 @@
 //	evlog/<seq u64 BE>                one accepted request's events (JSON array)
 //	evid/<session>\x00<event id>      dedupe mark, TTL
 //	session/<session id>              session record with fired markers (JSON), TTL
-//	msg/<id>                          delivery with attempts (JSON)
-//	msgtime/<created ns BE><id>       listing index, newest first
+//	msg/<id>                          delivery with attempts (JSON), TTL once final
+//	msgtime/<created ns BE><id>       listing index, newest first, TTL once final
 //	pending/<url hash u64 BE><id>     undelivered messages, per endpoint
 package store

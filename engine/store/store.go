@@ -20,21 +20,31 @@ type Options struct {
 	// hookwire batches those commits (ingest group commit), so this costs a
 	// sync per batch, not per event. Bookkeeping writes are never synced.
 	Sync bool
+	// DeliveryRetention is how long a delivery with a final status
+	// (succeeded or failed) stays listed; pending ones never expire.
+	DeliveryRetention time.Duration
 	// Logger receives Badger's warnings and errors.
 	Logger *slog.Logger
 }
 
+// DefaultDeliveryRetention keeps finished deliveries listed for 30 days.
+const DefaultDeliveryRetention = 30 * 24 * time.Hour
+
 // Store is safe for concurrent use.
 type Store struct {
-	db   *badger.DB
-	seq  *badger.Sequence
-	sync bool
+	db                *badger.DB
+	seq               *badger.Sequence
+	sync              bool
+	deliveryRetention time.Duration
 }
 
 // Open opens (or creates) the store at opts.Dir.
 func Open(opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.DeliveryRetention <= 0 {
+		opts.DeliveryRetention = DefaultDeliveryRetention
 	}
 	bo := badger.DefaultOptions(opts.Dir).
 		WithSyncWrites(false).
@@ -53,7 +63,7 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: event sequence: %w", err)
 	}
-	return &Store{db: db, seq: seq, sync: opts.Sync}, nil
+	return &Store{db: db, seq: seq, sync: opts.Sync, deliveryRetention: opts.DeliveryRetention}, nil
 }
 
 // Close releases the sequence lease and closes the database.

@@ -1,0 +1,136 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hookwire/hookwire/engine/model"
+)
+
+func open(t *testing.T, dir string, opts Options) *Store {
+	t.Helper()
+	opts.Dir = dir
+	s, err := Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func ev(session, id string) model.Event {
+	return model.Event{ID: id, SessionID: session, Type: "click", Timestamp: time.Now().UTC()}
+}
+
+func TestEventLogDedupeReplayTrim(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{Sync: true})
+	a := &AppendRequest{Events: []model.Event{ev("s", "1"), ev("s", "2"), ev("s", "1"), ev("t", "1"), ev("s", "")}}
+	b := &AppendRequest{Events: []model.Event{ev("s", "2")}}
+	if err := s.AppendEvents([]*AppendRequest{a, b}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(a.Duplicate) != "[false false true false false]" || fmt.Sprint(b.Duplicate) != "[true]" {
+		t.Fatalf("duplicates %v %v", a.Duplicate, b.Duplicate)
+	}
+	if a.Seq == 0 || b.Seq != 0 {
+		t.Fatalf("seqs %d %d: a request of only duplicates logs nothing", a.Seq, b.Seq)
+	}
+	c := &AppendRequest{Events: []model.Event{ev("u", "9")}}
+	s.AppendEvents([]*AppendRequest{c}, time.Hour)
+	s.Close()
+
+	s = open(t, dir, Options{Sync: true})
+	var seqs []uint64
+	var counts []int
+	s.ReplayEvents(func(b LogBatch) error { seqs = append(seqs, b.Seq); counts = append(counts, len(b.Events)); return nil })
+	if len(seqs) != 2 || seqs[0] != a.Seq || seqs[1] != c.Seq || counts[0] != 4 || counts[1] != 1 {
+		t.Fatalf("replayed %v %v, want [%d %d] [4 1]", seqs, counts, a.Seq, c.Seq)
+	}
+	d := &AppendRequest{Events: []model.Event{ev("s", "1")}}
+	s.AppendEvents([]*AppendRequest{d}, time.Hour)
+	if !d.Duplicate[0] {
+		t.Fatal("dedupe marks must survive a restart")
+	}
+	if err := s.TrimEvents([]uint64{a.Seq}); err != nil {
+		t.Fatal(err)
+	}
+	seqs = nil
+	s.ReplayEvents(func(b LogBatch) error { seqs = append(seqs, b.Seq); return nil })
+	if len(seqs) != 1 || seqs[0] != c.Seq {
+		t.Fatalf("after trim replayed %v", seqs)
+	}
+}
+
+func delivery(id string, created time.Time) *model.Delivery {
+	return &model.Delivery{ID: id, StreamID: "st", SessionID: "s", URL: "http://x/", Status: model.StatusPending,
+		CreatedAt: created, Payload: []byte(`{}`)}
+}
+
+func TestFireOnce(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Sync: true})
+	sess := &model.Session{ID: "s", LastEventAt: time.Now(), Fired: map[string]model.Fired{"st": {WebhookID: "m1"}}}
+	if err := s.Fire(sess, "st", delivery("m1", time.Now()), 48*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	err := s.Fire(sess, "st", delivery("m2", time.Now()), 48*time.Hour)
+	if !errors.Is(err, model.ErrAlreadyFired) {
+		t.Fatalf("second fire: %v, want ErrAlreadyFired", err)
+	}
+	if _, err := s.GetDelivery("m2"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("a refused fire must write no message: %v", err)
+	}
+	var pending []string
+	s.PendingDeliveries("", func(id, url string) { pending = append(pending, id) })
+	if len(pending) != 1 || pending[0] != "m1" {
+		t.Fatalf("pending = %v", pending)
+	}
+}
+
+func TestDeliveryListingAndRetention(t *testing.T) {
+	s := open(t, t.TempDir(), Options{DeliveryRetention: time.Second})
+	base := time.Now().Add(-time.Minute)
+	for i := range 5 {
+		s.AddDelivery(delivery(fmt.Sprintf("m%d", i), base.Add(time.Duration(i)*time.Second)))
+	}
+	page, next, err := s.ListDeliveries(DeliveryFilter{}, 2, nil)
+	if err != nil || len(page) != 2 || page[0].ID != "m4" || page[1].ID != "m3" || next == nil {
+		t.Fatalf("page 1: %v %v %v", ids(page), next, err)
+	}
+	page, next, _ = s.ListDeliveries(DeliveryFilter{}, 2, next)
+	if len(page) != 2 || page[0].ID != "m2" || page[1].ID != "m1" {
+		t.Fatalf("page 2: %v", ids(page))
+	}
+	page, next, _ = s.ListDeliveries(DeliveryFilter{}, 2, next)
+	if len(page) != 1 || page[0].ID != "m0" || next != nil {
+		t.Fatalf("page 3: %v %v", ids(page), next)
+	}
+	done, _ := s.GetDelivery("m3")
+	done.Status = model.StatusSucceeded
+	s.UpdateDelivery(done)
+	page, _, _ = s.ListDeliveries(DeliveryFilter{Status: model.StatusSucceeded}, 10, nil)
+	if len(page) != 1 || page[0].ID != "m3" {
+		t.Fatalf("succeeded: %v", ids(page))
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if _, err := s.GetDelivery("m3"); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("a finished delivery must expire after the retention: %v", err)
+	}
+	if _, err := s.GetDelivery("m2"); err != nil {
+		t.Fatalf("a pending delivery must not expire: %v", err)
+	}
+	page, _, _ = s.ListDeliveries(DeliveryFilter{}, 10, nil)
+	if len(page) != 4 {
+		t.Fatalf("listing after expiry: %v", ids(page))
+	}
+}
+
+func ids(ds []*model.Delivery) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.ID)
+	}
+	return out
+}
