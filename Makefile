@@ -8,7 +8,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 DATA     ?= ./hookwire-data
 
-.PHONY: build run receive test check fmt vet fuzz bench clean
+.PHONY: build run receive test check fmt vet fuzz bench crash-test clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hookwire
@@ -37,6 +37,11 @@ vet:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./engine/ingest
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./filters
+
+# kill -9 the server KILLS times under load; prints a summary line.
+KILLS ?= 20
+crash-test: build
+	$(GO) run ./cmd/hookwire-bench crash --binary $(BIN) --kills $(KILLS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./filters ./engine
