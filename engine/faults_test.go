@@ -145,7 +145,7 @@ func TestOutageLongerThanCooldown(t *testing.T) {
 	base := p99(latencies(100))
 	waitFor(t, 5*time.Second, "A to have everything so far", func() bool { return a.count() == session })
 	delivered := a.count()
-	a.server.Close() // the outage: connections refused from now on
+	a.server.Close()              // the outage: connections refused from now on
 	during := p99(latencies(150)) // ~1.5 s: several cooldowns and half-open trials
 	t.Logf("B p99 event-to-webhook latency: %s with A up, %s during A's outage", base, during)
 	if during > 2*base+15*time.Millisecond {
