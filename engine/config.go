@@ -44,6 +44,10 @@ type Config struct {
 	MaxInFlightEvents int64
 	// EndpointConcurrency bounds concurrent attempts per destination.
 	EndpointConcurrency int
+	// FilterTimeout bounds one call into an uploaded filter.
+	FilterTimeout time.Duration
+	// FilterMemoryBytes caps an uploaded filter instance's memory.
+	FilterMemoryBytes int64
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
 
@@ -73,6 +77,8 @@ func DefaultConfig() Config {
 		MaxInFlightEvents:   1 << 20,
 		EndpointConcurrency: 16,
 		ShutdownTimeout:     30 * time.Second,
+		FilterTimeout:       10 * time.Millisecond,
+		FilterMemoryBytes:   64 << 20,
 		Version:             "dev",
 	}
 }
@@ -124,6 +130,10 @@ func (c *Config) Validate() error {
 		return errors.New("--max-body-bytes must be at least 1024")
 	case c.MaxEventsPerRequest < 1:
 		return errors.New("--max-events-per-request must be at least 1")
+	case c.FilterTimeout <= 0:
+		return errors.New("--filter-timeout must be positive")
+	case c.FilterMemoryBytes < 1<<16 || c.FilterMemoryBytes > 4<<30:
+		return errors.New("--filter-memory must be between 64KiB and 4GiB")
 	case c.SessionMailbox < 1 || c.MaxInFlightEvents < 1 || c.EndpointConcurrency < 1:
 		return errors.New("queue limits must be at least 1")
 	}

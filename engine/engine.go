@@ -17,7 +17,6 @@ import (
 	"github.com/hookwire/hookwire/engine/session"
 	"github.com/hookwire/hookwire/engine/store"
 	"github.com/hookwire/hookwire/engine/streams"
-	"github.com/hookwire/hookwire/wasm"
 )
 
 // stage is one layer of the engine that shuts down as a unit.
@@ -43,7 +42,6 @@ type Engine struct {
 	cfg      Config
 	listener net.Listener
 	store    *store.Store
-	runtime  *wasm.Runtime
 	catalog  *streams.Catalog
 	metrics  *metrics.Metrics
 	sessions *actors.Registry[string, session.Message]
@@ -74,9 +72,9 @@ func New(cfg Config) (e *Engine, err error) {
 		DeliveryRetention: cfg.DeliveryRetention, Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
-	e.runtime = wasm.NewRuntime(context.Background(), wasm.Config{})
 	if e.catalog, err = streams.Open(context.Background(), streams.Config{MaxStreams: cfg.MaxStreams,
-		AllowPrivate: cfg.AllowPrivateDestinations}, e.store, e.runtime); err != nil {
+		AllowPrivate: cfg.AllowPrivateDestinations, FilterTimeout: cfg.FilterTimeout,
+		FilterMemoryPages: uint32(cfg.FilterMemoryBytes >> 16)}, e.store); err != nil {
 		return nil, err
 	}
 	e.metrics = metrics.New(func() float64 { return float64(e.sessions.Len()) })
@@ -167,9 +165,6 @@ func (e *Engine) closeResources() {
 	e.deliveryStage.stop()
 	if e.catalog != nil {
 		e.catalog.Close(context.Background())
-	}
-	if e.runtime != nil {
-		e.runtime.Close(context.Background())
 	}
 	if e.store != nil {
 		if err := e.store.Close(); err != nil {

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/hookwire/hookwire/filters"
-	"github.com/hookwire/hookwire/wasm"
 )
 
 var benchTriggers = []filters.Trigger{
@@ -31,13 +30,12 @@ func BenchmarkCompiledPredicate(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt := wasm.NewRuntime(ctx, wasm.Config{})
-	defer rt.Close(ctx)
+	rt := newRuntime(b)
 	mod, err := rt.Compile(ctx, prog.Wasm)
 	if err != nil {
 		b.Fatal(err)
 	}
-	inst, err := mod.Instantiate(ctx)
+	inst, err := mod.Instantiate(ctx, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -49,7 +47,7 @@ func BenchmarkCompiledPredicate(b *testing.B) {
 			values[i] = benchEvent[f.Text]
 		}
 		record = filters.AppendRecord(record[:0], values)
-		v, err := inst.Match(ctx, record)
+		v, err := inst.Match(record, nil)
 		if err != nil || v != 3 {
 			b.Fatalf("verdict %d, %v", v, err)
 		}
@@ -72,15 +70,14 @@ func BenchmarkCompileStream(b *testing.B) {
 func BenchmarkInstantiate(b *testing.B) {
 	ctx := context.Background()
 	prog, _ := filters.Compile("triggers", benchTriggers)
-	rt := wasm.NewRuntime(ctx, wasm.Config{})
-	defer rt.Close(ctx)
+	rt := newRuntime(b)
 	mod, err := rt.Compile(ctx, prog.Wasm)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		inst, err := mod.Instantiate(ctx)
+		inst, err := mod.Instantiate(ctx, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,17 +4,26 @@ import (
 	"github.com/hookwire/hookwire/internal/wasmenc"
 )
 
-// Program is a stream's declarative triggers compiled to WebAssembly.
+// Program is a stream's triggers, ready to run: the declarative ones
+// compiled into one WebAssembly module, the custom ones listed for the host
+// to run through their uploaded modules.
 //
-// The module exports memory, hw_alloc and hw_match like a custom filter,
-// but hw_match reads a field record (AppendRecord over Slots), not JSON:
-// the host extracts the fields once, the module does every comparison.
-// hw_match returns the 1-based index of the first trigger that matched, or 0.
+// The generated module exports memory, hw_alloc and hw_match like a custom
+// filter, but hw_match reads a field record (AppendRecord over Slots), not
+// JSON: the host extracts the fields once, the module does every
+// comparison. hw_match returns the 1-based index of the first declarative
+// trigger that matched (Declarative maps it to the trigger's index), or 0.
 type Program struct {
+	// Wasm is nil when the stream has no declarative trigger.
 	Wasm []byte
 	// Slots are the fields the module reads, in record order. Slots[0] is
 	// always the event type.
 	Slots []Field
+	// Declarative[v-1] is the index among the stream's triggers of the
+	// declarative trigger the module reports as verdict v.
+	Declarative []int
+	// Custom are the filter triggers, in order.
+	Custom []CustomTrigger
 }
 
 // Function indices and type indices of the generated module.
@@ -42,9 +51,12 @@ const dataBase = 16
 
 // Compile validates triggers (paths under prefix) and generates their module.
 func Compile(prefix string, triggers []Trigger) (*Program, error) {
-	plans, err := plan(prefix, triggers)
+	plans, custom, err := plan(prefix, triggers)
 	if err != nil {
 		return nil, err
+	}
+	if len(plans) == 0 {
+		return &Program{Custom: custom}, nil
 	}
 	g := generator{slotIndex: map[string]int{}, strings: map[string]uint32{}}
 	g.slot(Field{Root: FieldType, Text: "type"})
@@ -90,7 +102,11 @@ func Compile(prefix string, triggers []Trigger) (*Program, error) {
 	if len(g.data) > 0 {
 		m.Data = []wasmenc.Data{{Offset: dataBase, Bytes: g.data}}
 	}
-	return &Program{Wasm: m.Encode(), Slots: g.slots}, nil
+	declarative := make([]int, len(plans))
+	for i, p := range plans {
+		declarative[i] = p.index
+	}
+	return &Program{Wasm: m.Encode(), Slots: g.slots, Declarative: declarative, Custom: custom}, nil
 }
 
 type generator struct {

@@ -21,13 +21,12 @@ func evaluate(t *testing.T, triggers []filters.Trigger, fields map[string]filter
 		t.Fatalf("compile: %v", err)
 	}
 	ctx := context.Background()
-	rt := wasm.NewRuntime(ctx, wasm.Config{})
-	defer rt.Close(ctx)
+	rt := newRuntime(t)
 	mod, err := rt.Compile(ctx, prog.Wasm)
 	if err != nil {
 		t.Fatalf("wazero rejected the generated module: %v", err)
 	}
-	inst, err := mod.Instantiate(ctx)
+	inst, err := mod.Instantiate(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +34,7 @@ func evaluate(t *testing.T, triggers []filters.Trigger, fields map[string]filter
 	for i, f := range prog.Slots {
 		values[i] = fields[f.Text]
 	}
-	verdict, err := inst.Match(ctx, filters.AppendRecord(nil, values))
+	verdict, err := inst.Match(filters.AppendRecord(nil, values), nil)
 	if err != nil {
 		t.Fatalf("match: %v", err)
 	}
@@ -209,7 +208,10 @@ func TestValidationNamesThePath(t *testing.T) {
 		{"timestamp contains", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("timestamp", "contains", `"2026"`)}}},
 			"triggers[0].where[0].op", "timestamp"},
 		{"min_count not yet", []filters.Trigger{{Event: "click", MinCount: 3}}, "triggers[0].min_count", "not supported"},
-		{"filter not yet", []filters.Trigger{{Filter: "mine"}}, "triggers[0].filter", "not supported"},
+		{"filter bad name", []filters.Trigger{{Filter: "My Filter"}}, "triggers[0].filter", "not a filter name"},
+		{"config without filter", []filters.Trigger{{Config: raw(`{}`)}}, "triggers[0].filter", "required"},
+		{"filter with where", []filters.Trigger{{Filter: "x", Event: "click"}}, "triggers[0]", "only filter and config"},
+		{"filter bad config", []filters.Trigger{{Filter: "x", Config: raw(`{"a":`)}}, "triggers[0].config", "not valid JSON"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,5 +224,41 @@ func TestValidationNamesThePath(t *testing.T) {
 				t.Fatalf("got %q: %q, want path %q and a message with %q", verr.Path, verr.Message, tc.path, tc.message)
 			}
 		})
+	}
+}
+
+func newRuntime(t testing.TB) *wasm.Runtime {
+	t.Helper()
+	rt, err := wasm.NewRuntime(context.Background(), wasm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(context.Background()) })
+	return rt
+}
+
+func TestProgramSplitsDeclarativeAndCustom(t *testing.T) {
+	prog, err := filters.Compile("triggers", []filters.Trigger{
+		{Filter: "rage3", Config: raw(` { "n" : 3 } `)},
+		{Event: "click"},
+		{Filter: "other"},
+		{Event: "custom", Where: []filters.Condition{where("name", "eq", `"x"`)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(prog.Declarative) != 2 || prog.Declarative[0] != 1 || prog.Declarative[1] != 3 {
+		t.Fatalf("declarative = %v, want [1 3]", prog.Declarative)
+	}
+	if len(prog.Custom) != 2 || prog.Custom[0].Filter != "rage3" || string(prog.Custom[0].Config) != `{"n":3}` ||
+		prog.Custom[1].Index != 2 || prog.Custom[1].Config != nil {
+		t.Fatalf("custom = %+v", prog.Custom)
+	}
+	if got := evaluate(t, []filters.Trigger{{Filter: "a"}, {Event: "custom"}}, map[string]filters.Value{"type": str("custom")}); got != 1 {
+		t.Fatalf("verdict %d: the module numbers only declarative triggers", got)
+	}
+	only, _ := filters.Compile("triggers", []filters.Trigger{{Filter: "a"}})
+	if only.Wasm != nil {
+		t.Fatal("a stream of filter triggers only needs no generated module")
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/hookwire/hookwire/filters"
-	"github.com/hookwire/hookwire/wasm"
 )
 
 // FuzzCompile feeds arbitrary trigger definitions to the compiler: it must
@@ -24,7 +23,7 @@ func FuzzCompile(f *testing.F) {
 		f.Add([]byte(seed), "https://shop.example/cart", 42.5)
 	}
 	ctx := context.Background()
-	rt := wasm.NewRuntime(ctx, wasm.Config{})
+	rt := newRuntime(f)
 	f.Fuzz(func(t *testing.T, definition []byte, url string, price float64) {
 		var triggers []filters.Trigger
 		if json.Unmarshal(definition, &triggers) != nil {
@@ -38,7 +37,7 @@ func FuzzCompile(f *testing.F) {
 		if err != nil {
 			t.Fatalf("wazero rejected a generated module: %v", err)
 		}
-		inst, err := mod.Instantiate(ctx)
+		inst, err := mod.Instantiate(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +55,7 @@ func FuzzCompile(f *testing.F) {
 				values[i] = str(toValidUTF8(url))
 			}
 		}
-		if _, err := inst.Match(ctx, filters.AppendRecord(nil, values)); err != nil {
+		if _, err := inst.Match(filters.AppendRecord(nil, values), nil); err != nil {
 			t.Fatalf("generated module trapped: %v", err)
 		}
 	})
@@ -82,7 +81,7 @@ func FuzzRegexAgreesWithGo(f *testing.F) {
 		f.Add(seed[0], seed[1])
 	}
 	ctx := context.Background()
-	rt := wasm.NewRuntime(ctx, wasm.Config{})
+	rt := newRuntime(f)
 	f.Fuzz(func(t *testing.T, pattern, input string) {
 		want, err := regexp.Compile(pattern)
 		if err != nil {
@@ -99,12 +98,12 @@ func FuzzRegexAgreesWithGo(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		inst, err := mod.Instantiate(ctx)
+		inst, err := mod.Instantiate(ctx, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer inst.Close(ctx)
-		got, err := inst.Match(ctx, filters.AppendRecord(nil, []filters.Value{str("click"), str(input)}))
+		got, err := inst.Match(filters.AppendRecord(nil, []filters.Value{str("click"), str(input)}), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

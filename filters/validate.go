@@ -8,7 +8,17 @@ import (
 	"time"
 )
 
-var eventTypePattern = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
+var (
+	eventTypePattern  = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
+	filterNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+)
+
+// ValidFilterName reports whether name can name an uploaded filter
+// ([a-z0-9][a-z0-9_.-]{0,63}: safe in a URL path and a store key).
+func ValidFilterName(name string) bool { return filterNamePattern.MatchString(name) }
+
+// MaxConfigBytes bounds a filter trigger's config.
+const MaxConfigBytes = 64 << 10
 
 // ValidEventType reports whether t is a well-formed event type
 // ([a-z][a-z0-9_.]{0,63}).
@@ -27,44 +37,82 @@ type condition struct {
 // Validate checks triggers and reports the first problem with its JSON path
 // under prefix (for example "triggers").
 func Validate(prefix string, triggers []Trigger) error {
-	_, err := plan(prefix, triggers)
+	_, _, err := plan(prefix, triggers)
 	return err
 }
 
 type triggerPlan struct {
+	index      int
 	eventType  string
 	conditions []condition
 }
 
-func plan(prefix string, triggers []Trigger) ([]triggerPlan, error) {
+func plan(prefix string, triggers []Trigger) ([]triggerPlan, []CustomTrigger, error) {
 	if len(triggers) == 0 {
-		return nil, invalid(prefix, "at least one trigger is required")
+		return nil, nil, invalid(prefix, "at least one trigger is required")
 	}
 	if len(triggers) > MaxTriggers {
-		return nil, invalid(prefix, "at most %d triggers are allowed, got %d", MaxTriggers, len(triggers))
+		return nil, nil, invalid(prefix, "at most %d triggers are allowed, got %d", MaxTriggers, len(triggers))
 	}
-	plans := make([]triggerPlan, 0, len(triggers))
+	var plans []triggerPlan
+	var custom []CustomTrigger
 	for i, t := range triggers {
 		path := fmt.Sprintf("%s[%d]", prefix, i)
+		if t.Filter != "" || len(t.Config) > 0 {
+			c, err := planCustom(path, i, t)
+			if err != nil {
+				return nil, nil, err
+			}
+			custom = append(custom, c)
+			continue
+		}
 		switch {
 		case t.MinCount != 0:
-			return nil, invalid(path+".min_count", "min_count triggers are not supported by this version of hookwire yet")
+			return nil, nil, invalid(path+".min_count", "min_count triggers are not supported by this version of hookwire yet")
 		case len(t.Sequence) > 0:
-			return nil, invalid(path+".sequence", "sequence triggers are not supported by this version of hookwire yet")
+			return nil, nil, invalid(path+".sequence", "sequence triggers are not supported by this version of hookwire yet")
 		case t.Within != "":
-			return nil, invalid(path+".within", "within is only meaningful with sequence, which this version does not support yet")
-		case t.Filter != "":
-			return nil, invalid(path+".filter", "custom filter triggers are not supported by this version of hookwire yet")
-		case len(t.Config) > 0:
-			return nil, invalid(path+".config", "config is only meaningful with filter, which this version does not support yet")
+			return nil, nil, invalid(path+".within", "within is only meaningful with sequence, which this version does not support yet")
 		}
 		p, err := planEvent(path, t.Event, t.Where)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		p.index = i
 		plans = append(plans, p)
 	}
-	return plans, nil
+	return plans, custom, nil
+}
+
+// CustomTrigger is a trigger run by an uploaded filter module.
+type CustomTrigger struct {
+	// Index is the trigger's position in the stream's triggers.
+	Index  int
+	Filter string
+	// Config is handed to the module's hw_init (compact JSON; empty if none).
+	Config []byte
+}
+
+func planCustom(path string, i int, t Trigger) (CustomTrigger, error) {
+	switch {
+	case t.Filter == "":
+		return CustomTrigger{}, invalid(path+".filter", "required with config: the name of an uploaded filter module")
+	case !ValidFilterName(t.Filter):
+		return CustomTrigger{}, invalid(path+".filter", "%q is not a filter name: want [a-z0-9][a-z0-9_.-]{0,63}", t.Filter)
+	case t.Event != "" || len(t.Where) > 0 || t.MinCount != 0 || len(t.Sequence) > 0 || t.Within != "":
+		return CustomTrigger{}, invalid(path, "a filter trigger has only filter and config; put event conditions in the filter or in a trigger of their own")
+	case len(t.Config) > MaxConfigBytes:
+		return CustomTrigger{}, invalid(path+".config", "at most %d bytes, got %d", MaxConfigBytes, len(t.Config))
+	}
+	c := CustomTrigger{Index: i, Filter: t.Filter}
+	if len(t.Config) > 0 {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, t.Config); err != nil {
+			return CustomTrigger{}, invalid(path+".config", "not valid JSON: %v", err)
+		}
+		c.Config = buf.Bytes()
+	}
+	return c, nil
 }
 
 func planEvent(path, event string, where []Condition) (triggerPlan, error) {

@@ -5,10 +5,14 @@ import "errors"
 var (
 	// ErrNotWasm: the bytes are not a WebAssembly module.
 	ErrNotWasm = errors.New("wasm: not a WebAssembly module")
-	// ErrABI: the module does not export what the ABI requires.
+	// ErrABI: the module does not export or import what the ABI allows.
 	ErrABI = errors.New("wasm: module does not implement the " + ABIVersion + " ABI")
 	// ErrAlloc: the guest's hw_alloc returned no memory.
 	ErrAlloc = errors.New("wasm: guest allocation failed")
-	// ErrClosed: the runtime was closed.
-	ErrClosed = errors.New("wasm: runtime closed")
+	// ErrInitRefused: hw_init returned non-zero for the given config.
+	ErrInitRefused = errors.New("wasm: the filter refused its config")
+	// ErrDeadline: a guest call ran past its time budget and was stopped.
+	ErrDeadline = errors.New("wasm: call exceeded its time budget")
+	// ErrGuest: hw_match returned a negative verdict (the guest's own error).
+	ErrGuest = errors.New("wasm: the filter reported an error")
 )

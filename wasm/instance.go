@@ -2,7 +2,11 @@ package wasm
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -19,32 +23,90 @@ type Instance struct {
 	buf    uint32
 	bufCap uint32
 	stack  [2]uint64
+
+	// ctx carries the instance (for host functions) and is cancelled by
+	// the watchdog when a call overruns; wazero then closes the module.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	watchdog *time.Timer
+	state    CallState
+	// dead is set when the watchdog fired just as a call finished: the
+	// result stands, but the instance's context is gone.
+	dead bool
 }
 
-// Instantiate makes a fresh instance with its own memory.
-func (m *Module) Instantiate(ctx context.Context) (*Instance, error) {
-	// An empty name lets many instances of one module coexist.
-	mod, err := m.rt.rt.InstantiateModule(ctx, m.compiled, wazero.NewModuleConfig().WithName(""))
+// Instantiate makes a fresh instance with its own memory, runs the WASI
+// reactor initialiser if there is one, then hw_init with config (if the
+// module exports it). ErrInitRefused when hw_init says no.
+func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, error) {
+	inst := &Instance{rt: m.rt}
+	inst.ctx, inst.cancel = context.WithCancel(context.WithValue(context.WithoutCancel(ctx), instanceKey{}, inst))
+	inst.watchdog = time.AfterFunc(time.Hour, inst.cancel)
+	inst.watchdog.Stop()
+
+	// Real clocks matter: with wazero's fake clock a Go guest's GC pacing
+	// stalls after about a million calls and its heap grows without end.
+	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions().
+		WithSysNanotime().WithSysWalltime().WithSysNanosleep().WithRandSource(rand.Reader).
+		WithStdout(io.Discard).WithStderr(io.Discard)
+	mod, err := m.rt.rt.InstantiateModule(inst.guard(m.rt.cfg.InitTimeout), m.compiled, mc)
+	inst.watchdog.Stop()
 	if err != nil {
-		return nil, fmt.Errorf("wasm: instantiate: %w", err)
+		inst.cancel()
+		return nil, fmt.Errorf("wasm: instantiate: %w", inst.explain(err))
 	}
-	return &Instance{
-		rt:    m.rt,
-		mod:   mod,
-		mem:   mod.ExportedMemory(ExportMemory),
-		alloc: mod.ExportedFunction(ExportAlloc),
-		match: mod.ExportedFunction(ExportMatch),
-	}, nil
+	inst.mod = mod
+	inst.mem = mod.ExportedMemory(ExportMemory)
+	inst.alloc = mod.ExportedFunction(ExportAlloc)
+	inst.match = mod.ExportedFunction(ExportMatch)
+	if m.hasStart {
+		if err := inst.callWith(m.rt.cfg.InitTimeout, mod.ExportedFunction(ExportInitialize), nil); err != nil {
+			inst.Close(ctx)
+			return nil, fmt.Errorf("wasm: _initialize: %w", err)
+		}
+	}
+	if m.hasInit {
+		if err := inst.init(config); err != nil {
+			inst.Close(ctx)
+			return nil, err
+		}
+	}
+	return inst, nil
 }
 
-// Match copies input into the guest and calls hw_match. The buffer from
-// hw_alloc is reused while input fits in it. An error (trap, deadline,
-// allocation failure) leaves the instance unusable: close it.
-func (i *Instance) Match(ctx context.Context, input []byte) (int32, error) {
+// init hands the config to hw_init in a buffer of its own, which the host
+// never reuses (a guest may keep pointing into it).
+func (i *Instance) init(config []byte) error {
+	timeout := i.rt.cfg.InitTimeout
+	stack := []uint64{uint64(len(config))}
+	if err := i.callWith(timeout, i.alloc, stack); err != nil {
+		return fmt.Errorf("wasm: hw_alloc for the config: %w", err)
+	}
+	ptr := uint32(stack[0])
+	if len(config) > 0 && (ptr == 0 || !i.mem.Write(ptr, config)) {
+		return fmt.Errorf("%w: for the %d-byte config", ErrAlloc, len(config))
+	}
+	stack = []uint64{uint64(ptr), uint64(len(config))}
+	if err := i.callWith(timeout, i.mod.ExportedFunction(ExportInit), stack); err != nil {
+		return fmt.Errorf("wasm: hw_init: %w", err)
+	}
+	if status := int32(uint32(stack[0])); status != 0 {
+		return fmt.Errorf("%w: hw_init returned %d", ErrInitRefused, status)
+	}
+	return nil
+}
+
+// Match copies input into the guest and calls hw_match with state reachable
+// by the guest's imports (nil: they see no state). The buffer from hw_alloc
+// is reused while input fits in it. An error (trap, deadline, allocation
+// failure) leaves the instance unusable: close it.
+func (i *Instance) Match(input []byte, state CallState) (int32, error) {
+	i.state = state
+	defer func() { i.state = nil }()
 	n := uint32(len(input))
 	if n > i.bufCap || i.buf == 0 {
-		i.stack[0] = uint64(n)
-		if err := i.call(ctx, i.alloc); err != nil {
+		i.stack[0] = uint64(max(n, 1))
+		if err := i.callWith(i.rt.cfg.CallTimeout, i.alloc, i.stack[:]); err != nil {
 			return 0, err
 		}
 		i.buf, i.bufCap = uint32(i.stack[0]), n
@@ -56,20 +118,50 @@ func (i *Instance) Match(ctx context.Context, input []byte) (int32, error) {
 		return 0, fmt.Errorf("%w: hw_alloc returned %d for %d bytes, outside memory", ErrAlloc, i.buf, n)
 	}
 	i.stack[0], i.stack[1] = uint64(i.buf), uint64(n)
-	if err := i.call(ctx, i.match); err != nil {
+	if err := i.callWith(i.rt.cfg.CallTimeout, i.match, i.stack[:]); err != nil {
 		return 0, err
 	}
 	return int32(uint32(i.stack[0])), nil
 }
 
-func (i *Instance) call(ctx context.Context, fn api.Function) error {
-	if i.rt.cfg.CallTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, i.rt.cfg.CallTimeout)
-		defer cancel()
+// guard arms the watchdog and returns the instance context.
+func (i *Instance) guard(timeout time.Duration) context.Context {
+	if timeout > 0 {
+		i.watchdog.Reset(timeout)
 	}
-	return fn.CallWithStack(ctx, i.stack[:])
+	return i.ctx
+}
+
+func (i *Instance) callWith(timeout time.Duration, fn api.Function, stack []uint64) error {
+	err := fn.CallWithStack(i.guard(timeout), stack)
+	if timeout > 0 && !i.watchdog.Stop() {
+		i.dead = true
+	}
+	return i.explain(err)
+}
+
+// explain turns wazero's "module closed" after a watchdog cancel into
+// ErrDeadline, so faults say what happened.
+func (i *Instance) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	if i.ctx.Err() != nil {
+		return fmt.Errorf("%w (%v)", ErrDeadline, err)
+	}
+	var exit interface{ ExitCode() uint32 }
+	if errors.As(err, &exit) {
+		return fmt.Errorf("wasm: the guest exited with code %d", exit.ExitCode())
+	}
+	return err
 }
 
 // Close releases the instance's memory.
-func (i *Instance) Close(ctx context.Context) error { return i.mod.Close(ctx) }
+func (i *Instance) Close(ctx context.Context) error {
+	i.watchdog.Stop()
+	i.cancel()
+	if i.mod == nil {
+		return nil
+	}
+	return i.mod.Close(ctx)
+}

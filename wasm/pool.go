@@ -5,41 +5,44 @@ import (
 	"sync/atomic"
 )
 
-// Pool lends instances of one module to callers, instantiating on demand
-// and keeping up to a fixed number idle for reuse. It is safe for concurrent
-// use. A call that fails discards its instance, so a trapped guest never
-// serves another call.
+// Pool lends instances of one module, initialised with one config, to
+// callers: it instantiates on demand and keeps up to a fixed number idle for
+// reuse. It is safe for concurrent use. A call that fails discards its
+// instance, so a trapped or overrun guest never serves another call.
 type Pool struct {
 	module *Module
+	config []byte
 	idle   chan *Instance
 	closed atomic.Bool
 }
 
-// NewPool returns a pool that keeps at most maxIdle instances around.
-func NewPool(module *Module, maxIdle int) *Pool {
+// NewPool returns a pool that keeps at most maxIdle instances around, each
+// given config through hw_init.
+func NewPool(module *Module, config []byte, maxIdle int) *Pool {
 	if maxIdle < 1 {
 		maxIdle = 1
 	}
-	return &Pool{module: module, idle: make(chan *Instance, maxIdle)}
+	return &Pool{module: module, config: config, idle: make(chan *Instance, maxIdle)}
 }
 
-// Match runs input through an instance of the pool's module.
-func (p *Pool) Match(ctx context.Context, input []byte) (int32, error) {
+// Match runs input through an instance of the pool's module; state is what
+// the guest's state imports reach during the call.
+func (p *Pool) Match(ctx context.Context, input []byte, state CallState) (int32, error) {
 	var inst *Instance
 	select {
 	case inst = <-p.idle:
 	default:
 		var err error
-		if inst, err = p.module.Instantiate(ctx); err != nil {
+		if inst, err = p.module.Instantiate(ctx, p.config); err != nil {
 			return 0, err
 		}
 	}
-	verdict, err := inst.Match(ctx, input)
+	verdict, err := inst.Match(input, state)
 	if err != nil {
 		inst.Close(context.WithoutCancel(ctx))
 		return 0, err
 	}
-	if p.closed.Load() {
+	if p.closed.Load() || inst.dead {
 		inst.Close(ctx)
 		return verdict, nil
 	}
@@ -51,8 +54,9 @@ func (p *Pool) Match(ctx context.Context, input []byte) (int32, error) {
 	return verdict, nil
 }
 
-// Close closes the idle instances and the module. Calls still running keep
-// their instance until they return it; it is then closed.
+// Close closes the idle instances. Calls still running keep their instance
+// until they return it; it is then closed. The module is not closed: other
+// pools may share it (one uploaded filter, many streams).
 func (p *Pool) Close(ctx context.Context) {
 	p.closed.Store(true)
 	for {
@@ -60,7 +64,6 @@ func (p *Pool) Close(ctx context.Context) {
 		case inst := <-p.idle:
 			inst.Close(ctx)
 		default:
-			p.module.Close(ctx)
 			return
 		}
 	}

@@ -7,28 +7,42 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
 // Config configures a Runtime.
 type Config struct {
 	// MemoryLimitPages caps each instance's memory in 64 KiB pages.
 	MemoryLimitPages uint32
-	// CallTimeout bounds one guest call; zero means the runtime does not
-	// interrupt calls (hookwire's own generated programs need no deadline:
-	// their loops are bounded by the input's length).
+	// CallTimeout bounds one hw_match call; zero means calls are never
+	// interrupted (hookwire's own generated programs need no deadline:
+	// their loops are bounded by the input). A non-zero timeout compiles
+	// every module with context checks on loop back-edges.
 	CallTimeout time.Duration
+	// InitTimeout bounds instantiation work (_initialize, hw_init), which
+	// for a language runtime such as Go's takes far longer than a match.
+	InitTimeout time.Duration
 }
 
-// DefaultMemoryLimitPages is 64 MiB.
-const DefaultMemoryLimitPages = 1024
+// Defaults of CONTRACT §4.
+const (
+	DefaultMemoryLimitPages = 1024 // 64 MiB
+	DefaultCallTimeout      = 10 * time.Millisecond
+	DefaultInitTimeout      = 2 * time.Second
+)
 
 func (c *Config) setDefaults() {
 	if c.MemoryLimitPages == 0 {
 		c.MemoryLimitPages = DefaultMemoryLimitPages
 	}
+	if c.InitTimeout == 0 {
+		c.InitTimeout = DefaultInitTimeout
+	}
 }
 
-// Runtime compiles and instantiates modules. It is safe for concurrent use.
+// Runtime compiles and instantiates modules. It provides WASI preview 1
+// (no filesystem, no network, real clocks) and the hookwire host module.
+// It is safe for concurrent use.
 type Runtime struct {
 	cfg   Config
 	cache wazero.CompilationCache
@@ -37,14 +51,23 @@ type Runtime struct {
 
 // NewRuntime starts a runtime. Compiled code is shared through an in-memory
 // compilation cache, so compiling the same bytes twice costs a lookup.
-func NewRuntime(ctx context.Context, cfg Config) *Runtime {
+func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	cfg.setDefaults()
 	cache := wazero.NewCompilationCache()
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(cache).
 		WithMemoryLimitPages(cfg.MemoryLimitPages).
 		WithCloseOnContextDone(cfg.CallTimeout > 0)
-	return &Runtime{cfg: cfg, cache: cache, rt: wazero.NewRuntimeWithConfig(ctx, rc)}
+	r := &Runtime{cfg: cfg, cache: cache, rt: wazero.NewRuntimeWithConfig(ctx, rc)}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.rt); err != nil {
+		r.Close(ctx)
+		return nil, fmt.Errorf("wasm: WASI: %w", err)
+	}
+	if err := instantiateHostModule(ctx, r.rt); err != nil {
+		r.Close(ctx)
+		return nil, fmt.Errorf("wasm: host module: %w", err)
+	}
+	return r, nil
 }
 
 // Close releases every module and instance of the runtime.
@@ -60,37 +83,82 @@ func (r *Runtime) Close(ctx context.Context) error {
 type Module struct {
 	rt       *Runtime
 	compiled wazero.CompiledModule
+	hasInit  bool
+	hasStart bool
 }
 
-// Compile compiles and validates a module.
+// Compile compiles and validates a module: it must be Wasm, export memory,
+// hw_alloc and hw_match with their signatures, import only the hookwire
+// host functions and WASI, and fit the memory cap.
 func (r *Runtime) Compile(ctx context.Context, binary []byte) (*Module, error) {
 	if len(binary) < 8 || string(binary[:4]) != "\x00asm" {
-		return nil, ErrNotWasm
+		return nil, fmt.Errorf("%w: it does not start with the \\0asm magic bytes", ErrNotWasm)
 	}
 	compiled, err := r.rt.CompileModule(ctx, binary)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotWasm, err)
 	}
-	if err := checkExports(compiled); err != nil {
+	m := &Module{rt: r, compiled: compiled}
+	if err := r.check(m); err != nil {
 		compiled.Close(ctx)
 		return nil, err
 	}
-	return &Module{rt: r, compiled: compiled}, nil
+	return m, nil
 }
 
-func checkExports(m wazero.CompiledModule) error {
-	if _, ok := m.ExportedMemories()[ExportMemory]; !ok {
+func (r *Runtime) check(m *Module) error {
+	c := m.compiled
+	mem, ok := c.ExportedMemories()[ExportMemory]
+	if !ok {
 		return fmt.Errorf("%w: no exported memory named %q", ErrABI, ExportMemory)
 	}
-	fns := m.ExportedFunctions()
-	want := map[string][2]int{ExportAlloc: {1, 1}, ExportMatch: {2, 1}}
-	for name, shape := range want {
+	if mem.Min() > r.cfg.MemoryLimitPages {
+		return fmt.Errorf("%w: its memory starts at %d pages (%d MiB), over the cap of %d MiB",
+			ErrABI, mem.Min(), mem.Min()/16, r.cfg.MemoryLimitPages/16)
+	}
+	if len(c.ImportedMemories()) > 0 {
+		return fmt.Errorf("%w: it imports a memory; it must define and export its own", ErrABI)
+	}
+	fns := c.ExportedFunctions()
+	for name, shape := range map[string][2]int{ExportAlloc: {1, 1}, ExportMatch: {2, 1}} {
 		fn, ok := fns[name]
 		if !ok {
 			return fmt.Errorf("%w: missing export %s", ErrABI, name)
 		}
 		if !allI32(fn.ParamTypes(), shape[0]) || !allI32(fn.ResultTypes(), shape[1]) {
 			return fmt.Errorf("%w: %s has the wrong signature, want %s", ErrABI, name, signature(shape))
+		}
+	}
+	if fn, ok := fns[ExportInit]; ok {
+		if !allI32(fn.ParamTypes(), 2) || !allI32(fn.ResultTypes(), 1) {
+			return fmt.Errorf("%w: %s has the wrong signature, want (i32, i32) -> i32", ErrABI, ExportInit)
+		}
+		m.hasInit = true
+	}
+	if fn, ok := fns[ExportInitialize]; ok {
+		if len(fn.ParamTypes()) != 0 || len(fn.ResultTypes()) != 0 {
+			return fmt.Errorf("%w: %s must take and return nothing", ErrABI, ExportInitialize)
+		}
+		m.hasStart = true
+	}
+	wasi := r.rt.Module(WASIModule)
+	for _, imp := range c.ImportedFunctions() {
+		module, name, _ := imp.Import()
+		switch module {
+		case HostModule:
+			shape, ok := hostSignatures[name]
+			if !ok {
+				return fmt.Errorf("%w: unknown import %s.%s (the host offers state_get, state_set, log)", ErrABI, module, name)
+			}
+			if !allI32(imp.ParamTypes(), shape[0]) || !allI32(imp.ResultTypes(), shape[1]) {
+				return fmt.Errorf("%w: import %s.%s has the wrong signature", ErrABI, module, name)
+			}
+		case WASIModule:
+			if wasi.ExportedFunction(name) == nil {
+				return fmt.Errorf("%w: unknown WASI import %s", ErrABI, name)
+			}
+		default:
+			return fmt.Errorf("%w: unknown import %s.%s (only %s and %s are provided)", ErrABI, module, name, HostModule, WASIModule)
 		}
 	}
 	return nil

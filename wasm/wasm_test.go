@@ -51,8 +51,7 @@ func firstByteIsX() *wasmenc.Code {
 
 func TestCompileValidatesTheABI(t *testing.T) {
 	ctx := context.Background()
-	rt := wasm.NewRuntime(ctx, wasm.Config{})
-	defer rt.Close(ctx)
+	rt := newRuntime(t, wasm.Config{})
 	tests := []struct {
 		name     string
 		binary   []byte
@@ -77,20 +76,19 @@ func TestCompileValidatesTheABI(t *testing.T) {
 
 func TestPoolMatchesAndIsolatesTraps(t *testing.T) {
 	ctx := context.Background()
-	rt := wasm.NewRuntime(ctx, wasm.Config{})
-	defer rt.Close(ctx)
+	rt := newRuntime(t, wasm.Config{})
 	mod, err := rt.Compile(ctx, guest(twoToOne, firstByteIsX()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := wasm.NewPool(mod, 2)
+	pool := wasm.NewPool(mod, nil, 2)
 	defer pool.Close(ctx)
 	for _, tc := range []struct {
 		in   string
 		want int32
 		trap bool
 	}{{"xyz", 1, false}, {"abc", 0, false}, {"!boom", 0, true}, {"x after a trap", 1, false}} {
-		got, err := pool.Match(ctx, []byte(tc.in))
+		got, err := pool.Match(ctx, []byte(tc.in), nil)
 		if (err != nil) != tc.trap || got != tc.want {
 			t.Fatalf("Match(%q) = %d, %v; want %d, trap=%v", tc.in, got, err, tc.want, tc.trap)
 		}
@@ -99,8 +97,7 @@ func TestPoolMatchesAndIsolatesTraps(t *testing.T) {
 
 func TestMemoryCap(t *testing.T) {
 	ctx := context.Background()
-	rt := wasm.NewRuntime(ctx, wasm.Config{MemoryLimitPages: 2})
-	defer rt.Close(ctx)
+	rt := newRuntime(t, wasm.Config{MemoryLimitPages: 2})
 	// hw_match grows memory by 4 pages: over the cap, memory.grow fails
 	// (-1) and the guest reports it by returning a negative verdict.
 	grow := (&wasmenc.Code{}).I32(4).MemoryGrow()
@@ -108,8 +105,18 @@ func TestMemoryCap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := wasm.NewPool(mod, 1).Match(ctx, []byte("x"))
+	got, err := wasm.NewPool(mod, nil, 1).Match(ctx, []byte("x"), nil)
 	if err != nil || got != -1 {
 		t.Fatalf("growing past the cap: %d, %v; want -1 from memory.grow", got, err)
 	}
+}
+
+func newRuntime(t testing.TB, cfg wasm.Config) *wasm.Runtime {
+	t.Helper()
+	rt, err := wasm.NewRuntime(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close(context.Background()) })
+	return rt
 }

@@ -38,6 +38,8 @@ func serve(args []string) error {
 	fs.IntVar(&cfg.EndpointConcurrency, "endpoint-concurrency", cfg.EndpointConcurrency, "concurrent attempts per destination")
 	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body")
 	fs.IntVar(&cfg.MaxEventsPerRequest, "max-events-per-request", cfg.MaxEventsPerRequest, "largest accepted batch")
+	fs.DurationVar(&cfg.FilterTimeout, "filter-timeout", cfg.FilterTimeout, "time budget of one call into an uploaded filter")
+	fs.Int64Var(&cfg.FilterMemoryBytes, "filter-memory", cfg.FilterMemoryBytes, "memory cap of one uploaded filter instance, in bytes")
 	logFormat := fs.String("log-format", "text", "text or json")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseWithEnv(fs, args); err != nil {

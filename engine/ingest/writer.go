@@ -160,13 +160,18 @@ func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool,
 	w.inFlight.Add(int64(fresh))
 	tracker := &logRecord{seq: seq, trimmer: w.trimmer, inFlight: &w.inFlight}
 	tracker.remaining.Store(int32(fresh))
+	// Positions count logged events only, as the log record holds them, so
+	// that live evaluation and a replay see the same positions.
+	logged := uint32(0)
 	for i := range events {
 		mb := mailboxes[events[i].SessionID]
 		if dup[i] {
 			mb.Release(1)
 			continue
 		}
-		if err := mb.PushReserved(session.Message{Event: events[i], Done: tracker}); err != nil {
+		pos := model.LogPosition{Seq: seq, Idx: logged}
+		logged++
+		if err := mb.PushReserved(session.Message{Event: events[i], Pos: pos, Done: tracker}); err != nil {
 			// Only at shutdown: the event is in the log and is replayed.
 			w.logger.Warn("session stopped before its event was handed over; it will be replayed",
 				"session_id", events[i].SessionID, "seq", seq)

@@ -55,4 +55,22 @@ type Session struct {
 	Events      int64            `json:"events"`
 	User        *User            `json:"user,omitempty"`
 	Fired       map[string]Fired `json:"fired"`
+	// State is each custom filter's per-session state, by stream id.
+	State map[string]map[string][]byte `json:"state,omitempty"`
+	// Evaluated is the log position of the last event whose effects this
+	// record holds: a replayed event at or before it is not evaluated again,
+	// so filter state is never applied twice.
+	Evaluated LogPosition `json:"evaluated"`
+}
+
+// LogPosition is an event's place in the event log: the record's sequence
+// and the event's index in it. Positions grow in acceptance order.
+type LogPosition struct {
+	Seq uint64 `json:"seq"`
+	Idx uint32 `json:"idx"`
+}
+
+// After reports whether p comes later in the log than q.
+func (p LogPosition) After(q LogPosition) bool {
+	return p.Seq > q.Seq || (p.Seq == q.Seq && p.Idx > q.Idx)
 }

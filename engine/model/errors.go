@@ -10,8 +10,8 @@ var (
 	ErrNameTaken    = errors.New("engine: name already in use")
 	ErrSaturated    = errors.New("engine: saturated, retry later")
 	ErrShuttingDown = errors.New("engine: shutting down")
-	ErrAlreadyFired = errors.New("engine: stream already fired for this session")
-	ErrNotRetryable = errors.New("engine: delivery is not in a state that can be retried")
+	ErrInUse        = errors.New("engine: in use")
+	ErrTooLarge     = errors.New("engine: too large")
 )
 
 // InvalidError is a rejected input, naming the JSON path of the problem.

@@ -38,3 +38,13 @@ func (s *Stream) Redacted() *Stream {
 	out.Destination.SecretSet = s.Destination.Secret != ""
 	return &out
 }
+
+// Filter describes an uploaded WebAssembly filter module.
+type Filter struct {
+	Name      string    `json:"name"`
+	SHA256    string    `json:"sha256"`
+	Size      int       `json:"size"`
+	ABI       string    `json:"abi"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}

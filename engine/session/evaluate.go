@@ -1,13 +1,16 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 
 	"github.com/hookwire/hookwire/engine/model"
 	"github.com/hookwire/hookwire/engine/streams"
 	"github.com/hookwire/hookwire/filters"
+	"github.com/hookwire/hookwire/wasm"
 )
 
 // evaluation holds one event's extracted fields while every stream looks
@@ -19,29 +22,58 @@ type evaluation struct {
 	userProps      any
 	userPropsReady bool
 	values         []filters.Value
+	// json is the event as custom filters see it, marshalled once.
+	json []byte
 }
 
 func (ev *evaluation) reset(e *model.Event) {
 	ev.event = e
 	ev.props, ev.propsDecoded = nil, false
 	ev.userProps, ev.userPropsReady = nil, false
+	ev.json = nil
 }
 
 var recordBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// match runs the stream's predicate on the event and returns the 1-based
-// index of the trigger that matched, or 0.
-func (ev *evaluation) match(cs *streams.Compiled) (int32, error) {
-	ev.values = ev.values[:0]
-	for _, f := range cs.Program.Slots {
-		ev.values = append(ev.values, ev.lookup(f))
+// match reports whether any of the stream's triggers completes on the
+// event: the generated module for the declarative ones, then each filter
+// trigger's module (which sees state through the given CallState). A
+// failing custom trigger is reported but does not stop the others.
+func (ev *evaluation) match(cs *streams.Compiled, state wasm.CallState) (bool, error) {
+	if cs.Pool != nil {
+		ev.values = ev.values[:0]
+		for _, f := range cs.Program.Slots {
+			ev.values = append(ev.values, ev.lookup(f))
+		}
+		buf := recordBuffers.Get().(*[]byte)
+		record := filters.AppendRecord((*buf)[:0], ev.values)
+		verdict, err := cs.Pool.Match(context.Background(), record, nil)
+		*buf = record
+		recordBuffers.Put(buf)
+		if err != nil {
+			return false, err
+		}
+		if verdict > 0 {
+			return true, nil
+		}
 	}
-	buf := recordBuffers.Get().(*[]byte)
-	record := filters.AppendRecord((*buf)[:0], ev.values)
-	verdict, err := cs.Pool.Match(context.Background(), record)
-	*buf = record
-	recordBuffers.Put(buf)
-	return verdict, err
+	var firstErr error
+	for _, run := range cs.Custom {
+		if ev.json == nil {
+			ev.json, _ = json.Marshal(ev.event)
+		}
+		verdict, err := run.Pool.Match(context.Background(), ev.json, state)
+		switch {
+		case err != nil:
+			firstErr = cmp.Or(firstErr, fmt.Errorf("filter %q (trigger %d): %w", run.Trigger.Filter, run.Trigger.Index, err))
+		case verdict < 0:
+			firstErr = cmp.Or(firstErr, fmt.Errorf("filter %q (trigger %d): %w: hw_match returned %d",
+				run.Trigger.Filter, run.Trigger.Index, wasm.ErrGuest, verdict))
+		case verdict == wasm.VerdictMatch:
+			return true, firstErr
+		}
+	}
+	return false, firstErr
 }
 
 func (ev *evaluation) lookup(f filters.Field) filters.Value {

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -17,9 +16,11 @@ import (
 // durable, so the event log can let go of it.
 type Completion interface{ Done() }
 
-// Message is what a session actor receives: one accepted event.
+// Message is what a session actor receives: one accepted event and its
+// place in the event log.
 type Message struct {
 	Event model.Event
+	Pos   model.LogPosition
 	Done  Completion
 }
 
@@ -71,7 +72,14 @@ type actor struct {
 	session   *model.Session
 	firstSeen time.Time
 	lastSeen  time.Time
-	dirty     bool
+	// dirty: bookkeeping changed since the last write; stateChanged: filter
+	// state changed in the batch being evaluated (it must be written before
+	// the batch's events leave the log).
+	dirty        bool
+	stateChanged bool
+	outgoing     []*model.Delivery
+	filterState  filterState
+	eval         evaluation
 }
 
 // Restart forgets in-memory state; the next batch reloads it.
@@ -80,7 +88,7 @@ func (a *actor) Restart() { a.session = nil }
 func (a *actor) load() {
 	sess, err := a.deps.Store.LoadSession(a.id)
 	if err != nil {
-		// Fire re-checks the stored markers in its transaction, so carrying
+		// Commit re-checks the stored markers in its transaction, so going
 		// on cannot fire twice; it can only skip streams it already knew.
 		a.deps.Logger.Error("loading session state", "session_id", a.id, "err", err)
 	}
@@ -91,22 +99,49 @@ func (a *actor) load() {
 		sess.Fired = map[string]model.Fired{}
 	}
 	a.session = sess
+	a.filterState.actor = a
 }
 
+// Receive evaluates a batch, then writes its effects (fired markers, filter
+// state, messages) in one commit, and only then lets the events leave the
+// log and the messages go to delivery. A replayed event the stored record
+// already covers is skipped.
 func (a *actor) Receive(batch []Message) {
 	if a.session == nil {
 		a.load()
 	}
 	a.lastSeen = time.Now()
 	snap := a.deps.Catalog.Snapshot()
-	ev := evaluation{}
+	a.outgoing = a.outgoing[:0]
+	a.stateChanged = false
 	for i := range batch {
 		m := &batch[i]
+		if !m.Pos.After(a.session.Evaluated) && m.Pos != (model.LogPosition{}) {
+			continue // replayed: its effects are in the stored record
+		}
 		a.observe(&m.Event)
-		if a.evaluate(snap, &ev, &m.Event) {
-			m.Done.Done()
+		a.evaluate(snap, &m.Event)
+		if m.Pos != (model.LogPosition{}) {
+			a.session.Evaluated = m.Pos
 		}
 		a.deps.Metrics.EventsEvaluated.Inc()
+	}
+	if len(a.outgoing) > 0 || a.stateChanged {
+		written, err := a.deps.Store.Commit(a.session, a.outgoing, a.deps.Config.Retention)
+		if err != nil {
+			a.deps.Logger.Error("recording a session's matches failed; its events stay in the log and are "+
+				"evaluated again after a restart", "session_id", a.id, "err", err)
+			a.session = nil // reload the stored truth before the next batch
+			return
+		}
+		a.dirty = false
+		for _, d := range written {
+			a.deps.Metrics.StreamMatches.WithLabelValues(d.StreamID).Inc()
+			a.deps.Outbox.Enqueue(d)
+		}
+	}
+	for i := range batch {
+		batch[i].Done.Done()
 	}
 }
 
@@ -144,12 +179,11 @@ func mergeUser(dst, src *model.User) {
 	}
 }
 
-// evaluate runs the event through every stream that can still fire. It
-// reports whether all its effects are durable; if not, the event stays in
-// the log and is evaluated again after a restart.
-func (a *actor) evaluate(snap *streams.Snapshot, ev *evaluation, e *model.Event) bool {
-	ev.reset(e)
-	durable := true
+// evaluate runs the event through every enabled stream that has not fired
+// for the session; a match marks the stream fired and queues its message
+// for the batch's commit.
+func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
+	a.eval.reset(e)
 	for _, cs := range snap.Streams {
 		if !cs.Stream.Enabled {
 			continue
@@ -157,52 +191,33 @@ func (a *actor) evaluate(snap *streams.Snapshot, ev *evaluation, e *model.Event)
 		if _, fired := a.session.Fired[cs.Stream.ID]; fired {
 			continue
 		}
-		trigger, err := ev.match(cs)
+		a.filterState.stream = cs.Stream.ID
+		matched, err := a.eval.match(cs, &a.filterState)
 		if err != nil {
 			cs.Faults.Record(err, time.Now().UTC())
 			a.deps.Metrics.FilterFaults.WithLabelValues(cs.Stream.ID).Inc()
 			a.deps.Logger.Warn("stream predicate failed; counted as no match",
 				"stream_id", cs.Stream.ID, "session_id", a.id, "err", err)
-			continue
 		}
-		if trigger == 0 {
-			continue
-		}
-		if !a.fire(cs, e) {
-			durable = false
+		if matched {
+			a.fire(cs, e)
 		}
 	}
-	return durable
 }
 
-func (a *actor) fire(cs *streams.Compiled, e *model.Event) bool {
+func (a *actor) fire(cs *streams.Compiled, e *model.Event) {
 	now := time.Now().UTC()
 	id := model.WebhookID(cs.Stream.ID, a.id)
 	body, err := payload(cs.Stream, a.session, e)
 	if err != nil {
 		a.deps.Logger.Error("building webhook payload", "stream_id", cs.Stream.ID, "err", err)
-		return false
-	}
-	d := &model.Delivery{
-		ID: id, StreamID: cs.Stream.ID, SessionID: a.id, URL: cs.Stream.Destination.URL,
-		Status: model.StatusPending, CreatedAt: now, Payload: body, NextAttemptAt: &now,
+		return
 	}
 	a.session.Fired[cs.Stream.ID] = model.Fired{At: now, WebhookID: id}
-	err = a.deps.Store.Fire(a.session, cs.Stream.ID, d, a.deps.Config.Retention)
-	switch {
-	case errors.Is(err, model.ErrAlreadyFired):
-		// Fired before a crash or restart: keep the marker, send nothing new.
-		return true
-	case err != nil:
-		delete(a.session.Fired, cs.Stream.ID)
-		a.deps.Logger.Error("recording a match failed; the event will be evaluated again after restart",
-			"stream_id", cs.Stream.ID, "session_id", a.id, "err", err)
-		return false
-	}
-	a.dirty = false
-	a.deps.Metrics.StreamMatches.WithLabelValues(cs.Stream.ID).Inc()
-	a.deps.Outbox.Enqueue(d)
-	return true
+	a.outgoing = append(a.outgoing, &model.Delivery{
+		ID: id, StreamID: cs.Stream.ID, SessionID: a.id, URL: cs.Stream.Destination.URL,
+		Status: model.StatusPending, CreatedAt: now, Payload: body, NextAttemptAt: &now,
+	})
 }
 
 func (a *actor) Deadline() time.Time {
@@ -222,4 +237,57 @@ func (a *actor) Stopped(actors.StopReason) {
 	if err := a.deps.Store.SaveSession(a.session, a.deps.Config.Retention); err != nil {
 		a.deps.Logger.Error("saving session state", "session_id", a.id, "err", err)
 	}
+}
+
+// Limits on one (session, stream)'s filter state.
+const (
+	maxStateKeys  = 1024
+	maxStateBytes = 1 << 20
+)
+
+// filterState is what a custom filter's state_get/state_set/log reach: the
+// session's state for the stream being evaluated. One per actor, re-aimed
+// at each stream, so calls allocate nothing for it.
+type filterState struct {
+	actor  *actor
+	stream string
+}
+
+func (f *filterState) Get(key []byte) ([]byte, bool) {
+	v, ok := f.actor.session.State[f.stream][string(key)]
+	return v, ok
+}
+
+func (f *filterState) Set(key, value []byte) bool {
+	s := f.actor.session
+	if s.State == nil {
+		s.State = map[string]map[string][]byte{}
+	}
+	m := s.State[f.stream]
+	if m == nil {
+		m = map[string][]byte{}
+		s.State[f.stream] = m
+	}
+	if old, ok := m[string(key)]; ok && string(old) == string(value) {
+		return true
+	}
+	if _, ok := m[string(key)]; !ok && len(m) >= maxStateKeys {
+		return false
+	}
+	size := len(key) + len(value)
+	for k, v := range m {
+		if k != string(key) {
+			size += len(k) + len(v)
+		}
+	}
+	if size > maxStateBytes {
+		return false
+	}
+	m[string(key)] = append([]byte(nil), value...)
+	f.actor.stateChanged, f.actor.dirty = true, true
+	return true
+}
+
+func (f *filterState) Log(line []byte) {
+	f.actor.deps.Logger.Info("filter log", "stream_id", f.stream, "session_id", f.actor.id, "line", string(line))
 }

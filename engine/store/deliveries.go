@@ -51,36 +51,45 @@ func putSession(txn *badger.Txn, sess *model.Session, retention time.Duration) e
 	return txn.SetEntry(badger.NewEntry(key(prefixSession, sess.ID), b).WithTTL(ttl))
 }
 
-// Fire records, in one transaction, that the session fired streamID (the
-// marker is in sess.Fired) and the message that says so (the outbox). If
-// the stored session already has the marker it returns ErrAlreadyFired and
-// writes nothing: this is what makes "once per session" hold across crashes
-// and replays. The commit is durable before Fire returns, so a message is
-// never delivered for a marker that a crash could lose.
-func (s *Store) Fire(sess *model.Session, streamID string, d *model.Delivery, retention time.Duration) error {
-	payload, err := json.Marshal(d)
-	if err != nil {
-		return err
-	}
-	err = s.db.Update(func(txn *badger.Txn) error {
+// Commit records a session's evaluated effects in one transaction: its
+// record (fired markers, filter state, evaluated position) and the messages
+// of the streams it fired (the outbox). A message whose stream the stored
+// record already marks as fired is dropped: this is what makes "once per
+// session" hold across crashes and replays. Commit returns the messages it
+// wrote; when any, the commit is durable before Commit returns, so nothing
+// is delivered for a marker a crash could lose.
+func (s *Store) Commit(sess *model.Session, msgs []*model.Delivery, retention time.Duration) ([]*model.Delivery, error) {
+	var written []*model.Delivery
+	err := s.db.Update(func(txn *badger.Txn) error {
+		written = written[:0]
 		stored, err := getSession(txn, sess.ID)
 		if err != nil {
 			return err
 		}
-		if stored != nil {
-			if _, ok := stored.Fired[streamID]; ok {
-				return model.ErrAlreadyFired
+		for _, d := range msgs {
+			if stored != nil {
+				if _, ok := stored.Fired[d.StreamID]; ok {
+					continue
+				}
 			}
+			b, err := json.Marshal(d)
+			if err != nil {
+				return err
+			}
+			if err := s.putDelivery(txn, d, b); err != nil {
+				return err
+			}
+			written = append(written, d)
 		}
-		if err := putSession(txn, sess, retention); err != nil {
-			return err
-		}
-		return s.putDelivery(txn, d, payload)
+		return putSession(txn, sess, retention)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return s.durable()
+	if len(written) > 0 {
+		return written, s.durable()
+	}
+	return written, nil
 }
 
 // SaveSession stores the session's bookkeeping (not durably: losing an

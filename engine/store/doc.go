@@ -13,4 +13,5 @@
 //	msg/<id>                          delivery with attempts (JSON), TTL once final
 //	msgtime/<created ns BE><id>       listing index, newest first, TTL once final
 //	pending/<url hash u64 BE><id>     undelivered messages, per endpoint
+//	filter/<name>, filterbin/<name>   uploaded filter: description (JSON), module
 package store

@@ -69,15 +69,16 @@ func delivery(id string, created time.Time) *model.Delivery {
 		CreatedAt: created, Payload: []byte(`{}`)}
 }
 
-func TestFireOnce(t *testing.T) {
+func TestCommitFiresOnce(t *testing.T) {
 	s := open(t, t.TempDir(), Options{Sync: true})
 	sess := &model.Session{ID: "s", LastEventAt: time.Now(), Fired: map[string]model.Fired{"st": {WebhookID: "m1"}}}
-	if err := s.Fire(sess, "st", delivery("m1", time.Now()), 48*time.Hour); err != nil {
-		t.Fatal(err)
+	written, err := s.Commit(sess, []*model.Delivery{delivery("m1", time.Now())}, 48*time.Hour)
+	if err != nil || len(written) != 1 {
+		t.Fatalf("first commit: %v, %d written", err, len(written))
 	}
-	err := s.Fire(sess, "st", delivery("m2", time.Now()), 48*time.Hour)
-	if !errors.Is(err, model.ErrAlreadyFired) {
-		t.Fatalf("second fire: %v, want ErrAlreadyFired", err)
+	written, err = s.Commit(sess, []*model.Delivery{delivery("m2", time.Now())}, 48*time.Hour)
+	if err != nil || len(written) != 0 {
+		t.Fatalf("second commit for a fired stream: %v, %d written, want none", err, len(written))
 	}
 	if _, err := s.GetDelivery("m2"); !errors.Is(err, model.ErrNotFound) {
 		t.Fatalf("a refused fire must write no message: %v", err)

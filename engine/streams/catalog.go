@@ -17,24 +17,65 @@ import (
 	"github.com/hookwire/hookwire/wasm"
 )
 
-// Compiled is a stream with its ready-to-run predicate. It is immutable
+// Compiled is a stream with its ready-to-run triggers. It is immutable
 // once published, except for Faults.
 type Compiled struct {
 	Stream  *model.Stream
 	Program *filters.Program
-	Pool    *wasm.Pool
-	Faults  *Faults
+	// Pool runs the generated module of the declarative triggers; nil when
+	// there are none.
+	Pool *wasm.Pool
+	// Custom runs each filter trigger through its uploaded module.
+	Custom []CustomRun
+	Faults *Faults
+
+	declModule *wasm.Module
 }
 
-// Snapshot is the set of streams at one moment. Session actors load the
-// current snapshot per batch; writers publish a new one.
+// CustomRun is one filter trigger of a stream and its instances (each
+// initialised with the trigger's config).
+type CustomRun struct {
+	Trigger filters.CustomTrigger
+	Pool    *wasm.Pool
+}
+
+// release frees the compiled code when a stream version is replaced.
+func (c *Compiled) release(ctx context.Context) {
+	if c.Pool != nil {
+		c.Pool.Close(ctx)
+		c.declModule.Close(ctx)
+	}
+	for _, r := range c.Custom {
+		r.Pool.Close(ctx)
+	}
+}
+
+// UsesFilter reports whether a filter trigger of the stream names name.
+func (c *Compiled) UsesFilter(name string) bool {
+	for _, r := range c.Custom {
+		if r.Trigger.Filter == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Snapshot is the set of streams and filters at one moment. Session actors
+// load the current snapshot per batch; writers publish a new one.
 type Snapshot struct {
 	Streams []*Compiled
 	byID    map[string]*Compiled
+	filters map[string]*LoadedFilter
 }
 
 // Lookup returns the stream with id, or nil.
 func (s *Snapshot) Lookup(id string) *Compiled { return s.byID[id] }
+
+// LoadedFilter is an uploaded filter, compiled.
+type LoadedFilter struct {
+	Meta   *model.Filter
+	Module *wasm.Module
+}
 
 // Faults counts a stream's predicate failures (trap, deadline, error).
 type Faults struct {
@@ -75,29 +116,59 @@ func (f *Faults) View() FaultsView {
 type Config struct {
 	MaxStreams   int
 	AllowPrivate bool
+	// FilterTimeout bounds one call into an uploaded filter.
+	FilterTimeout time.Duration
+	// FilterMemoryPages caps an uploaded filter instance's memory.
+	FilterMemoryPages uint32
 }
 
-// Catalog owns the streams. Reads (Snapshot, Get, List) are lock-free and
-// safe from any goroutine; writes are serialised.
+// Catalog owns the streams and the uploaded filters. Reads (Snapshot) are
+// lock-free and safe from any goroutine; writes are serialised.
 type Catalog struct {
-	cfg     Config
-	store   *store.Store
-	runtime *wasm.Runtime
+	cfg         Config
+	store       *store.Store
+	declarative *wasm.Runtime // generated modules: no deadline checks
+	custom      *wasm.Runtime // uploaded modules: deadline, memory cap
 
 	mu       sync.Mutex // serialises writers
 	snapshot atomic.Pointer[Snapshot]
 }
 
-// Open loads and compiles every stored stream.
-func Open(ctx context.Context, cfg Config, st *store.Store, rt *wasm.Runtime) (*Catalog, error) {
-	c := &Catalog{cfg: cfg, store: st, runtime: rt}
+// Open loads and compiles every stored filter and stream.
+func Open(ctx context.Context, cfg Config, st *store.Store) (c *Catalog, err error) {
+	c = &Catalog{cfg: cfg, store: st}
+	if c.declarative, err = wasm.NewRuntime(ctx, wasm.Config{}); err != nil {
+		return nil, err
+	}
+	if c.custom, err = wasm.NewRuntime(ctx, wasm.Config{CallTimeout: cfg.FilterTimeout,
+		MemoryLimitPages: cfg.FilterMemoryPages}); err != nil {
+		c.declarative.Close(ctx)
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.declarative.Close(ctx)
+			c.custom.Close(ctx)
+		}
+	}()
+	snap := &Snapshot{byID: map[string]*Compiled{}, filters: map[string]*LoadedFilter{}}
+	err = st.LoadFilters(func(f *model.Filter, binary []byte) error {
+		mod, err := c.custom.Compile(ctx, binary)
+		if err != nil {
+			return fmt.Errorf("streams: stored filter %s no longer compiles: %w", f.Name, err)
+		}
+		snap.filters[f.Name] = &LoadedFilter{Meta: f, Module: mod}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	stored, err := st.LoadStreams()
 	if err != nil {
 		return nil, err
 	}
-	snap := &Snapshot{byID: map[string]*Compiled{}}
 	for _, s := range stored {
-		compiled, err := c.compile(ctx, s, nil)
+		compiled, err := c.compile(ctx, s, nil, snap.filters, false)
 		if err != nil {
 			return nil, fmt.Errorf("streams: stored stream %s no longer compiles: %w", s.ID, err)
 		}
@@ -108,56 +179,97 @@ func Open(ctx context.Context, cfg Config, st *store.Store, rt *wasm.Runtime) (*
 	return c, nil
 }
 
-// Close releases every compiled program.
+// Close releases every compiled program and both runtimes.
 func (c *Catalog) Close(ctx context.Context) {
 	for _, s := range c.snapshot.Load().Streams {
-		s.Pool.Close(ctx)
+		s.release(ctx)
 	}
+	c.declarative.Close(ctx)
+	c.custom.Close(ctx)
 }
 
 // Snapshot returns the current streams.
 func (c *Catalog) Snapshot() *Snapshot { return c.snapshot.Load() }
 
-func (c *Catalog) compile(ctx context.Context, s *model.Stream, faults *Faults) (*Compiled, error) {
+func poolSize() int { return 2 * runtime.GOMAXPROCS(0) }
+
+// compile builds a stream's runnable form. With probe, each filter trigger
+// is instantiated once with its config, so a config the filter refuses is
+// a 400 now rather than a fault on every event later.
+func (c *Catalog) compile(ctx context.Context, s *model.Stream, faults *Faults,
+	loaded map[string]*LoadedFilter, probe bool) (*Compiled, error) {
 	prog, err := checkTriggers(s.Triggers)
 	if err != nil {
 		return nil, err
 	}
-	mod, err := c.runtime.Compile(ctx, prog.Wasm)
-	if err != nil {
-		return nil, fmt.Errorf("streams: generated module rejected: %w", err)
-	}
 	if faults == nil {
 		faults = new(Faults)
 	}
-	return &Compiled{Stream: s, Program: prog, Pool: wasm.NewPool(mod, 2*runtime.GOMAXPROCS(0)), Faults: faults}, nil
+	out := &Compiled{Stream: s, Program: prog, Faults: faults}
+	for _, t := range prog.Custom {
+		path := fmt.Sprintf("triggers[%d]", t.Index)
+		lf := loaded[t.Filter]
+		if lf == nil {
+			out.release(ctx)
+			return nil, invalid(path+".filter", "no filter named %q: upload it first with PUT /v1/filters/%s", t.Filter, t.Filter)
+		}
+		if probe {
+			inst, err := lf.Module.Instantiate(ctx, t.Config)
+			if err != nil {
+				out.release(ctx)
+				return nil, invalid(path+".config", "filter %q does not start with this config: %v", t.Filter, err)
+			}
+			inst.Close(ctx)
+		}
+		out.Custom = append(out.Custom, CustomRun{Trigger: t, Pool: wasm.NewPool(lf.Module, t.Config, poolSize())})
+	}
+	if prog.Wasm != nil {
+		mod, err := c.declarative.Compile(ctx, prog.Wasm)
+		if err != nil {
+			out.release(ctx)
+			return nil, fmt.Errorf("streams: generated module rejected: %w", err)
+		}
+		out.declModule, out.Pool = mod, wasm.NewPool(mod, nil, poolSize())
+	}
+	return out, nil
 }
 
 // publish stores s, then swaps it into a new snapshot (replacing the stream
-// with the same id, or appending). The old program is released.
+// with the same id, or appending). The replaced version is released.
 func (c *Catalog) publish(ctx context.Context, s *model.Stream, compiled *Compiled) error {
 	if err := c.store.PutStream(s); err != nil {
 		return err
 	}
 	old := c.snapshot.Load()
-	next := &Snapshot{byID: make(map[string]*Compiled, len(old.Streams)+1)}
-	replaced := false
-	for _, cs := range old.Streams {
-		if cs.Stream.ID == s.ID {
-			if cs.Pool != compiled.Pool {
-				defer cs.Pool.Close(ctx)
-			}
-			cs, replaced = compiled, true
-		}
-		next.Streams = append(next.Streams, cs)
-		next.byID[cs.Stream.ID] = cs
-	}
-	if !replaced {
-		next.Streams = append(next.Streams, compiled)
-		next.byID[s.ID] = compiled
-	}
+	next := old.with(compiled.Stream.ID, compiled)
 	c.snapshot.Store(next)
+	if prev := old.Lookup(s.ID); prev != nil && prev.Program != compiled.Program {
+		prev.release(ctx)
+	}
 	return nil
+}
+
+// with returns a copy of the snapshot in which stream id is replaced by cs
+// (appended if new, removed if cs is nil).
+func (s *Snapshot) with(id string, cs *Compiled) *Snapshot {
+	next := &Snapshot{byID: make(map[string]*Compiled, len(s.Streams)+1), filters: s.filters}
+	replaced := false
+	for _, old := range s.Streams {
+		if old.Stream.ID == id {
+			replaced = true
+			if cs == nil {
+				continue
+			}
+			old = cs
+		}
+		next.Streams = append(next.Streams, old)
+		next.byID[old.Stream.ID] = old
+	}
+	if !replaced && cs != nil {
+		next.Streams = append(next.Streams, cs)
+		next.byID[id] = cs
+	}
+	return next
 }
 
 // nameTaken returns an error naming the stream that already uses name
@@ -186,7 +298,8 @@ func (c *Catalog) Create(ctx context.Context, d *Definition) (*Compiled, string,
 	s.Destination.SecretSet = true
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n := len(c.snapshot.Load().Streams); n >= c.cfg.MaxStreams {
+	snap := c.snapshot.Load()
+	if n := len(snap.Streams); n >= c.cfg.MaxStreams {
 		return nil, "", fmt.Errorf("%w: %d of %d streams exist; delete one or raise --max-streams", model.ErrStreamLimit, n, c.cfg.MaxStreams)
 	}
 	if err := c.nameTaken(s.Name, ""); err != nil {
@@ -194,12 +307,12 @@ func (c *Catalog) Create(ctx context.Context, d *Definition) (*Compiled, string,
 	}
 	now := time.Now().UTC()
 	s.ID, s.SignalVersion, s.CreatedAt, s.UpdatedAt = model.NewID("st_"), 1, now, now
-	compiled, err := c.compile(ctx, s, nil)
+	compiled, err := c.compile(ctx, s, nil, snap.filters, true)
 	if err != nil {
 		return nil, "", err
 	}
 	if err := c.publish(ctx, s, compiled); err != nil {
-		compiled.Pool.Close(ctx)
+		compiled.release(ctx)
 		return nil, "", err
 	}
 	return compiled, generated, nil
@@ -251,7 +364,8 @@ func (c *Catalog) validate(ctx context.Context, d *Definition, prev *model.Strea
 func (c *Catalog) Replace(ctx context.Context, id string, d *Definition) (*Compiled, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.snapshot.Load().Lookup(id)
+	snap := c.snapshot.Load()
+	old := snap.Lookup(id)
 	if old == nil {
 		return nil, fmt.Errorf("%w: no stream %s", model.ErrNotFound, id)
 	}
@@ -265,12 +379,12 @@ func (c *Catalog) Replace(ctx context.Context, id string, d *Definition) (*Compi
 	s.ID, s.CreatedAt, s.UpdatedAt = id, old.Stream.CreatedAt, time.Now().UTC()
 	s.SignalVersion = old.Stream.SignalVersion + 1
 	s.Destination.SecretSet = true
-	compiled, err := c.compile(ctx, s, old.Faults)
+	compiled, err := c.compile(ctx, s, old.Faults, snap.filters, true)
 	if err != nil {
 		return nil, err
 	}
 	if err := c.publish(ctx, s, compiled); err != nil {
-		compiled.Pool.Close(ctx)
+		compiled.release(ctx)
 		return nil, err
 	}
 	return compiled, nil
@@ -281,7 +395,8 @@ func (c *Catalog) Replace(ctx context.Context, id string, d *Definition) (*Compi
 func (c *Catalog) Update(ctx context.Context, id string, p *Patch) (*Compiled, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	old := c.snapshot.Load().Lookup(id)
+	snap := c.snapshot.Load()
+	old := snap.Lookup(id)
 	if old == nil {
 		return nil, fmt.Errorf("%w: no stream %s", model.ErrNotFound, id)
 	}
@@ -326,23 +441,31 @@ func (c *Catalog) Update(ctx context.Context, id string, p *Patch) (*Compiled, e
 			s.DisabledReason = ""
 		}
 	}
-	compiled := &Compiled{Stream: &s, Program: old.Program, Pool: old.Pool, Faults: old.Faults}
+	compiled := old.withStream(&s)
 	if p.Triggers != nil {
 		s.Triggers = p.Triggers
 		s.SignalVersion++
 		var err error
-		if compiled, err = c.compile(ctx, &s, old.Faults); err != nil {
+		if compiled, err = c.compile(ctx, &s, old.Faults, snap.filters, true); err != nil {
 			return nil, err
 		}
 	}
 	s.UpdatedAt = time.Now().UTC()
 	if err := c.publish(ctx, &s, compiled); err != nil {
-		if compiled.Pool != old.Pool {
-			compiled.Pool.Close(ctx)
+		if compiled.Program != old.Program {
+			compiled.release(ctx)
 		}
 		return nil, err
 	}
 	return compiled, nil
+}
+
+// withStream is the same compiled triggers under a changed definition
+// (name, destination, enabled).
+func (c *Compiled) withStream(s *model.Stream) *Compiled {
+	out := *c
+	out.Stream = s
+	return &out
 }
 
 // Disable turns a stream off on hookwire's own initiative, saying why.
@@ -358,7 +481,7 @@ func (c *Catalog) Disable(ctx context.Context, id, reason string) error {
 	}
 	s := *old.Stream
 	s.Enabled, s.DisabledReason, s.UpdatedAt = false, reason, time.Now().UTC()
-	return c.publish(ctx, &s, &Compiled{Stream: &s, Program: old.Program, Pool: old.Pool, Faults: old.Faults})
+	return c.publish(ctx, &s, old.withStream(&s))
 }
 
 // Delete removes a stream. Messages already created keep being delivered.
@@ -373,14 +496,7 @@ func (c *Catalog) Delete(ctx context.Context, id string) error {
 	if err := c.store.DeleteStream(id); err != nil {
 		return err
 	}
-	next := &Snapshot{byID: make(map[string]*Compiled, len(old.Streams))}
-	for _, cs := range old.Streams {
-		if cs.Stream.ID != id {
-			next.Streams = append(next.Streams, cs)
-			next.byID[cs.Stream.ID] = cs
-		}
-	}
-	c.snapshot.Store(next)
-	gone.Pool.Close(ctx)
+	c.snapshot.Store(old.with(id, nil))
+	gone.release(ctx)
 	return nil
 }

@@ -1,0 +1,246 @@
+package streams
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/filters"
+	"github.com/hookwire/hookwire/wasm"
+)
+
+// MaxFilterBytes bounds an uploaded module (CONTRACT §2).
+const MaxFilterBytes = 16 << 20
+
+// Filters lists the uploaded filters by name.
+func (c *Catalog) Filters() []*model.Filter {
+	snap := c.snapshot.Load()
+	out := make([]*model.Filter, 0, len(snap.filters))
+	for _, f := range snap.filters {
+		out = append(out, f.Meta)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// PutFilter validates, stores and loads a filter module under name. When it
+// replaces one, every stream using it switches to the new module for later
+// events; if the new module refuses a stream's config, nothing changes and
+// the error names the stream. created is false for a replacement.
+func (c *Catalog) PutFilter(ctx context.Context, name string, binary []byte) (f *model.Filter, created bool, err error) {
+	if !filters.ValidFilterName(name) {
+		return nil, false, invalid("name", "%q is not a filter name: want [a-z0-9][a-z0-9_.-]{0,63}", name)
+	}
+	if len(binary) > MaxFilterBytes {
+		return nil, false, fmt.Errorf("%w: the module is %d bytes, over the limit of %d", model.ErrTooLarge, len(binary), MaxFilterBytes)
+	}
+	mod, err := c.custom.Compile(ctx, binary)
+	if err != nil {
+		return nil, false, invalid("module", "%v", err)
+	}
+	// Start it once: a module that traps, loops or runs out of memory while
+	// initialising is refused now. A refused (empty) config is fine: the
+	// config comes with each stream.
+	if inst, err := mod.Instantiate(ctx, nil); err == nil {
+		inst.Close(ctx)
+	} else if !errors.Is(err, wasm.ErrInitRefused) {
+		mod.Close(ctx)
+		return nil, false, invalid("module", "it does not start: %v", err)
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	snap := c.snapshot.Load()
+	now := time.Now().UTC()
+	sum := sha256.Sum256(binary)
+	f = &model.Filter{Name: name, SHA256: hex.EncodeToString(sum[:]), Size: len(binary), ABI: wasm.ABIVersion,
+		CreatedAt: now, UpdatedAt: now}
+	prev := snap.filters[name]
+	if prev != nil {
+		f.CreatedAt = prev.Meta.CreatedAt
+	}
+	loaded := make(map[string]*LoadedFilter, len(snap.filters)+1)
+	for k, v := range snap.filters {
+		loaded[k] = v
+	}
+	loaded[name] = &LoadedFilter{Meta: f, Module: mod}
+
+	// Recompile the streams that use it before anything is stored.
+	next := &Snapshot{byID: make(map[string]*Compiled, len(snap.Streams)), filters: loaded}
+	var swapped []*Compiled
+	for _, cs := range snap.Streams {
+		if cs.UsesFilter(name) {
+			nc, err := c.compile(ctx, cs.Stream, cs.Faults, loaded, true)
+			if err != nil {
+				for _, s := range swapped {
+					s.release(ctx)
+				}
+				mod.Close(ctx)
+				return nil, false, invalid("module", "stream %s (%q) cannot use the new module: %v", cs.Stream.ID, cs.Stream.Name, err)
+			}
+			swapped = append(swapped, nc)
+			cs = nc
+		}
+		next.Streams = append(next.Streams, cs)
+		next.byID[cs.Stream.ID] = cs
+	}
+	if err := c.store.PutFilter(f, binary); err != nil {
+		for _, s := range swapped {
+			s.release(ctx)
+		}
+		mod.Close(ctx)
+		return nil, false, err
+	}
+	c.snapshot.Store(next)
+	for _, cs := range snap.Streams {
+		if cs.UsesFilter(name) {
+			cs.release(ctx)
+		}
+	}
+	if prev != nil {
+		prev.Module.Close(ctx)
+	}
+	return f, prev == nil, nil
+}
+
+// DeleteFilter removes a filter no stream uses.
+func (c *Catalog) DeleteFilter(ctx context.Context, name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	snap := c.snapshot.Load()
+	lf := snap.filters[name]
+	if lf == nil {
+		return fmt.Errorf("%w: no filter %q", model.ErrNotFound, name)
+	}
+	for _, cs := range snap.Streams {
+		if cs.UsesFilter(name) {
+			return fmt.Errorf("%w: stream %s (%q) uses filter %q; change or delete it first", model.ErrInUse, cs.Stream.ID, cs.Stream.Name, name)
+		}
+	}
+	if err := c.store.DeleteFilter(name); err != nil {
+		return err
+	}
+	loaded := make(map[string]*LoadedFilter, len(snap.filters))
+	for k, v := range snap.filters {
+		if k != name {
+			loaded[k] = v
+		}
+	}
+	c.snapshot.Store(&Snapshot{Streams: snap.Streams, byID: snap.byID, filters: loaded})
+	lf.Module.Close(ctx)
+	return nil
+}
+
+// Verdict is one event's outcome in a dry run.
+type Verdict struct {
+	Index   int      `json:"index"`
+	Match   bool     `json:"match"`
+	Verdict int32    `json:"verdict"`
+	Fault   string   `json:"fault,omitempty"`
+	Logs    []string `json:"logs,omitempty"`
+}
+
+// EvalFilter runs events through filter name with config, as one session
+// would see them (state carries from event to event), without persisting or
+// delivering anything.
+func (c *Catalog) EvalFilter(ctx context.Context, name string, config json.RawMessage, events []model.Event) ([]Verdict, error) {
+	lf := c.snapshot.Load().filters[name]
+	if lf == nil {
+		return nil, fmt.Errorf("%w: no filter %q", model.ErrNotFound, name)
+	}
+	return EvalModule(ctx, lf.Module, config, events)
+}
+
+// EvalModule runs events through a compiled module with config, sharing
+// one in-memory session state. A fault discards the instance; the next
+// event gets a fresh one (with the same state), as in the engine.
+func EvalModule(ctx context.Context, mod *wasm.Module, config json.RawMessage, events []model.Event) ([]Verdict, error) {
+	cfg, err := compactConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	state := &MemoryState{}
+	var inst *wasm.Instance
+	defer func() {
+		if inst != nil {
+			inst.Close(ctx)
+		}
+	}()
+	out := make([]Verdict, 0, len(events))
+	for i := range events {
+		v := Verdict{Index: i}
+		body, _ := json.Marshal(&events[i])
+		if inst == nil {
+			if inst, err = mod.Instantiate(ctx, cfg); err != nil {
+				if errors.Is(err, wasm.ErrInitRefused) {
+					return nil, invalid("config", "%v", err)
+				}
+				v.Fault = err.Error()
+				out = append(out, v)
+				continue
+			}
+		}
+		state.logs = nil
+		verdict, err := inst.Match(body, state)
+		v.Logs = state.logs
+		switch {
+		case err != nil:
+			v.Fault = err.Error()
+			inst.Close(ctx)
+			inst = nil
+		case verdict < 0:
+			v.Verdict, v.Fault = verdict, fmt.Sprintf("%v: hw_match returned %d", wasm.ErrGuest, verdict)
+		default:
+			v.Verdict, v.Match = verdict, verdict == wasm.VerdictMatch
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func compactConfig(config json.RawMessage) ([]byte, error) {
+	config = bytes.TrimSpace(config)
+	if len(config) == 0 || string(config) == "null" {
+		return nil, nil
+	}
+	if len(config) > filters.MaxConfigBytes {
+		return nil, invalid("config", "at most %d bytes", filters.MaxConfigBytes)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, config); err != nil {
+		return nil, invalid("config", "not valid JSON: %v", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// MemoryState is a session's filter state held in memory (dry runs and
+// the filter test command). Not safe for concurrent use.
+type MemoryState struct {
+	values map[string][]byte
+	logs   []string
+}
+
+// Get implements wasm.CallState.
+func (m *MemoryState) Get(key []byte) ([]byte, bool) {
+	v, ok := m.values[string(key)]
+	return v, ok
+}
+
+// Set implements wasm.CallState.
+func (m *MemoryState) Set(key, value []byte) bool {
+	if m.values == nil {
+		m.values = map[string][]byte{}
+	}
+	m.values[string(key)] = bytes.Clone(value)
+	return true
+}
+
+// Log implements wasm.CallState.
+func (m *MemoryState) Log(line []byte) { m.logs = append(m.logs, string(line)) }
