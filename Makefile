@@ -8,7 +8,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 DATA     ?= ./hookwire-data
 
-.PHONY: build run receive test check fmt vet fuzz bench crash-test clean
+.PHONY: build run receive test check fmt vet fuzz bench crash-test filters clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hookwire
@@ -20,6 +20,18 @@ run: build
 # Example receiver for the quickstart's stream (see README).
 receive: build
 	$(BIN) receive --listen 127.0.0.1:9000 --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+
+# The example filters (filters/ABI.md), built from source into FILTERS_OUT.
+FILTERS_OUT ?= bin/filters
+AS_DIR      := filters/examples/assemblyscript
+filters:
+	mkdir -p $(FILTERS_OUT)
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(FILTERS_OUT)/bigspender.wasm ./filters/examples/go/bigspender
+	clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--export=hw_alloc -Wl,--export=hw_init \
+		-Wl,--export=hw_match -o $(FILTERS_OUT)/pagevisit.wasm filters/examples/c/pagevisit.c
+	wat2wasm filters/examples/wat/rage3.wat -o $(FILTERS_OUT)/rage3.wasm
+	cd $(AS_DIR) && { [ -d node_modules/assemblyscript ] || npm ci --no-audit --no-fund; } && \
+		npx asc assembly/index.ts --outFile $(abspath $(FILTERS_OUT))/pricing-then-help.wasm --optimize --use abort=assembly/index/abort
 
 test: vet
 	$(GO) test -race -count=1 ./...

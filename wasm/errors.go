@@ -5,6 +5,8 @@ import "errors"
 var (
 	// ErrNotWasm: the bytes are not a WebAssembly module.
 	ErrNotWasm = errors.New("wasm: not a WebAssembly module")
+	// ErrInvalid: the module does not compile (malformed, or over a limit).
+	ErrInvalid = errors.New("wasm: the module does not compile")
 	// ErrABI: the module does not export or import what the ABI allows.
 	ErrABI = errors.New("wasm: module does not implement the " + ABIVersion + " ABI")
 	// ErrAlloc: the guest's hw_alloc returned no memory.

@@ -156,6 +156,9 @@ func (i *Instance) explain(err error) error {
 	return err
 }
 
+// MemoryBytes is the current size of the instance's memory.
+func (i *Instance) MemoryBytes() uint32 { return i.mem.Size() }
+
 // Close releases the instance's memory.
 func (i *Instance) Close(ctx context.Context) error {
 	i.watchdog.Stop()

@@ -47,6 +47,8 @@ type Runtime struct {
 	cfg   Config
 	cache wazero.CompilationCache
 	rt    wazero.Runtime
+	// wasi holds the WASI functions the runtime provides, by name.
+	wasi map[string]api.FunctionDefinition
 }
 
 // NewRuntime starts a runtime. Compiled code is shared through an in-memory
@@ -59,10 +61,12 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		WithMemoryLimitPages(cfg.MemoryLimitPages).
 		WithCloseOnContextDone(cfg.CallTimeout > 0)
 	r := &Runtime{cfg: cfg, cache: cache, rt: wazero.NewRuntimeWithConfig(ctx, rc)}
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, r.rt); err != nil {
+	wasi, err := wasi_snapshot_preview1.Instantiate(ctx, r.rt)
+	if err != nil {
 		r.Close(ctx)
 		return nil, fmt.Errorf("wasm: WASI: %w", err)
 	}
+	r.wasi = wasi.(api.Module).ExportedFunctionDefinitions()
 	if err := instantiateHostModule(ctx, r.rt); err != nil {
 		r.Close(ctx)
 		return nil, fmt.Errorf("wasm: host module: %w", err)
@@ -96,7 +100,7 @@ func (r *Runtime) Compile(ctx context.Context, binary []byte) (*Module, error) {
 	}
 	compiled, err := r.rt.CompileModule(ctx, binary)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotWasm, err)
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	m := &Module{rt: r, compiled: compiled}
 	if err := r.check(m); err != nil {
@@ -141,7 +145,6 @@ func (r *Runtime) check(m *Module) error {
 		}
 		m.hasStart = true
 	}
-	wasi := r.rt.Module(WASIModule)
 	for _, imp := range c.ImportedFunctions() {
 		module, name, _ := imp.Import()
 		switch module {
@@ -154,7 +157,7 @@ func (r *Runtime) check(m *Module) error {
 				return fmt.Errorf("%w: import %s.%s has the wrong signature", ErrABI, module, name)
 			}
 		case WASIModule:
-			if wasi.ExportedFunction(name) == nil {
+			if _, ok := r.wasi[name]; !ok {
 				return fmt.Errorf("%w: unknown WASI import %s", ErrABI, name)
 			}
 		default:

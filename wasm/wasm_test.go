@@ -59,7 +59,7 @@ func TestCompileValidatesTheABI(t *testing.T) {
 		mentions string
 	}{
 		{"garbage", []byte("this is not wasm at all"), wasm.ErrNotWasm, "not a WebAssembly module"},
-		{"truncated", guest(twoToOne, firstByteIsX())[:20], wasm.ErrNotWasm, "not a WebAssembly module"},
+		{"truncated", guest(twoToOne, firstByteIsX())[:20], wasm.ErrInvalid, "does not compile"},
 		{"no hw_match", guest(twoToOne, firstByteIsX(), "memory", "hw_alloc"), wasm.ErrABI, "hw_match"},
 		{"no memory", guest(twoToOne, firstByteIsX(), "hw_alloc", "hw_match"), wasm.ErrABI, "memory"},
 		{"hw_match wrong signature", guest(oneToOne, (&wasmenc.Code{}).I32(1)), wasm.ErrABI, "hw_match has the wrong signature"},

@@ -80,9 +80,11 @@ func (a *API) SetDraining() { a.draining.Store(true) }
 // Server returns the fasthttp server for the API.
 func (a *API) Server() *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:               a.route,
-		Name:                  "hookwire",
-		MaxRequestBodySize:    a.cfg.MaxBodyBytes,
+		Handler: a.route,
+		Name:    "hookwire",
+		// Room for a filter module (16 MiB, over which PUT answers 400 as
+		// the contract says); POST /v1/events applies MaxBodyBytes itself.
+		MaxRequestBodySize:    max(a.cfg.MaxBodyBytes, 2*streams.MaxFilterBytes),
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           90 * time.Second,

@@ -51,6 +51,10 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, model.ErrStreamLimit):
 		writeError(ctx, fasthttp.StatusConflict, "stream_limit", err.Error())
+	case errors.Is(err, model.ErrInUse):
+		writeError(ctx, fasthttp.StatusConflict, "filter_in_use", err.Error())
+	case errors.Is(err, model.ErrTooLarge):
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", err.Error())
 	case errors.Is(err, model.ErrNameTaken):
 		writeError(ctx, fasthttp.StatusConflict, "name_taken", err.Error())
 	case errors.Is(err, model.ErrSaturated):

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -17,6 +18,12 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx) {
 	if !a.ready.Load() {
 		ctx.Response.Header.Set("Retry-After", "1")
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "not_ready", "recovering stored events; retry shortly")
+		return
+	}
+	if len(ctx.PostBody()) > a.cfg.MaxBodyBytes {
+		a.metrics.RequestsRejected.WithLabelValues("too_large").Inc()
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("the request body is %d bytes, over the limit of %d; send smaller batches", len(ctx.PostBody()), a.cfg.MaxBodyBytes))
 		return
 	}
 	format := ingest.FormatJSON

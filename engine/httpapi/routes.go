@@ -49,6 +49,10 @@ func (a *API) route(ctx *fasthttp.RequestCtx) {
 		if a.authorize(ctx, RoleArchitect, false) {
 			a.routeStreams(ctx, method, seg[2:])
 		}
+	case seg[1] == "filters":
+		if a.authorize(ctx, RoleArchitect, false) {
+			a.routeFilters(ctx, method, seg[2:])
+		}
 	case seg[1] == "deliveries":
 		if a.authorize(ctx, RoleArchitect, false) {
 			a.routeDeliveries(ctx, method, seg[2:])

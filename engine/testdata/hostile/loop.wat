@@ -1,0 +1,7 @@
+;; hw_match never returns: the call budget must stop it.
+(module
+  (memory (export "memory") 1)
+  (func (export "hw_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "hw_match") (param i32 i32) (result i32)
+    (loop $forever (br $forever))
+    (i32.const 0)))
