@@ -3,8 +3,10 @@ package filters_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/hookwire/hookwire/filters"
+	"github.com/hookwire/hookwire/wasm"
 )
 
 var benchTriggers = []filters.Trigger{
@@ -23,14 +25,25 @@ var benchEvent = map[string]filters.Value{
 }
 
 // BenchmarkCompiledPredicate is the cost of one stream's predicate on one
-// event: building the field record and one Wasm call.
+// event: building the field record and one Wasm call. "deadline" runs the
+// same module in a runtime that can interrupt calls (WithCloseOnContextDone
+// plus the per-instance watchdog), which is what uploaded filters pay.
 func BenchmarkCompiledPredicate(b *testing.B) {
+	b.Run("no-deadline", func(b *testing.B) { benchPredicate(b, wasm.Config{}) })
+	b.Run("deadline", func(b *testing.B) { benchPredicate(b, wasm.Config{CallTimeout: 10 * time.Millisecond}) })
+}
+
+func benchPredicate(b *testing.B, cfg wasm.Config) {
 	ctx := context.Background()
 	prog, err := filters.Compile("triggers", benchTriggers)
 	if err != nil {
 		b.Fatal(err)
 	}
-	rt := newRuntime(b)
+	rt, err := wasm.NewRuntime(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rt.Close(ctx)
 	mod, err := rt.Compile(ctx, prog.Wasm)
 	if err != nil {
 		b.Fatal(err)

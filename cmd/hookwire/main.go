@@ -15,6 +15,8 @@ const usage = `hookwire — behavioural webhooks from user events
 usage:
   hookwire serve   [flags]   run the engine (hookwire serve -h for flags)
   hookwire receive [flags]   run an example receiver that verifies and prints webhooks
+  hookwire filter test <module.wasm> --events events.ndjson [--config cfg.json]
+                             run a filter over events without a server
   hookwire version           print the version
 `
 
@@ -29,6 +31,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "receive":
 		err = receive(os.Args[2:])
+	case "filter":
+		err = filterCommand(os.Args[2:], os.Stdout)
 	case "version", "--version":
 		fmt.Println("hookwire", version)
 	case "help", "-h", "--help":
