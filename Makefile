@@ -8,7 +8,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 10s
 DATA     ?= ./hookwire-data
 
-.PHONY: build run receive test check fmt vet fuzz bench crash-test filters clean
+.PHONY: build run receive test check fmt vet fuzz bench crash-test filters filter-go filter-c filter-wat filter-as clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hookwire
@@ -21,15 +21,27 @@ run: build
 receive: build
 	$(BIN) receive --listen 127.0.0.1:9000 --secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 
-# The example filters (filters/ABI.md), built from source into FILTERS_OUT.
+# The example filters (filters/ABI.md), built from source into FILTERS_OUT,
+# one target per language.
 FILTERS_OUT ?= bin/filters
 AS_DIR      := filters/examples/assemblyscript
-filters:
+filters: filter-go filter-c filter-wat filter-as
+
+filter-go:
 	mkdir -p $(FILTERS_OUT)
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(FILTERS_OUT)/bigspender.wasm ./filters/examples/go/bigspender
+
+filter-c:
+	mkdir -p $(FILTERS_OUT)
 	clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--export=hw_alloc -Wl,--export=hw_init \
 		-Wl,--export=hw_match -o $(FILTERS_OUT)/pagevisit.wasm filters/examples/c/pagevisit.c
+
+filter-wat:
+	mkdir -p $(FILTERS_OUT)
 	wat2wasm filters/examples/wat/rage3.wat -o $(FILTERS_OUT)/rage3.wasm
+
+filter-as:
+	mkdir -p $(FILTERS_OUT)
 	cd $(AS_DIR) && { [ -d node_modules/assemblyscript ] || npm ci --no-audit --no-fund; } && \
 		npx asc assembly/index.ts --outFile $(abspath $(FILTERS_OUT))/pricing-then-help.wasm --optimize --use abort=assembly/index/abort
 
