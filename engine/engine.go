@@ -12,6 +12,7 @@ import (
 	"github.com/hookwire/hookwire/engine/delivery"
 	"github.com/hookwire/hookwire/engine/httpapi"
 	"github.com/hookwire/hookwire/engine/ingest"
+	"github.com/hookwire/hookwire/engine/keys"
 	"github.com/hookwire/hookwire/engine/metrics"
 	"github.com/hookwire/hookwire/engine/model"
 	"github.com/hookwire/hookwire/engine/session"
@@ -94,10 +95,14 @@ func New(cfg Config) (e *Engine, err error) {
 	e.writer = ingest.NewWriter(e.ingestStage.ctx, &e.ingestStage.group, ingest.Config{
 		MaxInFlight: cfg.MaxInFlightEvents, QueueCapacity: 4096, DedupeTTL: cfg.Retention,
 	}, e.store, trim, e.sessions, e.metrics, cfg.Logger)
-	e.api = httpapi.New(httpapi.Config{Dev: cfg.Dev, AdminKey: cfg.AdminKey, MaxBodyBytes: cfg.MaxBodyBytes,
+	ring, err := keys.Open(e.store, cfg.AdminKey)
+	if err != nil {
+		return nil, err
+	}
+	e.api = httpapi.New(httpapi.Config{Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxEventsPerRequest: cfg.MaxEventsPerRequest}, httpapi.Deps{
 		Catalog: e.catalog, Writer: e.writer, Dispatcher: e.outbox, Store: e.store, Sessions: e.sessions,
-		Metrics: e.metrics, Logger: cfg.Logger,
+		Metrics: e.metrics, Keys: ring, Logger: cfg.Logger,
 	})
 	if e.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", cfg.Listen, err)

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +15,7 @@ import (
 	"github.com/hookwire/hookwire/actors"
 	"github.com/hookwire/hookwire/engine/delivery"
 	"github.com/hookwire/hookwire/engine/ingest"
+	"github.com/hookwire/hookwire/engine/keys"
 	"github.com/hookwire/hookwire/engine/metrics"
 	"github.com/hookwire/hookwire/engine/session"
 	"github.com/hookwire/hookwire/engine/store"
@@ -26,8 +26,6 @@ import (
 type Config struct {
 	// Dev disables authentication (loopback only; the engine checks).
 	Dev bool
-	// AdminKey is the bootstrap key with role admin.
-	AdminKey string
 	// MaxBodyBytes bounds a request body (413 above it).
 	MaxBodyBytes int
 	// MaxEventsPerRequest bounds a batch.
@@ -46,6 +44,7 @@ type API struct {
 	metrics    *metrics.Metrics
 	logger     *slog.Logger
 	metricsH   fasthttp.RequestHandler
+	keys       *keys.Ring
 
 	ready    atomic.Bool
 	draining atomic.Bool
@@ -59,6 +58,7 @@ type Deps struct {
 	Store      *store.Store
 	Sessions   *actors.Registry[string, session.Message]
 	Metrics    *metrics.Metrics
+	Keys       *keys.Ring
 	Logger     *slog.Logger
 }
 
@@ -66,7 +66,7 @@ type Deps struct {
 // SetReady.
 func New(cfg Config, d Deps) *API {
 	return &API{cfg: cfg, catalog: d.Catalog, writer: d.Writer, dispatcher: d.Dispatcher, store: d.Store,
-		sessions: d.Sessions, metrics: d.Metrics, logger: d.Logger,
+		sessions: d.Sessions, metrics: d.Metrics, logger: d.Logger, keys: d.Keys,
 		metricsH: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))}
 }
 
@@ -100,22 +100,11 @@ func (a *API) Server() *fasthttp.Server {
 	}
 }
 
-// Role is what a key may do.
-type Role int
-
-// Roles of CONTRACT §2. Admin may do everything; architect configures;
-// ingest only sends events.
-const (
-	RoleIngest Role = iota + 1
-	RoleArchitect
-	RoleAdmin
-)
-
 // authorize checks the caller's key against the role a route needs (admin
 // passes everywhere); it writes 401/403 and returns false when the request
 // must stop. allowBasic accepts Authorization: Basic <key> as Fullstory
 // clients send it.
-func (a *API) authorize(ctx *fasthttp.RequestCtx, need Role, allowBasic bool) bool {
+func (a *API) authorize(ctx *fasthttp.RequestCtx, need keys.Role, allowBasic bool) bool {
 	if a.cfg.Dev {
 		return true
 	}
@@ -125,24 +114,18 @@ func (a *API) authorize(ctx *fasthttp.RequestCtx, need Role, allowBasic bool) bo
 		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing API key: send Authorization: Bearer <key>")
 		return false
 	}
-	role := a.roleOf(key)
-	if role == 0 {
+	role := a.keys.Authenticate(key)
+	if role == "" {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookwire"`)
-		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "unknown API key")
+		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "unknown or revoked API key")
 		return false
 	}
-	if role != need && role != RoleAdmin {
-		writeError(ctx, fasthttp.StatusForbidden, "forbidden", "this key's role may not use this endpoint")
+	if role != need && role != keys.RoleAdmin {
+		writeError(ctx, fasthttp.StatusForbidden, "forbidden",
+			"a key with role "+string(role)+" may not use this endpoint; it needs role "+string(need))
 		return false
 	}
 	return true
-}
-
-func (a *API) roleOf(key string) Role {
-	if a.cfg.AdminKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(a.cfg.AdminKey)) == 1 {
-		return RoleAdmin
-	}
-	return 0
 }
 
 func credential(ctx *fasthttp.RequestCtx, allowBasic bool) string {

@@ -14,32 +14,16 @@ import (
 	"github.com/hookwire/hookwire/engine/streams"
 )
 
-func (a *API) routeFilters(ctx *fasthttp.RequestCtx, method string, rest []string) {
-	switch {
-	case len(rest) == 0:
-		if a.allow(ctx, method, "GET") {
-			writeJSON(ctx, fasthttp.StatusOK, map[string]any{"filters": a.catalog.Filters()})
-		}
-	case len(rest) == 1 && rest[0] != "":
-		switch method {
-		case "PUT":
-			a.putFilter(ctx, rest[0])
-		case "DELETE":
-			if err := a.catalog.DeleteFilter(ctx, rest[0]); err != nil {
-				a.fail(ctx, err, "invalid_filter")
-				return
-			}
-			ctx.SetStatusCode(fasthttp.StatusNoContent)
-		default:
-			methodNotAllowed(ctx, "PUT, DELETE")
-		}
-	case len(rest) == 2 && rest[1] == "eval":
-		if a.allow(ctx, method, "POST") && requireJSON(ctx) {
-			a.evalFilter(ctx, rest[0])
-		}
-	default:
-		notFound(ctx)
+func (a *API) listFilters(ctx *fasthttp.RequestCtx) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"filters": a.catalog.Filters()})
+}
+
+func (a *API) deleteFilter(ctx *fasthttp.RequestCtx, name string) {
+	if err := a.catalog.DeleteFilter(ctx, name); err != nil {
+		a.fail(ctx, err, "invalid_filter")
+		return
 	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
 // putFilter uploads a module: the raw bytes, Content-Type application/wasm.
@@ -70,6 +54,9 @@ func (a *API) putFilter(ctx *fasthttp.RequestCtx, name string) {
 // evalFilter runs events through a filter without persisting or delivering
 // anything: {"config": {...}, "events": [...]} → {"verdicts": [...]}.
 func (a *API) evalFilter(ctx *fasthttp.RequestCtx, name string) {
+	if !requireJSON(ctx) {
+		return
+	}
 	var body struct {
 		Config json.RawMessage `json:"config"`
 		Events json.RawMessage `json:"events"`

@@ -4,135 +4,143 @@ import (
 	"strings"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/hookwire/hookwire/engine/keys"
 )
 
-// route dispatches by path segments. Unknown paths are 404, known paths
-// with the wrong method 405, both with the JSON error body.
+// route is one endpoint of the API. Path segments in braces match any
+// non-empty segment and are passed to the handler in order.
+type route struct {
+	method string
+	path   string
+	// role is what a key needs (admin always passes); "" means no key.
+	role keys.Role
+	// basic also accepts Authorization: Basic <key> (Fullstory clients).
+	basic  bool
+	handle func(a *API, ctx *fasthttp.RequestCtx, params []string)
+}
+
+// routes is the whole API; docs/openapi.yaml describes the same set (a
+// test compares them).
+var routes = []route{
+	{"GET", "/healthz", "", false, (*API).healthz},
+	{"GET", "/readyz", "", false, (*API).readyz},
+	{"GET", "/metrics", keys.RoleAdmin, false, (*API).serveMetrics}, // no key needed from loopback
+
+	{"POST", "/v1/events", keys.RoleIngest, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.postEvents(ctx) }},
+
+	{"GET", "/v1/streams", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.listStreams(ctx) }},
+	{"POST", "/v1/streams", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createStream(ctx) }},
+	{"GET", "/v1/streams/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getStream(ctx, p[0]) }},
+	{"PUT", "/v1/streams/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.replaceStream(ctx, p[0]) }},
+	{"PATCH", "/v1/streams/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.patchStream(ctx, p[0]) }},
+	{"DELETE", "/v1/streams/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteStream(ctx, p[0]) }},
+	{"POST", "/v1/streams/{id}/test", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.testStream(ctx, p[0]) }},
+	{"POST", "/v1/streams/{id}/recover", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.recoverStream(ctx, p[0]) }},
+
+	{"GET", "/v1/filters", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.listFilters(ctx) }},
+	{"PUT", "/v1/filters/{name}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.putFilter(ctx, p[0]) }},
+	{"DELETE", "/v1/filters/{name}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteFilter(ctx, p[0]) }},
+	{"POST", "/v1/filters/{name}/eval", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.evalFilter(ctx, p[0]) }},
+
+	{"GET", "/v1/deliveries", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.listDeliveries(ctx) }},
+	{"GET", "/v1/deliveries/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getDelivery(ctx, p[0]) }},
+	{"POST", "/v1/deliveries/{id}/retry", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.retryDelivery(ctx, p[0]) }},
+	{"GET", "/v1/endpoints", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.getEndpoints(ctx) }},
+	{"GET", "/v1/sessions/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getSession(ctx, p[0]) }},
+
+	{"POST", "/v1/keys", keys.RoleAdmin, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createKey(ctx) }},
+	{"GET", "/v1/keys", keys.RoleAdmin, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.listKeys(ctx) }},
+	{"DELETE", "/v1/keys/{id}", keys.RoleAdmin, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteKey(ctx, p[0]) }},
+}
+
+// Route is a method and path template, as docs/openapi.yaml writes them.
+type Route struct{ Method, Path string }
+
+// Routes lists every endpoint the API serves.
+func Routes() []Route {
+	out := make([]Route, len(routes))
+	for i, r := range routes {
+		out[i] = Route{r.method, r.path}
+	}
+	return out
+}
+
+// match reports whether path fits the template and collects its parameters.
+func match(template []string, path []string, params []string) ([]string, bool) {
+	if len(template) != len(path) {
+		return nil, false
+	}
+	for i, t := range template {
+		if strings.HasPrefix(t, "{") {
+			if path[i] == "" {
+				return nil, false
+			}
+			params = append(params, path[i])
+		} else if t != path[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}
+
+var routeSegments = func() [][]string {
+	out := make([][]string, len(routes))
+	for i, r := range routes {
+		out[i] = strings.Split(strings.Trim(r.path, "/"), "/")
+	}
+	return out
+}()
+
+// route dispatches a request: 404 for an unknown path, 405 (with Allow) for
+// a known path and another method, then authentication, then the handler.
 func (a *API) route(ctx *fasthttp.RequestCtx) {
-	path := string(ctx.Path())
+	path := strings.Split(strings.Trim(string(ctx.Path()), "/"), "/")
 	method := string(ctx.Method())
-	switch path {
-	case "/healthz":
-		writeJSON(ctx, fasthttp.StatusOK, map[string]string{"status": "ok"})
-		return
-	case "/readyz":
-		if !a.ready.Load() || a.draining.Load() {
-			writeError(ctx, fasthttp.StatusServiceUnavailable, "not_ready", "recovering stored state or shutting down")
+	var allowed []string
+	var params [4]string
+	for i := range routes {
+		p, ok := match(routeSegments[i], path, params[:0])
+		if !ok {
+			continue
+		}
+		r := &routes[i]
+		if r.method != method {
+			allowed = append(allowed, r.method)
+			continue
+		}
+		if r.role != "" && a.draining.Load() {
+			ctx.Response.Header.Set("Connection", "close")
+			ctx.Response.Header.Set("Retry-After", "5")
+			writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "hookwire is shutting down")
 			return
 		}
-		writeJSON(ctx, fasthttp.StatusOK, map[string]string{"status": "ready"})
-		return
-	case "/metrics":
-		if !isLoopback(ctx) && !a.authorize(ctx, RoleAdmin, false) {
+		if r.role != "" && !(r.path == "/metrics" && isLoopback(ctx)) && !a.authorize(ctx, r.role, r.basic) {
 			return
 		}
-		a.metricsH(ctx)
+		r.handle(a, ctx, p)
 		return
 	}
-	if a.draining.Load() {
-		ctx.Response.Header.Set("Connection", "close")
-		ctx.Response.Header.Set("Retry-After", "5")
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "hookwire is shutting down")
+	if len(allowed) > 0 {
+		methodNotAllowed(ctx, strings.Join(allowed, ", "))
 		return
 	}
-	seg := strings.Split(strings.Trim(path, "/"), "/")
-	if len(seg) < 2 || seg[0] != "v1" {
-		notFound(ctx)
+	notFound(ctx)
+}
+
+func (a *API) healthz(ctx *fasthttp.RequestCtx, _ []string) {
+	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(ctx *fasthttp.RequestCtx, _ []string) {
+	if !a.ready.Load() || a.draining.Load() {
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "not_ready", "recovering stored state or shutting down")
 		return
 	}
-	switch {
-	case len(seg) == 2 && seg[1] == "events":
-		if a.allow(ctx, method, "POST") && a.authorize(ctx, RoleIngest, false) {
-			a.postEvents(ctx)
-		}
-	case seg[1] == "streams":
-		if a.authorize(ctx, RoleArchitect, false) {
-			a.routeStreams(ctx, method, seg[2:])
-		}
-	case seg[1] == "filters":
-		if a.authorize(ctx, RoleArchitect, false) {
-			a.routeFilters(ctx, method, seg[2:])
-		}
-	case seg[1] == "deliveries":
-		if a.authorize(ctx, RoleArchitect, false) {
-			a.routeDeliveries(ctx, method, seg[2:])
-		}
-	case len(seg) == 2 && seg[1] == "endpoints":
-		if a.allow(ctx, method, "GET") && a.authorize(ctx, RoleArchitect, false) {
-			a.getEndpoints(ctx)
-		}
-	case len(seg) == 3 && seg[1] == "sessions":
-		if a.allow(ctx, method, "GET") && a.authorize(ctx, RoleArchitect, false) {
-			a.getSession(ctx, seg[2])
-		}
-	default:
-		notFound(ctx)
-	}
+	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"status": "ready"})
 }
 
-func (a *API) routeStreams(ctx *fasthttp.RequestCtx, method string, rest []string) {
-	switch {
-	case len(rest) == 0:
-		switch method {
-		case "GET":
-			a.listStreams(ctx)
-		case "POST":
-			a.createStream(ctx)
-		default:
-			methodNotAllowed(ctx, "GET, POST")
-		}
-	case len(rest) == 1 && rest[0] != "":
-		switch method {
-		case "GET":
-			a.getStream(ctx, rest[0])
-		case "PUT":
-			a.replaceStream(ctx, rest[0])
-		case "PATCH":
-			a.patchStream(ctx, rest[0])
-		case "DELETE":
-			a.deleteStream(ctx, rest[0])
-		default:
-			methodNotAllowed(ctx, "GET, PUT, PATCH, DELETE")
-		}
-	case len(rest) == 2 && rest[1] == "test":
-		if a.allow(ctx, method, "POST") {
-			a.testStream(ctx, rest[0])
-		}
-	case len(rest) == 2 && rest[1] == "recover":
-		if a.allow(ctx, method, "POST") {
-			a.recoverStream(ctx, rest[0])
-		}
-	default:
-		notFound(ctx)
-	}
-}
-
-func (a *API) routeDeliveries(ctx *fasthttp.RequestCtx, method string, rest []string) {
-	switch {
-	case len(rest) == 0:
-		if a.allow(ctx, method, "GET") {
-			a.listDeliveries(ctx)
-		}
-	case len(rest) == 1 && rest[0] != "":
-		if a.allow(ctx, method, "GET") {
-			a.getDelivery(ctx, rest[0])
-		}
-	case len(rest) == 2 && rest[1] == "retry":
-		if a.allow(ctx, method, "POST") {
-			a.retryDelivery(ctx, rest[0])
-		}
-	default:
-		notFound(ctx)
-	}
-}
-
-func (a *API) allow(ctx *fasthttp.RequestCtx, method, want string) bool {
-	if method == want {
-		return true
-	}
-	methodNotAllowed(ctx, want)
-	return false
-}
+func (a *API) serveMetrics(ctx *fasthttp.RequestCtx, _ []string) { a.metricsH(ctx) }
 
 func notFound(ctx *fasthttp.RequestCtx) {
 	writeError(ctx, fasthttp.StatusNotFound, "not_found", "no such endpoint: "+string(ctx.Path()))

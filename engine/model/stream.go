@@ -48,3 +48,14 @@ type Filter struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// APIKey is a stored API key: its SHA-256, never the key.
+type APIKey struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role string `json:"role"`
+	Hash string `json:"-"`
+	// Prefix is the key's first characters, to recognise it in a list.
+	Prefix    string    `json:"prefix"`
+	CreatedAt time.Time `json:"created_at"`
+}

@@ -14,4 +14,5 @@
 //	msgtime/<created ns BE><id>       listing index, newest first, TTL once final
 //	pending/<url hash u64 BE><id>     undelivered messages, per endpoint
 //	filter/<name>, filterbin/<name>   uploaded filter: description (JSON), module
+//	apikey/<id>                       API key record with the key's SHA-256 (JSON)
 package store
