@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/hookwire/hookwire/engine/netguard"
 )
 
 // Config is the whole engine's configuration: cmd/hookwire binds flags to it.
@@ -53,6 +55,9 @@ type Config struct {
 
 	Version string
 	Logger  *slog.Logger
+	// Resolver looks destination hosts up (nil: the system resolver). Tests
+	// substitute one to make a host change address between checks.
+	Resolver netguard.Resolver
 }
 
 // DefaultConfig returns CONTRACT §1's defaults.

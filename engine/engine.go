@@ -15,6 +15,7 @@ import (
 	"github.com/hookwire/hookwire/engine/keys"
 	"github.com/hookwire/hookwire/engine/metrics"
 	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/netguard"
 	"github.com/hookwire/hookwire/engine/session"
 	"github.com/hookwire/hookwire/engine/store"
 	"github.com/hookwire/hookwire/engine/streams"
@@ -73,8 +74,9 @@ func New(cfg Config) (e *Engine, err error) {
 		DeliveryRetention: cfg.DeliveryRetention, Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
+	guard := netguard.Guard{Resolver: cfg.Resolver, AllowPrivate: cfg.AllowPrivateDestinations}
 	if e.catalog, err = streams.Open(context.Background(), streams.Config{MaxStreams: cfg.MaxStreams,
-		AllowPrivate: cfg.AllowPrivateDestinations, FilterTimeout: cfg.FilterTimeout,
+		Guard: guard, FilterTimeout: cfg.FilterTimeout,
 		FilterMemoryPages: uint32(cfg.FilterMemoryBytes >> 16)}, e.store); err != nil {
 		return nil, err
 	}
@@ -82,7 +84,7 @@ func New(cfg Config) (e *Engine, err error) {
 	e.outbox, err = delivery.New(e.deliveryStage.ctx, &e.deliveryStage.group, delivery.Config{
 		Schedule: cfg.RetrySchedule, Timeout: cfg.DeliveryTimeout, BreakerFailures: uint32(cfg.BreakerFailures),
 		BreakerCooldown: cfg.BreakerCooldown, MaxInFlight: cfg.EndpointConcurrency, OrgID: cfg.OrgID,
-		UserAgent: "hookwire/" + cfg.Version,
+		UserAgent: "hookwire/" + cfg.Version, Guard: guard,
 	}, e.store, owner{e}, e.metrics, cfg.Logger)
 	if err != nil {
 		return nil, err

@@ -2,10 +2,14 @@ package engine_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -152,5 +156,98 @@ func TestRolesAndKeys(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "hookwire listening") {
 		t.Fatal("the log capture saw nothing: the check above proves nothing")
+	}
+}
+
+// switchingResolver answers from a table the test can change, standing in
+// for DNS that changes between a stream's creation and its delivery.
+type switchingResolver struct {
+	mu    sync.Mutex
+	hosts map[string]string
+}
+
+func (r *switchingResolver) set(host, addr string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.hosts[host] = addr
+}
+
+func (r *switchingResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a, ok := r.hosts[host]
+	if !ok {
+		return nil, fmt.Errorf("no such host %s", host)
+	}
+	return []netip.Addr{netip.MustParseAddr(a)}, nil
+}
+
+// TestDestinationGuard: internal destinations are refused at create time
+// (addresses and names that resolve to them) and again at send time, when
+// a name that was public at creation now points inside.
+func TestDestinationGuard(t *testing.T) {
+	recv := newReceiver(t)
+	port := recv.listener.Addr().(*net.TCPAddr).Port
+	resolver := &switchingResolver{hosts: map[string]string{
+		"hooks.example.test":    "203.0.113.10", // public (documentation range)
+		"inside.example.test":   "127.0.0.1",
+		"metadata.example.test": "169.254.169.254",
+	}}
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
+		c.Dev, c.AdminKey, c.AllowPrivateDestinations, c.Resolver = false, "admin-key-for-guard-test", false, resolver
+	})
+	for _, url := range []string{
+		"http://127.0.0.1:" + fmt.Sprint(port) + "/hook", "http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data",
+		"http://[::1]/hook", "http://inside.example.test/hook", "http://metadata.example.test/hook", "http://0.0.0.0/",
+	} {
+		var e apiError
+		if status := srv.call("POST", "/v1/streams", checkoutFriction(url), &e); status != 400 ||
+			!strings.Contains(e.Error.Message, "internal address") || !strings.Contains(e.Error.Message, "destination.url") {
+			t.Fatalf("%s: %d %+v, want 400 naming destination.url and the internal address", url, status, e)
+		}
+	}
+	public := fmt.Sprintf("http://hooks.example.test:%d/hook", port)
+	srv.createStream(checkoutFriction(public))
+	resolver.set("hooks.example.test", "127.0.0.1") // DNS changes after the check
+	srv.sendEvents(map[string]any{"session_id": "s", "type": "rage_click", "url": "/cart"})
+	var list struct{ Deliveries []delivery }
+	waitFor(t, 5*time.Second, "a refused attempt", func() bool {
+		srv.call("GET", "/v1/deliveries", nil, &list)
+		return len(list.Deliveries) == 1 && len(list.Deliveries[0].Attempts) > 0
+	})
+	if a := list.Deliveries[0].Attempts[0]; !strings.Contains(a.Error, "refused") || !strings.Contains(a.Error, "internal address") {
+		t.Fatalf("attempt = %+v, want a refusal naming the internal address", a)
+	}
+	if recv.count() != 0 {
+		t.Fatalf("the internal receiver got %d requests", recv.count())
+	}
+}
+
+// TestRedirectToInternalIsNotFollowed: a destination answering 302 to an
+// internal address is a failed attempt; the redirect target hears nothing.
+func TestRedirectToInternalIsNotFollowed(t *testing.T) {
+	target := newReceiver(t)
+	redirector := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL, http.StatusFound)
+	})}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go redirector.Serve(ln)
+	t.Cleanup(func() { redirector.Close() })
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.RetrySchedule = []time.Duration{0} })
+	srv.createStream(checkoutFriction("http://" + ln.Addr().String() + "/hook"))
+	srv.sendEvents(map[string]any{"session_id": "s", "type": "rage_click", "url": "/cart"})
+	var list struct{ Deliveries []delivery }
+	waitFor(t, 5*time.Second, "the failed delivery", func() bool {
+		srv.call("GET", "/v1/deliveries?status=failed", nil, &list)
+		return len(list.Deliveries) == 1
+	})
+	if a := list.Deliveries[0].Attempts[0]; a.Status != 302 {
+		t.Fatalf("attempt = %+v, want the 302 recorded as a failure", a)
+	}
+	if target.count() != 0 {
+		t.Fatal("hookwire followed the redirect")
 	}
 }

@@ -3,6 +3,7 @@ package delivery
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -44,6 +45,10 @@ func newClient(cfg *Config) *fasthttp.Client {
 		MaxResponseBodySize:      1 << 20,
 		DisablePathNormalizing:   true,
 		NoDefaultUserAgentHeader: false,
+		// Every connection goes through the guard: a host that resolved to
+		// a public address when the stream was saved may not resolve to an
+		// internal one now.
+		Dial: func(addr string) (net.Conn, error) { return cfg.Guard.Dial(addr, cfg.Timeout) },
 		// Redirects are never followed: Do does not follow them, and a 3xx
 		// counts as a failure.
 	}

@@ -2,7 +2,9 @@ package delivery
 
 import (
 	"errors"
+
 	"fmt"
+	"github.com/hookwire/hookwire/engine/netguard"
 	"strings"
 	"time"
 )
@@ -26,6 +28,8 @@ type Config struct {
 	UserAgent string
 	// MaxAttemptsKept bounds the attempt log of one delivery.
 	MaxAttemptsKept int
+	// Guard checks every connection's destination address.
+	Guard netguard.Guard
 }
 
 // DefaultSchedule is CONTRACT §1's --retry-schedule default.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/netguard"
 	"github.com/hookwire/hookwire/engine/signing"
 	"github.com/hookwire/hookwire/engine/store"
 	"github.com/hookwire/hookwire/filters"
@@ -114,8 +115,9 @@ func (f *Faults) View() FaultsView {
 
 // Config configures a Catalog.
 type Config struct {
-	MaxStreams   int
-	AllowPrivate bool
+	MaxStreams int
+	// Guard checks destination hosts.
+	Guard netguard.Guard
 	// FilterTimeout bounds one call into an uploaded filter.
 	FilterTimeout time.Duration
 	// FilterMemoryPages caps an uploaded filter instance's memory.
@@ -338,7 +340,7 @@ func (c *Catalog) validate(ctx context.Context, d *Definition, prev *model.Strea
 	if d.Destination == nil {
 		return nil, invalid("destination", "required: {\"url\": ..., \"secret\": ...}")
 	}
-	if err := checkURL(ctx, d.Destination.URL, c.cfg.AllowPrivate); err != nil {
+	if err := checkURL(ctx, d.Destination.URL, c.cfg.Guard); err != nil {
 		return nil, err
 	}
 	secret := d.Destination.Secret
@@ -423,7 +425,7 @@ func (c *Catalog) Update(ctx context.Context, id string, p *Patch) (*Compiled, e
 	}
 	if p.Destination != nil {
 		if p.Destination.URL != "" {
-			if err := checkURL(ctx, p.Destination.URL, c.cfg.AllowPrivate); err != nil {
+			if err := checkURL(ctx, p.Destination.URL, c.cfg.Guard); err != nil {
 				return nil, err
 			}
 			s.Destination.URL = p.Destination.URL
