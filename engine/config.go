@@ -46,6 +46,10 @@ type Config struct {
 	MaxInFlightEvents int64
 	// EndpointConcurrency bounds concurrent attempts per destination.
 	EndpointConcurrency int
+	// IngestRate limits each API key's events per second (0: unlimited);
+	// IngestBurst is the burst (at least MaxEventsPerRequest).
+	IngestRate  float64
+	IngestBurst int
 	// FilterTimeout bounds one call into an uploaded filter.
 	FilterTimeout time.Duration
 	// FilterMemoryBytes caps an uploaded filter instance's memory.
@@ -135,6 +139,8 @@ func (c *Config) Validate() error {
 		return errors.New("--max-body-bytes must be at least 1024")
 	case c.MaxEventsPerRequest < 1:
 		return errors.New("--max-events-per-request must be at least 1")
+	case c.IngestRate < 0 || c.IngestBurst < 0:
+		return errors.New("--ingest-rate and --ingest-burst must not be negative")
 	case c.FilterTimeout <= 0:
 		return errors.New("--filter-timeout must be positive")
 	case c.FilterMemoryBytes < 1<<16 || c.FilterMemoryBytes > 4<<30:

@@ -102,6 +102,7 @@ func New(cfg Config) (e *Engine, err error) {
 		return nil, err
 	}
 	e.api = httpapi.New(httpapi.Config{Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes,
+		IngestRate: cfg.IngestRate, IngestBurst: cfg.IngestBurst,
 		MaxEventsPerRequest: cfg.MaxEventsPerRequest}, httpapi.Deps{
 		Catalog: e.catalog, Writer: e.writer, Dispatcher: e.outbox, Store: e.store, Sessions: e.sessions,
 		Metrics: e.metrics, Keys: ring, Logger: cfg.Logger,

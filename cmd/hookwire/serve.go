@@ -38,6 +38,8 @@ func serve(args []string) error {
 	fs.IntVar(&cfg.EndpointConcurrency, "endpoint-concurrency", cfg.EndpointConcurrency, "concurrent attempts per destination")
 	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body")
 	fs.IntVar(&cfg.MaxEventsPerRequest, "max-events-per-request", cfg.MaxEventsPerRequest, "largest accepted batch")
+	fs.Float64Var(&cfg.IngestRate, "ingest-rate", 0, "events per second each API key may send (0: no limit)")
+	fs.IntVar(&cfg.IngestBurst, "ingest-burst", 0, "burst of --ingest-rate, in events (default: --max-events-per-request)")
 	fs.DurationVar(&cfg.FilterTimeout, "filter-timeout", cfg.FilterTimeout, "time budget of one call into an uploaded filter")
 	fs.Int64Var(&cfg.FilterMemoryBytes, "filter-memory", cfg.FilterMemoryBytes, "memory cap of one uploaded filter instance, in bytes")
 	logFormat := fs.String("log-format", "text", "text or json")

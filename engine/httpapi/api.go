@@ -30,6 +30,10 @@ type Config struct {
 	MaxBodyBytes int
 	// MaxEventsPerRequest bounds a batch.
 	MaxEventsPerRequest int
+	// IngestRate limits each API key to this many events per second (0:
+	// no limit), with bursts up to IngestBurst events.
+	IngestRate  float64
+	IngestBurst int
 }
 
 // API holds the handlers' dependencies. Every field is safe for concurrent
@@ -45,6 +49,7 @@ type API struct {
 	logger     *slog.Logger
 	metricsH   fasthttp.RequestHandler
 	keys       *keys.Ring
+	limiter    *ingestLimiter
 
 	ready    atomic.Bool
 	draining atomic.Bool
@@ -67,6 +72,7 @@ type Deps struct {
 func New(cfg Config, d Deps) *API {
 	return &API{cfg: cfg, catalog: d.Catalog, writer: d.Writer, dispatcher: d.Dispatcher, store: d.Store,
 		sessions: d.Sessions, metrics: d.Metrics, logger: d.Logger, keys: d.Keys,
+		limiter:  newIngestLimiter(cfg.IngestRate, max(cfg.IngestBurst, cfg.MaxEventsPerRequest)),
 		metricsH: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))}
 }
 

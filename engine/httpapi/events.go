@@ -3,6 +3,8 @@ package httpapi
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strconv"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -42,6 +44,13 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx) {
 		a.fail(ctx, err, "invalid_event")
 		return
 	}
+	if ok, wait := a.limiter.admit(caller(ctx, a.cfg.Dev), len(events), time.Now()); !ok {
+		a.metrics.RequestsRejected.WithLabelValues("rate_limited").Inc()
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeError(ctx, fasthttp.StatusTooManyRequests, "rate_limited",
+			fmt.Sprintf("this key may send %g events per second; retry in %s", a.cfg.IngestRate, wait.Round(time.Millisecond)))
+		return
+	}
 	res, err := a.writer.Accept(events)
 	if err != nil {
 		a.metrics.RequestsRejected.WithLabelValues(rejectReason(err)).Inc()
@@ -59,4 +68,13 @@ func rejectReason(err error) string {
 		return "shutting_down"
 	}
 	return "error"
+}
+
+// caller identifies whom a rate limit applies to: the API key, or the
+// client's address when there are no keys (dev mode).
+func caller(ctx *fasthttp.RequestCtx, dev bool) string {
+	if dev {
+		return ctx.RemoteIP().String()
+	}
+	return credential(ctx, true)
 }

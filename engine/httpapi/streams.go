@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -40,8 +41,25 @@ func (a *API) getStream(ctx *fasthttp.RequestCtx, id string) {
 	writeJSON(ctx, fasthttp.StatusOK, view(cs))
 }
 
-func (a *API) createStream(ctx *fasthttp.RequestCtx) {
+// MaxDefinitionBytes bounds a stream definition's body.
+const MaxDefinitionBytes = 256 << 10
+
+// definitionBody checks a stream body's type and size; false when it wrote
+// the refusal.
+func definitionBody(ctx *fasthttp.RequestCtx) bool {
 	if !requireJSON(ctx) {
+		return false
+	}
+	if n := len(ctx.PostBody()); n > MaxDefinitionBytes {
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("the stream definition is %d bytes, over the limit of %d", n, MaxDefinitionBytes))
+		return false
+	}
+	return true
+}
+
+func (a *API) createStream(ctx *fasthttp.RequestCtx) {
+	if !definitionBody(ctx) {
 		return
 	}
 	def, err := streams.ParseDefinition(ctx.PostBody())
@@ -63,7 +81,7 @@ func (a *API) createStream(ctx *fasthttp.RequestCtx) {
 }
 
 func (a *API) replaceStream(ctx *fasthttp.RequestCtx, id string) {
-	if !requireJSON(ctx) {
+	if !definitionBody(ctx) {
 		return
 	}
 	def, err := streams.ParseDefinition(ctx.PostBody())
@@ -80,7 +98,7 @@ func (a *API) replaceStream(ctx *fasthttp.RequestCtx, id string) {
 }
 
 func (a *API) patchStream(ctx *fasthttp.RequestCtx, id string) {
-	if !requireJSON(ctx) {
+	if !definitionBody(ctx) {
 		return
 	}
 	p, err := streams.ParsePatch(ctx.PostBody())

@@ -23,6 +23,10 @@ const (
 	MaxNameLength      = 256
 	MaxURLLength       = 8192
 	MaxUserFieldLength = 512
+	// MaxPropertiesBytes bounds properties (and user.properties), compacted.
+	MaxPropertiesBytes = 64 << 10
+	// MaxNestingDepth bounds how deep objects and arrays nest in them.
+	MaxNestingDepth = 32
 )
 
 // Format is how a request body holds its events.
@@ -295,7 +299,34 @@ func object(path string, raw json.RawMessage) (json.RawMessage, *model.InvalidEr
 	if err := json.Compact(&buf, raw); err != nil {
 		return nil, reject(0, path, "malformed JSON: %v", err)
 	}
+	if buf.Len() > MaxPropertiesBytes {
+		return nil, reject(0, path, "%d bytes, over the limit of %d", buf.Len(), MaxPropertiesBytes)
+	}
+	if d := depth(buf.Bytes()); d > MaxNestingDepth {
+		return nil, reject(0, path, "nested %d levels deep, over the limit of %d", d, MaxNestingDepth)
+	}
 	return buf.Bytes(), nil
+}
+
+// depth is the deepest nesting of objects and arrays in valid JSON.
+func depth(b []byte) int {
+	deepest, level, inString := 0, 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			level++
+			deepest = max(deepest, level)
+		case c == '}' || c == ']':
+			level--
+		}
+	}
+	return deepest
 }
 
 func user(w *wireUser) (*model.User, *model.InvalidError) {
