@@ -54,6 +54,9 @@ type Config struct {
 	FilterTimeout time.Duration
 	// FilterMemoryBytes caps an uploaded filter instance's memory.
 	FilterMemoryBytes int64
+	// PprofListen, when set, serves net/http/pprof on this address (keep it
+	// on loopback: profiles reveal internals).
+	PprofListen string
 	// ShutdownTimeout bounds the wait for in-flight requests at shutdown.
 	ShutdownTimeout time.Duration
 

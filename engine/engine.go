@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -80,7 +82,14 @@ func New(cfg Config) (e *Engine, err error) {
 		FilterMemoryPages: uint32(cfg.FilterMemoryBytes >> 16)}, e.store); err != nil {
 		return nil, err
 	}
-	e.metrics = metrics.New(func() float64 { return float64(e.sessions.Len()) })
+	e.metrics = metrics.New(metrics.Gauges{
+		LiveSessions:   func() float64 { return float64(e.sessions.Len()) },
+		EventsInFlight: func() float64 { return float64(e.writer.InFlight()) },
+		StoreBytes: func() (float64, float64) {
+			lsm, vlog := e.store.Size()
+			return float64(lsm), float64(vlog)
+		},
+	})
 	e.outbox, err = delivery.New(e.deliveryStage.ctx, &e.deliveryStage.group, delivery.Config{
 		Schedule: cfg.RetrySchedule, Timeout: cfg.DeliveryTimeout, BreakerFailures: uint32(cfg.BreakerFailures),
 		BreakerCooldown: cfg.BreakerCooldown, MaxInFlight: cfg.EndpointConcurrency, OrgID: cfg.OrgID,
@@ -146,6 +155,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.api.SetReady()
 	e.background.group.Go(func() { e.collectGarbage(e.background.ctx) })
+	if e.cfg.PprofListen != "" {
+		e.servePprof()
+	}
 
 	var serveErr error
 	select {
@@ -213,4 +225,26 @@ func (o owner) Gone(d *model.Delivery) {
 	if err := o.e.catalog.Disable(context.Background(), d.StreamID, reason); err != nil && !errors.Is(err, model.ErrNotFound) {
 		o.e.cfg.Logger.Error("disabling a stream after 410", "stream_id", d.StreamID, "err", err)
 	}
+}
+
+// servePprof serves the runtime profiles on their own listener until
+// shutdown.
+func (e *Engine) servePprof() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: e.cfg.PprofListen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	e.background.group.Go(func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.cfg.Logger.Error("pprof listener", "addr", e.cfg.PprofListen, "err", err)
+		}
+	})
+	e.background.group.Go(func() {
+		<-e.background.ctx.Done()
+		srv.Close()
+	})
+	e.cfg.Logger.Info("pprof listening", "addr", e.cfg.PprofListen)
 }

@@ -42,6 +42,7 @@ func serve(args []string) error {
 	fs.IntVar(&cfg.IngestBurst, "ingest-burst", 0, "burst of --ingest-rate, in events (default: --max-events-per-request)")
 	fs.DurationVar(&cfg.FilterTimeout, "filter-timeout", cfg.FilterTimeout, "time budget of one call into an uploaded filter")
 	fs.Int64Var(&cfg.FilterMemoryBytes, "filter-memory", cfg.FilterMemoryBytes, "memory cap of one uploaded filter instance, in bytes")
+	fs.StringVar(&cfg.PprofListen, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060")
 	logFormat := fs.String("log-format", "text", "text or json")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parseWithEnv(fs, args); err != nil {

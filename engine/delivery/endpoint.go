@@ -54,10 +54,22 @@ func newEndpoint(d *Dispatcher, url string) *endpoint {
 				ep.openedAt.Store(time.Now().UnixNano())
 			}
 			d.metrics.BreakerChanges.WithLabelValues(stateName(to)).Inc()
+			d.metrics.BreakerState.WithLabelValues(url).Set(stateValue(to))
 			d.logger.Info("endpoint breaker changed state", "url", url, "from", stateName(from), "to", stateName(to))
 		},
 	})
+	d.metrics.BreakerState.WithLabelValues(url).Set(0)
 	return ep
+}
+
+func stateValue(s gobreaker.State) float64 {
+	switch s {
+	case gobreaker.StateHalfOpen:
+		return 1
+	case gobreaker.StateOpen:
+		return 2
+	}
+	return 0
 }
 
 func stateName(s gobreaker.State) string {

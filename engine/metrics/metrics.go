@@ -23,11 +23,18 @@ type Metrics struct {
 	DeliveriesFinal  *prometheus.CounterVec // status: succeeded, failed
 	AttemptSeconds   *prometheus.HistogramVec
 	BreakerChanges   *prometheus.CounterVec // to
+	BreakerState     *prometheus.GaugeVec   // endpoint: 0 closed, 1 half-open, 2 open
 }
 
-// New builds and registers the collectors. liveSessions is read at scrape
-// time.
-func New(liveSessions func() float64) *Metrics {
+// Gauges are read at scrape time from the parts that own the figures.
+type Gauges struct {
+	LiveSessions   func() float64
+	EventsInFlight func() float64 // accepted, not yet evaluated (all mailboxes)
+	StoreBytes     func() (lsm, vlog float64)
+}
+
+// New builds and registers the collectors.
+func New(g Gauges) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		EventsAccepted: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_accepted_total",
@@ -52,12 +59,20 @@ func New(liveSessions func() float64) *Metrics {
 			Help: "Latency of delivery attempts.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}, []string{"endpoint"}),
 		BreakerChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_breaker_transitions_total",
 			Help: "Endpoint circuit breaker state changes, by new state."}, []string{"to"}),
+		BreakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hookwire_endpoint_breaker_state",
+			Help: "Each endpoint's circuit breaker: 0 closed, 1 half-open, 2 open."}, []string{"endpoint"}),
 	}
 	m.Registry.MustRegister(m.EventsAccepted, m.EventsDuplicate, m.RequestsRejected, m.EventsEvaluated,
 		m.EventsReplayed, m.StreamMatches, m.FilterFaults, m.DeliveryAttempts, m.DeliveriesFinal,
-		m.AttemptSeconds, m.BreakerChanges,
+		m.AttemptSeconds, m.BreakerChanges, m.BreakerState,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
-			Help: "Session actors currently live."}, liveSessions),
+			Help: "Session actors currently live."}, g.LiveSessions),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_events_in_flight",
+			Help: "Events accepted and queued in session mailboxes, not yet evaluated."}, g.EventsInFlight),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_lsm_bytes",
+			Help: "Badger LSM tree size."}, func() float64 { l, _ := g.StoreBytes(); return l }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_vlog_bytes",
+			Help: "Badger value log size."}, func() float64 { _, v := g.StoreBytes(); return v }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

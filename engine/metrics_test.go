@@ -1,0 +1,102 @@
+package engine_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// scrape reads /metrics with the Prometheus text parser.
+func (s *server) scrape() map[string]*dto.MetricFamily {
+	s.t.Helper()
+	resp, err := http.Get(s.base + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		s.t.Fatalf("/metrics is not Prometheus text: %v", err)
+	}
+	return families
+}
+
+// value returns the value of the metric with the given labels (nil: the
+// only one), or -1 when absent.
+func value(families map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	f, ok := families[name]
+	if !ok {
+		return -1
+	}
+next:
+	for _, m := range f.Metric {
+		for _, l := range m.Label {
+			if want, ok := labels[l.GetName()]; ok && want != l.GetValue() {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		}
+	}
+	return -1
+}
+
+// TestMetricsCountWhatHappened scrapes /metrics after a known sequence and
+// checks each counter against it.
+func TestMetricsCountWhatHappened(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	st := srv.createStream(checkoutFriction(recv.URL))
+	srv.sendEvents(
+		map[string]any{"id": "1", "session_id": "s1", "type": "rage_click", "url": "/cart"},
+		map[string]any{"id": "2", "session_id": "s2", "type": "rage_click", "url": "/cart"},
+		map[string]any{"id": "3", "session_id": "s2", "type": "click"},
+	)
+	srv.sendEvents(
+		map[string]any{"id": "3", "session_id": "s2", "type": "click"}, // duplicate
+		map[string]any{"id": "4", "session_id": "s3", "type": "click"},
+	)
+	if status, _ := srv.raw("POST", "/v1/events", "application/json", `{"session_id":"s","type":"Bad"}`); status != 400 {
+		t.Fatalf("invalid request: %d", status)
+	}
+	waitFor(t, 5*time.Second, "two webhooks", func() bool { return recv.count() == 2 })
+	var got map[string]float64
+	waitFor(t, 5*time.Second, "the counters to settle", func() bool {
+		m := srv.scrape()
+		got = map[string]float64{
+			"accepted":   value(m, "hookwire_events_accepted_total", nil),
+			"duplicates": value(m, "hookwire_events_duplicate_total", nil),
+			"rejected":   value(m, "hookwire_event_requests_rejected_total", map[string]string{"reason": "invalid"}),
+			"evaluated":  value(m, "hookwire_events_evaluated_total", nil),
+			"matches":    value(m, "hookwire_stream_matches_total", map[string]string{"stream_id": st.ID}),
+			"attempts":   value(m, "hookwire_delivery_attempts_total", map[string]string{"outcome": "success"}),
+			"succeeded":  value(m, "hookwire_deliveries_total", map[string]string{"status": "succeeded"}),
+			"breaker":    value(m, "hookwire_endpoint_breaker_state", map[string]string{"endpoint": recv.URL}),
+			"in_flight":  value(m, "hookwire_events_in_flight", nil),
+		}
+		return got["succeeded"] == 2 && got["evaluated"] == 4
+	})
+	want := map[string]float64{"accepted": 4, "duplicates": 1, "rejected": 1, "evaluated": 4, "matches": 2,
+		"attempts": 2, "succeeded": 2, "breaker": 0, "in_flight": 0}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %v, want %v", k, got[k], w)
+		}
+	}
+	m := srv.scrape()
+	for _, name := range []string{"hookwire_live_sessions", "hookwire_store_lsm_bytes", "hookwire_store_vlog_bytes",
+		"hookwire_delivery_attempt_seconds", "go_goroutines"} {
+		if _, ok := m[name]; !ok {
+			t.Errorf("%s is not exported", name)
+		}
+	}
+}
