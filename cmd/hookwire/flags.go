@@ -7,12 +7,16 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/hookwire/hookwire/engine/delivery"
 )
 
 // parseWithEnv parses args, then fills every flag not given on the command
 // line from HOOKWIRE_<NAME> (dashes become underscores), so containers can
-// be configured through the environment. A bad value names its source.
+// be configured through the environment, then from the config file named
+// by --config, if the flag set has one. Precedence: command line,
+// environment, file, default. A bad value names its source.
 func parseWithEnv(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -27,14 +31,84 @@ func parseWithEnv(fs *flag.FlagSet, args []string) error {
 		if given[f.Name] || err != nil {
 			return
 		}
-		name := "HOOKWIRE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := envName(f.Name)
 		if v, ok := os.LookupEnv(name); ok {
 			if serr := fs.Set(f.Name, v); serr != nil {
 				err = fmt.Errorf("%s=%q: %v", name, v, serr)
 			}
+			given[f.Name] = true
 		}
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	if cf := fs.Lookup("config"); cf != nil && cf.Value.String() != "" {
+		return applyConfigFile(fs, cf.Value.String(), given)
+	}
+	return nil
+}
+
+func envName(flagName string) string {
+	return "HOOKWIRE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// applyConfigFile sets every flag named in a YAML file (keys are the flag
+// names without --) that the command line and the environment left alone.
+// Unknown keys and bad values are errors naming the key.
+func applyConfigFile(fs *flag.FlagSet, path string, given map[string]bool) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("config file %s: not YAML: %v", path, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil
+	}
+	top := doc.Content[0]
+	if top.Kind != yaml.MappingNode {
+		return fmt.Errorf("config file %s: want a mapping of flag names to values", path)
+	}
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		k, v := top.Content[i], top.Content[i+1]
+		f := fs.Lookup(k.Value)
+		if f == nil || k.Value == "config" {
+			return fmt.Errorf("config file %s, line %d: unknown key %q (keys are the flags of `hookwire serve -h`, without --)",
+				path, k.Line, k.Value)
+		}
+		value, err := scalarOrList(v)
+		if err != nil {
+			return fmt.Errorf("config file %s, line %d: key %q: %v", path, v.Line, k.Value, err)
+		}
+		if given[k.Value] {
+			continue
+		}
+		if err := fs.Set(k.Value, value); err != nil {
+			return fmt.Errorf("config file %s, line %d: key %q: %v", path, v.Line, k.Value, err)
+		}
+	}
+	return nil
+}
+
+// scalarOrList renders a YAML value as a flag value: scalars as written,
+// a list of scalars (e.g. retry-schedule) comma-joined.
+func scalarOrList(v *yaml.Node) (string, error) {
+	switch v.Kind {
+	case yaml.ScalarNode:
+		return v.Value, nil
+	case yaml.SequenceNode:
+		parts := make([]string, 0, len(v.Content))
+		for _, item := range v.Content {
+			if item.Kind != yaml.ScalarNode {
+				return "", fmt.Errorf("a list may hold only plain values")
+			}
+			parts = append(parts, item.Value)
+		}
+		return strings.Join(parts, ","), nil
+	}
+	return "", fmt.Errorf("want a value or a list of values")
 }
 
 // scheduleFlag is a comma-separated list of durations.

@@ -16,7 +16,31 @@ import (
 func serve(args []string) error {
 	cfg := engine.DefaultConfig()
 	cfg.Version = version
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs, logFormat, logLevel := serveFlags(&cfg)
+	if err := parseWithEnv(fs, args); err != nil {
+		if err == flag.ErrHelp {
+			return nil
+		}
+		return err
+	}
+	logger, err := newLogger(*logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = logger
+	e, err := engine.New(cfg)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return e.Run(ctx)
+}
+
+// serveFlags binds every serve flag to cfg; the log settings are returned
+// for the caller to build the logger.
+func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, logFormat, logLevel *string) {
+	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "one listener for the whole HTTP API")
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "Badger directory; created if missing")
 	fs.StringVar(&cfg.AdminKey, "admin-key", "", "bootstrap API key with role admin")
@@ -43,26 +67,10 @@ func serve(args []string) error {
 	fs.DurationVar(&cfg.FilterTimeout, "filter-timeout", cfg.FilterTimeout, "time budget of one call into an uploaded filter")
 	fs.Int64Var(&cfg.FilterMemoryBytes, "filter-memory", cfg.FilterMemoryBytes, "memory cap of one uploaded filter instance, in bytes")
 	fs.StringVar(&cfg.PprofListen, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060")
-	logFormat := fs.String("log-format", "text", "text or json")
-	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := parseWithEnv(fs, args); err != nil {
-		if err == flag.ErrHelp {
-			return nil
-		}
-		return err
-	}
-	logger, err := newLogger(*logFormat, *logLevel)
-	if err != nil {
-		return err
-	}
-	cfg.Logger = logger
-	e, err := engine.New(cfg)
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return e.Run(ctx)
+	fs.String("config", "", "YAML file of settings: keys are these flags' names (flags and HOOKWIRE_* win)")
+	logFormat = fs.String("log-format", "text", "text or json")
+	logLevel = fs.String("log-level", "info", "debug, info, warn or error")
+	return fs, logFormat, logLevel
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {

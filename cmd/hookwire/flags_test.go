@@ -1,0 +1,82 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookwire/hookwire/engine"
+)
+
+func testFlags() (*flag.FlagSet, *string, *time.Duration, *[]time.Duration, *bool) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:7070", "")
+	idle := fs.Duration("session-idle", 30*time.Minute, "")
+	var schedule []time.Duration
+	fs.Var(scheduleFlag{&schedule}, "retry-schedule", "")
+	dev := fs.Bool("dev", false, "")
+	fs.String("config", "", "")
+	return fs, listen, idle, &schedule, dev
+}
+
+func writeConfig(t *testing.T, text string) string {
+	path := filepath.Join(t.TempDir(), "hookwire.yaml")
+	os.WriteFile(path, []byte(text), 0o644)
+	return path
+}
+
+func TestConfigFileEnvAndFlagsPrecedence(t *testing.T) {
+	path := writeConfig(t, "listen: 127.0.0.1:9999\nsession-idle: 5m\nretry-schedule: [0s, 1s, 1m]\ndev: true\n")
+	t.Setenv("HOOKWIRE_SESSION_IDLE", "7m")
+	fs, listen, idle, schedule, dev := testFlags()
+	if err := parseWithEnv(fs, []string{"--config", path, "--listen", "127.0.0.1:1234"}); err != nil {
+		t.Fatal(err)
+	}
+	if *listen != "127.0.0.1:1234" {
+		t.Errorf("listen = %s: the command line must win over the file", *listen)
+	}
+	if *idle != 7*time.Minute {
+		t.Errorf("session-idle = %s: the environment must win over the file", *idle)
+	}
+	if len(*schedule) != 3 || (*schedule)[2] != time.Minute || !*dev {
+		t.Errorf("from the file: schedule %v, dev %v", *schedule, *dev)
+	}
+}
+
+func TestConfigFileErrorsNameTheKey(t *testing.T) {
+	tests := []struct{ text, mentions string }{
+		{"listn: 127.0.0.1:1\n", `unknown key "listn"`},
+		{"session-idle: soon\n", `line 1: key "session-idle"`},
+		{"retry-schedule: [0s, {a: 1}]\n", `key "retry-schedule"`},
+		{"- just\n- a list\n", "mapping"},
+		{"listen: [unclosed\n", "not YAML"},
+	}
+	for _, tc := range tests {
+		fs, _, _, _, _ := testFlags()
+		err := parseWithEnv(fs, []string{"--config", writeConfig(t, tc.text)})
+		if err == nil || !strings.Contains(err.Error(), tc.mentions) {
+			t.Errorf("%q: %v, want an error mentioning %s", tc.text, err, tc.mentions)
+		}
+	}
+}
+
+// TestExampleConfigFile: the documented example sets real serve flags and
+// yields a configuration the engine accepts.
+func TestExampleConfigFile(t *testing.T) {
+	cfg := engine.DefaultConfig()
+	fs, logFormat, _ := serveFlags(&cfg)
+	t.Setenv("HOOKWIRE_ADMIN_KEY", "from-the-environment")
+	if err := parseWithEnv(fs, []string{"--config", "../../docs/hookwire.example.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.OrgID != "acme" || cfg.Listen != "0.0.0.0:7070" || len(cfg.RetrySchedule) != 8 || *logFormat != "json" ||
+		cfg.AdminKey != "from-the-environment" || cfg.FilterTimeout != 10*time.Millisecond {
+		t.Fatalf("config = %+v", cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("the example config does not validate: %v", err)
+	}
+}
