@@ -6,6 +6,8 @@ BIN      ?= bin/hookwire
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 10s
+# Minimising a new interesting input can outlast a short fuzz run.
+FUZZMIN  ?= 10s
 DATA     ?= ./hookwire-data
 
 .PHONY: build run receive test check fmt vet fuzz bench crash-test filters filter-go filter-c filter-wat filter-as clean
@@ -45,8 +47,10 @@ filter-as:
 	cd $(AS_DIR) && { [ -d node_modules/assemblyscript ] || npm ci --no-audit --no-fund; } && \
 		npx asc assembly/index.ts --outFile $(abspath $(FILTERS_OUT))/pricing-then-help.wasm --optimize --use abort=assembly/index/abort
 
+# The whole suite with the race detector, then each fuzz target briefly.
 test: vet
 	$(GO) test -race -count=1 ./...
+	$(MAKE) -s fuzz FUZZTIME=3s FUZZMIN=1s
 
 check: fmt test
 
@@ -59,8 +63,11 @@ vet:
 
 # Each fuzz target for FUZZTIME (CI runs a short pass; use FUZZTIME=60s locally).
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./engine/ingest
-	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) ./filters
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/ingest
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDefinition$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/streams
+	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters
+	$(GO) test -run '^$$' -fuzz '^FuzzRegexAgreesWithGo$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters
+	$(GO) test -run '^$$' -fuzz '^FuzzCompileModule$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./wasm
 
 # kill -9 the server KILLS times under load; prints a summary line.
 KILLS ?= 20

@@ -295,6 +295,9 @@ func TestHostileModules(t *testing.T) {
 		{"hugememory", hostileFilter(t, "hugememory"), "over limit of 1024 pages"},
 		{"badimport", hostileFilter(t, "badimport"), "unknown import env.fetch"},
 		{"startloop", hostileFilter(t, "startloop"), "does not start"},
+		// 17 bytes declaring billions of imports: once enough to make the
+		// runtime allocate gigabytes (found by FuzzCompileModule).
+		{"importbomb", []byte("\x00asm\x01\x00\x00\x00\x02\xe8d\x97\xb0\xe2\xff\x00("), "declares"},
 	}
 	for _, r := range refused {
 		status, e := srv.putFilter(r.name, r.module)

@@ -208,6 +208,7 @@ func TestValidationNamesThePath(t *testing.T) {
 		{"timestamp contains", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("timestamp", "contains", `"2026"`)}}},
 			"triggers[0].where[0].op", "timestamp"},
 		{"min_count not yet", []filters.Trigger{{Event: "click", MinCount: 3}}, "triggers[0].min_count", "not supported"},
+		{"too many patterns", manyPatterns(17), "triggers[16].where[0]", "at most 16 matches"},
 		{"filter bad name", []filters.Trigger{{Filter: "My Filter"}}, "triggers[0].filter", "not a filter name"},
 		{"config without filter", []filters.Trigger{{Config: raw(`{}`)}}, "triggers[0].filter", "required"},
 		{"filter with where", []filters.Trigger{{Filter: "x", Event: "click"}}, "triggers[0]", "only filter and config"},
@@ -261,4 +262,12 @@ func TestProgramSplitsDeclarativeAndCustom(t *testing.T) {
 	if only.Wasm != nil {
 		t.Fatal("a stream of filter triggers only needs no generated module")
 	}
+}
+
+func manyPatterns(n int) []filters.Trigger {
+	out := make([]filters.Trigger, n)
+	for i := range out {
+		out[i] = filters.Trigger{Event: "click", Where: []filters.Condition{where("url", "matches", `"a+"`)}}
+	}
+	return out
 }

@@ -56,5 +56,8 @@ const (
 	MaxInValues       = 256
 	MaxStringValue    = 4096
 	MaxPatternLength  = 1024
+	// MaxPatterns bounds the matches conditions of one stream: each is a
+	// DFA built at create time, so this bounds a definition's compile cost.
+	MaxPatterns = 16
 	MaxFieldPathDepth = 16
 )

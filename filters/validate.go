@@ -56,6 +56,7 @@ func plan(prefix string, triggers []Trigger) ([]triggerPlan, []CustomTrigger, er
 	}
 	var plans []triggerPlan
 	var custom []CustomTrigger
+	patterns := 0
 	for i, t := range triggers {
 		path := fmt.Sprintf("%s[%d]", prefix, i)
 		if t.Filter != "" || len(t.Config) > 0 {
@@ -77,6 +78,13 @@ func plan(prefix string, triggers []Trigger) ([]triggerPlan, []CustomTrigger, er
 		p, err := planEvent(path, t.Event, t.Where)
 		if err != nil {
 			return nil, nil, err
+		}
+		for j, c := range p.conditions {
+			if c.op == OpMatches {
+				if patterns++; patterns > MaxPatterns {
+					return nil, nil, invalid(fmt.Sprintf("%s.where[%d]", path, j), "at most %d matches conditions per stream", MaxPatterns)
+				}
+			}
 		}
 		p.index = i
 		plans = append(plans, p)

@@ -95,8 +95,8 @@ type Module struct {
 // hw_alloc and hw_match with their signatures, import only the hookwire
 // host functions and WASI, and fit the memory cap.
 func (r *Runtime) Compile(ctx context.Context, binary []byte) (*Module, error) {
-	if len(binary) < 8 || string(binary[:4]) != "\x00asm" {
-		return nil, fmt.Errorf("%w: it does not start with the \\0asm magic bytes", ErrNotWasm)
+	if err := precheck(binary); err != nil {
+		return nil, err
 	}
 	compiled, err := r.rt.CompileModule(ctx, binary)
 	if err != nil {
