@@ -64,6 +64,7 @@ vet:
 # Each fuzz target for FUZZTIME (CI runs a short pass; use FUZZTIME=60s locally).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/ingest
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFullstory$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/ingest
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDefinition$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/streams
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters
 	$(GO) test -run '^$$' -fuzz '^FuzzRegexAgreesWithGo$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters

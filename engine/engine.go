@@ -196,15 +196,21 @@ func (e *Engine) closeResources() {
 	}
 }
 
+// collectGarbage runs the periodic clean-ups: Badger's value log, and the
+// user → session index of Fullstory-style ingest.
 func (e *Engine) collectGarbage(ctx context.Context) {
-	tick := time.NewTicker(5 * time.Minute)
-	defer tick.Stop()
+	vlog := time.NewTicker(5 * time.Minute)
+	users := time.NewTicker(time.Minute)
+	defer vlog.Stop()
+	defer users.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-vlog.C:
 			e.store.CollectGarbage()
+		case <-users.C:
+			e.writer.SweepUsers()
 		}
 	}
 }

@@ -39,6 +39,33 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	events, err := ingest.Decode(ctx.PostBody(), format, a.cfg.MaxEventsPerRequest, time.Now())
+	a.accept(ctx, events, err)
+}
+
+// postFullstoryEvents takes Fullstory server API "Create Event" bodies (one,
+// or {"requests": [...]} with batch) as custom events, so existing
+// Fullstory server clients can send here.
+func (a *API) postFullstoryEvents(ctx *fasthttp.RequestCtx, batch bool) {
+	if !a.ready.Load() {
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "not_ready", "recovering stored events; retry shortly")
+		return
+	}
+	if !requireJSON(ctx) {
+		return
+	}
+	if len(ctx.PostBody()) > a.cfg.MaxBodyBytes {
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("the request body is %d bytes, over the limit of %d", len(ctx.PostBody()), a.cfg.MaxBodyBytes))
+		return
+	}
+	events, err := ingest.DecodeFullstory(ctx.PostBody(), batch, a.cfg.MaxEventsPerRequest, a.writer.SessionFor, time.Now())
+	a.accept(ctx, events, err)
+}
+
+// accept is the common end of every ingest route: refuse an invalid body,
+// apply the key's rate, then make the events durable and queue them.
+func (a *API) accept(ctx *fasthttp.RequestCtx, events []model.Event, err error) {
 	if err != nil {
 		a.metrics.RequestsRejected.WithLabelValues("invalid").Inc()
 		a.fail(ctx, err, "invalid_event")

@@ -28,6 +28,8 @@ var routes = []route{
 	{"GET", "/metrics", keys.RoleAdmin, false, (*API).serveMetrics}, // no key needed from loopback
 
 	{"POST", "/v1/events", keys.RoleIngest, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.postEvents(ctx) }},
+	{"POST", "/v2/events", keys.RoleIngest, true, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.postFullstoryEvents(ctx, false) }},
+	{"POST", "/v2/events/batch", keys.RoleIngest, true, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.postFullstoryEvents(ctx, true) }},
 
 	{"GET", "/v1/streams", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.listStreams(ctx) }},
 	{"POST", "/v1/streams", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createStream(ctx) }},

@@ -43,7 +43,16 @@ type Writer struct {
 	mailbox  *actors.Mailbox[*request]
 	trimmer  *Trimmer
 	inFlight atomic.Int64
+	users    userSessions
 }
+
+// SessionFor is the session an event naming only user uid joins: the
+// user's most recent live session, or a new one.
+func (w *Writer) SessionFor(uid string) string { return w.users.resolve(uid, w.sessions.Has) }
+
+// SweepUsers forgets users whose latest session has ended; call it now and
+// then to bound the memory of user → session.
+func (w *Writer) SweepUsers() { w.users.sweep(w.sessions.Has) }
 
 type request struct {
 	append   store.AppendRequest
@@ -80,6 +89,9 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 	}
 	for i := range events {
 		r.reserved[events[i].SessionID]++
+		if events[i].User != nil && events[i].User.UID != "" {
+			w.users.note(events[i].User.UID, events[i].SessionID)
+		}
 	}
 	// Reserve room in every session's mailbox first: once the events are on
 	// disk, handing them over must not fail.
