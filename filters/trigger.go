@@ -51,13 +51,13 @@ const (
 // Limits on a definition, so that one stream cannot make compilation or
 // evaluation expensive for everyone.
 const (
-	MaxTriggers       = 32
-	MaxConditions     = 32
-	MaxInValues       = 256
-	MaxStringValue    = 4096
-	MaxPatternLength  = 1024
+	MaxTriggers      = 32
+	MaxConditions    = 32
+	MaxInValues      = 256
+	MaxStringValue   = 4096
+	MaxPatternLength = 1024
 	// MaxPatterns bounds the matches conditions of one stream: each is a
 	// DFA built at create time, so this bounds a definition's compile cost.
-	MaxPatterns = 16
+	MaxPatterns       = 16
 	MaxFieldPathDepth = 16
 )
