@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sort"
 	"sync"
@@ -134,7 +133,3 @@ func (d *Dispatcher) Endpoints() []EndpointStats {
 	sort.Slice(out, func(i, j int) bool { return out[i].URL < out[j].URL })
 	return out
 }
-
-// errBreakerRefused marks an attempt the breaker did not let through; it
-// is rescheduled without counting as an attempt.
-var errBreakerRefused = errors.New("delivery: breaker refused the attempt")

@@ -18,8 +18,11 @@ func TestBigSpender(t *testing.T) {
 	add := func(price float64) bool {
 		return hookwire.Match(hookwire.Event{Type: "click", Properties: map[string]any{"target_text": "Add to cart", "price": price}})
 	}
-	if add(40) || add(40) {
-		t.Fatal("matched below the threshold")
+	if add(40) {
+		t.Fatal("matched at 40")
+	}
+	if add(40) {
+		t.Fatal("matched at 80")
 	}
 	if hookwire.Match(hookwire.Event{Type: "click", Properties: map[string]any{"target_text": "Help", "price": 500.0}}) {
 		t.Fatal("matched another button")
