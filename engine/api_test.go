@@ -304,3 +304,29 @@ func TestStartupRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestLiveSessionView: a live session's view comes from its actor, so its
+// counts are current before anything is written to the store.
+func TestLiveSessionView(t *testing.T) {
+	srv := startServer(t, t.TempDir(), nil)
+	srv.sendEvents(
+		map[string]any{"session_id": "s", "type": "navigate", "timestamp": "2026-11-27T12:00:00Z", "user": map[string]any{"uid": "u-1", "email": "a@x"}},
+		map[string]any{"session_id": "s", "type": "click", "timestamp": "2026-11-27T12:01:00Z"},
+		map[string]any{"session_id": "s", "type": "click", "timestamp": "2026-11-27T12:02:00Z"},
+	)
+	var sess struct {
+		Ended       bool   `json:"ended"`
+		Events      int    `json:"events"`
+		StartedAt   string `json:"started_at"`
+		LastEventAt string `json:"last_event_at"`
+		User        struct{ UID, Email string }
+		Fired       []any
+	}
+	waitFor(t, 5*time.Second, "three events", func() bool {
+		return srv.call("GET", "/v1/sessions/s", nil, &sess) == 200 && sess.Events == 3
+	})
+	if sess.Ended || sess.StartedAt != "2026-11-27T12:00:00Z" || sess.LastEventAt != "2026-11-27T12:02:00Z" ||
+		sess.User.UID != "u-1" || sess.User.Email != "a@x" || sess.Fired == nil {
+		t.Fatalf("session = %+v", sess)
+	}
+}

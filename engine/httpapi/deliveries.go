@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/base64"
 	"strconv"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -102,18 +103,21 @@ type firedView struct {
 }
 
 func (a *API) getSession(ctx *fasthttp.RequestCtx, id string) {
-	sess, err := a.store.LoadSession(id)
-	if err != nil {
-		a.fail(ctx, err, "")
-		return
-	}
-	live := a.sessions.Has(id)
-	if sess == nil && !live {
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no session "+id)
-		return
-	}
-	if sess == nil {
-		sess = &model.Session{ID: id}
+	// A live session answers for itself (its counts are ahead of the
+	// store); an ended one is read from the store.
+	current, live := session.Query(a.sessions, id, time.Second)
+	sess := &current
+	if !live {
+		stored, err := a.store.LoadSession(id)
+		if err != nil {
+			a.fail(ctx, err, "")
+			return
+		}
+		if stored == nil {
+			writeError(ctx, fasthttp.StatusNotFound, "not_found", "no session "+id)
+			return
+		}
+		sess = stored
 	}
 	fired := make([]firedView, 0, len(sess.Fired))
 	for streamID, f := range sess.Fired {

@@ -17,11 +17,27 @@ import (
 type Completion interface{ Done() }
 
 // Message is what a session actor receives: one accepted event and its
-// place in the event log.
+// place in the event log, or (Query set) a request for its current view.
 type Message struct {
 	Event model.Event
 	Pos   model.LogPosition
 	Done  Completion
+	Query chan<- model.Session
+}
+
+// Query asks a live session actor for its current view of the session; ok
+// is false when the session has no live actor.
+func Query(sessions *actors.Registry[string, Message], id string, timeout time.Duration) (model.Session, bool) {
+	reply := make(chan model.Session, 1)
+	if sessions.PushControl(id, Message{Query: reply}) != nil {
+		return model.Session{}, false
+	}
+	select {
+	case s := <-reply:
+		return s, true
+	case <-time.After(timeout):
+		return model.Session{}, false
+	}
 }
 
 // Outbox takes messages that are durably stored and must be delivered.
@@ -110,12 +126,16 @@ func (a *actor) Receive(batch []Message) {
 	if a.session == nil {
 		a.load()
 	}
-	a.lastSeen = time.Now()
 	snap := a.deps.Catalog.Snapshot()
 	a.outgoing = a.outgoing[:0]
 	a.stateChanged = false
 	for i := range batch {
 		m := &batch[i]
+		if m.Query != nil {
+			m.Query <- a.view() // a look is not activity: the idle timer runs on
+			continue
+		}
+		a.lastSeen = time.Now()
 		if !m.Pos.After(a.session.Evaluated) && m.Pos != (model.LogPosition{}) {
 			continue // replayed: its effects are in the stored record
 		}
@@ -141,8 +161,25 @@ func (a *actor) Receive(batch []Message) {
 		}
 	}
 	for i := range batch {
-		batch[i].Done.Done()
+		if batch[i].Done != nil {
+			batch[i].Done.Done()
+		}
 	}
+}
+
+// view is a copy of the session safe to hand to another goroutine.
+func (a *actor) view() model.Session {
+	s := *a.session
+	s.Fired = make(map[string]model.Fired, len(a.session.Fired))
+	for k, v := range a.session.Fired {
+		s.Fired[k] = v
+	}
+	s.State = nil
+	if a.session.User != nil {
+		u := *a.session.User
+		s.User = &u
+	}
+	return s
 }
 
 // observe updates the session's bookkeeping with an event.
