@@ -76,9 +76,12 @@ func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
 		{"streams: bad field", "POST", "/v1/streams", "application/json", where("color", "eq", "x"), 400, "invalid_stream", "triggers[0].where[0].field", -1},
 		{"streams: bad regex", "POST", "/v1/streams", "application/json", where("url", "matches", "(unclosed"), 400, "invalid_stream", "triggers[0].where[0].value", -1},
 		{"streams: gt with a string", "POST", "/v1/streams", "application/json", where("properties.price", "gt", "cheap"), 400, "invalid_stream", "triggers[0].where[0].value", -1},
-		{"streams: min_count not yet", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
-			m["triggers"] = []any{map[string]any{"event": "click", "min_count": 3}}
+		{"streams: negative min_count", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["triggers"] = []any{map[string]any{"event": "click", "min_count": -3}}
 		}), 400, "invalid_stream", "triggers[0].min_count", -1},
+		{"streams: sequence without within", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["triggers"] = []any{map[string]any{"sequence": []any{map[string]any{"event": "a"}, map[string]any{"event": "b"}}}}
+		}), 400, "invalid_stream", "triggers[0].within", -1},
 		{"streams: no destination", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { delete(m, "destination") }), 400, "invalid_stream", "destination", -1},
 		{"streams: ftp destination", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
 			m["destination"] = map[string]any{"url": "ftp://example.com/x"}

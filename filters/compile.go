@@ -1,6 +1,8 @@
 package filters
 
 import (
+	"fmt"
+
 	"github.com/hookwire/hookwire/internal/wasmenc"
 )
 
@@ -26,9 +28,13 @@ type Program struct {
 	Custom []CustomTrigger
 }
 
-// Function indices and type indices of the generated module.
+// Function indices and type indices of the generated module. The state
+// imports come first in the index space; they are called only by counting
+// and sequence triggers, which keep their progress in the session's state.
 const (
-	fnAlloc uint32 = iota
+	fnStateGet uint32 = iota
+	fnStateSet
+	fnAlloc
 	fnMatch
 	fnMemEq
 	fnStrEq
@@ -62,15 +68,18 @@ func Compile(prefix string, triggers []Trigger) (*Program, error) {
 	g.slot(Field{Root: FieldType, Text: "type"})
 	match := &wasmenc.Code{}
 	for i, p := range plans {
-		match.Block(wasmenc.BlockEmpty)
-		g.stringOp(match, 0, fnStrEq, p.eventType)
-		match.Op(wasmenc.I32Eqz).BrIf(0)
-		for _, c := range p.conditions {
-			g.condition(match, c)
+		switch {
+		case len(p.steps) > 0:
+			g.sequence(match, i, p)
+		case p.minCount > 1:
+			g.counted(match, i, p)
+		default:
+			match.Block(wasmenc.BlockEmpty)
+			g.step(match, p)
 			match.Op(wasmenc.I32Eqz).BrIf(0)
+			match.I32(int32(i + 1)).Op(wasmenc.Return)
+			match.End()
 		}
-		match.I32(int32(i + 1)).Op(wasmenc.Return)
-		match.End()
 	}
 	match.I32(0)
 
@@ -82,15 +91,19 @@ func Compile(prefix string, triggers []Trigger) (*Program, error) {
 			typeI32x3ToI32: {Params: i32s(3), Results: i32s(1)},
 			typeI32x4ToI32: {Params: i32s(4), Results: i32s(1)},
 		},
+		Imports: []wasmenc.Import{
+			{Module: "hookwire", Name: "state_get", Type: typeI32x4ToI32},
+			{Module: "hookwire", Name: "state_set", Type: typeI32x4ToI32},
+		},
 		Funcs: []wasmenc.Func{
-			fnAlloc:     {Type: typeI32ToI32, Locals: i32s(1), Body: allocBody(heapBase)},
-			fnMatch:     {Type: typeI32x2ToI32, Body: match},
-			fnMemEq:     {Type: typeI32x3ToI32, Body: memEqBody()},
-			fnStrEq:     {Type: typeI32x4ToI32, Body: strEqBody()},
-			fnHasPrefix: {Type: typeI32x4ToI32, Body: hasPrefixBody()},
-			fnHasSuffix: {Type: typeI32x4ToI32, Body: hasSuffixBody()},
-			fnContains:  {Type: typeI32x4ToI32, Locals: i32s(2), Body: containsBody()},
-			fnDFA:       {Type: typeI32x3ToI32, Locals: i32s(13), Body: dfaBody()},
+			{Type: typeI32ToI32, Locals: i32s(1), Body: allocBody(heapBase)},
+			{Type: typeI32x2ToI32, Locals: matchLocals, Body: match},
+			{Type: typeI32x3ToI32, Body: memEqBody()},
+			{Type: typeI32x4ToI32, Body: strEqBody()},
+			{Type: typeI32x4ToI32, Body: hasPrefixBody()},
+			{Type: typeI32x4ToI32, Body: hasSuffixBody()},
+			{Type: typeI32x4ToI32, Locals: i32s(2), Body: containsBody()},
+			{Type: typeI32x3ToI32, Locals: i32s(13), Body: dfaBody()},
 		},
 		MemoryMinPage: heapBase/65536 + 1,
 		Exports: []wasmenc.Export{
@@ -225,6 +238,128 @@ func (g *generator) condition(c *wasmenc.Code, cond condition) {
 			c.Op(wasmenc.I32Eqz)
 		}
 	}
+}
+
+// step leaves 1 on the stack when the event is of the step's type and meets
+// all its conditions, else 0.
+func (g *generator) step(c *wasmenc.Code, p triggerPlan) {
+	c.Block(wasmenc.BlockI32)
+	c.I32(0) // the block's result when a check fails
+	g.stringOp(c, 0, fnStrEq, p.eventType)
+	c.Op(wasmenc.I32Eqz).BrIf(0)
+	for _, cond := range p.conditions {
+		g.condition(c, cond)
+		c.Op(wasmenc.I32Eqz).BrIf(0)
+	}
+	c.Op(wasmenc.Drop).I32(1)
+	c.End()
+}
+
+// Locals of hw_match after its two parameters.
+const (
+	localCount   = 2 // i32
+	localTS      = 3 // f64: the event's timestamp, Unix ms
+	localChanged = 4 // i32
+)
+
+var matchLocals = []wasmenc.ValType{wasmenc.I32, wasmenc.F64, wasmenc.I32}
+
+// stateKey and scratch space for trigger i's progress.
+func (g *generator) stateKey(kind string, i int) (key uint32, keyLen int32) {
+	k := fmt.Sprintf("hookwire:%s:%d", kind, i)
+	return g.constant([]byte(k), true), int32(len(k))
+}
+
+// counted is a trigger with min_count: each matching event adds one to a
+// counter in the session's state; the trigger completes when it reaches
+// min_count.
+//
+//	if step { n = state[key] + 1; state[key] = n; if n >= min_count { return i+1 } }
+func (g *generator) counted(c *wasmenc.Code, i int, p triggerPlan) {
+	key, keyLen := g.stateKey("count", i)
+	scratch := g.constant(make([]byte, 4), false)
+	c.Block(wasmenc.BlockEmpty)
+	g.step(c, p)
+	c.Op(wasmenc.I32Eqz).BrIf(0)
+	c.I32(int32(scratch)).I32(0).StoreI32(0)
+	c.I32(int32(key)).I32(keyLen).I32(int32(scratch)).I32(4).Call(fnStateGet).Op(wasmenc.Drop)
+	c.I32(int32(scratch)).LoadI32(0).I32(1).Op(wasmenc.I32Add).Set(localCount)
+	c.I32(int32(scratch)).Get(localCount).StoreI32(0)
+	c.I32(int32(key)).I32(keyLen).I32(int32(scratch)).I32(4).Call(fnStateSet).Op(wasmenc.Drop)
+	c.Get(localCount).I32(int32(p.minCount)).Op(wasmenc.I32LtU).BrIf(0)
+	c.I32(int32(i + 1)).Op(wasmenc.Return)
+	c.End()
+}
+
+// sequence is a trigger whose steps must happen in order, the last within
+// the window of the first (by event timestamps). The session's state holds
+// best[j], the latest start time of a partial match that has completed j
+// steps (-1: none); the latest start is the one most likely to finish in
+// the window, so one number per step is exact.
+//
+//	for j := k-1; j >= 1; j-- {
+//		if best[j] >= 0 && ts >= best[j] && ts-best[j] <= within && step_j {
+//			if j == k-1 { return i+1 }
+//			best[j+1] = max(best[j+1], best[j])
+//		}
+//	}
+//	if step_0 { best[1] = max(best[1], ts) }
+//
+// Going down means one event advances a partial match by one step only.
+func (g *generator) sequence(c *wasmenc.Code, i int, p triggerPlan) {
+	k := len(p.steps)
+	size := int32(8 * (k - 1))
+	key, keyLen := g.stateKey("sequence", i)
+	scratch := g.constant(make([]byte, size), false)
+	best := func(j int) { c.I32(int32(scratch)).LoadF64(uint32(8 * (j - 1))) }
+	tsSlot := g.slot(Field{Root: FieldTimestamp, Text: "timestamp"})
+
+	// Load the progress, or start from nothing.
+	c.I32(int32(key)).I32(keyLen).I32(int32(scratch)).I32(size).Call(fnStateGet).I32(size).Op(wasmenc.I32Ne)
+	c.If(wasmenc.BlockEmpty)
+	for j := 1; j < k; j++ {
+		c.I32(int32(scratch)).F64(-1).StoreF64(uint32(8 * (j - 1)))
+	}
+	c.End()
+	c.I32(0).Set(localChanged)
+	pushSlot(c, tsSlot)
+	c.LoadF64(slotNumOffset).Set(localTS)
+
+	for j := k - 1; j >= 1; j-- {
+		c.Block(wasmenc.BlockEmpty)
+		best(j)
+		c.F64(0).Op(wasmenc.F64Lt).BrIf(0)
+		c.Get(localTS)
+		best(j)
+		c.Op(wasmenc.F64Lt).BrIf(0)
+		c.Get(localTS)
+		best(j)
+		c.Op(wasmenc.F64Sub).F64(p.withinMS).Op(wasmenc.F64Gt).BrIf(0)
+		g.step(c, p.steps[j])
+		c.Op(wasmenc.I32Eqz).BrIf(0)
+		if j == k-1 {
+			c.I32(int32(i + 1)).Op(wasmenc.Return)
+		} else {
+			c.I32(int32(scratch))
+			best(j + 1)
+			best(j)
+			c.Op(wasmenc.F64Max).StoreF64(uint32(8 * j))
+			c.I32(1).Set(localChanged)
+		}
+		c.End()
+	}
+	c.Block(wasmenc.BlockEmpty)
+	g.step(c, p.steps[0])
+	c.Op(wasmenc.I32Eqz).BrIf(0)
+	c.I32(int32(scratch))
+	best(1)
+	c.Get(localTS).Op(wasmenc.F64Max).StoreF64(0)
+	c.I32(1).Set(localChanged)
+	c.End()
+
+	c.Get(localChanged).If(wasmenc.BlockEmpty)
+	c.I32(int32(key)).I32(keyLen).I32(int32(scratch)).I32(size).Call(fnStateSet).Op(wasmenc.Drop)
+	c.End()
 }
 
 func i32s(n int) []wasmenc.ValType {

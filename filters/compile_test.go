@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -207,7 +208,14 @@ func TestValidationNamesThePath(t *testing.T) {
 			"triggers[0].where[0].value", "required"},
 		{"timestamp contains", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("timestamp", "contains", `"2026"`)}}},
 			"triggers[0].where[0].op", "timestamp"},
-		{"min_count not yet", []filters.Trigger{{Event: "click", MinCount: 3}}, "triggers[0].min_count", "not supported"},
+		{"negative min_count", []filters.Trigger{{Event: "click", MinCount: -1}}, "triggers[0].min_count", "from 1 to"},
+		{"sequence of one", []filters.Trigger{{Sequence: []filters.Step{{Event: "click"}}, Within: "1m"}}, "triggers[0].sequence", "2 to 8 steps"},
+		{"sequence without within", []filters.Trigger{{Sequence: []filters.Step{{Event: "a"}, {Event: "b"}}}}, "triggers[0].within", "required"},
+		{"sequence bad within", []filters.Trigger{{Sequence: []filters.Step{{Event: "a"}, {Event: "b"}}, Within: "soon"}}, "triggers[0].within", "not a duration"},
+		{"sequence with event", []filters.Trigger{{Event: "a", Sequence: []filters.Step{{Event: "a"}, {Event: "b"}}, Within: "1m"}}, "triggers[0]", "only sequence and within"},
+		{"within alone", []filters.Trigger{{Event: "a", Within: "1m"}}, "triggers[0].within", "goes with sequence"},
+		{"bad step", []filters.Trigger{{Sequence: []filters.Step{{Event: "a"}, {Event: "b", Where: []filters.Condition{where("url", "like", `"x"`)}}}, Within: "1m"}},
+			"triggers[0].sequence[1].where[0].op", "unknown operator"},
 		{"too many patterns", manyPatterns(17), "triggers[16].where[0]", "at most 16 matches"},
 		{"filter bad name", []filters.Trigger{{Filter: "My Filter"}}, "triggers[0].filter", "not a filter name"},
 		{"config without filter", []filters.Trigger{{Config: raw(`{}`)}}, "triggers[0].filter", "required"},
@@ -270,4 +278,93 @@ func manyPatterns(n int) []filters.Trigger {
 		out[i] = filters.Trigger{Event: "click", Where: []filters.Condition{where("url", "matches", `"a+"`)}}
 	}
 	return out
+}
+
+// memState is a session's state for the generated module's counting and
+// sequence triggers.
+type memState map[string][]byte
+
+func (m memState) Get(k []byte) ([]byte, bool) { v, ok := m[string(k)]; return v, ok }
+func (m memState) Set(k, v []byte) bool        { m[string(k)] = append([]byte(nil), v...); return true }
+func (m memState) Log([]byte)                  {}
+
+// session runs events (field text → value maps) through one instance with
+// one session's state and returns each verdict.
+func session(t *testing.T, triggers []filters.Trigger, events []map[string]filters.Value) []int32 {
+	t.Helper()
+	prog, err := filters.Compile("triggers", triggers)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	ctx := context.Background()
+	mod, err := newRuntime(t).Compile(ctx, prog.Wasm)
+	if err != nil {
+		t.Fatalf("wazero rejected the generated module: %v", err)
+	}
+	inst, err := mod.Instantiate(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := memState{}
+	var out []int32
+	for _, ev := range events {
+		values := make([]filters.Value, len(prog.Slots))
+		for i, f := range prog.Slots {
+			values[i] = ev[f.Text]
+		}
+		v, err := inst.Match(filters.AppendRecord(nil, values), state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func nav(url string, ms float64) map[string]filters.Value {
+	return map[string]filters.Value{"type": str("navigate"), "url": str(url), "timestamp": num(ms)}
+}
+
+func TestMinCount(t *testing.T) {
+	click := map[string]filters.Value{"type": str("click"), "properties.target": str("Buy")}
+	other := map[string]filters.Value{"type": str("click"), "properties.target": str("Help")}
+	got := session(t, []filters.Trigger{{Event: "click", MinCount: 3, Where: []filters.Condition{where("properties.target", "eq", `"Buy"`)}}},
+		[]map[string]filters.Value{click, other, click, other, other, click})
+	if fmt.Sprint(got) != "[0 0 0 0 0 1]" {
+		t.Fatalf("verdicts %v: want the third matching event only", got)
+	}
+}
+
+func TestSequence(t *testing.T) {
+	pricingThenHelp := []filters.Trigger{{Within: "2s", Sequence: []filters.Step{
+		{Event: "navigate", Where: []filters.Condition{where("url", "contains", `"/pricing"`)}},
+		{Event: "navigate", Where: []filters.Condition{where("url", "contains", `"/help"`)}},
+	}}}
+	three := []filters.Trigger{{Within: "10s", Sequence: []filters.Step{
+		{Event: "navigate", Where: []filters.Condition{where("url", "ends_with", `"/a"`)}},
+		{Event: "navigate", Where: []filters.Condition{where("url", "ends_with", `"/b"`)}},
+		{Event: "navigate", Where: []filters.Condition{where("url", "ends_with", `"/c"`)}},
+	}}}
+	tests := []struct {
+		name     string
+		triggers []filters.Trigger
+		events   []map[string]filters.Value
+		want     string
+	}{
+		{"in order, inside the window", pricingThenHelp, []map[string]filters.Value{nav("/pricing", 0), nav("/x", 500), nav("/help", 1500)}, "[0 0 1]"},
+		{"reversed", pricingThenHelp, []map[string]filters.Value{nav("/help", 0), nav("/pricing", 500)}, "[0 0]"},
+		{"too far apart", pricingThenHelp, []map[string]filters.Value{nav("/pricing", 0), nav("/help", 2001)}, "[0 0]"},
+		{"exactly the window", pricingThenHelp, []map[string]filters.Value{nav("/pricing", 0), nav("/help", 2000)}, "[0 1]"},
+		{"a later start saves it", pricingThenHelp, []map[string]filters.Value{nav("/pricing", 0), nav("/pricing", 1000), nav("/help", 2900)}, "[0 0 1]"},
+		{"three steps", three, []map[string]filters.Value{nav("/a", 0), nav("/c", 1), nav("/b", 2), nav("/b", 3), nav("/c", 4)}, "[0 0 0 0 1]"},
+		{"one event is one step", three, []map[string]filters.Value{nav("/a", 0), nav("/b", 1), nav("/b", 2)}, "[0 0 0]"},
+		{"three steps too slow", three, []map[string]filters.Value{nav("/a", 0), nav("/b", 5000), nav("/c", 10001)}, "[0 0 0]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fmt.Sprint(session(t, tc.triggers, tc.events)); got != tc.want {
+				t.Fatalf("verdicts %s, want %s", got, tc.want)
+			}
+		})
+	}
 }

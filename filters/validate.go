@@ -45,7 +45,20 @@ type triggerPlan struct {
 	index      int
 	eventType  string
 	conditions []condition
+	// minCount > 1: the trigger completes on its minCount-th matching event.
+	minCount int
+	// steps, for a sequence: each step's event type and conditions, in
+	// order; the last must come within withinMS of the first.
+	steps    []triggerPlan
+	withinMS float64
 }
+
+// Limits of counting and sequence triggers.
+const (
+	MaxMinCount      = 1_000_000
+	MaxSequenceSteps = 8
+	MaxWithin        = 30 * 24 * time.Hour
+)
 
 func plan(prefix string, triggers []Trigger) ([]triggerPlan, []CustomTrigger, error) {
 	if len(triggers) == 0 {
@@ -67,22 +80,26 @@ func plan(prefix string, triggers []Trigger) ([]triggerPlan, []CustomTrigger, er
 			custom = append(custom, c)
 			continue
 		}
-		switch {
-		case t.MinCount != 0:
-			return nil, nil, invalid(path+".min_count", "min_count triggers are not supported by this version of hookwire yet")
-		case len(t.Sequence) > 0:
-			return nil, nil, invalid(path+".sequence", "sequence triggers are not supported by this version of hookwire yet")
-		case t.Within != "":
-			return nil, nil, invalid(path+".within", "within is only meaningful with sequence, which this version does not support yet")
+		var p triggerPlan
+		var err error
+		if len(t.Sequence) > 0 || t.Within != "" {
+			p, err = planSequence(path, t)
+		} else {
+			p, err = planEvent(path, t.Event, t.Where)
+			if err == nil && (t.MinCount < 0 || t.MinCount > MaxMinCount) {
+				err = invalid(path+".min_count", "must be from 1 to %d, got %d", MaxMinCount, t.MinCount)
+			}
+			p.minCount = t.MinCount
 		}
-		p, err := planEvent(path, t.Event, t.Where)
 		if err != nil {
 			return nil, nil, err
 		}
-		for j, c := range p.conditions {
-			if c.op == OpMatches {
-				if patterns++; patterns > MaxPatterns {
-					return nil, nil, invalid(fmt.Sprintf("%s.where[%d]", path, j), "at most %d matches conditions per stream", MaxPatterns)
+		for _, step := range append([]triggerPlan{p}, p.steps...) {
+			for j, c := range step.conditions {
+				if c.op == OpMatches {
+					if patterns++; patterns > MaxPatterns {
+						return nil, nil, invalid(fmt.Sprintf("%s.where[%d]", path, j), "at most %d matches conditions per stream", MaxPatterns)
+					}
 				}
 			}
 		}
@@ -121,6 +138,32 @@ func planCustom(path string, i int, t Trigger) (CustomTrigger, error) {
 		c.Config = buf.Bytes()
 	}
 	return c, nil
+}
+
+func planSequence(path string, t Trigger) (triggerPlan, error) {
+	switch {
+	case len(t.Sequence) == 0:
+		return triggerPlan{}, invalid(path+".within", "within goes with sequence: the window between the first and the last step")
+	case len(t.Sequence) < 2 || len(t.Sequence) > MaxSequenceSteps:
+		return triggerPlan{}, invalid(path+".sequence", "needs 2 to %d steps, got %d", MaxSequenceSteps, len(t.Sequence))
+	case t.Event != "" || len(t.Where) > 0 || t.MinCount != 0:
+		return triggerPlan{}, invalid(path, "a sequence trigger has only sequence and within; put each step's event and where in its step")
+	case t.Within == "":
+		return triggerPlan{}, invalid(path+".within", "required with sequence: how long the steps may take, e.g. \"10m\"")
+	}
+	within, err := time.ParseDuration(t.Within)
+	if err != nil || within <= 0 || within > MaxWithin {
+		return triggerPlan{}, invalid(path+".within", "%q is not a duration from 1ms to %s (e.g. \"30s\", \"10m\", \"2h\")", t.Within, MaxWithin)
+	}
+	p := triggerPlan{withinMS: float64(within.Milliseconds())}
+	for j, step := range t.Sequence {
+		sp, err := planEvent(fmt.Sprintf("%s.sequence[%d]", path, j), step.Event, step.Where)
+		if err != nil {
+			return triggerPlan{}, err
+		}
+		p.steps = append(p.steps, sp)
+	}
+	return p, nil
 }
 
 func planEvent(path, event string, where []Condition) (triggerPlan, error) {

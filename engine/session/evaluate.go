@@ -47,7 +47,9 @@ func (ev *evaluation) match(cs *streams.Compiled, state wasm.CallState) (bool, e
 		}
 		buf := recordBuffers.Get().(*[]byte)
 		record := filters.AppendRecord((*buf)[:0], ev.values)
-		verdict, err := cs.Pool.Match(context.Background(), record, nil)
+		// Counting and sequence triggers keep their progress in the
+		// session's state, like custom filters.
+		verdict, err := cs.Pool.Match(context.Background(), record, state)
 		*buf = record
 		recordBuffers.Put(buf)
 		if err != nil {

@@ -20,6 +20,8 @@ const (
 	opI32Load     = 0x28
 	opF64Load     = 0x2b
 	opI32Load8U   = 0x2d
+	opI32Store    = 0x36
+	opF64Store    = 0x39
 	opMemorySize  = 0x3f
 	opMemoryGrow  = 0x40
 	opI32Const    = 0x41
@@ -41,6 +43,8 @@ const (
 	F64Gt   byte = 0x64
 	F64Le   byte = 0x65
 	F64Ge   byte = 0x66
+	F64Sub  byte = 0xa1
+	F64Max  byte = 0xa5
 	I32Add  byte = 0x6a
 	I32Sub  byte = 0x6b
 	I32Mul  byte = 0x6c
@@ -120,6 +124,12 @@ func (c *Code) mem(op byte, align, offset uint32) *Code {
 	c.b = appendU32(appendU32(append(c.b, op), align), offset)
 	return c
 }
+
+// StoreI32 stores an i32 (value on top, address below) at address+offset.
+func (c *Code) StoreI32(offset uint32) *Code { return c.mem(opI32Store, 2, offset) }
+
+// StoreF64 stores an f64 (value on top, address below) at address+offset.
+func (c *Code) StoreF64(offset uint32) *Code { return c.mem(opF64Store, 3, offset) }
 
 // MemorySize pushes the memory's size in pages.
 func (c *Code) MemorySize() *Code { c.b = append(c.b, opMemorySize, 0x00); return c }

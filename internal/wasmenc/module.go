@@ -47,9 +47,17 @@ type Data struct {
 	Bytes  []byte
 }
 
-// Module is a Wasm module with one memory and no imports.
+// Import is an imported function. Imported functions come first in the
+// function index space, before Funcs.
+type Import struct {
+	Module, Name string
+	Type         uint32
+}
+
+// Module is a Wasm module with one memory.
 type Module struct {
 	Types         []FuncType
+	Imports       []Import
 	Funcs         []Func
 	MemoryMinPage uint32
 	Exports       []Export
@@ -74,6 +82,17 @@ func (m *Module) Encode() []byte {
 		}
 	}
 	out = appendSection(out, 1, sec)
+
+	if len(m.Imports) > 0 {
+		sec = appendU32(sec[:0], uint32(len(m.Imports)))
+		for _, imp := range m.Imports {
+			sec = appendName(sec, imp.Module)
+			sec = appendName(sec, imp.Name)
+			sec = append(sec, 0x00) // function
+			sec = appendU32(sec, imp.Type)
+		}
+		out = appendSection(out, 2, sec)
+	}
 
 	sec = appendU32(sec[:0], uint32(len(m.Funcs)))
 	for _, f := range m.Funcs {
