@@ -70,3 +70,37 @@ func TestSequenceWithin(t *testing.T) {
 		t.Fatalf("fired %v, want %v", got, want)
 	}
 }
+
+// TestFieldMapping: fields carry the mapped values; a path to nothing gives
+// null; an invalid mapping is refused at create time.
+func TestFieldMapping(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	def := checkoutFriction(recv.URL)
+	def["fields"] = map[string]string{
+		"cart_value": "event.properties.price", "page": "event.url", "first_item": "event.properties.items.0.sku",
+		"email": "user.email", "session": "session.id", "missing": "event.properties.nope", "who": "user.properties.plan",
+	}
+	srv.createStream(def)
+	srv.sendEvents(
+		map[string]any{"session_id": "s-1", "type": "navigate", "user": map[string]any{"uid": "u", "email": "ada@example.com",
+			"properties": map[string]any{"plan": "pro"}}},
+		map[string]any{"session_id": "s-1", "type": "rage_click", "url": "https://shop.example/cart",
+			"properties": map[string]any{"price": 42.5, "items": []any{map[string]any{"sku": "A-1"}}}},
+	)
+	waitFor(t, 5*time.Second, "the webhook", func() bool { return recv.count() == 1 })
+	fields := recv.received()[0].payload(t)["fields"].(map[string]any)
+	want := map[string]any{"cart_value": 42.5, "page": "https://shop.example/cart", "first_item": "A-1",
+		"email": "ada@example.com", "session": "s-1", "missing": nil, "who": "pro"}
+	if fmt.Sprint(fields) != fmt.Sprint(want) {
+		t.Fatalf("fields = %v, want %v", fields, want)
+	}
+	for _, bad := range []map[string]string{{"x": "properties.price"}, {"x": "event..url"}, {"": "event.url"}, {"x": "session"}} {
+		def := checkoutFriction(recv.URL)
+		def["name"], def["fields"] = "bad fields", bad
+		var e apiError
+		if status := srv.call("POST", "/v1/streams", def, &e); status != 400 || e.Error.Code != "invalid_stream" {
+			t.Fatalf("fields %v: %d %+v, want 400", bad, status, e)
+		}
+	}
+}

@@ -9,12 +9,16 @@ import (
 // Stream is a behavioural webhook definition: when any trigger completes in
 // a session, one signed webhook goes to Destination, once per session.
 type Stream struct {
-	ID            string            `json:"id"`
-	Name          string            `json:"name"`
-	Description   string            `json:"description"`
-	Enabled       bool              `json:"enabled"`
-	Triggers      []filters.Trigger `json:"triggers"`
-	Destination   Destination       `json:"destination"`
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Enabled     bool              `json:"enabled"`
+	Triggers    []filters.Trigger `json:"triggers"`
+	Destination Destination       `json:"destination"`
+	// Fields maps payload field names to paths into the completing event,
+	// the session's user and the session (event.<path>, user.<path>,
+	// session.<path>).
+	Fields        map[string]string `json:"fields,omitempty"`
 	SignalVersion int               `json:"signal_version"`
 	CreatedAt     time.Time         `json:"created_at"`
 	UpdatedAt     time.Time         `json:"updated_at"`

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookwire/hookwire/engine/model"
@@ -68,5 +69,56 @@ func NewWebhook(s *model.Stream, sess *model.Session, e *model.Event) *Webhook {
 		w.User = WebhookUser{UID: sess.User.UID, Email: sess.User.Email, DisplayName: sess.User.DisplayName}
 	}
 	w.User.ID = UserID(uid, sess.ID)
+	if len(s.Fields) > 0 {
+		w.Fields = mapFields(s.Fields, sess, e)
+	}
 	return w
+}
+
+// mapFields resolves a stream's field mapping against the completing event,
+// the session's user and the session; a path that leads nowhere gives null.
+func mapFields(fields map[string]string, sess *model.Session, e *model.Event) map[string]any {
+	roots := map[string]any{
+		"event": asTree(e),
+		"user":  asTree(sess.User),
+		"session": map[string]any{"id": sess.ID, "started_at": sess.StartedAt, "last_event_at": sess.LastEventAt,
+			"events": sess.Events},
+	}
+	out := make(map[string]any, len(fields))
+	for name, path := range fields {
+		segs := strings.Split(path, ".")
+		out[name] = lookupPath(roots[segs[0]], segs[1:])
+	}
+	return out
+}
+
+// asTree is v as generic JSON (maps, slices, numbers, strings).
+func asTree(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var tree any
+	if json.Unmarshal(b, &tree) != nil {
+		return nil
+	}
+	return tree
+}
+
+func lookupPath(v any, path []string) any {
+	for _, key := range path {
+		switch node := v.(type) {
+		case map[string]any:
+			v = node[key]
+		case []any:
+			i, ok := arrayIndex(key, len(node))
+			if !ok {
+				return nil
+			}
+			v = node[i]
+		default:
+			return nil
+		}
+	}
+	return v
 }

@@ -356,7 +356,7 @@ func (c *Catalog) validate(ctx context.Context, d *Definition, prev *model.Strea
 		enabled = *d.Enabled
 	}
 	return &model.Stream{
-		Name: name, Description: d.Description, Enabled: enabled, Triggers: d.Triggers,
+		Name: name, Description: d.Description, Enabled: enabled, Triggers: d.Triggers, Fields: d.Fields,
 		Destination: model.Destination{URL: d.Destination.URL, Secret: secret},
 	}, nil
 }
@@ -420,8 +420,11 @@ func (c *Catalog) Update(ctx context.Context, id string, p *Patch) (*Compiled, e
 		}
 		s.Description = *p.Description
 	}
-	if err := checkFields(p.Fields); err != nil {
-		return nil, err
+	if p.Fields != nil {
+		if err := checkFields(p.Fields); err != nil {
+			return nil, err
+		}
+		s.Fields = p.Fields
 	}
 	if p.Destination != nil {
 		if p.Destination.URL != "" {

@@ -150,11 +150,42 @@ func checkTriggers(triggers []filters.Trigger) (*filters.Program, error) {
 	return prog, err
 }
 
+// Limits of a field mapping.
+const (
+	MaxFields         = 64
+	MaxFieldNameBytes = 128
+)
+
+// checkFields validates a field mapping: names are non-empty, paths start
+// with event., user. or session. and have no empty segment.
 func checkFields(fields map[string]string) error {
-	if fields != nil {
-		return invalid("fields", "field mapping is not supported by this version of hookwire yet")
+	if len(fields) > MaxFields {
+		return invalid("fields", "at most %d fields, got %d", MaxFields, len(fields))
+	}
+	for name, path := range fields {
+		at := "fields." + name
+		switch {
+		case name == "" || len(name) > MaxFieldNameBytes || strings.ContainsFunc(name, isControl):
+			return invalid("fields", "field names are 1 to %d bytes without control characters, got %q", MaxFieldNameBytes, name)
+		case !validFieldPath(path):
+			return invalid(at, "%q is not a path: use event.<path> (e.g. event.properties.price, event.url), "+
+				"user.<path> (e.g. user.email) or session.<path> (id, started_at, last_event_at, events)", path)
+		}
 	}
 	return nil
+}
+
+func validFieldPath(path string) bool {
+	root, rest, ok := strings.Cut(path, ".")
+	if !ok || (root != "event" && root != "user" && root != "session") || len(path) > 512 {
+		return false
+	}
+	for _, seg := range strings.Split(rest, ".") {
+		if seg == "" {
+			return false
+		}
+	}
+	return true
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
