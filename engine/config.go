@@ -54,6 +54,11 @@ type Config struct {
 	FilterTimeout time.Duration
 	// FilterMemoryBytes caps an uploaded filter instance's memory.
 	FilterMemoryBytes int64
+	// PublicURL is hookwire's base URL as receivers should see it, for the
+	// links in system events; default http(s)://<listen>.
+	PublicURL string
+	// AlertInterval is how often segment alerts are checked.
+	AlertInterval time.Duration
 	// PprofListen, when set, serves net/http/pprof on this address (keep it
 	// on loopback: profiles reveal internals).
 	PprofListen string
@@ -153,6 +158,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Dev {
 		c.AllowPrivateDestinations = true
+	}
+	if c.AlertInterval <= 0 {
+		c.AlertInterval = time.Second
 	}
 	return nil
 }

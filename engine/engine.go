@@ -21,6 +21,7 @@ import (
 	"github.com/hookwire/hookwire/engine/session"
 	"github.com/hookwire/hookwire/engine/store"
 	"github.com/hookwire/hookwire/engine/streams"
+	"github.com/hookwire/hookwire/engine/system"
 )
 
 // stage is one layer of the engine that shuts down as a unit.
@@ -51,6 +52,7 @@ type Engine struct {
 	sessions *actors.Registry[string, session.Message]
 	writer   *ingest.Writer
 	outbox   *delivery.Dispatcher
+	system   *system.Service
 	api      *httpapi.API
 
 	ingestStage, sessionStage, trimStage, deliveryStage, background *stage
@@ -72,6 +74,17 @@ func New(cfg Config) (e *Engine, err error) {
 			e.closeResources()
 		}
 	}()
+	if e.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("--listen %s: %w", cfg.Listen, err)
+	}
+	if cfg.PublicURL == "" {
+		scheme := "http"
+		if cfg.TLSCert != "" {
+			scheme = "https"
+		}
+		cfg.PublicURL = scheme + "://" + e.listener.Addr().String()
+		e.cfg.PublicURL = cfg.PublicURL
+	}
 	if e.store, err = store.Open(store.Options{Dir: cfg.DataDir, Sync: cfg.Durability == "sync",
 		DeliveryRetention: cfg.DeliveryRetention, Logger: cfg.Logger}); err != nil {
 		return nil, err
@@ -98,9 +111,19 @@ func New(cfg Config) (e *Engine, err error) {
 	if err != nil {
 		return nil, err
 	}
+	e.system, err = system.New(system.Config{PublicURL: cfg.PublicURL, Guard: guard, AlertInterval: cfg.AlertInterval},
+		e.store, e.outbox, func(id string) string {
+			if g := e.catalog.Segment(id); g != nil {
+				return g.Segment.Name
+			}
+			return ""
+		}, cfg.Logger)
+	if err != nil {
+		return nil, err
+	}
 	e.sessions = session.NewRegistry(e.sessionStage.ctx, &e.sessionStage.group, &session.Deps{
 		Config:  session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention},
-		Catalog: e.catalog, Store: e.store, Outbox: e.outbox, Metrics: e.metrics, Logger: cfg.Logger,
+		Catalog: e.catalog, Store: e.store, Outbox: e.outbox, Segments: e.system, Metrics: e.metrics, Logger: cfg.Logger,
 	}, cfg.SessionMailbox)
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
 	e.writer = ingest.NewWriter(e.ingestStage.ctx, &e.ingestStage.group, ingest.Config{
@@ -113,12 +136,9 @@ func New(cfg Config) (e *Engine, err error) {
 	e.api = httpapi.New(httpapi.Config{Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes,
 		IngestRate: cfg.IngestRate, IngestBurst: cfg.IngestBurst,
 		MaxEventsPerRequest: cfg.MaxEventsPerRequest}, httpapi.Deps{
-		Catalog: e.catalog, Writer: e.writer, Dispatcher: e.outbox, Store: e.store, Sessions: e.sessions,
+		Catalog: e.catalog, Writer: e.writer, Dispatcher: e.outbox, Store: e.store, Sessions: e.sessions, System: e.system,
 		Metrics: e.metrics, Keys: ring, Logger: cfg.Logger,
 	})
-	if e.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("--listen %s: %w", cfg.Listen, err)
-	}
 	return e, nil
 }
 
@@ -155,6 +175,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.api.SetReady()
 	e.background.group.Go(func() { e.collectGarbage(e.background.ctx) })
+	e.background.group.Go(func() { e.system.Run(e.background.ctx) })
 	if e.cfg.PprofListen != "" {
 		e.servePprof()
 	}
@@ -219,6 +240,9 @@ func (e *Engine) collectGarbage(ctx context.Context) {
 type owner struct{ e *Engine }
 
 func (o owner) Secret(d *model.Delivery) (string, bool) {
+	if d.SystemWebhookID != "" {
+		return o.e.system.Secret(d.SystemWebhookID)
+	}
 	cs := o.e.catalog.Snapshot().Lookup(d.StreamID)
 	if cs == nil {
 		return "", false
@@ -228,6 +252,10 @@ func (o owner) Secret(d *model.Delivery) (string, bool) {
 
 func (o owner) Gone(d *model.Delivery) {
 	reason := fmt.Sprintf("destination %s answered 410 Gone at %s", d.URL, time.Now().UTC().Format(time.RFC3339))
+	if d.SystemWebhookID != "" {
+		o.e.system.Disable(d.SystemWebhookID, reason)
+		return
+	}
 	if err := o.e.catalog.Disable(context.Background(), d.StreamID, reason); err != nil && !errors.Is(err, model.ErrNotFound) {
 		o.e.cfg.Logger.Error("disabling a stream after 410", "stream_id", d.StreamID, "err", err)
 	}

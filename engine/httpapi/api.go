@@ -20,6 +20,7 @@ import (
 	"github.com/hookwire/hookwire/engine/session"
 	"github.com/hookwire/hookwire/engine/store"
 	"github.com/hookwire/hookwire/engine/streams"
+	"github.com/hookwire/hookwire/engine/system"
 )
 
 // Config is the front door's part of the engine configuration.
@@ -49,6 +50,7 @@ type API struct {
 	logger     *slog.Logger
 	metricsH   fasthttp.RequestHandler
 	keys       *keys.Ring
+	system     *system.Service
 	limiter    *ingestLimiter
 
 	ready    atomic.Bool
@@ -64,6 +66,7 @@ type Deps struct {
 	Sessions   *actors.Registry[string, session.Message]
 	Metrics    *metrics.Metrics
 	Keys       *keys.Ring
+	System     *system.Service
 	Logger     *slog.Logger
 }
 
@@ -71,7 +74,7 @@ type Deps struct {
 // SetReady.
 func New(cfg Config, d Deps) *API {
 	return &API{cfg: cfg, catalog: d.Catalog, writer: d.Writer, dispatcher: d.Dispatcher, store: d.Store,
-		sessions: d.Sessions, metrics: d.Metrics, logger: d.Logger, keys: d.Keys,
+		sessions: d.Sessions, metrics: d.Metrics, logger: d.Logger, keys: d.Keys, system: d.System,
 		limiter:  newIngestLimiter(cfg.IngestRate, max(cfg.IngestBurst, cfg.MaxEventsPerRequest)),
 		metricsH: fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{}))}
 }

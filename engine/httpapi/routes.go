@@ -51,6 +51,20 @@ var routes = []route{
 	{"GET", "/v1/endpoints", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.getEndpoints(ctx) }},
 	{"GET", "/v1/sessions/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getSession(ctx, p[0]) }},
 
+	{"POST", "/v1/system-webhooks", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createSystemWebhook(ctx) }},
+	{"GET", "/v1/system-webhooks", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.listSystemWebhooks(ctx) }},
+	{"GET", "/v1/system-webhooks/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getSystemWebhook(ctx, p[0]) }},
+	{"DELETE", "/v1/system-webhooks/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteSystemWebhook(ctx, p[0]) }},
+	{"POST", "/v1/system-webhooks/{id}/test", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.testSystemWebhook(ctx, p[0]) }},
+
+	{"POST", "/v1/segments", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createSegment(ctx) }},
+	{"GET", "/v1/segments", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.listSegments(ctx) }},
+	{"GET", "/v1/segments/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getSegment(ctx, p[0]) }},
+	{"DELETE", "/v1/segments/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteSegment(ctx, p[0]) }},
+	{"POST", "/v1/segments/{id}/alerts", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.createAlert(ctx, p[0]) }},
+	{"GET", "/v1/segments/{id}/alerts", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.listAlerts(ctx, p[0]) }},
+	{"POST", "/v1/notes", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createNote(ctx) }},
+
 	{"POST", "/v1/keys", keys.RoleAdmin, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createKey(ctx) }},
 	{"GET", "/v1/keys", keys.RoleAdmin, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.listKeys(ctx) }},
 	{"DELETE", "/v1/keys/{id}", keys.RoleAdmin, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteKey(ctx, p[0]) }},

@@ -15,13 +15,17 @@ const (
 // Delivery is one webhook message and its attempts. Its ID is the
 // webhook-id header, identical on every attempt.
 type Delivery struct {
-	ID        string          `json:"id"`
-	StreamID  string          `json:"stream_id,omitempty"`
-	SessionID string          `json:"session_id,omitempty"`
-	URL       string          `json:"url"`
-	Status    string          `json:"status"`
-	CreatedAt time.Time       `json:"created_at"`
-	Payload   json.RawMessage `json:"payload,omitempty"`
+	ID        string `json:"id"`
+	StreamID  string `json:"stream_id,omitempty"`
+	SessionID string `json:"session_id,omitempty"`
+	// SystemWebhookID and EventType are set on system webhooks instead of
+	// StreamID and SessionID.
+	SystemWebhookID string          `json:"system_webhook_id,omitempty"`
+	EventType       string          `json:"event_type,omitempty"`
+	URL             string          `json:"url"`
+	Status          string          `json:"status"`
+	CreatedAt       time.Time       `json:"created_at"`
+	Payload         json.RawMessage `json:"payload,omitempty"`
 	// Step is the position in the retry schedule of the next attempt; a
 	// manual retry starts the schedule again.
 	Step          int        `json:"step"`
@@ -57,6 +61,8 @@ type Session struct {
 	Fired       map[string]Fired `json:"fired"`
 	// State is each custom filter's per-session state, by stream id.
 	State map[string]map[string][]byte `json:"state,omitempty"`
+	// Segments are the segments the session matched, with when.
+	Segments map[string]time.Time `json:"segments,omitempty"`
 	// Evaluated is the log position of the last event whose effects this
 	// record holds: a replayed event at or before it is not evaluated again,
 	// so filter state is never applied twice.

@@ -39,7 +39,7 @@ var recordBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); retu
 // event: the generated module for the declarative ones, then each filter
 // trigger's module (which sees state through the given CallState). A
 // failing custom trigger is reported but does not stop the others.
-func (ev *evaluation) match(cs *streams.Compiled, state wasm.CallState) (bool, error) {
+func (ev *evaluation) match(cs *streams.Predicate, state wasm.CallState) (bool, error) {
 	if cs.Pool != nil {
 		ev.values = ev.values[:0]
 		for _, f := range cs.Program.Slots {

@@ -44,6 +44,13 @@ func Query(sessions *actors.Registry[string, Message], id string, timeout time.D
 // Enqueue is called from many session actors at once.
 type Outbox interface{ Enqueue(d *model.Delivery) }
 
+// SegmentSink is told when a session matched a segment (once per session
+// and segment, after the match is committed). Called from many session
+// actors at once.
+type SegmentSink interface {
+	Matched(segmentID, userID string, at time.Time)
+}
+
 // Config is the session timing.
 type Config struct {
 	Idle time.Duration
@@ -56,12 +63,13 @@ type Config struct {
 // Deps is what every session actor shares. All of it is safe for
 // concurrent use.
 type Deps struct {
-	Config  Config
-	Catalog *streams.Catalog
-	Store   *store.Store
-	Outbox  Outbox
-	Metrics *metrics.Metrics
-	Logger  *slog.Logger
+	Config   Config
+	Catalog  *streams.Catalog
+	Store    *store.Store
+	Outbox   Outbox
+	Segments SegmentSink
+	Metrics  *metrics.Metrics
+	Logger   *slog.Logger
 }
 
 // NewRegistry returns the registry of session actors.
@@ -94,6 +102,7 @@ type actor struct {
 	dirty        bool
 	stateChanged bool
 	outgoing     []*model.Delivery
+	segments     []string // matched in this batch, announced after the commit
 	filterState  filterState
 	eval         evaluation
 }
@@ -128,6 +137,7 @@ func (a *actor) Receive(batch []Message) {
 	}
 	snap := a.deps.Catalog.Snapshot()
 	a.outgoing = a.outgoing[:0]
+	a.segments = a.segments[:0]
 	a.stateChanged = false
 	for i := range batch {
 		m := &batch[i]
@@ -159,6 +169,13 @@ func (a *actor) Receive(batch []Message) {
 			a.deps.Metrics.StreamMatches.WithLabelValues(d.StreamID).Inc()
 			a.deps.Outbox.Enqueue(d)
 		}
+		uid := ""
+		if a.session.User != nil {
+			uid = a.session.User.UID
+		}
+		for _, id := range a.segments {
+			a.deps.Segments.Matched(id, UserID(uid, a.id), a.session.Segments[id])
+		}
 	}
 	for i := range batch {
 		if batch[i].Done != nil {
@@ -174,7 +191,7 @@ func (a *actor) view() model.Session {
 	for k, v := range a.session.Fired {
 		s.Fired[k] = v
 	}
-	s.State = nil
+	s.State, s.Segments = nil, nil
 	if a.session.User != nil {
 		u := *a.session.User
 		s.User = &u
@@ -229,7 +246,7 @@ func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 			continue
 		}
 		a.filterState.stream = cs.Stream.ID
-		matched, err := a.eval.match(cs, &a.filterState)
+		matched, err := a.eval.match(cs.Predicate, &a.filterState)
 		if err != nil {
 			cs.Faults.Record(err, time.Now().UTC())
 			a.deps.Metrics.FilterFaults.WithLabelValues(cs.Stream.ID).Inc()
@@ -238,6 +255,26 @@ func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 		}
 		if matched {
 			a.fire(cs, e)
+		}
+	}
+	for _, seg := range snap.Segments {
+		if _, done := a.session.Segments[seg.Segment.ID]; done {
+			continue
+		}
+		a.filterState.stream = "segment:" + seg.Segment.ID
+		matched, err := a.eval.match(seg.Predicate, &a.filterState)
+		if err != nil {
+			seg.Faults.Record(err, time.Now().UTC())
+			a.deps.Logger.Warn("segment predicate failed; counted as no match",
+				"segment_id", seg.Segment.ID, "session_id", a.id, "err", err)
+		}
+		if matched {
+			if a.session.Segments == nil {
+				a.session.Segments = map[string]time.Time{}
+			}
+			a.session.Segments[seg.Segment.ID] = time.Now().UTC()
+			a.segments = append(a.segments, seg.Segment.ID)
+			a.stateChanged = true
 		}
 	}
 }

@@ -15,4 +15,7 @@
 //	pending/<url hash u64 BE><id>     undelivered messages, per endpoint
 //	filter/<name>, filterbin/<name>   uploaded filter: description (JSON), module
 //	apikey/<id>                       API key record with the key's SHA-256 (JSON)
+//	syshook/, segment/, segalert/     system webhook endpoints, segments, alerts (JSON)
+//	segmember/<segment>\x00<user>     a user's latest match of a segment (JSON), TTL
+//	note/<id>                         notes (JSON)
 package store

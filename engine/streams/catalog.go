@@ -18,19 +18,25 @@ import (
 	"github.com/hookwire/hookwire/wasm"
 )
 
-// Compiled is a stream with its ready-to-run triggers. It is immutable
-// once published, except for Faults.
-type Compiled struct {
-	Stream  *model.Stream
+// Predicate is a list of OR-ed triggers, ready to run: a stream's or a
+// segment's. Immutable.
+type Predicate struct {
 	Program *filters.Program
 	// Pool runs the generated module of the declarative triggers; nil when
 	// there are none.
 	Pool *wasm.Pool
 	// Custom runs each filter trigger through its uploaded module.
 	Custom []CustomRun
-	Faults *Faults
 
 	declModule *wasm.Module
+}
+
+// Compiled is a stream with its ready-to-run triggers. It is immutable
+// once published, except for Faults.
+type Compiled struct {
+	Stream *model.Stream
+	*Predicate
+	Faults *Faults
 }
 
 // CustomRun is one filter trigger of a stream and its instances (each
@@ -40,8 +46,8 @@ type CustomRun struct {
 	Pool    *wasm.Pool
 }
 
-// release frees the compiled code when a stream version is replaced.
-func (c *Compiled) release(ctx context.Context) {
+// release frees the compiled code when a version is replaced.
+func (c *Predicate) release(ctx context.Context) {
 	if c.Pool != nil {
 		c.Pool.Close(ctx)
 		c.declModule.Close(ctx)
@@ -51,8 +57,8 @@ func (c *Compiled) release(ctx context.Context) {
 	}
 }
 
-// UsesFilter reports whether a filter trigger of the stream names name.
-func (c *Compiled) UsesFilter(name string) bool {
+// UsesFilter reports whether a filter trigger names name.
+func (c *Predicate) UsesFilter(name string) bool {
 	for _, r := range c.Custom {
 		if r.Trigger.Filter == name {
 			return true
@@ -64,9 +70,10 @@ func (c *Compiled) UsesFilter(name string) bool {
 // Snapshot is the set of streams and filters at one moment. Session actors
 // load the current snapshot per batch; writers publish a new one.
 type Snapshot struct {
-	Streams []*Compiled
-	byID    map[string]*Compiled
-	filters map[string]*LoadedFilter
+	Streams  []*Compiled
+	Segments []*CompiledSegment
+	byID     map[string]*Compiled
+	filters  map[string]*LoadedFilter
 }
 
 // Lookup returns the stream with id, or nil.
@@ -177,6 +184,17 @@ func Open(ctx context.Context, cfg Config, st *store.Store) (c *Catalog, err err
 		snap.Streams = append(snap.Streams, compiled)
 		snap.byID[s.ID] = compiled
 	}
+	segments, err := st.LoadSegments()
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range segments {
+		pred, err := c.predicate(ctx, g.Triggers, snap.filters, false)
+		if err != nil {
+			return nil, fmt.Errorf("streams: stored segment %s no longer compiles: %w", g.ID, err)
+		}
+		snap.Segments = append(snap.Segments, &CompiledSegment{Segment: g, Predicate: pred, Faults: new(Faults)})
+	}
 	c.snapshot.Store(snap)
 	return c, nil
 }
@@ -184,6 +202,9 @@ func Open(ctx context.Context, cfg Config, st *store.Store) (c *Catalog, err err
 // Close releases every compiled program and both runtimes.
 func (c *Catalog) Close(ctx context.Context) {
 	for _, s := range c.snapshot.Load().Streams {
+		s.release(ctx)
+	}
+	for _, s := range c.snapshot.Load().Segments {
 		s.release(ctx)
 	}
 	c.declarative.Close(ctx)
@@ -200,14 +221,23 @@ func poolSize() int { return 2 * runtime.GOMAXPROCS(0) }
 // a 400 now rather than a fault on every event later.
 func (c *Catalog) compile(ctx context.Context, s *model.Stream, faults *Faults,
 	loaded map[string]*LoadedFilter, probe bool) (*Compiled, error) {
-	prog, err := checkTriggers(s.Triggers)
+	pred, err := c.predicate(ctx, s.Triggers, loaded, probe)
 	if err != nil {
 		return nil, err
 	}
 	if faults == nil {
 		faults = new(Faults)
 	}
-	out := &Compiled{Stream: s, Program: prog, Faults: faults}
+	return &Compiled{Stream: s, Predicate: pred, Faults: faults}, nil
+}
+
+// predicate compiles triggers (validated, paths under "triggers").
+func (c *Catalog) predicate(ctx context.Context, triggers []filters.Trigger, loaded map[string]*LoadedFilter, probe bool) (*Predicate, error) {
+	prog, err := checkTriggers(triggers)
+	if err != nil {
+		return nil, err
+	}
+	out := &Predicate{Program: prog}
 	for _, t := range prog.Custom {
 		path := fmt.Sprintf("triggers[%d]", t.Index)
 		lf := loaded[t.Filter]
@@ -254,7 +284,7 @@ func (c *Catalog) publish(ctx context.Context, s *model.Stream, compiled *Compil
 // with returns a copy of the snapshot in which stream id is replaced by cs
 // (appended if new, removed if cs is nil).
 func (s *Snapshot) with(id string, cs *Compiled) *Snapshot {
-	next := &Snapshot{byID: make(map[string]*Compiled, len(s.Streams)+1), filters: s.filters}
+	next := &Snapshot{byID: make(map[string]*Compiled, len(s.Streams)+1), filters: s.filters, Segments: s.Segments}
 	replaced := false
 	for _, old := range s.Streams {
 		if old.Stream.ID == id {

@@ -7,13 +7,17 @@ import (
 	"github.com/hookwire/hookwire/engine/netguard"
 )
 
-// checkURL validates a destination URL: absolute http(s) with a host that
-// the guard lets through (not internal, unless private destinations are
-// allowed). Delivery checks again on every connection.
 func checkURL(ctx context.Context, raw string, guard netguard.Guard) error {
-	const path = "destination.url"
+	return CheckURL(ctx, "destination.url", raw, guard)
+}
+
+// CheckURL validates a webhook URL, naming path in its errors: absolute
+// http(s) with a host that the guard lets through (not internal, unless
+// private destinations are allowed). Delivery checks again on every
+// connection.
+func CheckURL(ctx context.Context, path, raw string, guard netguard.Guard) error {
 	if raw == "" {
-		return invalid(path, "required: where to send this stream's webhooks")
+		return invalid(path, "required: where to send the webhooks")
 	}
 	if len(raw) > MaxURLLength {
 		return invalid(path, "at most %d bytes", MaxURLLength)
@@ -29,7 +33,7 @@ func checkURL(ctx context.Context, raw string, guard netguard.Guard) error {
 		return invalid(path, "must name a host")
 	}
 	if u.User != nil {
-		return invalid(path, "must not carry credentials; sign with destination.secret instead")
+		return invalid(path, "must not carry credentials; sign with the secret instead")
 	}
 	if _, err := guard.Resolve(ctx, u.Hostname()); err != nil {
 		return invalid(path, "%v", err)

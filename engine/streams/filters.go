@@ -73,7 +73,7 @@ func (c *Catalog) PutFilter(ctx context.Context, name string, binary []byte) (f 
 	loaded[name] = &LoadedFilter{Meta: f, Module: mod}
 
 	// Recompile the streams that use it before anything is stored.
-	next := &Snapshot{byID: make(map[string]*Compiled, len(snap.Streams)), filters: loaded}
+	next := &Snapshot{byID: make(map[string]*Compiled, len(snap.Streams)), filters: loaded, Segments: snap.Segments}
 	var swapped []*Compiled
 	for _, cs := range snap.Streams {
 		if cs.UsesFilter(name) {
@@ -133,7 +133,7 @@ func (c *Catalog) DeleteFilter(ctx context.Context, name string) error {
 			loaded[k] = v
 		}
 	}
-	c.snapshot.Store(&Snapshot{Streams: snap.Streams, byID: snap.byID, filters: loaded})
+	c.snapshot.Store(&Snapshot{Streams: snap.Streams, Segments: snap.Segments, byID: snap.byID, filters: loaded})
 	lf.Module.Close(ctx)
 	return nil
 }

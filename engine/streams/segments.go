@@ -1,0 +1,115 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/filters"
+)
+
+// CompiledSegment is a segment with its ready-to-run triggers.
+type CompiledSegment struct {
+	Segment *model.Segment
+	*Predicate
+	Faults *Faults
+}
+
+// SegmentDefinition is what a client sends to create a segment.
+type SegmentDefinition struct {
+	Name     string            `json:"name"`
+	Creator  string            `json:"creator"`
+	Triggers []filters.Trigger `json:"triggers"`
+}
+
+// ParseSegment decodes a segment body, refusing unknown members.
+func ParseSegment(body []byte) (*SegmentDefinition, error) {
+	d := new(SegmentDefinition)
+	if err := decodeStrict(body, d); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Segments lists the segments, oldest first.
+func (c *Catalog) Segments() []*CompiledSegment { return c.snapshot.Load().Segments }
+
+// Segment returns the segment with id, or nil.
+func (c *Catalog) Segment(id string) *CompiledSegment {
+	for _, s := range c.snapshot.Load().Segments {
+		if s.Segment.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+// CreateSegment validates, compiles and stores a segment. Segments take
+// declarative triggers (counting and sequences included); filter triggers
+// are for streams.
+func (c *Catalog) CreateSegment(ctx context.Context, d *SegmentDefinition) (*CompiledSegment, error) {
+	name, err := checkName(d.Name)
+	if err != nil {
+		return nil, err
+	}
+	creator := strings.TrimSpace(d.Creator)
+	if creator == "" || utf8.RuneCountInString(creator) > MaxNameLength {
+		return nil, invalid("creator", "required, at most %d characters: who made the segment", MaxNameLength)
+	}
+	for i, t := range d.Triggers {
+		if t.Filter != "" || len(t.Config) > 0 {
+			return nil, invalid(fmt.Sprintf("triggers[%d].filter", i), "segments take declarative triggers; use filter triggers in streams")
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	snap := c.snapshot.Load()
+	for _, s := range snap.Segments {
+		if strings.EqualFold(s.Segment.Name, name) {
+			return nil, fmt.Errorf("%w: segment %s is already named %q", model.ErrNameTaken, s.Segment.ID, s.Segment.Name)
+		}
+	}
+	pred, err := c.predicate(ctx, d.Triggers, snap.filters, false)
+	if err != nil {
+		return nil, err
+	}
+	seg := &model.Segment{ID: model.NewID("seg_"), Name: name, Creator: creator, Triggers: d.Triggers, CreatedAt: time.Now().UTC()}
+	if err := c.store.PutSegment(seg); err != nil {
+		pred.release(ctx)
+		return nil, err
+	}
+	cs := &CompiledSegment{Segment: seg, Predicate: pred, Faults: new(Faults)}
+	next := *snap
+	next.Segments = append(append([]*CompiledSegment(nil), snap.Segments...), cs)
+	c.snapshot.Store(&next)
+	return cs, nil
+}
+
+// DeleteSegment removes a segment (alertIDs are its alerts, removed with it).
+func (c *Catalog) DeleteSegment(ctx context.Context, id string, alertIDs []string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	snap := c.snapshot.Load()
+	next := *snap
+	next.Segments = nil
+	var gone *CompiledSegment
+	for _, s := range snap.Segments {
+		if s.Segment.ID == id {
+			gone = s
+			continue
+		}
+		next.Segments = append(next.Segments, s)
+	}
+	if gone == nil {
+		return fmt.Errorf("%w: no segment %s", model.ErrNotFound, id)
+	}
+	if err := c.store.DeleteSegment(id, alertIDs); err != nil {
+		return err
+	}
+	c.snapshot.Store(&next)
+	gone.release(ctx)
+	return nil
+}

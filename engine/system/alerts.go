@@ -1,0 +1,223 @@
+package system
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hookwire/hookwire/engine/model"
+)
+
+// Alert limits.
+const (
+	MaxWindow = 7 * 24 * time.Hour
+	// memberTTL keeps a segment match long enough for the longest window.
+	memberTTL = MaxWindow + 24*time.Hour
+)
+
+// AlertDefinition is what a client sends to create an alert.
+type AlertDefinition struct {
+	Description string   `json:"description"`
+	Threshold   *float64 `json:"threshold"`
+	Direction   string   `json:"direction"`
+	Window      string   `json:"window"`
+}
+
+// Matched records that a session of userID matched segmentID (called by
+// session actors after their commit, so at most once per session).
+func (s *Service) Matched(segmentID, userID string, at time.Time) {
+	s.mu.Lock()
+	s.member(segmentID)[userID] = at
+	s.mu.Unlock()
+	m := &model.SegmentMember{SegmentID: segmentID, UserID: userID, At: at}
+	if err := s.store.PutSegmentMember(m, memberTTL); err != nil {
+		s.logger.Error("recording a segment match", "segment_id", segmentID, "err", err)
+	}
+	s.Evaluate(time.Now())
+}
+
+// Value is the number of distinct users whose sessions matched segmentID
+// within window before now.
+func (s *Service) Value(segmentID string, window time.Duration, now time.Time) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.valueLocked(segmentID, window, now)
+}
+
+func (s *Service) valueLocked(segmentID string, window time.Duration, now time.Time) int {
+	n := 0
+	from := now.Add(-window)
+	for _, at := range s.members[segmentID] {
+		if at.After(from) {
+			n++
+		}
+	}
+	return n
+}
+
+func beyond(a *model.SegmentAlert, value int) bool {
+	if a.Direction == "BELOW" {
+		return float64(value) < a.Threshold
+	}
+	return float64(value) > a.Threshold
+}
+
+// CreateAlert validates and stores an alert on a segment. It starts armed
+// unless the value is already beyond the threshold (an alert reports a
+// crossing, not a state).
+func (s *Service) CreateAlert(segmentID string, d *AlertDefinition) (*model.SegmentAlert, error) {
+	if d.Threshold == nil || *d.Threshold < 0 {
+		return nil, invalid("threshold", "required: a number of distinct users, 0 or more")
+	}
+	direction := strings.ToUpper(d.Direction)
+	if direction != "ABOVE" && direction != "BELOW" {
+		return nil, invalid("direction", "ABOVE or BELOW, got %q", d.Direction)
+	}
+	window, err := time.ParseDuration(d.Window)
+	if err != nil || window <= 0 || window > MaxWindow {
+		return nil, invalid("window", "%q is not a duration from 1ms to %s (e.g. \"1h\")", d.Window, MaxWindow)
+	}
+	if len(d.Description) > 2000 {
+		return nil, invalid("description", "at most 2000 characters")
+	}
+	now := time.Now().UTC()
+	a := &model.SegmentAlert{ID: model.NewID("alert_"), SegmentID: segmentID, Description: d.Description,
+		Threshold: *d.Threshold, Direction: direction, Window: d.Window, CreatedAt: now}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a.Value = s.valueLocked(segmentID, window, now)
+	a.Armed = !beyond(a, a.Value)
+	if err := s.store.PutAlert(a); err != nil {
+		return nil, err
+	}
+	s.alerts[a.ID] = a
+	cp := *a
+	return &cp, nil
+}
+
+// Alerts lists a segment's alerts ("" for all), oldest first.
+func (s *Service) Alerts(segmentID string) []*model.SegmentAlert {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*model.SegmentAlert
+	for _, a := range s.alerts {
+		if segmentID == "" || a.SegmentID == segmentID {
+			cp := *a
+			out = append(out, &cp)
+		}
+	}
+	slices.SortFunc(out, func(a, b *model.SegmentAlert) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// ForgetSegment drops a deleted segment's alerts and members.
+func (s *Service) ForgetSegment(segmentID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, a := range s.alerts {
+		if a.SegmentID == segmentID {
+			delete(s.alerts, id)
+		}
+	}
+	delete(s.members, segmentID)
+}
+
+// Evaluate checks every alert against its window: an armed alert whose
+// value is beyond its threshold fires once and disarms; a disarmed alert
+// whose value is back re-arms.
+func (s *Service) Evaluate(now time.Time) {
+	type firing struct {
+		alert model.SegmentAlert
+		value int
+	}
+	var fire []firing
+	s.mu.Lock()
+	for _, a := range s.alerts {
+		window, _ := time.ParseDuration(a.Window)
+		v := s.valueLocked(a.SegmentID, window, now)
+		changed := false
+		switch {
+		case a.Armed && beyond(a, v):
+			a.Armed, changed = false, true
+			at := now.UTC()
+			a.LastFired = &at
+			fire = append(fire, firing{*a, v})
+		case !a.Armed && !beyond(a, v):
+			a.Armed, changed = true, true
+		}
+		a.Value = v
+		if changed {
+			if err := s.store.PutAlert(a); err != nil {
+				s.logger.Error("saving an alert's state", "alert_id", a.ID, "err", err)
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, f := range fire {
+		data := map[string]any{
+			"id": f.alert.ID, "timestamp": now.UTC().Format(time.RFC3339), "value": f.value,
+			"alertConfig": map[string]any{"description": f.alert.Description, "threshold": f.alert.Threshold,
+				"direction": f.alert.Direction, "duration": f.alert.Window, "segmentName": s.names(f.alert.SegmentID)},
+		}
+		if err := s.Emit(model.EventTrendAlert, data); err != nil {
+			s.logger.Error("emitting a trend alert", "alert_id", f.alert.ID, "err", err)
+		}
+	}
+}
+
+// Run evaluates alerts every AlertInterval until ctx ends, so values that
+// fall as matches leave the window are noticed without new matches.
+func (s *Service) Run(ctx context.Context) {
+	tick := time.NewTicker(s.cfg.AlertInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			s.Evaluate(now)
+		}
+	}
+}
+
+// SegmentCreated announces a new segment.
+func (s *Service) SegmentCreated(g *model.Segment) error {
+	return s.Emit(model.EventSegmentCreated, map[string]any{
+		"id": g.ID, "creator": g.Creator, "name": g.Name, "url": s.URLOf("/v1/segments/" + g.ID),
+		"created": g.CreatedAt.Format(time.RFC3339),
+	})
+}
+
+// NoteDefinition is what a client sends to write a note.
+type NoteDefinition struct {
+	SessionID string     `json:"session_id"`
+	Author    string     `json:"author"`
+	Text      string     `json:"text"`
+	NotedTime *time.Time `json:"noted_time"`
+}
+
+// CreateNote stores a note on a session and announces it.
+func (s *Service) CreateNote(d *NoteDefinition) (*model.Note, error) {
+	switch {
+	case d.SessionID == "" || len(d.SessionID) > 256:
+		return nil, invalid("session_id", "required, 1 to 256 characters")
+	case strings.TrimSpace(d.Author) == "" || len(d.Author) > 200:
+		return nil, invalid("author", "required, at most 200 characters")
+	case strings.TrimSpace(d.Text) == "" || len(d.Text) > 10000:
+		return nil, invalid("text", "required, at most 10000 characters")
+	}
+	now := time.Now().UTC()
+	n := &model.Note{ID: model.NewID("note_"), SessionID: d.SessionID, Author: d.Author, Text: d.Text, Created: now, NotedTime: now}
+	if d.NotedTime != nil {
+		n.NotedTime = d.NotedTime.UTC()
+	}
+	if err := s.store.PutNote(n); err != nil {
+		return nil, err
+	}
+	err := s.Emit(model.EventNoteCreated, map[string]any{
+		"id": n.ID, "created": n.Created.Format(time.RFC3339), "author": n.Author, "text": n.Text,
+		"sessionUrl": s.URLOf("/v1/sessions/" + n.SessionID), "notedTime": n.NotedTime.Format(time.RFC3339),
+	})
+	return n, err
+}

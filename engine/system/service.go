@@ -1,0 +1,246 @@
+package system
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/netguard"
+	"github.com/hookwire/hookwire/engine/signing"
+	"github.com/hookwire/hookwire/engine/store"
+	"github.com/hookwire/hookwire/engine/streams"
+)
+
+// Outbox takes stored pending deliveries.
+type Outbox interface{ Enqueue(d *model.Delivery) }
+
+// Config configures the service.
+type Config struct {
+	// PublicURL is hookwire's own base URL, for the links in system events
+	// (a segment's url, a note's sessionUrl).
+	PublicURL string
+	Guard     netguard.Guard
+	// AlertInterval is how often alerts are evaluated against their window.
+	AlertInterval time.Duration
+}
+
+// Service owns system endpoints, alerts, notes and segment membership.
+// Every method is safe for concurrent use.
+type Service struct {
+	cfg    Config
+	store  *store.Store
+	outbox Outbox
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	hooks   map[string]*model.SystemWebhook
+	alerts  map[string]*model.SegmentAlert
+	members map[string]map[string]time.Time // segment → user → latest match
+	names   func(segmentID string) string
+}
+
+// New loads endpoints, alerts and segment members.
+func New(cfg Config, st *store.Store, outbox Outbox, segmentName func(string) string, logger *slog.Logger) (*Service, error) {
+	if cfg.AlertInterval <= 0 {
+		cfg.AlertInterval = time.Second
+	}
+	s := &Service{cfg: cfg, store: st, outbox: outbox, logger: logger, names: segmentName,
+		hooks: map[string]*model.SystemWebhook{}, alerts: map[string]*model.SegmentAlert{}, members: map[string]map[string]time.Time{}}
+	hooks, err := st.LoadSystemWebhooks()
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hooks {
+		s.hooks[h.ID] = h
+	}
+	alerts, err := st.LoadAlerts()
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range alerts {
+		s.alerts[a.ID] = a
+	}
+	members, err := st.LoadSegmentMembers()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range members {
+		s.member(m.SegmentID)[m.UserID] = m.At
+	}
+	return s, nil
+}
+
+func (s *Service) member(segmentID string) map[string]time.Time {
+	m := s.members[segmentID]
+	if m == nil {
+		m = map[string]time.Time{}
+		s.members[segmentID] = m
+	}
+	return m
+}
+
+// EndpointDefinition is what a client sends to create a system endpoint.
+type EndpointDefinition struct {
+	URL        string   `json:"url"`
+	Secret     string   `json:"secret"`
+	EventTypes []string `json:"event_types"`
+}
+
+var eventTypes = []string{model.EventSegmentCreated, model.EventNoteCreated, model.EventTrendAlert}
+
+func invalid(path, format string, args ...any) error {
+	return &model.InvalidError{Path: path, Message: fmt.Sprintf(format, args...), Index: -1}
+}
+
+// CreateEndpoint validates and stores an endpoint; the secret is generated
+// (and returned once, as generated) when the definition has none.
+func (s *Service) CreateEndpoint(ctx context.Context, d *EndpointDefinition) (*model.SystemWebhook, string, error) {
+	if err := checkDestination(ctx, d.URL, s.cfg.Guard); err != nil {
+		return nil, "", err
+	}
+	if len(d.EventTypes) == 0 {
+		return nil, "", invalid("event_types", "required: one or more of %s", strings.Join(eventTypes, ", "))
+	}
+	for i, t := range d.EventTypes {
+		if !slices.Contains(eventTypes, t) {
+			return nil, "", invalid(fmt.Sprintf("event_types[%d]", i), "%q is not a system event: use %s", t, strings.Join(eventTypes, ", "))
+		}
+	}
+	generated := ""
+	secret := d.Secret
+	if secret == "" {
+		secret = signing.NewSecret()
+		generated = secret
+	} else if err := signing.CheckSecret(secret); err != nil || len(secret) > 512 {
+		return nil, "", invalid("secret", "a secret starting with whsec_ must be base64 after the prefix (at most 512 bytes)")
+	}
+	h := &model.SystemWebhook{ID: model.NewID("sys_"), URL: d.URL, Secret: secret, SecretSet: true,
+		EventTypes: slices.Compact(slices.Sorted(slices.Values(d.EventTypes))), Enabled: true, CreatedAt: time.Now().UTC()}
+	if err := s.store.PutSystemWebhook(h); err != nil {
+		return nil, "", err
+	}
+	s.mu.Lock()
+	s.hooks[h.ID] = h
+	s.mu.Unlock()
+	return h, generated, nil
+}
+
+// Endpoints lists the endpoints, oldest first, without secrets.
+func (s *Service) Endpoints() []*model.SystemWebhook {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*model.SystemWebhook, 0, len(s.hooks))
+	for _, h := range s.hooks {
+		out = append(out, h.Redacted())
+	}
+	slices.SortFunc(out, func(a, b *model.SystemWebhook) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// Endpoint returns one endpoint with its secret (for the test message).
+func (s *Service) Endpoint(id string) (*model.SystemWebhook, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.hooks[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: no system webhook %s", model.ErrNotFound, id)
+	}
+	cp := *h
+	return &cp, nil
+}
+
+// DeleteEndpoint removes an endpoint.
+func (s *Service) DeleteEndpoint(id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.hooks[id]; !ok {
+		return fmt.Errorf("%w: no system webhook %s", model.ErrNotFound, id)
+	}
+	if err := s.store.DeleteSystemWebhook(id); err != nil {
+		return err
+	}
+	delete(s.hooks, id)
+	return nil
+}
+
+// Secret returns an endpoint's signing secret (for delivery).
+func (s *Service) Secret(id string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.hooks[id]
+	if !ok {
+		return "", false
+	}
+	return h.Secret, true
+}
+
+// Disable turns an endpoint off after its URL answered 410.
+func (s *Service) Disable(id, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.hooks[id]
+	if !ok || !h.Enabled {
+		return
+	}
+	cp := *h
+	cp.Enabled, cp.DisabledReason = false, reason
+	if err := s.store.PutSystemWebhook(&cp); err != nil {
+		s.logger.Error("disabling a system webhook", "id", id, "err", err)
+		return
+	}
+	s.hooks[id] = &cp
+}
+
+// Envelope is Fullstory's v1 wrapper of system events.
+type Envelope struct {
+	EventName string `json:"eventName"`
+	Version   int    `json:"version"`
+	Data      any    `json:"data"`
+}
+
+// Emit creates one message per enabled endpoint subscribed to eventType,
+// stores it and queues it for delivery.
+func (s *Service) Emit(eventType string, data any) error {
+	body, err := json.Marshal(Envelope{EventName: eventType, Version: 1, Data: data})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	var targets []*model.SystemWebhook
+	for _, h := range s.hooks {
+		if h.Enabled && h.Subscribed(eventType) {
+			targets = append(targets, h)
+		}
+	}
+	s.mu.Unlock()
+	for _, h := range targets {
+		now := time.Now().UTC()
+		d := &model.Delivery{ID: model.NewID("msg_"), SystemWebhookID: h.ID, EventType: eventType, URL: h.URL,
+			Status: model.StatusPending, CreatedAt: now, NextAttemptAt: &now, Payload: body}
+		if err := s.store.AddDelivery(d); err != nil {
+			return err
+		}
+		s.outbox.Enqueue(d)
+	}
+	return nil
+}
+
+// TestBody is the test message for an endpoint.
+func TestBody() []byte {
+	b, _ := json.Marshal(Envelope{EventName: model.EventTest, Version: 1, Data: map[string]any{
+		"message": "a test from hookwire", "timestamp": time.Now().UTC().Format(time.RFC3339)}})
+	return b
+}
+
+// URLOf builds a link into hookwire's own API.
+func (s *Service) URLOf(path string) string { return strings.TrimRight(s.cfg.PublicURL, "/") + path }
+
+func checkDestination(ctx context.Context, raw string, guard netguard.Guard) error {
+	return streams.CheckURL(ctx, "url", raw, guard)
+}

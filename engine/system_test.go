@@ -1,0 +1,188 @@
+package engine_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
+	"github.com/hookwire/hookwire/engine"
+)
+
+func byEventName(t *testing.T, hooks []hook) map[string][]map[string]any {
+	out := map[string][]map[string]any{}
+	for _, h := range hooks {
+		p := h.payload(t)
+		name, _ := p["eventName"].(string)
+		if p["version"] != float64(1) {
+			t.Fatalf("system webhook without version 1: %v", p)
+		}
+		out[name] = append(out[name], p["data"].(map[string]any))
+	}
+	return out
+}
+
+// TestSystemWebhooks: an endpoint subscribed to all three types receives
+// one segment.created, one note.created, and one segment.trend.alert when a
+// segment with threshold 3 ABOVE sees its 4th distinct user, and another
+// only after the value drops below and rises again.
+func TestSystemWebhooks(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.AlertInterval = 50 * time.Millisecond })
+	var ep struct{ ID string }
+	if status := srv.call("POST", "/v1/system-webhooks", map[string]any{"url": recv.URL, "secret": testSecret,
+		"event_types": []string{"segment.created", "note.created", "segment.trend.alert"}}, &ep); status != 201 {
+		t.Fatalf("create system webhook: %d", status)
+	}
+	var seg struct{ ID, URL string }
+	if status := srv.call("POST", "/v1/segments", map[string]any{"name": "Rage on cart", "creator": "ada@example.com",
+		"triggers": []any{map[string]any{"event": "rage_click", "where": []any{map[string]any{"field": "url", "op": "contains", "value": "/cart"}}}},
+	}, &seg); status != 201 {
+		t.Fatalf("create segment: %d", status)
+	}
+	if status := srv.call("POST", "/v1/segments/"+seg.ID+"/alerts", map[string]any{"description": "cart rage spike",
+		"threshold": 3, "direction": "ABOVE", "window": "1500ms"}, nil); status != 201 {
+		t.Fatalf("create alert: %d", status)
+	}
+	if status := srv.call("POST", "/v1/notes", map[string]any{"session_id": "s-1", "author": "bob", "text": "look at this"}, nil); status != 201 {
+		t.Fatalf("create note: %d", status)
+	}
+	users := func(from, to int) {
+		for u := from; u <= to; u++ {
+			srv.sendEvents(map[string]any{"session_id": fmt.Sprintf("s-%d", u), "type": "rage_click", "url": "/cart",
+				"user": map[string]any{"uid": fmt.Sprintf("u-%d", u)}},
+				// the same user again in another session: still one user
+				map[string]any{"session_id": fmt.Sprintf("again-%d", u), "type": "rage_click", "url": "/cart",
+					"user": map[string]any{"uid": fmt.Sprintf("u-%d", u)}})
+		}
+	}
+	users(1, 3)
+	waitFor(t, 5*time.Second, "segment.created and note.created", func() bool { return recv.count() == 2 })
+	time.Sleep(300 * time.Millisecond)
+	if n := len(byEventName(t, recv.received())["segment.trend.alert"]); n != 0 {
+		t.Fatalf("%d alerts at 3 distinct users with threshold 3 ABOVE", n)
+	}
+	users(4, 4)
+	waitFor(t, 5*time.Second, "the first alert", func() bool { return recv.count() == 3 })
+
+	var got struct {
+		Alerts []struct{ Armed bool } `json:"alerts"`
+	}
+	waitFor(t, 10*time.Second, "the value to drop and the alert to re-arm", func() bool {
+		srv.call("GET", "/v1/segments/"+seg.ID, nil, &got)
+		return len(got.Alerts) == 1 && got.Alerts[0].Armed
+	})
+	if recv.count() != 3 {
+		t.Fatalf("%d webhooks after the drop, want still 3", recv.count())
+	}
+	users(5, 8)
+	waitFor(t, 5*time.Second, "the second alert", func() bool { return recv.count() == 4 })
+	time.Sleep(300 * time.Millisecond)
+
+	verifier, _ := standardwebhooks.NewWebhook(testSecret)
+	for _, h := range recv.received() {
+		if err := verifier.Verify(h.body, h.header); err != nil {
+			t.Fatalf("system webhook signature: %v", err)
+		}
+		verifyFullstory(t, h, testSecret, "hookwire")
+	}
+	events := byEventName(t, recv.received())
+	if len(events["segment.created"]) != 1 || len(events["note.created"]) != 1 || len(events["segment.trend.alert"]) != 2 {
+		t.Fatalf("received %v", events)
+	}
+	sc := events["segment.created"][0]
+	if sc["id"] != seg.ID || sc["name"] != "Rage on cart" || sc["creator"] != "ada@example.com" ||
+		!strings.HasSuffix(sc["url"].(string), "/v1/segments/"+seg.ID) || sc["created"] == nil {
+		t.Fatalf("segment.created data = %v", sc)
+	}
+	nc := events["note.created"][0]
+	if nc["author"] != "bob" || nc["text"] != "look at this" || !strings.HasSuffix(nc["sessionUrl"].(string), "/v1/sessions/s-1") ||
+		nc["id"] == nil || nc["created"] == nil || nc["notedTime"] == nil {
+		t.Fatalf("note.created data = %v", nc)
+	}
+	for _, al := range events["segment.trend.alert"] {
+		cfg := al["alertConfig"].(map[string]any)
+		if al["value"] != float64(4) || cfg["threshold"] != float64(3) || cfg["direction"] != "ABOVE" ||
+			cfg["duration"] != "1500ms" || cfg["segmentName"] != "Rage on cart" || cfg["description"] != "cart rage spike" {
+			t.Fatalf("segment.trend.alert data = %v", al)
+		}
+	}
+	// The test message.
+	var res struct{ OK bool }
+	if status := srv.call("POST", "/v1/system-webhooks/"+ep.ID+"/test", nil, &res); status != 200 || !res.OK {
+		t.Fatalf("test: %d %+v", status, res)
+	}
+	if last := byEventName(t, recv.received()[4:]); len(last["test"]) != 1 {
+		t.Fatalf("test message: %v", last)
+	}
+}
+
+// TestSegmentStateSurvivesRestart: segment matches and alert state are
+// kept across a restart.
+func TestSegmentStateSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	recv := newReceiver(t)
+	fast := func(c *engine.Config) { c.AlertInterval = 50 * time.Millisecond }
+	srv := startServer(t, dir, fast)
+	srv.call("POST", "/v1/system-webhooks", map[string]any{"url": recv.URL, "event_types": []string{"segment.trend.alert"}}, nil)
+	var seg struct{ ID string }
+	srv.call("POST", "/v1/segments", map[string]any{"name": "Clickers", "creator": "ada",
+		"triggers": []any{map[string]any{"event": "click"}}}, &seg)
+	srv.call("POST", "/v1/segments/"+seg.ID+"/alerts", map[string]any{"threshold": 1, "direction": "ABOVE", "window": "1h"}, nil)
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "click", "user": map[string]any{"uid": "u-1"}})
+	var got struct {
+		Alerts []struct{ Value int } `json:"alerts"`
+	}
+	waitFor(t, 5*time.Second, "the first member", func() bool {
+		srv.call("GET", "/v1/segments/"+seg.ID, nil, &got)
+		return len(got.Alerts) == 1 && got.Alerts[0].Value == 1
+	})
+	srv.stop()
+	srv = startServer(t, dir, fast)
+	srv.sendEvents(map[string]any{"session_id": "s-2", "type": "click", "user": map[string]any{"uid": "u-2"}})
+	waitFor(t, 5*time.Second, "the alert on the second user", func() bool { return recv.count() == 1 })
+	if al := byEventName(t, recv.received())["segment.trend.alert"]; len(al) != 1 || al[0]["value"] != float64(2) {
+		t.Fatalf("alerts = %v", al)
+	}
+}
+
+func TestSystemInputsAreValidated(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	var seg struct{ ID string }
+	srv.call("POST", "/v1/segments", map[string]any{"name": "S", "creator": "a", "triggers": []any{map[string]any{"event": "click"}}}, &seg)
+	tests := []struct {
+		path     string
+		body     any
+		status   int
+		mentions string
+	}{
+		{"/v1/system-webhooks", map[string]any{"url": recv.URL, "event_types": []string{"segment.deleted"}}, 400, "event_types[0]"},
+		{"/v1/system-webhooks", map[string]any{"url": recv.URL}, 400, "event_types"},
+		{"/v1/system-webhooks", map[string]any{"url": "ftp://x", "event_types": []string{"note.created"}}, 400, "url"},
+		{"/v1/segments", map[string]any{"name": "S", "creator": "b", "triggers": []any{map[string]any{"event": "click"}}}, 409, "already named"},
+		{"/v1/segments", map[string]any{"name": "T", "triggers": []any{map[string]any{"event": "click"}}}, 400, "creator"},
+		{"/v1/segments", map[string]any{"name": "T", "creator": "a", "triggers": []any{map[string]any{"filter": "x"}}}, 400, "triggers[0].filter"},
+		{"/v1/segments/" + seg.ID + "/alerts", map[string]any{"threshold": 3, "direction": "SIDEWAYS", "window": "1h"}, 400, "direction"},
+		{"/v1/segments/" + seg.ID + "/alerts", map[string]any{"direction": "ABOVE", "window": "1h"}, 400, "threshold"},
+		{"/v1/segments/" + seg.ID + "/alerts", map[string]any{"threshold": 3, "direction": "ABOVE", "window": "forever"}, 400, "window"},
+		{"/v1/segments/seg_nope/alerts", map[string]any{"threshold": 3, "direction": "ABOVE", "window": "1h"}, 404, "seg_nope"},
+		{"/v1/notes", map[string]any{"session_id": "s", "author": "a"}, 400, "text"},
+		{"/v1/notes", map[string]any{"session_id": "s", "author": "a", "text": "t", "colour": "red"}, 400, "colour"},
+	}
+	for _, tc := range tests {
+		status, raw := srv.raw("POST", tc.path, "application/json", tc.body)
+		if status != tc.status || !strings.Contains(string(raw), tc.mentions) {
+			t.Errorf("POST %s %v: %d %s, want %d mentioning %q", tc.path, tc.body, status, raw, tc.status, tc.mentions)
+		}
+	}
+	var list struct {
+		SystemWebhooks []any `json:"system_webhooks"`
+	}
+	srv.call("GET", "/v1/system-webhooks", nil, &list)
+	if len(list.SystemWebhooks) != 0 {
+		t.Fatalf("refused requests created %d endpoints", len(list.SystemWebhooks))
+	}
+}
