@@ -3,6 +3,8 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +29,7 @@ type server struct {
 	t      *testing.T
 	cfg    engine.Config
 	base   string
+	client *http.Client
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -52,11 +56,14 @@ func startServer(t *testing.T, dir string, tweak func(*engine.Config)) *server {
 		t.Fatalf("engine.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{t: t, cfg: cfg, base: "http://" + e.Addr(), cancel: cancel, done: make(chan error, 1)}
+	s := &server{t: t, cfg: cfg, base: "http://" + e.Addr(), client: http.DefaultClient, cancel: cancel, done: make(chan error, 1)}
+	if cfg.TLSCert != "" {
+		s.base, s.client = "https://"+e.Addr(), trustingClient(t, cfg.TLSCert)
+	}
 	go func() { s.done <- e.Run(ctx) }()
 	t.Cleanup(s.stop)
 	waitFor(t, 10*time.Second, "server ready", func() bool {
-		resp, err := http.Get(s.base + "/readyz")
+		resp, err := s.client.Get(s.base + "/readyz")
 		if err != nil {
 			return false
 		}
@@ -142,7 +149,7 @@ func (s *server) raw(method, path, contentType string, body any) (int, []byte) {
 	if s.cfg.AdminKey != "" {
 		req.Header.Set("Authorization", "Bearer "+s.cfg.AdminKey)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -322,3 +329,14 @@ func newRequest(method, url, body string) (*http.Request, error) {
 }
 
 func httpDo(req *http.Request) (*http.Response, error) { return http.DefaultClient.Do(req) }
+
+// trustingClient is an HTTP client that trusts the certificate in certFile.
+func trustingClient(t *testing.T, certFile string) *http.Client {
+	pemBytes, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pemBytes)
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}

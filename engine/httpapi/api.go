@@ -138,9 +138,13 @@ func (a *API) authorize(ctx *fasthttp.RequestCtx, need keys.Role, allowBasic boo
 }
 
 func credential(ctx *fasthttp.RequestCtx, allowBasic bool) string {
-	h := string(ctx.Request.Header.Peek("Authorization"))
+	h := strings.TrimSpace(string(ctx.Request.Header.Peek("Authorization")))
 	scheme, value, ok := strings.Cut(h, " ")
 	if !ok {
+		// Fullstory's Node client sends the API key as the whole header.
+		if allowBasic {
+			return h
+		}
 		return ""
 	}
 	switch {
