@@ -10,7 +10,7 @@ FUZZTIME ?= 10s
 FUZZMIN  ?= 10s
 DATA     ?= ./hookwire-data
 
-.PHONY: build run receive test check fmt vet fuzz bench crash-test filters filter-go filter-c filter-wat filter-as clean
+.PHONY: build run receive test check fmt vet fuzz bench crash-test bench-micro filters filter-go filter-c filter-wat filter-as clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hookwire
@@ -75,7 +75,13 @@ KILLS ?= 20
 crash-test: build
 	$(GO) run ./cmd/hookwire-bench crash --binary $(BIN) --kills $(KILLS)
 
-bench:
+# The standard load scenario against a real server and receiver, about a
+# minute (bench/README.md); results in bench/results/.
+bench: build
+	$(GO) run ./cmd/hookwire-bench load --binary $(BIN)
+
+# The Go micro-benchmarks (predicates, filters, ingest).
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./filters ./engine
 
 clean:

@@ -16,7 +16,9 @@ import (
 // the same address and data directory.
 type serverProcess struct {
 	binary string
-	args   []string
+	args   []string // after "serve --listen addr"
+	// command, when set, replaces "serve --listen addr" + args.
+	command []string
 	addr   string
 	log    io.Writer
 	cmd    *exec.Cmd
@@ -36,7 +38,11 @@ func (p *serverProcess) base() string { return "http://" + p.addr }
 
 // start launches the process and waits until /readyz answers 200.
 func (p *serverProcess) start(ctx context.Context) error {
-	cmd := exec.Command(p.binary, append([]string{"serve", "--listen", p.addr}, p.args...)...)
+	argv := append([]string{"serve", "--listen", p.addr}, p.args...)
+	if p.command != nil {
+		argv = p.command
+	}
+	cmd := exec.Command(p.binary, argv...)
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.binary, err)

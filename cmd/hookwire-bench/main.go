@@ -1,5 +1,6 @@
 // Command hookwire-bench runs hookwire's harness scenarios against a real
-// hookwire binary: `hookwire-bench crash` is the kill -9 test.
+// hookwire binary: `hookwire-bench load` measures it, `hookwire-bench
+// crash` is the kill -9 test.
 package main
 
 import (
@@ -13,11 +14,58 @@ import (
 	"github.com/hookwire/hookwire/bench"
 )
 
+const usage = `usage:
+  hookwire-bench load  [flags]   a load scenario: throughput, latency, ceilings (load -h)
+  hookwire-bench crash [flags]   the kill -9 test (crash -h)`
+
 func main() {
-	if len(os.Args) < 2 || os.Args[1] != "crash" {
-		fmt.Fprintln(os.Stderr, "usage: hookwire-bench crash [flags]   (hookwire-bench crash -h)")
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
+	switch os.Args[1] {
+	case "crash":
+		crash()
+	case "load":
+		load()
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+}
+
+func load() {
+	cfg := bench.DefaultLoadConfig()
+	fs := flag.NewFlagSet("load", flag.ExitOnError)
+	fs.StringVar(&cfg.Name, "name", cfg.Name, "scenario name (results files are named after it)")
+	fs.StringVar(&cfg.Binary, "binary", cfg.Binary, "hookwire executable")
+	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured load duration")
+	fs.IntVar(&cfg.Producers, "producers", cfg.Producers, "concurrent producers")
+	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "events per request")
+	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "sessions")
+	fs.IntVar(&cfg.Streams, "streams", cfg.Streams, "streams")
+	fs.IntVar(&cfg.MatchEvery, "match-every", cfg.MatchEvery, "one session in this many fires a stream")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop at this many events/s (0: closed loop)")
+	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "server --durability")
+	fs.BoolVar(&cfg.Ceilings, "ceilings", cfg.Ceilings, "also measure the parse-only ingest ceiling and the receiver's maximum")
+	fs.StringVar(&cfg.OutDir, "out", cfg.OutDir, "results directory (empty: none)")
+	fs.Parse(os.Args[2:])
+	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	report, err := bench.RunLoad(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hookwire-bench:", err)
+		os.Exit(1)
+	}
+	fmt.Print(report)
+	if report.Lost > 0 {
+		fmt.Fprintln(os.Stderr, "hookwire-bench: webhooks were lost")
+		os.Exit(1)
+	}
+}
+
+func crash() {
 	cfg := bench.DefaultCrashConfig()
 	fs := flag.NewFlagSet("crash", flag.ExitOnError)
 	fs.StringVar(&cfg.Binary, "binary", cfg.Binary, "hookwire executable")

@@ -17,6 +17,8 @@ usage:
   hookwire receive [flags]   run an example receiver that verifies and prints webhooks
   hookwire filter test <module.wasm> --events events.ndjson [--config cfg.json]
                              run a filter over events without a server
+  hookwire ceiling [--listen addr]
+                             parse-and-202 endpoint: the benchmark's ingest ceiling
   hookwire version           print the version
 `
 
@@ -33,6 +35,8 @@ func main() {
 		err = receive(os.Args[2:])
 	case "filter":
 		err = filterCommand(os.Args[2:], os.Stdout)
+	case "ceiling":
+		err = ceiling(os.Args[2:])
 	case "version", "--version":
 		fmt.Println("hookwire", version)
 	case "help", "-h", "--help":

@@ -1,0 +1,438 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// LoadConfig is one load scenario.
+type LoadConfig struct {
+	// Name names the results files (bench/results/<name>.json, .md, .svg).
+	Name string
+	// Binary is the hookwire executable to run.
+	Binary string
+	// Duration of the measured load.
+	Duration time.Duration
+	// Producers send concurrently over their own keep-alive connections.
+	Producers int
+	// BatchSize is events per request.
+	BatchSize int
+	// Sessions is how many sessions the events are spread over.
+	Sessions int
+	// Streams is the number of streams (mixed declarative triggers).
+	Streams int
+	// MatchEvery: one session in MatchEvery fires one stream.
+	MatchEvery int
+	// Rate, when positive, runs open loop at this many events per second
+	// (latency is measured from each batch's scheduled time, so a server
+	// that falls behind cannot hide it); zero runs closed loop (each
+	// producer sends its next batch when the last is answered).
+	Rate float64
+	// Durability is the server's --durability.
+	Durability string
+	// Ceilings also measures the parse-only ingest endpoint and the
+	// receiver's own maximum, for ratios.
+	Ceilings bool
+	// OutDir receives the results files; empty writes none.
+	OutDir string
+	// Logf receives progress lines; nil is silent.
+	Logf func(format string, args ...any)
+}
+
+// DefaultLoadConfig is the standard scenario of `make bench`.
+func DefaultLoadConfig() LoadConfig {
+	return LoadConfig{Name: "standard", Binary: "bin/hookwire", Duration: 30 * time.Second, Producers: 4,
+		BatchSize: 100, Sessions: 100_000, Streams: 10, MatchEvery: 20, Durability: "sync", Ceilings: true,
+		OutDir: "bench/results"}
+}
+
+// Latency summarises event-to-webhook latencies.
+type Latency struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P99   float64 `json:"p99_ms"`
+	P999  float64 `json:"p99_9_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+// LoadReport is what a scenario measured.
+type LoadReport struct {
+	Config            LoadConfig `json:"config"`
+	Mode              string     `json:"mode"`
+	AcceptedPerSec    float64    `json:"accepted_events_per_sec"`
+	EvaluatedPerSec   float64    `json:"evaluated_events_per_sec"`
+	WebhooksPerSec    float64    `json:"webhooks_per_sec"`
+	Rejected429       int64      `json:"rejected_429"`
+	Latency           Latency    `json:"latency"`
+	ExpectedWebhooks  int        `json:"expected_webhooks"`
+	Lost              int        `json:"lost"`
+	Duplicated        int        `json:"duplicated"`
+	PeakRSSBytes      int64      `json:"server_peak_rss_bytes"`
+	CPUSeconds        float64    `json:"server_cpu_seconds"`
+	Goroutines        float64    `json:"server_goroutines"`
+	MaxGCPauseMS      float64    `json:"server_max_gc_pause_ms"`
+	CeilingPerSec     float64    `json:"ingest_ceiling_events_per_sec,omitempty"`
+	ReceiverMaxPerSec float64    `json:"receiver_max_per_sec,omitempty"`
+	latencies         []float64
+}
+
+// RunLoad runs one scenario against a fresh hookwire process and a
+// receiver that verifies every signature.
+func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
+	logf := cfg.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	rep := &LoadReport{Config: cfg, Mode: "closed-loop"}
+	if cfg.Rate > 0 {
+		rep.Mode = fmt.Sprintf("open-loop %.0f events/s", cfg.Rate)
+	}
+	dir, cleanup, err := mkTemp("")
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	logFile, err := os.Create(filepath.Join(dir, "hookwire.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+
+	recv, err := startLoadReceiver()
+	if err != nil {
+		return nil, err
+	}
+	defer recv.close()
+	if cfg.Ceilings {
+		if rep.CeilingPerSec, err = measureCeiling(ctx, cfg, logFile); err != nil {
+			return nil, err
+		}
+		rep.ReceiverMaxPerSec = recv.maximum(3 * time.Second)
+		logf("ceilings: parse-only ingest %.0f events/s, receiver %.0f requests/s", rep.CeilingPerSec, rep.ReceiverMaxPerSec)
+	}
+
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	srv := &serverProcess{binary: cfg.Binary, addr: addr, log: logFile, args: []string{
+		"--dev", "--data", filepath.Join(dir, "data"), "--log-level", "warn", "--durability", cfg.Durability,
+		"--max-streams", strconv.Itoa(max(cfg.Streams, 10)),
+	}}
+	if err := srv.start(ctx); err != nil {
+		return nil, err
+	}
+	defer srv.kill()
+	gen := newWorkload(cfg)
+	for i := range cfg.Streams {
+		id, err := createStream(srv.base(), benchStream(i, recv.url))
+		if err != nil {
+			return nil, err
+		}
+		gen.ids = append(gen.ids, id)
+	}
+	rep.ExpectedWebhooks = gen.expected()
+	evaluatedBefore, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
+
+	start := time.Now()
+	deadline := start.Add(cfg.Duration)
+	var accepted, rejected atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, cfg.Producers)
+	for p := range cfg.Producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := produceLoad(ctx, srv.base(), gen, p, cfg, start, deadline, &accepted, &rejected); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	progress := time.NewTicker(time.Second)
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+wait:
+	for {
+		select {
+		case <-done:
+			break wait
+		case <-progress.C:
+			el := time.Since(start).Seconds()
+			logf("%4.0fs  accepted %8.0f events/s  webhooks %6d  rejected(429) %d", el, float64(accepted.Load())/el, recv.count(), rejected.Load())
+		}
+	}
+	progress.Stop()
+	select {
+	case err := <-errs:
+		return nil, err
+	default:
+	}
+	window := time.Since(start).Seconds()
+	evaluatedAtEnd, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
+	webhooksInWindow := recv.count()
+	rep.AcceptedPerSec = float64(accepted.Load()) / window
+	rep.EvaluatedPerSec = (evaluatedAtEnd - evaluatedBefore) / window
+	rep.WebhooksPerSec = float64(webhooksInWindow) / window
+	rep.Rejected429 = rejected.Load()
+
+	// Drain: every expected webhook that was sent must arrive.
+	sent := gen.sentSignals()
+	drainBy := time.Now().Add(60 * time.Second)
+	for recv.countOf(sent) < len(sent) && time.Now().Before(drainBy) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	rep.Goroutines, _ = scrape(srv.base(), "go_goroutines")
+	rep.MaxGCPauseMS, _ = scrapeQuantile(srv.base(), "go_gc_duration_seconds", "1")
+	rep.MaxGCPauseMS *= 1000
+	rep.PeakRSSBytes, rep.CPUSeconds = processFigures(srv.cmd.Process.Pid)
+	rep.ExpectedWebhooks = len(sent)
+	rep.Lost, rep.Duplicated, rep.latencies = recv.reconcile(sent)
+	rep.Latency = summarise(rep.latencies)
+	if err := srv.stop(); err != nil {
+		return nil, err
+	}
+	if cfg.OutDir != "" {
+		if err := rep.write(cfg.OutDir); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// benchStream is stream i: each fires on its own custom signal event, and
+// carries a different kind of declarative condition that every event of
+// its type is evaluated against.
+func benchStream(i int, url string) map[string]any {
+	signal := map[string]any{"event": "custom", "where": []any{
+		map[string]any{"field": "name", "op": "eq", "value": fmt.Sprintf("signal-%d", i)}}}
+	extra := []map[string]any{
+		{"event": "click", "where": []any{map[string]any{"field": "properties.target_text", "op": "eq", "value": "never-clicked"}}},
+		{"event": "navigate", "where": []any{map[string]any{"field": "url", "op": "matches", "value": `^https://shop\.example/(cart|checkout)/never$`}}},
+		{"event": "rage_click", "where": []any{map[string]any{"field": "url", "op": "contains", "value": "/no-such-page"}}},
+		{"event": "change", "where": []any{map[string]any{"field": "properties.price", "op": "gt", "value": 1e12}}},
+		{"event": "click", "where": []any{map[string]any{"field": "user.email", "op": "ends_with", "value": "@never.example"}}},
+	}[i%5]
+	return map[string]any{"name": fmt.Sprintf("bench stream %d", i), "triggers": []any{signal, extra},
+		"destination": map[string]any{"url": url, "secret": crashSecret}}
+}
+
+// workload hands producers their events: each producer owns the sessions
+// p, p+P, p+2P, …, cycles through them, and gives every MatchEvery-th
+// session one signal event (on its third event) for stream s % Streams.
+type workload struct {
+	cfg     LoadConfig
+	mu      sync.Mutex
+	signals map[pair]time.Time // (stream id, session) → when its signal was sent
+	ids     []string           // stream ids by index; none for the ceiling run
+}
+
+func newWorkload(cfg LoadConfig) *workload { return &workload{cfg: cfg, signals: map[pair]time.Time{}} }
+
+func (w *workload) expected() int { return w.cfg.Sessions / w.cfg.MatchEvery }
+
+func (w *workload) sentSignals() map[pair]time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return maps(w.signals)
+}
+
+func maps(m map[pair]time.Time) map[pair]time.Time {
+	out := make(map[pair]time.Time, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+var eventMix = []string{"navigate", "navigate", "navigate", "click", "click", "click", "click", "click", "change", "rage_click"}
+
+// appendEvent writes one ~300-byte event for session s, its n-th.
+func (w *workload) appendEvent(buf []byte, s, n int) (out []byte, signal int) {
+	signal = -1
+	typ := eventMix[(s+n)%len(eventMix)]
+	name := ""
+	if s%w.cfg.MatchEvery == 0 && n == 2 {
+		signal = (s / w.cfg.MatchEvery) % w.cfg.Streams
+		typ, name = "custom", fmt.Sprintf("signal-%d", signal)
+	}
+	buf = append(buf, `{"session_id":"bench-`...)
+	buf = strconv.AppendInt(buf, int64(s), 10)
+	buf = append(buf, `","type":"`...)
+	buf = append(buf, typ...)
+	buf = append(buf, '"')
+	if name != "" {
+		buf = append(buf, `,"name":"`...)
+		buf = append(buf, name...)
+		buf = append(buf, '"')
+	}
+	buf = append(buf, `,"url":"https://shop.example/products/`...)
+	buf = strconv.AppendInt(buf, int64(n%97), 10)
+	buf = append(buf, `?ref=campaign-autumn&utm_source=newsletter","properties":{"target_text":"Add to cart","price":19.99,"sku":"SKU-`...)
+	buf = strconv.AppendInt(buf, int64(s%10000), 10)
+	buf = append(buf, `","position":`...)
+	buf = strconv.AppendInt(buf, int64(n), 10)
+	buf = append(buf, `},"user":{"uid":"user-`...)
+	buf = strconv.AppendInt(buf, int64(s), 10)
+	buf = append(buf, `","email":"user`...)
+	buf = strconv.AppendInt(buf, int64(s), 10)
+	buf = append(buf, `@example.com"}}`...)
+	return buf, signal
+}
+
+func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadConfig, start, deadline time.Time,
+	accepted, rejected *atomic.Int64) error {
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
+	owned := (cfg.Sessions - p + cfg.Producers - 1) / cfg.Producers
+	next := 0 // position in the producer's cycle over its sessions
+	var buf []byte
+	var interval time.Duration
+	if cfg.Rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(cfg.BatchSize*cfg.Producers) / cfg.Rate)
+	}
+	scheduled := start
+	type pending struct {
+		stream  int
+		session int
+	}
+	for time.Now().Before(deadline) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if interval > 0 {
+			if d := time.Until(scheduled); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		buf = append(buf[:0], '[')
+		var signals []pending
+		for i := range cfg.BatchSize {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			session := p + (next%owned)*cfg.Producers
+			nth := next / owned
+			next++
+			var sig int
+			buf, sig = w.appendEvent(buf, session, nth)
+			if sig >= 0 {
+				signals = append(signals, pending{sig, session})
+			}
+		}
+		buf = append(buf, ']')
+		sendAt := time.Now()
+		if interval > 0 {
+			sendAt = scheduled // open loop: latency counts from the schedule
+			scheduled = scheduled.Add(interval)
+		}
+		for {
+			resp, err := client.Post(base+"/v1/events", "application/json", bytes.NewReader(buf))
+			if err != nil {
+				return fmt.Errorf("producer %d: %w", p, err)
+			}
+			var res struct{ Accepted int64 }
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 429 {
+				rejected.Add(1)
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			if resp.StatusCode != 202 || json.Unmarshal(raw, &res) != nil {
+				return fmt.Errorf("producer %d: answer %d %s", p, resp.StatusCode, raw)
+			}
+			accepted.Add(res.Accepted)
+			break
+		}
+		if len(signals) > 0 && len(w.ids) > 0 {
+			w.mu.Lock()
+			for _, s := range signals {
+				w.signals[pair{w.ids[s.stream], fmt.Sprintf("bench-%d", s.session)}] = sendAt
+			}
+			w.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// measureCeiling runs the same producers against `hookwire ceiling` for a
+// few seconds, closed loop.
+func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (float64, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return 0, err
+	}
+	p := &serverProcess{binary: cfg.Binary, addr: addr, log: log, command: []string{"ceiling", "--listen", addr}}
+	if err := p.start(ctx); err != nil {
+		return 0, err
+	}
+	defer p.kill()
+	c := cfg
+	c.Rate, c.Duration = 0, 5*time.Second
+	gen := newWorkload(c)
+	start := time.Now()
+	var accepted, rejected atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for i := range c.Producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := produceLoad(ctx, p.base(), gen, i, c, start, start.Add(c.Duration), &accepted, &rejected); err != nil {
+				firstErr.Store(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return 0, err
+	}
+	return float64(accepted.Load()) / time.Since(start).Seconds(), nil
+}
+
+func summarise(ms []float64) Latency {
+	if len(ms) == 0 {
+		return Latency{}
+	}
+	slices.Sort(ms)
+	at := func(q float64) float64 { return ms[min(len(ms)-1, int(q*float64(len(ms))))] }
+	return Latency{Count: len(ms), P50: at(0.50), P90: at(0.90), P99: at(0.99), P999: at(0.999), Max: ms[len(ms)-1]}
+}
+
+// processFigures reads a process's peak resident memory and CPU time.
+func processFigures(pid int) (peakRSS int64, cpuSeconds float64) {
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if bytes.HasPrefix(line, []byte("VmHWM:")) {
+				var kb int64
+				fmt.Sscanf(string(line[len("VmHWM:"):]), "%d", &kb)
+				peakRSS = kb << 10
+			}
+		}
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// Fields after the parenthesised command: utime is 14th, stime 15th.
+		if i := bytes.LastIndexByte(b, ')'); i > 0 {
+			fields := bytes.Fields(b[i+1:])
+			if len(fields) > 13 {
+				u, _ := strconv.ParseFloat(string(fields[11]), 64)
+				s, _ := strconv.ParseFloat(string(fields[12]), 64)
+				cpuSeconds = (u + s) / 100
+			}
+		}
+	}
+	return peakRSS, cpuSeconds
+}
+

@@ -1,0 +1,121 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// scrape reads one unlabelled value from a server's /metrics.
+func scrape(base, name string) (float64, error) {
+	return scrapeLine(base, func(line string) (string, bool) {
+		return strings.CutPrefix(line, name+" ")
+	})
+}
+
+// scrapeQuantile reads a summary's quantile from /metrics.
+func scrapeQuantile(base, name, q string) (float64, error) {
+	return scrapeLine(base, func(line string) (string, bool) {
+		return strings.CutPrefix(line, name+`{quantile="`+q+`"} `)
+	})
+}
+
+func scrapeLine(base string, pick func(string) (string, bool)) (float64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if v, ok := pick(sc.Text()); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("bench: metric not found")
+}
+
+// String is the report as a markdown table.
+func (r *LoadReport) String() string {
+	var b strings.Builder
+	ratio := func(v, ceiling float64) string {
+		if ceiling <= 0 {
+			return ""
+		}
+		return fmt.Sprintf(" (%.0f %% of %.0f)", 100*v/ceiling, ceiling)
+	}
+	fmt.Fprintf(&b, "| %s: %s, %d producers × %d-event batches, %d sessions, %d streams, durability %s | |\n|---|---|\n",
+		r.Config.Name, r.Mode, r.Config.Producers, r.Config.BatchSize, r.Config.Sessions, r.Config.Streams, r.Config.Durability)
+	fmt.Fprintf(&b, "| accepted events/s | %.0f%s |\n", r.AcceptedPerSec, ratio(r.AcceptedPerSec, r.CeilingPerSec))
+	fmt.Fprintf(&b, "| evaluated events/s | %.0f |\n", r.EvaluatedPerSec)
+	fmt.Fprintf(&b, "| webhooks/s | %.0f%s |\n", r.WebhooksPerSec, ratio(r.WebhooksPerSec, r.ReceiverMaxPerSec))
+	fmt.Fprintf(&b, "| event → webhook latency p50 / p90 / p99 / p99.9 / max | %.1f / %.1f / %.1f / %.1f / %.1f ms (%d webhooks) |\n",
+		r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Latency.Count)
+	fmt.Fprintf(&b, "| lost / duplicated | %d / %d of %d |\n", r.Lost, r.Duplicated, r.ExpectedWebhooks)
+	fmt.Fprintf(&b, "| 429 answers | %d |\n", r.Rejected429)
+	fmt.Fprintf(&b, "| server peak RSS / CPU | %.0f MiB / %.1f s |\n", float64(r.PeakRSSBytes)/(1<<20), r.CPUSeconds)
+	fmt.Fprintf(&b, "| server goroutines / max GC pause | %.0f / %.2f ms |\n", r.Goroutines, r.MaxGCPauseMS)
+	return b.String()
+}
+
+// write stores <name>.json, <name>.md and <name>.svg (latency CDF).
+func (r *LoadReport) write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	js, _ := json.MarshalIndent(r, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, r.Config.Name+".json"), append(js, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, r.Config.Name+".md"), []byte(r.String()), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, r.Config.Name+".svg"), []byte(latencySVG(r)), 0o644)
+}
+
+// latencySVG draws the event → webhook latency distribution (CDF, log
+// scale of milliseconds) as a self-contained SVG.
+func latencySVG(r *LoadReport) string {
+	const w, h, left, bottom = 640, 360, 60, 40
+	ms := slices.Clone(r.latencies)
+	slices.Sort(ms)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`, w, h)
+	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`, w, h)
+	fmt.Fprintf(&b, `<text x="%d" y="20">%s: event → webhook latency (CDF), %s</text>`, left, r.Config.Name, r.Mode)
+	plotW, plotH := float64(w-left-20), float64(h-bottom-40)
+	x := func(v float64) float64 { // log10 ms from 0.1 to 10,000
+		if v < 0.1 {
+			v = 0.1
+		}
+		return float64(left) + plotW*(math.Log10(v)+1)/5
+	}
+	y := func(q float64) float64 { return 40 + plotH*(1-q) }
+	fmt.Fprintf(&b, `<line x1="%d" y1="%.0f" x2="%.0f" y2="%.0f" stroke="black"/>`, left, y(0), float64(left)+plotW, y(0))
+	fmt.Fprintf(&b, `<line x1="%d" y1="%.0f" x2="%d" y2="%.0f" stroke="black"/>`, left, y(0), left, y(1))
+	for _, tick := range []float64{0.1, 1, 10, 100, 1000, 10000} {
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="middle">%g ms</text>`, x(tick), y(0)+18, tick)
+	}
+	for _, q := range []float64{0, 0.5, 0.9, 0.99, 1} {
+		fmt.Fprintf(&b, `<text x="%d" y="%.0f" text-anchor="end">%g</text>`, left-6, y(q)+4, q)
+	}
+	if len(ms) > 0 {
+		b.WriteString(`<polyline fill="none" stroke="steelblue" stroke-width="2" points="`)
+		step := max(1, len(ms)/500)
+		for i := 0; i < len(ms); i += step {
+			fmt.Fprintf(&b, "%.1f,%.1f ", x(ms[i]), y(float64(i+1)/float64(len(ms))))
+		}
+		fmt.Fprintf(&b, "%.1f,%.1f", x(ms[len(ms)-1]), y(1))
+		b.WriteString(`"/>`)
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}
