@@ -13,23 +13,17 @@ import (
 	"github.com/hookwire/hookwire/wasm"
 )
 
-// evaluation holds one event's extracted fields while every stream looks
-// at it: properties are decoded at most once, whatever the stream count.
+// evaluation is one event while every stream looks at it: the field
+// record buffer and the event's JSON for custom filters (marshalled once).
 type evaluation struct {
-	event          *model.Event
-	props          any
-	propsDecoded   bool
-	userProps      any
-	userPropsReady bool
-	values         []filters.Value
+	event  *model.Event
+	values []filters.Value
 	// json is the event as custom filters see it, marshalled once.
 	json []byte
 }
 
 func (ev *evaluation) reset(e *model.Event) {
 	ev.event = e
-	ev.props, ev.propsDecoded = nil, false
-	ev.userProps, ev.userPropsReady = nil, false
 	ev.json = nil
 }
 
@@ -90,10 +84,7 @@ func (ev *evaluation) lookup(f filters.Field) filters.Value {
 	case filters.FieldTimestamp:
 		return filters.Value{Kind: filters.KindNumber, Num: float64(e.Timestamp.UnixMilli())}
 	case filters.FieldProperties:
-		if !ev.propsDecoded {
-			ev.props, ev.propsDecoded = decode(e.Properties), true
-		}
-		return walk(ev.props, f.Path)
+		return lookupRaw(e.Properties, f.Path)
 	}
 	if e.User == nil {
 		return filters.Value{}
@@ -106,10 +97,7 @@ func (ev *evaluation) lookup(f filters.Field) filters.Value {
 	case filters.FieldUserDisplayName:
 		return stringValue(e.User.DisplayName)
 	case filters.FieldUserProperties:
-		if !ev.userPropsReady {
-			ev.userProps, ev.userPropsReady = decode(e.User.Properties), true
-		}
-		return walk(ev.userProps, f.Path)
+		return lookupRaw(e.User.Properties, f.Path)
 	}
 	return filters.Value{}
 }
@@ -121,57 +109,6 @@ func stringValue(s string) filters.Value {
 		return filters.Value{}
 	}
 	return filters.Value{Kind: filters.KindString, Str: s}
-}
-
-func decode(raw json.RawMessage) any {
-	if len(raw) == 0 {
-		return nil
-	}
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return nil
-	}
-	return v
-}
-
-// walk follows a key path through objects; a numeric key indexes arrays.
-func walk(v any, path []string) filters.Value {
-	for _, key := range path {
-		switch node := v.(type) {
-		case map[string]any:
-			next, ok := node[key]
-			if !ok {
-				return filters.Value{}
-			}
-			v = next
-		case []any:
-			i, ok := arrayIndex(key, len(node))
-			if !ok {
-				return filters.Value{}
-			}
-			v = node[i]
-		default:
-			return filters.Value{}
-		}
-	}
-	switch x := v.(type) {
-	case nil:
-		return filters.Value{Kind: filters.KindNull}
-	case bool:
-		if x {
-			return filters.Value{Kind: filters.KindTrue}
-		}
-		return filters.Value{Kind: filters.KindFalse}
-	case float64:
-		return filters.Value{Kind: filters.KindNumber, Num: x}
-	case string:
-		return filters.Value{Kind: filters.KindString, Str: x}
-	case map[string]any:
-		return filters.Value{Kind: filters.KindObject}
-	case []any:
-		return filters.Value{Kind: filters.KindArray}
-	}
-	return filters.Value{}
 }
 
 func arrayIndex(key string, n int) (int, bool) {

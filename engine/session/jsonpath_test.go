@@ -1,0 +1,86 @@
+package session
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/hookwire/hookwire/filters"
+)
+
+// walk is the reference: decode everything, then follow the path.
+func walk(raw []byte, path []string) filters.Value {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return filters.Value{}
+	}
+	for _, key := range path {
+		switch node := v.(type) {
+		case map[string]any:
+			next, ok := node[key]
+			if !ok {
+				return filters.Value{}
+			}
+			v = next
+		case []any:
+			i, ok := arrayIndex(key, len(node))
+			if !ok {
+				return filters.Value{}
+			}
+			v = node[i]
+		default:
+			return filters.Value{}
+		}
+	}
+	switch x := v.(type) {
+	case nil:
+		return filters.Value{Kind: filters.KindNull}
+	case bool:
+		if x {
+			return filters.Value{Kind: filters.KindTrue}
+		}
+		return filters.Value{Kind: filters.KindFalse}
+	case float64:
+		return filters.Value{Kind: filters.KindNumber, Num: x}
+	case string:
+		return filters.Value{Kind: filters.KindString, Str: x}
+	case map[string]any:
+		return filters.Value{Kind: filters.KindObject}
+	case []any:
+		return filters.Value{Kind: filters.KindArray}
+	}
+	return filters.Value{}
+}
+
+func TestLookupRaw(t *testing.T) {
+	raw := []byte(`{"a":1,"s":"x\"y\u00e9","nested":{"b":[10,{"c":true},null],"k\\ey":"esc"},"a":2,"empty":{},"arr":[]}`)
+	for _, path := range []string{"a", "s", "nested.b.0", "nested.b.1.c", "nested.b.2", "nested.b.3", "nested.k\\ey",
+		"nested", "empty", "arr", "missing", "a.b", "nested.b.x", "nested.b.-1"} {
+		segs := strings.Split(path, ".")
+		if got, want := lookupRaw(raw, segs), walk(raw, segs); got != want {
+			t.Errorf("%s: %+v, want %+v", path, got, want)
+		}
+	}
+}
+
+// FuzzLookupRaw: the raw walker agrees with decoding everything, on any
+// compact JSON object (ingest compacts properties) and any path.
+func FuzzLookupRaw(f *testing.F) {
+	f.Add([]byte(`{"a":{"b":[1,"two",{"c":null}]},"d":"e"}`), "a.b.2.c")
+	f.Add([]byte(`{"x":"\u263a","y":[true,false]}`), "y.1")
+	f.Add([]byte(`{"":{"":1}}`), ".")
+	f.Fuzz(func(t *testing.T, doc []byte, path string) {
+		var v any
+		if json.Unmarshal(doc, &v) != nil {
+			return
+		}
+		if _, ok := v.(map[string]any); !ok {
+			return
+		}
+		compact, _ := json.Marshal(v) // valid, compact, like stored properties
+		segs := strings.Split(path, ".")
+		if got, want := lookupRaw(compact, segs), walk(compact, segs); got != want {
+			t.Fatalf("%s in %s: %+v, want %+v", path, compact, got, want)
+		}
+	})
+}
