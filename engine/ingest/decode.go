@@ -62,6 +62,9 @@ type wireUser struct {
 // whole body with an *model.InvalidError whose Index names it. now fills in
 // missing timestamps.
 func Decode(body []byte, format Format, maxEvents int, now time.Time) ([]model.Event, error) {
+	if trimmed := bytes.TrimSpace(body); format == FormatJSON && len(trimmed) > 0 && trimmed[0] == '[' {
+		return decodeArray(trimmed, maxEvents, now)
+	}
 	items, err := split(body, format, maxEvents)
 	if err != nil {
 		return nil, err
@@ -154,6 +157,48 @@ func syntaxError(b []byte) error {
 	return json.Unmarshal(b, &v)
 }
 
+// decodeArray decodes a JSON array of events in one pass: each element
+// straight into its wire form (the batch path, the hot one).
+func decodeArray(body []byte, maxEvents int, now time.Time) ([]model.Event, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if _, err := dec.Token(); err != nil {
+		return nil, reject(-1, "", "malformed JSON: %v", err)
+	}
+	var events []model.Event
+	for dec.More() {
+		i := len(events)
+		if i == maxEvents {
+			return nil, reject(-1, "", "a request holds at most %d events, this one has %d or more; split it", maxEvents, i+1)
+		}
+		var w wireEvent
+		if err := dec.Decode(&w); err != nil {
+			inv := fromJSONError(err)
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) && te.Field == "" {
+				inv = reject(0, "", "an event must be a JSON object")
+			}
+			inv.Index = i
+			return nil, inv
+		}
+		events = append(events, model.Event{})
+		if err := normalize(&w, &events[i], now); err != nil {
+			err.Index = i
+			return nil, err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, reject(-1, "", "malformed JSON: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, reject(-1, "", "unexpected data after the array")
+	}
+	if len(events) == 0 {
+		return nil, reject(-1, "", "the array holds no events")
+	}
+	return events, nil
+}
+
 func decodeOne(raw json.RawMessage, out *model.Event, now time.Time) *model.InvalidError {
 	if len(raw) == 0 || raw[0] != '{' {
 		return reject(0, "", "an event must be a JSON object")
@@ -164,6 +209,14 @@ func decodeOne(raw json.RawMessage, out *model.Event, now time.Time) *model.Inva
 	if err := dec.Decode(&w); err != nil {
 		return fromJSONError(err)
 	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return reject(0, "", "unexpected data after the event")
+	}
+	return normalize(&w, out, now)
+}
+
+// normalize validates a decoded event and fills out its normalised form.
+func normalize(w *wireEvent, out *model.Event, now time.Time) *model.InvalidError {
 	if w.SessionID == nil {
 		return reject(0, "session_id", "required")
 	}
