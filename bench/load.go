@@ -435,4 +435,3 @@ func processFigures(pid int) (peakRSS int64, cpuSeconds float64) {
 	}
 	return peakRSS, cpuSeconds
 }
-

@@ -19,10 +19,10 @@ type serverProcess struct {
 	args   []string // after "serve --listen addr"
 	// command, when set, replaces "serve --listen addr" + args.
 	command []string
-	addr   string
-	log    io.Writer
-	cmd    *exec.Cmd
-	exited chan struct{}
+	addr    string
+	log     io.Writer
+	cmd     *exec.Cmd
+	exited  chan struct{}
 }
 
 func freeLoopbackAddr() (string, error) {
