@@ -83,7 +83,8 @@ func reject(index int, path, format string, args ...any) *model.InvalidError {
 	return &model.InvalidError{Index: index, Path: path, Message: fmt.Sprintf(format, args...)}
 }
 
-// split cuts the body into one raw JSON value per event.
+// split cuts a body that is one object, or NDJSON, into one raw JSON value
+// per event (arrays go through decodeArray).
 func split(body []byte, format Format, maxEvents int) ([]json.RawMessage, error) {
 	tooMany := func(n int) error {
 		return reject(-1, "", "a request holds at most %d events, this one has %d or more; split it", maxEvents, n)
@@ -120,32 +121,6 @@ func split(body []byte, format Format, maxEvents int) ([]json.RawMessage, error)
 			return nil, reject(0, "", "malformed JSON: %v", syntaxError(trimmed))
 		}
 		return []json.RawMessage{trimmed}, nil
-	case '[':
-		dec := json.NewDecoder(bytes.NewReader(trimmed))
-		if _, err := dec.Token(); err != nil {
-			return nil, reject(-1, "", "malformed JSON: %v", err)
-		}
-		var items []json.RawMessage
-		for dec.More() {
-			if len(items) == maxEvents {
-				return nil, tooMany(len(items) + 1)
-			}
-			var item json.RawMessage
-			if err := dec.Decode(&item); err != nil {
-				return nil, reject(len(items), "", "malformed JSON: %v", err)
-			}
-			items = append(items, item)
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, reject(-1, "", "malformed JSON: %v", err)
-		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return nil, reject(-1, "", "unexpected data after the array")
-		}
-		if len(items) == 0 {
-			return nil, reject(-1, "", "the array holds no events")
-		}
-		return items, nil
 	default:
 		return nil, reject(-1, "", "the body must be an event object, an array of events, or NDJSON "+
 			"with Content-Type: application/x-ndjson")
