@@ -35,6 +35,7 @@ type Store struct {
 	db                *badger.DB
 	seq               *badger.Sequence
 	sync              bool
+	syncer            *groupSync
 	deliveryRetention time.Duration
 }
 
@@ -63,7 +64,7 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: event sequence: %w", err)
 	}
-	return &Store{db: db, seq: seq, sync: opts.Sync, deliveryRetention: opts.DeliveryRetention}, nil
+	return &Store{db: db, seq: seq, sync: opts.Sync, syncer: newGroupSync(db.Sync), deliveryRetention: opts.DeliveryRetention}, nil
 }
 
 // Close releases the sequence lease and closes the database.
@@ -78,10 +79,7 @@ func (s *Store) durable() error {
 	if !s.sync {
 		return nil
 	}
-	if err := s.db.Sync(); err != nil {
-		return fmt.Errorf("store: sync: %w", err)
-	}
-	return nil
+	return s.syncer.sync()
 }
 
 // CollectGarbage rewrites value-log files that are mostly garbage. Call it
