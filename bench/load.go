@@ -231,7 +231,7 @@ func benchStream(i int, url string) map[string]any {
 
 // workload hands producers their events: each producer owns the sessions
 // p, p+P, p+2P, …, cycles through them, and gives every MatchEvery-th
-// session one signal event (on its third event) for stream s % Streams.
+// session one signal event (its 2nd to 5th) for one of the streams.
 type workload struct {
 	cfg     LoadConfig
 	mu      sync.Mutex
@@ -264,7 +264,9 @@ func (w *workload) appendEvent(buf []byte, s, n int) (out []byte, signal int) {
 	signal = -1
 	typ := eventMix[(s+n)%len(eventMix)]
 	name := ""
-	if s%w.cfg.MatchEvery == 0 && n == 2 {
+	// A matching session sends its signal as its 2nd to 5th event, so
+	// matches spread over the run instead of arriving in one burst.
+	if s%w.cfg.MatchEvery == 0 && n == 1+(s/w.cfg.MatchEvery)%4 {
 		signal = (s / w.cfg.MatchEvery) % w.cfg.Streams
 		typ, name = "custom", fmt.Sprintf("signal-%d", signal)
 	}
