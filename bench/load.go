@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	stdmaps "maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -47,7 +48,7 @@ type LoadConfig struct {
 	// OutDir receives the results files; empty writes none.
 	OutDir string
 	// Logf receives progress lines; nil is silent.
-	Logf func(format string, args ...any)
+	Logf func(format string, args ...any) `json:"-"`
 }
 
 // DefaultLoadConfig is the standard scenario of `make bench`.
@@ -246,15 +247,7 @@ func (w *workload) expected() int { return w.cfg.Sessions / w.cfg.MatchEvery }
 func (w *workload) sentSignals() map[pair]time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return maps(w.signals)
-}
-
-func maps(m map[pair]time.Time) map[pair]time.Time {
-	out := make(map[pair]time.Time, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return stdmaps.Clone(w.signals)
 }
 
 var eventMix = []string{"navigate", "navigate", "navigate", "click", "click", "click", "click", "click", "change", "rage_click"}

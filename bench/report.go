@@ -71,7 +71,10 @@ func (r *LoadReport) write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	js, _ := json.MarshalIndent(r, "", "  ")
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(dir, r.Config.Name+".json"), append(js, '\n'), 0o644); err != nil {
 		return err
 	}
