@@ -54,7 +54,10 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
 	case errors.Is(err, model.ErrInUse):
 		writeError(ctx, fasthttp.StatusConflict, "filter_in_use", err.Error())
 	case errors.Is(err, model.ErrTooLarge):
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", err.Error())
+		// An input over a content limit (a filter module over 16 MiB) is a
+		// bad request, as CONTRACT §2 says; 413 is for bodies over the
+		// transport limit.
+		writeError(ctx, fasthttp.StatusBadRequest, invalidCode, err.Error())
 	case errors.Is(err, model.ErrNameTaken):
 		writeError(ctx, fasthttp.StatusConflict, "name_taken", err.Error())
 	case errors.Is(err, model.ErrSaturated):

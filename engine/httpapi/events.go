@@ -17,15 +17,7 @@ import (
 // body, then the ingest writer logs it durably and hands each event to its
 // session actor (engine/ingest → engine/session).
 func (a *API) postEvents(ctx *fasthttp.RequestCtx) {
-	if !a.ready.Load() {
-		ctx.Response.Header.Set("Retry-After", "1")
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "not_ready", "recovering stored events; retry shortly")
-		return
-	}
-	if len(ctx.PostBody()) > a.cfg.MaxBodyBytes {
-		a.metrics.RequestsRejected.WithLabelValues("too_large").Inc()
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
-			fmt.Sprintf("the request body is %d bytes, over the limit of %d; send smaller batches", len(ctx.PostBody()), a.cfg.MaxBodyBytes))
+	if !a.ingestPreflight(ctx) {
 		return
 	}
 	format := ingest.FormatJSON
@@ -46,21 +38,29 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx) {
 // or {"requests": [...]} with batch) as custom events, so existing
 // Fullstory server clients can send here.
 func (a *API) postFullstoryEvents(ctx *fasthttp.RequestCtx, batch bool) {
-	if !a.ready.Load() {
-		ctx.Response.Header.Set("Retry-After", "1")
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "not_ready", "recovering stored events; retry shortly")
-		return
-	}
-	if !requireJSON(ctx) {
-		return
-	}
-	if len(ctx.PostBody()) > a.cfg.MaxBodyBytes {
-		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
-			fmt.Sprintf("the request body is %d bytes, over the limit of %d", len(ctx.PostBody()), a.cfg.MaxBodyBytes))
+	if !a.ingestPreflight(ctx) || !requireJSON(ctx) {
 		return
 	}
 	events, err := ingest.DecodeFullstory(ctx.PostBody(), batch, a.cfg.MaxEventsPerRequest, a.writer.SessionFor, time.Now())
 	a.accept(ctx, events, err)
+}
+
+// ingestPreflight is the common start of every ingest route: 503 until the
+// last run's events are recovered, 413 over the body limit (the server
+// itself admits larger bodies, for filter modules).
+func (a *API) ingestPreflight(ctx *fasthttp.RequestCtx) bool {
+	if !a.ready.Load() {
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "not_ready", "recovering stored events; retry shortly")
+		return false
+	}
+	if n := len(ctx.PostBody()); n > a.cfg.MaxBodyBytes {
+		a.metrics.RequestsRejected.WithLabelValues("too_large").Inc()
+		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+			fmt.Sprintf("the request body is %d bytes, over the limit of %d; send smaller batches", n, a.cfg.MaxBodyBytes))
+		return false
+	}
+	return true
 }
 
 // accept is the common end of every ingest route: refuse an invalid body,

@@ -3,14 +3,12 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookwire/hookwire/engine/ingest"
-	"github.com/hookwire/hookwire/engine/model"
 	"github.com/hookwire/hookwire/engine/streams"
 )
 
@@ -36,10 +34,6 @@ func (a *API) putFilter(ctx *fasthttp.RequestCtx, name string) {
 	// The body is copied: the catalog keeps it, fasthttp reuses its buffer.
 	binary := bytes.Clone(ctx.PostBody())
 	f, created, err := a.catalog.PutFilter(ctx, name, binary)
-	if errors.Is(err, model.ErrTooLarge) {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_filter", err.Error())
-		return
-	}
 	if err != nil {
 		a.fail(ctx, err, "invalid_filter")
 		return

@@ -224,7 +224,7 @@ func (s *Store) ListDeliveries(f DeliveryFilter, limit int, cursor []byte) ([]*m
 func (s *Store) PendingDeliveries(url string, fn func(id, url string)) error {
 	prefix := prefixPending
 	if url != "" {
-		prefix = u64Key(prefixPending, EndpointKey(url))
+		prefix = u64Key(prefixPending, endpointKey(url))
 	}
 	return s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})

@@ -117,15 +117,15 @@ func u64Key(prefix []byte, n uint64) []byte {
 	return binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), n)
 }
 
-// EndpointKey is the 64-bit hash that groups pending messages by URL.
-func EndpointKey(url string) uint64 {
+// endpointKey is the 64-bit hash that groups pending messages by URL.
+func endpointKey(url string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(url))
 	return h.Sum64()
 }
 
 func pendingKey(url, id string) []byte {
-	return append(u64Key(prefixPending, EndpointKey(url)), id...)
+	return append(u64Key(prefixPending, endpointKey(url)), id...)
 }
 
 func msgTimeKey(created time.Time, id string) []byte {
