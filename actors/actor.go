@@ -147,19 +147,21 @@ func (l *loop[M]) run(ctx context.Context) {
 	}
 }
 
+func (l *loop[M]) guard(f func()) bool { return guard(l.key, l.behaviour, l.supervisor, f) }
+
 // guard runs f and applies the supervisor to a panic. It reports whether the
 // actor should keep running.
-func (l *loop[M]) guard(f func()) (keepRunning bool) {
+func guard[M any](key any, behaviour Behaviour[M], supervisor Supervisor, f func()) (keepRunning bool) {
 	defer func() {
 		recovered := recover()
 		if recovered == nil {
 			return
 		}
-		switch l.supervisor(l.key, recovered, debug.Stack()) {
+		switch supervisor(key, recovered, debug.Stack()) {
 		case Resume:
 			keepRunning = true
 		case Restart:
-			if r, ok := l.behaviour.(Restarter); ok {
+			if r, ok := behaviour.(Restarter); ok {
 				r.Restart()
 			}
 			keepRunning = true

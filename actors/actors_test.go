@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,6 +179,7 @@ func TestRegistryPassivatesIdleActorsAndRespawns(t *testing.T) {
 	recs := sync.Map{}
 	reg := NewRegistry(ctx, &g, RegistryConfig[string, int]{
 		MailboxCapacity: 8,
+		SweepInterval:   5 * time.Millisecond,
 		Spawn: func(key string) Behaviour[int] {
 			spawned.Add(1)
 			r := &recorder{idleAfter: 20 * time.Millisecond, stopped: make(chan StopReason, 1)}
@@ -221,6 +223,7 @@ func TestRegistryNeverLosesAMessageToPassivation(t *testing.T) {
 	var received atomic.Int64
 	reg := NewRegistry(ctx, &g, RegistryConfig[int, int]{
 		MailboxCapacity: 1024,
+		SweepInterval:   time.Millisecond,
 		Spawn: func(int) Behaviour[int] {
 			return &countingIdle{received: &received, since: time.Now()}
 		},
@@ -263,3 +266,64 @@ func (c *countingIdle) Receive(b []int)        { c.received.Add(int64(len(b))); 
 func (c *countingIdle) Deadline() time.Time    { return c.since.Add(50 * time.Microsecond) }
 func (c *countingIdle) Timeout(time.Time) bool { return true }
 func (c *countingIdle) Stopped(StopReason)     {}
+
+// TestRegistryActorsOwnNoGoroutine: ten thousand actors that have had
+// their turn cost no goroutine each, each sees its messages in order,
+// and shutdown stops every one of them after draining.
+func TestRegistryActorsOwnNoGoroutine(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var g Group
+	before := runtime.NumGoroutine()
+	const actors, each = 10_000, 5
+	var stopped, outOfOrder, received atomic.Int64
+	reg := NewRegistry(ctx, &g, RegistryConfig[int, int]{
+		MailboxCapacity: each,
+		Workers:         4,
+		Spawn: func(int) Behaviour[int] {
+			return &ordered{stopped: &stopped, outOfOrder: &outOfOrder, received: &received}
+		},
+	})
+	for i := range each {
+		for key := range actors {
+			mb, err := reg.Reserve(key, 1)
+			if err != nil {
+				t.Fatalf("reserve %d: %v", key, err)
+			}
+			mb.PushReserved(i)
+		}
+	}
+	waitUntil(t, func() bool { return received.Load() == actors*each })
+	if n := runtime.NumGoroutine() - before; n > 4+1+5 {
+		t.Fatalf("%d goroutines for %d live actors, want the 4 workers and the sweeper", n, reg.Len())
+	}
+	if reg.Len() != actors {
+		t.Fatalf("%d live actors, want %d", reg.Len(), actors)
+	}
+	cancel()
+	g.Wait()
+	if stopped.Load() != actors || outOfOrder.Load() != 0 {
+		t.Fatalf("stopped %d of %d actors, %d messages out of order", stopped.Load(), actors, outOfOrder.Load())
+	}
+}
+
+type ordered struct {
+	next                          int
+	stopped, outOfOrder, received *atomic.Int64
+}
+
+func (o *ordered) Receive(b []int) {
+	for _, m := range b {
+		if m != o.next {
+			o.outOfOrder.Add(1)
+		}
+		o.next = m + 1
+	}
+	o.received.Add(int64(len(b)))
+}
+func (o *ordered) Deadline() time.Time    { return time.Time{} }
+func (o *ordered) Timeout(time.Time) bool { return false }
+func (o *ordered) Stopped(r StopReason) {
+	if r == StopShutdown {
+		o.stopped.Add(1)
+	}
+}

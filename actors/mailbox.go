@@ -15,7 +15,10 @@ type Mailbox[M any] struct {
 	capacity int
 	reserved int
 	closed   bool
-	signal   chan struct{}
+	// Exactly one of signal and notify is set: a goroutine actor waits on
+	// signal; a registry actor is scheduled on its dispatcher by notify.
+	signal chan struct{}
+	notify func()
 }
 
 // NewMailbox returns a mailbox that holds at most capacity ordinary messages
@@ -28,10 +31,20 @@ func NewMailbox[M any](capacity int) *Mailbox[M] {
 	return &Mailbox[M]{capacity: capacity, signal: make(chan struct{}, 1)}
 }
 
+// newDispatchedMailbox is a registry actor's mailbox: pushes call notify
+// instead of signalling a goroutine.
+func newDispatchedMailbox[M any](capacity int, notify func()) *Mailbox[M] {
+	return &Mailbox[M]{capacity: max(capacity, 1), notify: notify}
+}
+
 // Signal is readable whenever the mailbox may hold messages.
 func (m *Mailbox[M]) Signal() <-chan struct{} { return m.signal }
 
 func (m *Mailbox[M]) wake() {
+	if m.notify != nil {
+		m.notify()
+		return
+	}
 	select {
 	case m.signal <- struct{}{}:
 	default:
@@ -123,8 +136,10 @@ func (m *Mailbox[M]) Drain(dst []M) []M {
 	clear(m.control)
 	clear(m.user)
 	m.control = m.control[:0]
-	if cap(m.user) > 4*m.capacity/3+64 {
-		// A burst grew the buffer well past steady state: let it go.
+	if m.notify != nil || cap(m.user) > 4*m.capacity/3+64 {
+		// A registry actor is one of very many and mostly idle: it keeps no
+		// buffer between turns. Otherwise a burst grew the buffer well past
+		// steady state: let it go.
 		m.user = nil
 	} else {
 		m.user = m.user[:0]

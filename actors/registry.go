@@ -3,31 +3,40 @@ package actors
 import (
 	"context"
 	"hash/maphash"
+	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 const registryShards = 64
 
 // Registry owns one actor per key, spawned on first use and removed when its
-// behaviour asks to stop while idle (passivation). Every method is safe for
-// concurrent use.
+// behaviour asks to stop while idle (passivation). Its actors own no
+// goroutine: a push schedules the actor's turn on a fixed pool of workers,
+// and one sweeper goroutine hands due timeouts out, so an idle actor costs
+// only its state. Every method is safe for concurrent use.
 //
 // Lookups that reserve room and the idle check that closes a mailbox take
 // the same shard lock, so a message is never pushed to an actor that has
 // just decided to leave.
 type Registry[K comparable, M any] struct {
 	ctx        context.Context
-	group      *Group
 	spawn      func(K) Behaviour[M]
 	capacity   int
 	supervisor Supervisor
+	sweep      time.Duration
 	seed       maphash.Seed
+	dispatcher *dispatcher
+	live       sync.WaitGroup // one per actor not yet Stopped
+	batches    sync.Pool      // *[]M, a worker's drain buffer
 	shards     [registryShards]registryShard[K, M]
 }
 
 type registryShard[K comparable, M any] struct {
 	mu     sync.Mutex
-	actors map[K]*Mailbox[M]
+	closed bool
+	actors map[K]*cell[K, M]
 }
 
 // RegistryConfig configures a Registry.
@@ -39,19 +48,47 @@ type RegistryConfig[K comparable, M any] struct {
 	MailboxCapacity int
 	// Supervisor handles panics; nil means ResumeAlways.
 	Supervisor Supervisor
+	// Workers run the actors' turns; 0 means 4 per CPU. Receive should not
+	// block for long: a blocked turn holds a worker.
+	Workers int
+	// SweepInterval is how often deadlines are checked (default 1s): a
+	// Timeout runs up to this long after its Deadline.
+	SweepInterval time.Duration
 }
 
 // NewRegistry returns a registry whose actors run until ctx ends; group
-// waits for them.
+// waits for its workers, and for every actor's Stopped.
 func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg RegistryConfig[K, M]) *Registry[K, M] {
-	r := &Registry[K, M]{ctx: ctx, group: group, spawn: cfg.Spawn, capacity: cfg.MailboxCapacity,
-		supervisor: cfg.Supervisor, seed: maphash.MakeSeed()}
+	r := &Registry[K, M]{ctx: ctx, spawn: cfg.Spawn, capacity: cfg.MailboxCapacity, supervisor: cfg.Supervisor,
+		sweep: cfg.SweepInterval, seed: maphash.MakeSeed(), dispatcher: newDispatcher()}
 	if r.supervisor == nil {
 		r.supervisor = ResumeAlways
 	}
-	for i := range r.shards {
-		r.shards[i].actors = make(map[K]*Mailbox[M])
+	if r.sweep <= 0 {
+		r.sweep = time.Second
 	}
+	r.batches.New = func() any { return new([]M) }
+	for i := range r.shards {
+		r.shards[i].actors = make(map[K]*cell[K, M])
+	}
+	workers := cfg.Workers
+	if workers <= 0 {
+		workers = 4 * runtime.GOMAXPROCS(0)
+	}
+	var working sync.WaitGroup
+	for range workers {
+		working.Add(1)
+		group.Go(func() {
+			defer working.Done()
+			r.dispatcher.work()
+		})
+	}
+	group.Go(func() {
+		r.sweepUntilDone()
+		r.shutdown()
+		r.dispatcher.close()
+		working.Wait()
+	})
 	return r
 }
 
@@ -63,37 +100,36 @@ func (r *Registry[K, M]) shard(key K) *registryShard[K, M] {
 // its mailbox. The caller must follow with PushReserved or Release on the
 // returned mailbox.
 func (r *Registry[K, M]) Reserve(key K, n int) (*Mailbox[M], error) {
-	if err := r.ctx.Err(); err != nil {
-		return nil, ErrMailboxClosed
-	}
 	s := r.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	mailbox, ok := s.actors[key]
+	if s.closed || r.ctx.Err() != nil {
+		return nil, ErrMailboxClosed
+	}
+	c, ok := s.actors[key]
 	if !ok {
 		if n > r.capacity {
 			return nil, ErrMailboxFull // refuse before spawning an actor for nothing
 		}
-		mailbox = NewMailbox[M](r.capacity)
-		s.actors[key] = mailbox
-		r.start(key, s, mailbox)
+		c = r.newCell(key, s)
+		s.actors[key] = c
 	}
-	if err := mailbox.Reserve(n); err != nil {
+	if err := c.mailbox.Reserve(n); err != nil {
 		return nil, err
 	}
-	return mailbox, nil
+	return c.mailbox, nil
 }
 
 // PushControl delivers a control message to key's actor if it is running.
 func (r *Registry[K, M]) PushControl(key K, msg M) error {
 	s := r.shard(key)
 	s.mu.Lock()
-	mailbox, ok := s.actors[key]
+	c, ok := s.actors[key]
 	s.mu.Unlock()
 	if !ok {
 		return ErrMailboxClosed
 	}
-	return mailbox.PushControl(msg)
+	return c.mailbox.PushControl(msg)
 }
 
 // Len reports the number of live actors.
@@ -117,26 +153,184 @@ func (r *Registry[K, M]) Has(key K) bool {
 	return ok
 }
 
-func (r *Registry[K, M]) start(key K, s *registryShard[K, M], mailbox *Mailbox[M]) {
-	l := &loop[M]{key: key, mailbox: mailbox, behaviour: r.spawn(key), supervisor: r.supervisor}
-	l.tryStop = func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if !mailbox.closeIfIdle() {
-			return false
+// sweepUntilDone hands timeouts to the actors whose deadline has passed,
+// every sweep interval, until the context ends.
+func (r *Registry[K, M]) sweepUntilDone() {
+	ticker := time.NewTicker(r.sweep)
+	defer ticker.Stop()
+	var due []*cell[K, M]
+	for {
+		select {
+		case <-r.ctx.Done():
+			return
+		case now := <-ticker.C:
+			for i := range r.shards {
+				s := &r.shards[i]
+				s.mu.Lock()
+				for _, c := range s.actors {
+					if d := c.deadline.Load(); d != 0 && d <= now.UnixNano() {
+						due = append(due, c)
+					}
+				}
+				s.mu.Unlock()
+				for _, c := range due {
+					c.timeoutDue.Store(true)
+					c.schedule()
+				}
+				clear(due)
+				due = due[:0]
+			}
 		}
-		if s.actors[key] == mailbox {
-			delete(s.actors, key)
-		}
-		return true
 	}
-	r.group.Go(func() {
-		l.run(r.ctx)
-		// On shutdown the loop closes its mailbox itself; forget it too.
+}
+
+// shutdown closes every mailbox and gives every actor a last turn: it
+// drains what was queued, then Stopped(StopShutdown) runs. It returns
+// when every actor has stopped.
+func (r *Registry[K, M]) shutdown() {
+	for i := range r.shards {
+		s := &r.shards[i]
 		s.mu.Lock()
-		if s.actors[key] == mailbox {
-			delete(s.actors, key)
+		s.closed = true
+		cells := make([]*cell[K, M], 0, len(s.actors))
+		for _, c := range s.actors {
+			cells = append(cells, c)
 		}
 		s.mu.Unlock()
-	})
+		for _, c := range cells {
+			c.shuttingDown.Store(true)
+			c.mailbox.Close() // refuses pushes from now on, and schedules a turn
+		}
+	}
+	r.live.Wait()
+}
+
+// Cell states: idle (no turn queued), scheduled (queued or running), and
+// stopped (gone; never scheduled again).
+const (
+	cellIdle int32 = iota
+	cellScheduled
+	cellStopped
+)
+
+// cell is one registry actor: its mailbox, behaviour and scheduling state.
+type cell[K comparable, M any] struct {
+	key          K
+	registry     *Registry[K, M]
+	shard        *registryShard[K, M]
+	mailbox      *Mailbox[M]
+	behaviour    Behaviour[M]
+	state        atomic.Int32
+	deadline     atomic.Int64 // Unix ns of the behaviour's Deadline; 0: none
+	timeoutDue   atomic.Bool
+	shuttingDown atomic.Bool
+}
+
+// newCell makes key's actor; called under the shard lock.
+func (r *Registry[K, M]) newCell(key K, s *registryShard[K, M]) *cell[K, M] {
+	c := &cell[K, M]{key: key, registry: r, shard: s, behaviour: r.spawn(key)}
+	c.mailbox = newDispatchedMailbox[M](r.capacity, c.schedule)
+	c.noteDeadline()
+	r.live.Add(1)
+	return c
+}
+
+// schedule queues the actor's turn unless one is already queued or
+// running (that turn looks at the mailbox again before it goes idle).
+func (c *cell[K, M]) schedule() {
+	if c.state.CompareAndSwap(cellIdle, cellScheduled) {
+		c.registry.dispatcher.schedule(c)
+	}
+}
+
+func (c *cell[K, M]) noteDeadline() {
+	if d := c.behaviour.Deadline(); d.IsZero() {
+		c.deadline.Store(0)
+	} else {
+		c.deadline.Store(d.UnixNano())
+	}
+}
+
+// run is one turn on a worker: the queued messages, then a due timeout,
+// then the last rites if the registry is shutting down.
+func (c *cell[K, M]) run() {
+	r := c.registry
+	buf := r.batches.Get().(*[]M)
+	batch := c.mailbox.Drain((*buf)[:0])
+	ok := true
+	if len(batch) > 0 {
+		ok = c.guard(func() { c.behaviour.Receive(batch) })
+	}
+	clear(batch)
+	*buf = batch[:0]
+	r.batches.Put(buf)
+	if !ok {
+		c.stop(StopSupervisor)
+		return
+	}
+	if c.shuttingDown.Load() {
+		if c.mailbox.Len() > 0 { // queued before the close: one more turn
+			r.dispatcher.schedule(c)
+			return
+		}
+		c.stop(StopShutdown)
+		return
+	}
+	if c.timeoutDue.Swap(false) {
+		stop := false
+		if !c.guard(func() { stop = c.behaviour.Timeout(time.Now()) }) {
+			c.stop(StopSupervisor)
+			return
+		}
+		if stop && c.tryStop() {
+			// Closed while empty: nothing can have arrived since.
+			c.state.Store(cellStopped)
+			c.behaviour.Stopped(StopIdle)
+			r.live.Done()
+			return
+		}
+	}
+	c.noteDeadline()
+	c.state.Store(cellIdle)
+	// A push between the drain and going idle found the turn running and
+	// queued nothing: look again.
+	if c.mailbox.Len() == 0 && !c.timeoutDue.Load() && !c.shuttingDown.Load() {
+		return
+	}
+	c.schedule()
+}
+
+// tryStop closes the mailbox and forgets the actor if nothing is queued or
+// reserved, under the shard lock that Reserve takes.
+func (c *cell[K, M]) tryStop() bool {
+	s := c.shard
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !c.mailbox.closeIfIdle() {
+		return false
+	}
+	if s.actors[c.key] == c {
+		delete(s.actors, c.key)
+	}
+	return true
+}
+
+// stop ends the actor for good: after a supervisor's Stop, or at shutdown.
+func (c *cell[K, M]) stop(reason StopReason) {
+	c.mailbox.Close()
+	s := c.shard
+	s.mu.Lock()
+	if s.actors[c.key] == c {
+		delete(s.actors, c.key)
+	}
+	s.mu.Unlock()
+	c.state.Store(cellStopped)
+	c.behaviour.Stopped(reason)
+	c.registry.live.Done()
+}
+
+// guard runs f and applies the supervisor to a panic. It reports whether the
+// actor should keep running.
+func (c *cell[K, M]) guard(f func()) bool {
+	return guard(c.key, c.behaviour, c.registry.supervisor, f)
 }

@@ -47,6 +47,11 @@ type LoadConfig struct {
 	Ceilings bool
 	// OutDir receives the results files; empty writes none.
 	OutDir string
+	// CPUProfile, when set, is where the server's CPU profile of the
+	// measured load is written (the server runs with --pprof).
+	CPUProfile string `json:",omitempty"`
+	// ServerArgs are extra flags for `hookwire serve`, after the harness's own.
+	ServerArgs []string `json:",omitempty"`
 	// Logf receives progress lines; nil is silent.
 	Logf func(format string, args ...any) `json:"-"`
 }
@@ -132,6 +137,14 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		"--dev", "--data", filepath.Join(dir, "data"), "--log-level", "warn", "--durability", cfg.Durability,
 		"--max-streams", strconv.Itoa(max(cfg.Streams, 10)),
 	}}
+	var pprofAddr string
+	if cfg.CPUProfile != "" {
+		if pprofAddr, err = freeLoopbackAddr(); err != nil {
+			return nil, err
+		}
+		srv.args = append(srv.args, "--pprof", pprofAddr)
+	}
+	srv.args = append(srv.args, cfg.ServerArgs...)
 	if err := srv.start(ctx); err != nil {
 		return nil, err
 	}
@@ -161,6 +174,12 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 			}
 		}()
 	}
+	profiled := make(chan error, 1)
+	if pprofAddr != "" {
+		go func() { profiled <- fetchCPUProfile(pprofAddr, cfg.Duration-2*time.Second, cfg.CPUProfile) }()
+	} else {
+		profiled <- nil
+	}
 	progress := time.NewTicker(time.Second)
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -181,6 +200,9 @@ wait:
 	default:
 	}
 	window := time.Since(start).Seconds()
+	if err := <-profiled; err != nil {
+		return nil, err
+	}
 	evaluatedAtEnd, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
 	webhooksInWindow := recv.count()
 	rep.AcceptedPerSec = float64(accepted.Load()) / window
@@ -395,6 +417,28 @@ func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (float64
 		return 0, err
 	}
 	return float64(accepted.Load()) / time.Since(start).Seconds(), nil
+}
+
+// fetchCPUProfile records the server's CPU for d into path.
+func fetchCPUProfile(addr string, d time.Duration, path string) error {
+	secs := max(1, int(d.Seconds()))
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("cpu profile: answer %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("cpu profile: %w", err)
+	}
+	return f.Close()
 }
 
 func summarise(ms []float64) Latency {

@@ -55,7 +55,7 @@ type Engine struct {
 	system   *system.Service
 	api      *httpapi.API
 
-	ingestStage, sessionStage, trimStage, deliveryStage, background *stage
+	ingestStage, sessionStage, commitStage, trimStage, deliveryStage, background *stage
 }
 
 // New opens the store, loads and compiles the streams, and binds the
@@ -67,7 +67,7 @@ func New(cfg Config) (e *Engine, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("--data %s: %w", cfg.DataDir, err)
 	}
-	e = &Engine{cfg: cfg, ingestStage: newStage(), sessionStage: newStage(), trimStage: newStage(),
+	e = &Engine{cfg: cfg, ingestStage: newStage(), sessionStage: newStage(), commitStage: newStage(), trimStage: newStage(),
 		deliveryStage: newStage(), background: newStage()}
 	defer func() {
 		if err != nil {
@@ -121,9 +121,11 @@ func New(cfg Config) (e *Engine, err error) {
 	if err != nil {
 		return nil, err
 	}
+	committer := session.NewCommitter(e.commitStage.ctx, &e.commitStage.group, e.store, cfg.Retention,
+		e.outbox, e.system, e.metrics, cfg.Logger)
 	e.sessions = session.NewRegistry(e.sessionStage.ctx, &e.sessionStage.group, &session.Deps{
 		Config:  session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention},
-		Catalog: e.catalog, Store: e.store, Outbox: e.outbox, Segments: e.system, Metrics: e.metrics, Logger: cfg.Logger,
+		Catalog: e.catalog, Store: e.store, Committer: committer, Metrics: e.metrics, Logger: cfg.Logger,
 	}, cfg.SessionMailbox)
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
 	e.writer = ingest.NewWriter(e.ingestStage.ctx, &e.ingestStage.group, ingest.Config{
@@ -202,6 +204,7 @@ func (e *Engine) closeResources() {
 	e.background.stop()
 	e.ingestStage.stop()
 	e.sessionStage.stop()
+	e.commitStage.stop()
 	e.trimStage.stop()
 	e.deliveryStage.stop()
 	if e.catalog != nil {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/hookwire/hookwire/bench"
@@ -49,7 +50,11 @@ func load() {
 	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "server --durability")
 	fs.BoolVar(&cfg.Ceilings, "ceilings", cfg.Ceilings, "also measure the parse-only ingest ceiling and the receiver's maximum")
 	fs.StringVar(&cfg.OutDir, "out", cfg.OutDir, "results directory (empty: none)")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the server's CPU profile of the measured load here")
+	var serverArgs string
+	fs.StringVar(&serverArgs, "server-args", "", "extra `flags` for hookwire serve, space-separated")
 	fs.Parse(os.Args[2:])
+	cfg.ServerArgs = strings.Fields(serverArgs)
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

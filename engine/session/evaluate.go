@@ -22,6 +22,9 @@ type evaluation struct {
 	json []byte
 }
 
+// evaluations lends evaluation buffers to session actors for one turn.
+var evaluations = sync.Pool{New: func() any { return new(evaluation) }}
+
 func (ev *evaluation) reset(e *model.Event) {
 	ev.event = e
 	ev.json = nil

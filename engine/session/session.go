@@ -23,6 +23,9 @@ type Message struct {
 	Pos   model.LogPosition
 	Done  Completion
 	Query chan<- model.Session
+	// reload, from the committer, says a commit of generation reload-1
+	// failed: forget the in-memory state and start generation reload.
+	reload uint64
 }
 
 // Query asks a live session actor for its current view of the session; ok
@@ -41,12 +44,10 @@ func Query(sessions *actors.Registry[string, Message], id string, timeout time.D
 }
 
 // Outbox takes messages that are durably stored and must be delivered.
-// Enqueue is called from many session actors at once.
 type Outbox interface{ Enqueue(d *model.Delivery) }
 
 // SegmentSink is told when a session matched a segment (once per session
-// and segment, after the match is committed). Called from many session
-// actors at once.
+// and segment, after the match is committed).
 type SegmentSink interface {
 	Matched(segmentID, userID string, at time.Time)
 }
@@ -63,19 +64,22 @@ type Config struct {
 // Deps is what every session actor shares. All of it is safe for
 // concurrent use.
 type Deps struct {
-	Config   Config
-	Catalog  *streams.Catalog
-	Store    *store.Store
-	Outbox   Outbox
-	Segments SegmentSink
-	Metrics  *metrics.Metrics
-	Logger   *slog.Logger
+	Config    Config
+	Catalog   *streams.Catalog
+	Store     *store.Store
+	Committer *Committer
+	Metrics   *metrics.Metrics
+	Logger    *slog.Logger
 }
 
-// NewRegistry returns the registry of session actors.
+// NewRegistry returns the registry of session actors. Their effects are
+// written by deps.Committer, which must outlive them.
 func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps, mailboxCapacity int) *actors.Registry[string, Message] {
-	return actors.NewRegistry(ctx, group, actors.RegistryConfig[string, Message]{
+	reg := actors.NewRegistry(ctx, group, actors.RegistryConfig[string, Message]{
 		MailboxCapacity: mailboxCapacity,
+		// A session ends within a tenth of its idle time (at most a second)
+		// of the deadline.
+		SweepInterval: min(time.Second, max(deps.Config.Idle/10, 10*time.Millisecond)),
 		Spawn: func(id string) actors.Behaviour[Message] {
 			// Timers start at spawn, so an actor whose reservation was
 			// released without a message still passivates.
@@ -88,23 +92,29 @@ func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps, mailboxCa
 			return actors.Restart
 		},
 	})
+	deps.Committer.sessions = reg
+	return reg
 }
 
+// actor is one live session. It is one of very many and mostly idle, so it
+// keeps no buffers between turns: evaluation borrows them from a pool.
 type actor struct {
 	deps      *Deps
 	id        string
 	session   *model.Session
 	firstSeen time.Time
 	lastSeen  time.Time
-	// dirty: bookkeeping changed since the last write; stateChanged: filter
-	// state changed in the batch being evaluated (it must be written before
-	// the batch's events leave the log).
+	// generation counts reloads after a failed commit (see Committer).
+	generation uint64
+	// dirty: bookkeeping changed since the last commit; stateChanged:
+	// filter state changed in the turn being evaluated (it must be written
+	// before the turn's events leave the log).
 	dirty        bool
 	stateChanged bool
 	outgoing     []*model.Delivery
-	segments     []string // matched in this batch, announced after the commit
+	segments     []segmentMatch // matched in this turn, announced after the commit
 	filterState  filterState
-	eval         evaluation
+	eval         *evaluation
 }
 
 // Restart forgets in-memory state; the next batch reloads it.
@@ -113,8 +123,9 @@ func (a *actor) Restart() { a.session = nil }
 func (a *actor) load() {
 	sess, err := a.deps.Store.LoadSession(a.id)
 	if err != nil {
-		// Commit re-checks the stored markers in its transaction, so going
-		// on cannot fire twice; it can only skip streams it already knew.
+		// The commit re-checks the stored markers in its transaction, so
+		// going on cannot fire twice; it can only skip streams it already
+		// knew.
 		a.deps.Logger.Error("loading session state", "session_id", a.id, "err", err)
 	}
 	if sess == nil {
@@ -127,22 +138,30 @@ func (a *actor) load() {
 	a.filterState.actor = a
 }
 
-// Receive evaluates a batch, then writes its effects (fired markers, filter
-// state, messages) in one commit, and only then lets the events leave the
-// log and the messages go to delivery. A replayed event the stored record
-// already covers is skipped.
+// Receive evaluates a batch, then hands its effects (fired markers, filter
+// state, messages) to the committer, which lets the events leave the log
+// and the messages go to delivery once they are written. A replayed event
+// the stored record already covers is skipped.
 func (a *actor) Receive(batch []Message) {
+	for i := range batch {
+		if r := batch[i].reload; r != 0 && r > a.generation {
+			a.generation, a.session = r, nil
+		}
+	}
 	if a.session == nil {
 		a.load()
 	}
 	snap := a.deps.Catalog.Snapshot()
-	a.outgoing = a.outgoing[:0]
-	a.segments = a.segments[:0]
-	a.stateChanged = false
+	a.outgoing, a.segments, a.stateChanged = nil, nil, false
+	a.eval = evaluations.Get().(*evaluation)
+	evaluated := 0
 	for i := range batch {
 		m := &batch[i]
 		if m.Query != nil {
 			m.Query <- a.view() // a look is not activity: the idle timer runs on
+			continue
+		}
+		if m.reload != 0 {
 			continue
 		}
 		a.lastSeen = time.Now()
@@ -151,37 +170,50 @@ func (a *actor) Receive(batch []Message) {
 		}
 		a.observe(&m.Event)
 		a.evaluate(snap, &m.Event)
+		evaluated++
 		if m.Pos != (model.LogPosition{}) {
 			a.session.Evaluated = m.Pos
 		}
-		a.deps.Metrics.EventsEvaluated.Inc()
 	}
+	a.eval.reset(nil)
+	evaluations.Put(a.eval)
+	a.eval = nil
+	var cm *commit
 	if len(a.outgoing) > 0 || a.stateChanged {
-		written, err := a.deps.Store.Commit(a.session, a.outgoing, a.deps.Config.Retention)
-		if err != nil {
-			a.deps.Logger.Error("recording a session's matches failed; its events stay in the log and are "+
-				"evaluated again after a restart", "session_id", a.id, "err", err)
-			a.session = nil // reload the stored truth before the next batch
-			return
-		}
-		a.dirty = false
-		for _, d := range written {
-			a.deps.Metrics.StreamMatches.WithLabelValues(d.StreamID).Inc()
-			a.deps.Outbox.Enqueue(d)
-		}
-		uid := ""
-		if a.session.User != nil {
-			uid = a.session.User.UID
-		}
-		for _, id := range a.segments {
-			a.deps.Segments.Matched(id, UserID(uid, a.id), a.session.Segments[id])
-		}
+		cm = a.commit()
 	}
 	for i := range batch {
-		if batch[i].Done != nil {
-			batch[i].Done.Done()
+		if d := batch[i].Done; d != nil {
+			if cm != nil {
+				cm.done = append(cm.done, d)
+			} else {
+				d.Done()
+			}
 		}
 	}
+	a.deps.Metrics.EventsEvaluated.Add(float64(evaluated))
+	if cm != nil {
+		a.deps.Committer.submit(cm)
+	}
+	a.outgoing, a.segments = nil, nil
+}
+
+// commit captures the session's record and the turn's effects for the
+// committer; nil if the record cannot be encoded (then the events stay in
+// the log for a later replay).
+func (a *actor) commit() *commit {
+	rec, err := store.EncodeSession(a.session)
+	if err != nil {
+		a.deps.Logger.Error("encoding a session's record", "session_id", a.id, "err", err)
+		return nil
+	}
+	a.dirty = false
+	uid := ""
+	if a.session.User != nil {
+		uid = a.session.User.UID
+	}
+	return &commit{SessionCommit: store.SessionCommit{Record: rec, Deliveries: a.outgoing},
+		generation: a.generation, userID: UserID(uid, a.id), segments: a.segments}
 }
 
 // view is a copy of the session safe to hand to another goroutine.
@@ -272,8 +304,9 @@ func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 			if a.session.Segments == nil {
 				a.session.Segments = map[string]time.Time{}
 			}
-			a.session.Segments[seg.Segment.ID] = time.Now().UTC()
-			a.segments = append(a.segments, seg.Segment.ID)
+			at := time.Now().UTC()
+			a.session.Segments[seg.Segment.ID] = at
+			a.segments = append(a.segments, segmentMatch{id: seg.Segment.ID, at: at})
 			a.stateChanged = true
 		}
 	}
@@ -304,12 +337,14 @@ func (a *actor) Deadline() time.Time {
 
 func (a *actor) Timeout(now time.Time) bool { return !now.Before(a.Deadline()) }
 
+// Stopped writes the bookkeeping the last commit did not carry, through
+// the committer, so it lands after the session's earlier commits.
 func (a *actor) Stopped(actors.StopReason) {
 	if a.session == nil || !a.dirty {
 		return
 	}
-	if err := a.deps.Store.SaveSession(a.session, a.deps.Config.Retention); err != nil {
-		a.deps.Logger.Error("saving session state", "session_id", a.id, "err", err)
+	if cm := a.commit(); cm != nil {
+		a.deps.Committer.submit(cm)
 	}
 }
 

@@ -38,65 +38,116 @@ func getSession(txn *badger.Txn, id string) (*model.Session, error) {
 	return sess, nil
 }
 
-func putSession(txn *badger.Txn, sess *model.Session, retention time.Duration) error {
+// SessionRecord is a session's record encoded at one moment, so that it
+// can be written later while the session goes on changing.
+type SessionRecord struct {
+	ID      string
+	Encoded []byte
+	// LastEventAt starts the retention clock.
+	LastEventAt time.Time
+}
+
+// EncodeSession captures sess for a later write.
+func EncodeSession(sess *model.Session) (SessionRecord, error) {
 	b, err := json.Marshal(sess)
 	if err != nil {
-		return err
+		return SessionRecord{}, fmt.Errorf("store: encode session %s: %w", sess.ID, err)
 	}
-	ttl := time.Until(sess.LastEventAt.Add(retention))
+	return SessionRecord{ID: sess.ID, Encoded: b, LastEventAt: sess.LastEventAt}, nil
+}
+
+func putSession(txn *badger.Txn, rec SessionRecord, retention time.Duration) error {
+	ttl := time.Until(rec.LastEventAt.Add(retention))
 	if ttl < retention {
 		// A producer clock in the past must not expire the markers early.
 		ttl = retention
 	}
-	return txn.SetEntry(badger.NewEntry(key(prefixSession, sess.ID), b).WithTTL(ttl))
+	return txn.SetEntry(badger.NewEntry(key(prefixSession, rec.ID), rec.Encoded).WithTTL(ttl))
 }
 
-// Commit records a session's evaluated effects in one transaction: its
-// record (fired markers, filter state, evaluated position) and the messages
-// of the streams it fired (the outbox). A message whose stream the stored
-// record already marks as fired is dropped: this is what makes "once per
-// session" hold across crashes and replays. Commit returns the messages it
-// wrote; when any, the commit is durable before Commit returns, so nothing
+// SessionCommit is one session's evaluated effects: its record (fired
+// markers, filter state, evaluated position) and the messages of the
+// streams it fired (the outbox).
+type SessionCommit struct {
+	Record     SessionRecord
+	Deliveries []*model.Delivery
+	// Written is filled in by CommitSessions: the deliveries it stored. A
+	// message whose stream the stored record already marks as fired is
+	// dropped: this is what makes "once per session" hold across crashes
+	// and replays.
+	Written []*model.Delivery
+}
+
+// CommitSessions writes several sessions' effects in one transaction, in
+// order (a later commit of the same session sees the earlier one). When any
+// message was written, everything is durable before it returns, so nothing
 // is delivered for a marker a crash could lose.
-func (s *Store) Commit(sess *model.Session, msgs []*model.Delivery, retention time.Duration) ([]*model.Delivery, error) {
-	var written []*model.Delivery
-	err := s.db.Update(func(txn *badger.Txn) error {
-		written = written[:0]
-		stored, err := getSession(txn, sess.ID)
-		if err != nil {
+func (s *Store) CommitSessions(commits []*SessionCommit, retention time.Duration) error {
+	// A single committer calls this, so there are no conflicts to retry; a
+	// batch too big for one transaction is split in halves.
+	err := s.commitSessions(commits, retention)
+	if errors.Is(err, badger.ErrTxnTooBig) && len(commits) > 1 {
+		half := len(commits) / 2
+		if err := s.CommitSessions(commits[:half], retention); err != nil {
 			return err
 		}
-		for _, d := range msgs {
-			if stored != nil {
-				if _, ok := stored.Fired[d.StreamID]; ok {
-					continue
-				}
-			}
-			b, err := json.Marshal(d)
+		return s.CommitSessions(commits[half:], retention)
+	}
+	return err
+}
+
+func (s *Store) commitSessions(commits []*SessionCommit, retention time.Duration) error {
+	txn := s.db.NewTransaction(true)
+	defer txn.Discard()
+	wrote := false
+	for _, c := range commits {
+		c.Written = c.Written[:0]
+		if len(c.Deliveries) > 0 {
+			stored, err := getSession(txn, c.Record.ID)
 			if err != nil {
 				return err
 			}
-			if err := s.putDelivery(txn, d, b); err != nil {
-				return err
+			for _, d := range c.Deliveries {
+				if stored != nil {
+					if _, ok := stored.Fired[d.StreamID]; ok {
+						continue
+					}
+				}
+				b, err := json.Marshal(d)
+				if err != nil {
+					return err
+				}
+				if err := s.putDelivery(txn, d, b); err != nil {
+					return err
+				}
+				c.Written = append(c.Written, d)
+				wrote = true
 			}
-			written = append(written, d)
 		}
-		return putSession(txn, sess, retention)
-	})
+		if err := putSession(txn, c.Record, retention); err != nil {
+			return err
+		}
+	}
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	if wrote {
+		return s.durable()
+	}
+	return nil
+}
+
+// Commit records one session's effects; see CommitSessions.
+func (s *Store) Commit(sess *model.Session, msgs []*model.Delivery, retention time.Duration) ([]*model.Delivery, error) {
+	rec, err := EncodeSession(sess)
 	if err != nil {
 		return nil, err
 	}
-	if len(written) > 0 {
-		return written, s.durable()
+	c := &SessionCommit{Record: rec, Deliveries: msgs}
+	if err := s.CommitSessions([]*SessionCommit{c}, retention); err != nil {
+		return nil, err
 	}
-	return written, nil
-}
-
-// SaveSession stores the session's bookkeeping (not durably: losing an
-// event count in a crash costs nothing, and fired markers are written by
-// Fire).
-func (s *Store) SaveSession(sess *model.Session, retention time.Duration) error {
-	return s.db.Update(func(txn *badger.Txn) error { return putSession(txn, sess, retention) })
+	return c.Written, nil
 }
 
 // AddDelivery stores a new pending message that no session marker guards

@@ -1,0 +1,119 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/hookwire/hookwire/actors"
+	"github.com/hookwire/hookwire/engine/metrics"
+	"github.com/hookwire/hookwire/engine/store"
+)
+
+// Committer writes the session actors' effects in group commits: one
+// transaction and one sync for everything queued, then the messages go to
+// delivery, the segment matches are announced and the events leave the
+// log. Session actors hand their effects over and go on, so an fsync never
+// holds one of the few workers that run them.
+//
+// Commits are applied in the order they were queued, so a session's
+// commits land in the order it made them.
+type Committer struct {
+	store     *store.Store
+	retention time.Duration
+	outbox    Outbox
+	segments  SegmentSink
+	metrics   *metrics.Metrics
+	logger    *slog.Logger
+	mailbox   *actors.Mailbox[*commit]
+	sessions  *actors.Registry[string, Message]
+	// failed holds, per session, the generation whose commit failed: its
+	// later commits (made on state the store does not have) are dropped
+	// until the actor has reloaded, and their events stay in the log.
+	failed map[string]uint64
+}
+
+// commit is one session turn's effects.
+type commit struct {
+	store.SessionCommit
+	generation uint64
+	userID     string
+	segments   []segmentMatch
+	done       []Completion
+}
+
+type segmentMatch struct {
+	id string
+	at time.Time
+}
+
+// committerCapacity bounds queued commits; a full queue makes session
+// actors wait, which backs up into ingest's in-flight limit (429).
+const committerCapacity = 1 << 16
+
+// NewCommitter starts the committer on group; it must outlive the session
+// actors (their last state is written through it).
+func NewCommitter(ctx context.Context, group *actors.Group, st *store.Store, retention time.Duration,
+	outbox Outbox, segments SegmentSink, m *metrics.Metrics, logger *slog.Logger) *Committer {
+	c := &Committer{store: st, retention: retention, outbox: outbox, segments: segments, metrics: m,
+		logger: logger, mailbox: actors.NewMailbox[*commit](committerCapacity), failed: map[string]uint64{}}
+	actors.Spawn(ctx, group, "session-committer", c.mailbox, c, nil)
+	return c
+}
+
+// submit queues a commit, waiting while the queue is full.
+func (c *Committer) submit(cm *commit) {
+	for {
+		err := c.mailbox.Push(cm)
+		if !errors.Is(err, actors.ErrMailboxFull) {
+			if err != nil {
+				c.logger.Error("session effects not written: the committer has stopped; "+
+					"their events stay in the log and are evaluated again after a restart",
+					"session_id", cm.Record.ID, "err", err)
+			}
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (c *Committer) Receive(batch []*commit) {
+	todo := make([]*store.SessionCommit, 0, len(batch))
+	kept := batch[:0]
+	for _, cm := range batch {
+		if gen, ok := c.failed[cm.Record.ID]; ok && cm.generation <= gen {
+			continue
+		}
+		todo = append(todo, &cm.SessionCommit)
+		kept = append(kept, cm)
+	}
+	if err := c.store.CommitSessions(todo, c.retention); err != nil {
+		c.logger.Error("recording sessions' matches failed; their events stay in the log and are "+
+			"evaluated again after a restart", "sessions", len(kept), "err", err)
+		for _, cm := range kept {
+			c.failed[cm.Record.ID] = max(c.failed[cm.Record.ID], cm.generation)
+			if c.sessions != nil {
+				c.sessions.PushControl(cm.Record.ID, Message{reload: cm.generation + 1})
+			}
+		}
+		return
+	}
+	for _, cm := range kept {
+		delete(c.failed, cm.Record.ID)
+		for _, d := range cm.Written {
+			c.metrics.StreamMatches.WithLabelValues(d.StreamID).Inc()
+			c.outbox.Enqueue(d)
+		}
+		for _, s := range cm.segments {
+			c.segments.Matched(s.id, cm.userID, s.at)
+		}
+		for _, d := range cm.done {
+			d.Done()
+		}
+	}
+}
+
+func (c *Committer) Deadline() time.Time       { return time.Time{} }
+func (c *Committer) Timeout(time.Time) bool    { return false }
+func (c *Committer) Stopped(actors.StopReason) {}
