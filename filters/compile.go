@@ -2,6 +2,7 @@ package filters
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/hookwire/hookwire/internal/wasmenc"
 )
@@ -26,6 +27,18 @@ type Program struct {
 	Declarative []int
 	// Custom are the filter triggers, in order.
 	Custom []CustomTrigger
+	// EventTypes are the event types the module can react to, sorted: on
+	// any other event it answers 0 and leaves the state alone (every
+	// declarative trigger and sequence step names its type), so it need
+	// not run.
+	EventTypes []string
+}
+
+// Reacts reports whether the generated module can match or change state on
+// an event of type t.
+func (p *Program) Reacts(t string) bool {
+	_, found := slices.BinarySearch(p.EventTypes, t)
+	return found
 }
 
 // Function indices and type indices of the generated module. The state
@@ -116,10 +129,17 @@ func Compile(prefix string, triggers []Trigger) (*Program, error) {
 		m.Data = []wasmenc.Data{{Offset: dataBase, Bytes: g.data}}
 	}
 	declarative := make([]int, len(plans))
+	var types []string
 	for i, p := range plans {
 		declarative[i] = p.index
+		types = append(types, p.eventType)
+		for _, step := range p.steps {
+			types = append(types, step.eventType)
+		}
 	}
-	return &Program{Wasm: m.Encode(), Slots: g.slots, Declarative: declarative, Custom: custom}, nil
+	slices.Sort(types)
+	types = slices.Compact(slices.DeleteFunc(types, func(t string) bool { return t == "" }))
+	return &Program{Wasm: m.Encode(), Slots: g.slots, Declarative: declarative, Custom: custom, EventTypes: types}, nil
 }
 
 type generator struct {

@@ -368,3 +368,61 @@ func TestSequence(t *testing.T) {
 		})
 	}
 }
+
+// TestEventTypesAreAllTheModuleReactsTo: the engine skips a stream's module
+// for events whose type is not in Program.EventTypes, which is exact only
+// if the module answers 0 and writes no state for them.
+func TestEventTypesAreAllTheModuleReactsTo(t *testing.T) {
+	triggers := []filters.Trigger{
+		{Event: "click", MinCount: 2},
+		{Within: "1m", Sequence: []filters.Step{{Event: "navigate"}, {Event: "custom"}}},
+		{Event: "change", Where: []filters.Condition{where("properties.price", "gt", "1")}},
+		{Filter: "rage3"},
+	}
+	prog, err := filters.Compile("triggers", triggers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(prog.EventTypes); got != "[change click custom navigate]" {
+		t.Fatalf("event types %s, want every declarative trigger's and step's type", got)
+	}
+	if !prog.Reacts("click") || prog.Reacts("scroll") || prog.Reacts("") {
+		t.Fatal("Reacts disagrees with EventTypes")
+	}
+	event := func(typ string, ms float64) map[string]filters.Value {
+		return map[string]filters.Value{"type": str(typ), "timestamp": num(ms), "name": str("x"),
+			"properties.price": num(5)}
+	}
+	// Other types, many times, then the reacting ones: the others change
+	// nothing, so the verdicts are those of the reacting events alone.
+	var events []map[string]filters.Value
+	for i := range 5 {
+		events = append(events, event("scroll", float64(i)), event("rage_click", float64(i)))
+	}
+	events = append(events, event("click", 10), event("navigate", 11), event("custom", 12), event("click", 13))
+	got := session(t, triggers, events)
+	if fmt.Sprint(got) != "[0 0 0 0 0 0 0 0 0 0 0 0 2 1]" {
+		t.Fatalf("verdicts %v", got)
+	}
+	mod, err := newRuntime(t).Compile(context.Background(), prog.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := mod.Instantiate(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := memState{}
+	for _, ev := range events[:10] {
+		values := make([]filters.Value, len(prog.Slots))
+		for i, f := range prog.Slots {
+			values[i] = ev[f.Text]
+		}
+		if v, err := inst.Match(filters.AppendRecord(nil, values), state); v != 0 || err != nil {
+			t.Fatalf("an event of another type: verdict %d, %v", v, err)
+		}
+	}
+	if len(state) != 0 {
+		t.Fatalf("events of other types wrote state %v", state)
+	}
+}

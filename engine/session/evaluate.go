@@ -37,7 +37,7 @@ var recordBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); retu
 // trigger's module (which sees state through the given CallState). A
 // failing custom trigger is reported but does not stop the others.
 func (ev *evaluation) match(cs *streams.Predicate, state wasm.CallState) (bool, error) {
-	if cs.Pool != nil {
+	if cs.Pool != nil && cs.Program.Reacts(ev.event.Type) {
 		ev.values = ev.values[:0]
 		for _, f := range cs.Program.Slots {
 			ev.values = append(ev.values, ev.lookup(f))

@@ -265,12 +265,12 @@ func mergeUser(dst, src *model.User) {
 	}
 }
 
-// evaluate runs the event through every enabled stream that has not fired
-// for the session; a match marks the stream fired and queues its message
-// for the batch's commit.
+// evaluate runs the event through every enabled stream that can react to
+// its type and has not fired for the session; a match marks the stream
+// fired and queues its message for the turn's commit.
 func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 	a.eval.reset(e)
-	for _, cs := range snap.Streams {
+	for _, cs := range snap.StreamsFor(e.Type) {
 		if !cs.Stream.Enabled {
 			continue
 		}
@@ -289,7 +289,7 @@ func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 			a.fire(cs, e)
 		}
 	}
-	for _, seg := range snap.Segments {
+	for _, seg := range snap.SegmentsFor(e.Type) {
 		if _, done := a.session.Segments[seg.Segment.ID]; done {
 			continue
 		}

@@ -74,6 +74,69 @@ type Snapshot struct {
 	Segments []*CompiledSegment
 	byID     map[string]*Compiled
 	filters  map[string]*LoadedFilter
+
+	// The event-type index, built on first use: with a thousand streams an
+	// event runs only the predicates that can react to its type.
+	indexOnce        sync.Once
+	streamsByType    map[string][]*Compiled
+	streamsAnyType   []*Compiled // the streams with filter triggers
+	segmentsByType   map[string][]*CompiledSegment
+}
+
+// StreamsFor returns, in catalog order, the streams whose predicate can
+// react to an event of type t: those whose declarative triggers name t, and
+// those with filter triggers (which see every event).
+func (s *Snapshot) StreamsFor(t string) []*Compiled {
+	s.indexOnce.Do(s.buildIndex)
+	if list, ok := s.streamsByType[t]; ok {
+		return list
+	}
+	return s.streamsAnyType
+}
+
+// SegmentsFor returns the segments whose triggers name event type t.
+func (s *Snapshot) SegmentsFor(t string) []*CompiledSegment {
+	s.indexOnce.Do(s.buildIndex)
+	return s.segmentsByType[t]
+}
+
+func (s *Snapshot) buildIndex() {
+	s.streamsByType = map[string][]*Compiled{}
+	for _, cs := range s.Streams {
+		if len(cs.Custom) > 0 {
+			s.streamsAnyType = append(s.streamsAnyType, cs)
+		}
+	}
+	for _, cs := range s.Streams {
+		if cs.Pool == nil {
+			continue
+		}
+		for _, t := range cs.Program.EventTypes {
+			if _, ok := s.streamsByType[t]; !ok {
+				s.streamsByType[t] = nil
+			}
+		}
+	}
+	// Each type's list keeps catalog order: the declarative streams naming
+	// it and every stream with filter triggers.
+	for t := range s.streamsByType {
+		var list []*Compiled
+		for _, cs := range s.Streams {
+			if len(cs.Custom) > 0 || (cs.Pool != nil && cs.Program.Reacts(t)) {
+				list = append(list, cs)
+			}
+		}
+		s.streamsByType[t] = list
+	}
+	s.segmentsByType = map[string][]*CompiledSegment{}
+	for _, seg := range s.Segments {
+		if seg.Pool == nil {
+			continue
+		}
+		for _, t := range seg.Program.EventTypes {
+			s.segmentsByType[t] = append(s.segmentsByType[t], seg)
+		}
+	}
 }
 
 // Lookup returns the stream with id, or nil.
