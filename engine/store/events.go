@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -87,11 +86,7 @@ func (s *Store) appendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) err
 			return fmt.Errorf("store: event sequence: %w", err)
 		}
 		seq++ // sequences start at 0; keep 0 for "nothing logged"
-		b, err := json.Marshal(fresh)
-		if err != nil {
-			return fmt.Errorf("store: encode events: %w", err)
-		}
-		if err := txn.Set(u64Key(prefixEvLog, seq), b); err != nil {
+		if err := txn.Set(u64Key(prefixEvLog, seq), appendLogRecord(nil, fresh)); err != nil {
 			return err
 		}
 		r.Seq = seq
@@ -122,7 +117,11 @@ func (s *Store) ReplayEvents(fn func(LogBatch) error) error {
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			b := LogBatch{Seq: binary.BigEndian.Uint64(it.Item().Key()[len(prefixEvLog):])}
-			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &b.Events) }); err != nil {
+			err := it.Item().Value(func(v []byte) (err error) {
+				b.Events, err = decodeLogRecord(v)
+				return err
+			})
+			if err != nil {
 				return fmt.Errorf("store: decode event log record %d: %w", b.Seq, err)
 			}
 			if err := fn(b); err != nil {
