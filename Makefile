@@ -65,6 +65,7 @@ vet:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/ingest
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFullstory$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/ingest
+	$(GO) test -run '^$$' -fuzz '^FuzzFastDecodeAgrees$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/ingest
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDefinition$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/streams
 	$(GO) test -run '^$$' -fuzz '^FuzzLookupRaw$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/session
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLogRecord$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/store

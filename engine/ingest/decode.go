@@ -49,6 +49,9 @@ type wireEvent struct {
 	URL        *string         `json:"url"`
 	Properties json.RawMessage `json:"properties"`
 	User       *wireUser       `json:"user"`
+	// propertiesCompact: the fast decoder saw no whitespace in Properties
+	// and checked its depth.
+	propertiesCompact bool
 }
 
 type wireUser struct {
@@ -56,6 +59,8 @@ type wireUser struct {
 	Email       *string         `json:"email"`
 	DisplayName *string         `json:"display_name"`
 	Properties  json.RawMessage `json:"properties"`
+	// propertiesCompact: as wireEvent's.
+	propertiesCompact bool
 }
 
 // Decode parses and validates a request body. Any invalid event rejects the
@@ -135,6 +140,15 @@ func syntaxError(b []byte) error {
 // decodeArray decodes a JSON array of events in one pass: each element
 // straight into its wire form (the batch path, the hot one).
 func decodeArray(body []byte, maxEvents int, now time.Time) ([]model.Event, error) {
+	if events, ok := fastDecodeArray(body, maxEvents, now); ok {
+		return events, nil
+	}
+	return referenceDecodeArray(body, maxEvents, now)
+}
+
+// referenceDecodeArray is decodeArray with encoding/json: the reference
+// for what is accepted, and the wording of every refusal.
+func referenceDecodeArray(body []byte, maxEvents int, now time.Time) ([]model.Event, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if _, err := dec.Token(); err != nil {
@@ -233,7 +247,7 @@ func normalize(w *wireEvent, out *model.Event, now time.Time) *model.InvalidErro
 		}
 		e.URL = *w.URL
 	}
-	if e.Properties, err = object("properties", w.Properties); err != nil {
+	if e.Properties, err = object("properties", w.Properties, w.propertiesCompact); err != nil {
 		return err
 	}
 	if w.User != nil {
@@ -313,13 +327,22 @@ func timestamp(raw json.RawMessage, now time.Time) (time.Time, *model.InvalidErr
 	return time.UnixMilli(int64(ms)).UTC(), nil
 }
 
-func object(path string, raw json.RawMessage) (json.RawMessage, *model.InvalidError) {
+// object checks and compacts an object member; compact says the fast
+// decoder already found it compact and shallow enough (it is still copied:
+// the body's buffer is reused after the request).
+func object(path string, raw json.RawMessage, compact bool) (json.RawMessage, *model.InvalidError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
 	}
 	if raw[0] != '{' {
 		return nil, reject(0, path, "must be a JSON object")
+	}
+	if compact {
+		if len(raw) > MaxPropertiesBytes {
+			return nil, reject(0, path, "%d bytes, over the limit of %d", len(raw), MaxPropertiesBytes)
+		}
+		return bytes.Clone(raw), nil
 	}
 	// Compact so the stored and delivered form does not carry the
 	// producer's whitespace.
@@ -373,7 +396,7 @@ func user(w *wireUser) (*model.User, *model.InvalidError) {
 		*f.dst = *f.src
 	}
 	var err *model.InvalidError
-	if u.Properties, err = object("user.properties", w.Properties); err != nil {
+	if u.Properties, err = object("user.properties", w.Properties, w.propertiesCompact); err != nil {
 		return nil, err
 	}
 	return u, nil

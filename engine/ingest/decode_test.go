@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +119,54 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzFastDecodeAgrees holds the fast batch decoder to the encoding/json
+// reference: whatever it accepts, the reference accepts with the same
+// events (a refusal falls back to the reference, so refusals need not
+// agree).
+func FuzzFastDecodeAgrees(f *testing.F) {
+	for _, seed := range []string{
+		`[{"session_id":"s","type":"click"}]`,
+		`[{"id":"e1","session_id":"s","type":"custom","name":"n","timestamp":1795780800123,"url":"https://x/?a=1",` +
+			`"properties":{"a":[1,{"b":null}],"c":-0.5e+3,"d":"\u00e9\n"},"user":{"uid":"u","email":"e","display_name":null,"properties":{}}}]`,
+		` [ { "session_id" : "s" , "type" : "click" , "properties" : { "a" : [ 1 , 2 ] } } ] `,
+		`[{"session_id":"s\u0041","type":"click","timestamp":"2026-11-27T12:00:00Z"}]`,
+		`[{"session_id":"s","type":"click","Type":"change"}]`,
+		`[{"session_id":"s","type":"click","user":{"uid":"a"},"user":{"email":"b"}}]`,
+		`[{"session_id":"é","type":"click","url":"\xff"}]`,
+		`[{"session_id":"s","type":"click","properties":{"a":01}}]`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := fastDecodeArray(body, 100, now)
+		if !ok {
+			return
+		}
+		ref, err := referenceDecodeArray(body, 100, now)
+		if err != nil {
+			t.Fatalf("fast path accepted what the reference refuses (%v): %q", err, body)
+		}
+		if !reflect.DeepEqual(fast, ref) {
+			t.Fatalf("fast path and reference disagree on %q:\n%+v\n%+v", body, fast, ref)
+		}
+	})
+}
+
+func TestFastDecodeTakesTheCommonShape(t *testing.T) {
+	body := `[{"id":"e1","session_id":"s","type":"click","timestamp":1795780800123,"url":"https://x/",` +
+		`"properties":{"a":[1,{"b":null}],"c":-0.5e+3},"user":{"uid":"u","email":"e","properties":{"plan":"pro"}}},` +
+		`{"session_id":"t","type":"custom","name":"n","properties":{ "spaced" : true }}]`
+	fast, ok := fastDecodeArray([]byte(body), 100, now)
+	if !ok || len(fast) != 2 {
+		t.Fatalf("the common shape fell back to the reference decoder: ok=%v, %d events", ok, len(fast))
+	}
+	ref, err := referenceDecodeArray([]byte(body), 100, now)
+	if err != nil || !reflect.DeepEqual(fast, ref) {
+		t.Fatalf("disagree: %v\n%+v\n%+v", err, fast, ref)
+	}
+	if string(fast[1].Properties) != `{"spaced":true}` {
+		t.Fatalf("properties with whitespace are compacted: %s", fast[1].Properties)
+	}
 }

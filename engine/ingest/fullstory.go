@@ -120,7 +120,7 @@ func decodeFullstoryOne(raw json.RawMessage, out *model.Event, resolve SessionRe
 		}
 		e.URL = f.Context.Browser.URL
 	}
-	if e.Properties, err = object("properties", f.Properties); err != nil {
+	if e.Properties, err = object("properties", f.Properties, false); err != nil {
 		return err
 	}
 	if f.User != nil {
@@ -130,7 +130,7 @@ func decodeFullstoryOne(raw json.RawMessage, out *model.Event, resolve SessionRe
 				return err
 			}
 		}
-		if u.Properties, err = object("user.properties", f.User.Properties); err != nil {
+		if u.Properties, err = object("user.properties", f.User.Properties, false); err != nil {
 			return err
 		}
 		e.User = u
