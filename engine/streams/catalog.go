@@ -77,10 +77,10 @@ type Snapshot struct {
 
 	// The event-type index, built on first use: with a thousand streams an
 	// event runs only the predicates that can react to its type.
-	indexOnce        sync.Once
-	streamsByType    map[string][]*Compiled
-	streamsAnyType   []*Compiled // the streams with filter triggers
-	segmentsByType   map[string][]*CompiledSegment
+	indexOnce      sync.Once
+	streamsByType  map[string][]*Compiled
+	streamsAnyType []*Compiled // the streams with filter triggers
+	segmentsByType map[string][]*CompiledSegment
 }
 
 // StreamsFor returns, in catalog order, the streams whose predicate can
@@ -365,6 +365,11 @@ func (s *Snapshot) with(id string, cs *Compiled) *Snapshot {
 		next.byID[id] = cs
 	}
 	return next
+}
+
+// withSegments is s with other segments (its index is built anew).
+func (s *Snapshot) withSegments(segments []*CompiledSegment) *Snapshot {
+	return &Snapshot{Streams: s.Streams, Segments: segments, byID: s.byID, filters: s.filters}
 }
 
 // nameTaken returns an error naming the stream that already uses name

@@ -58,4 +58,22 @@ func TestStreamsForIndexesByEventType(t *testing.T) {
 			t.Errorf("StreamsFor(%q) = %s, want %s", typ, got, want)
 		}
 	}
+	// A segment made after the index was built is found; one deleted is not.
+	seg, err := cat.CreateSegment(ctx, &SegmentDefinition{Name: "buyers", Creator: "test",
+		Triggers: []filters.Trigger{{Event: "click"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cat.Snapshot().SegmentsFor("click"); len(got) != 1 || got[0] != seg {
+		t.Fatalf("SegmentsFor(click) after CreateSegment = %v", got)
+	}
+	if got := cat.Snapshot().StreamsFor("navigate"); names(got) != "[sequence]" {
+		t.Fatalf("streams after a segment change: %s", names(got))
+	}
+	if err := cat.DeleteSegment(ctx, seg.Segment.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := cat.Snapshot().SegmentsFor("click"); len(got) != 0 {
+		t.Fatalf("SegmentsFor(click) after DeleteSegment = %v", got)
+	}
 }

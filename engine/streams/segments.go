@@ -82,9 +82,7 @@ func (c *Catalog) CreateSegment(ctx context.Context, d *SegmentDefinition) (*Com
 		return nil, err
 	}
 	cs := &CompiledSegment{Segment: seg, Predicate: pred, Faults: new(Faults)}
-	next := *snap
-	next.Segments = append(append([]*CompiledSegment(nil), snap.Segments...), cs)
-	c.snapshot.Store(&next)
+	c.snapshot.Store(snap.withSegments(append(append([]*CompiledSegment(nil), snap.Segments...), cs)))
 	return cs, nil
 }
 
@@ -93,15 +91,14 @@ func (c *Catalog) DeleteSegment(ctx context.Context, id string, alertIDs []strin
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	snap := c.snapshot.Load()
-	next := *snap
-	next.Segments = nil
+	var kept []*CompiledSegment
 	var gone *CompiledSegment
 	for _, s := range snap.Segments {
 		if s.Segment.ID == id {
 			gone = s
 			continue
 		}
-		next.Segments = append(next.Segments, s)
+		kept = append(kept, s)
 	}
 	if gone == nil {
 		return fmt.Errorf("%w: no segment %s", model.ErrNotFound, id)
@@ -109,7 +106,7 @@ func (c *Catalog) DeleteSegment(ctx context.Context, id string, alertIDs []strin
 	if err := c.store.DeleteSegment(id, alertIDs); err != nil {
 		return err
 	}
-	c.snapshot.Store(&next)
+	c.snapshot.Store(snap.withSegments(kept))
 	gone.release(ctx)
 	return nil
 }
