@@ -426,3 +426,13 @@ func TestEventTypesAreAllTheModuleReactsTo(t *testing.T) {
 		t.Fatalf("events of other types wrote state %v", state)
 	}
 }
+
+func TestValidEventTypeIsThePattern(t *testing.T) {
+	pattern := regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
+	for _, s := range []string{"", "a", "click", "rage_click", "a.b_c9", "9a", "_a", "Click", "cl ick", "é",
+		"a\x00", strings.Repeat("a", 64), strings.Repeat("a", 65), "a-b", "a/b", "z" + strings.Repeat("9", 63)} {
+		if got, want := filters.ValidEventType(s), pattern.MatchString(s); got != want {
+			t.Errorf("ValidEventType(%q) = %v, the pattern says %v", s, got, want)
+		}
+	}
+}

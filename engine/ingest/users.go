@@ -11,11 +11,19 @@ import (
 // while it is live. Entries whose session has ended are dropped when looked
 // up and by Sweep. Safe for concurrent use.
 type userSessions struct {
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	latest map[string]string // uid → session id
 }
 
+// note is called for every event that names a user, nearly always with
+// what is already known: look under the read lock first.
 func (u *userSessions) note(uid, session string) {
+	u.mu.RLock()
+	known := u.latest[uid] == session
+	u.mu.RUnlock()
+	if known {
+		return
+	}
 	u.mu.Lock()
 	if u.latest == nil {
 		u.latest = map[string]string{}

@@ -55,10 +55,49 @@ func (w *Writer) SessionFor(uid string) string { return w.users.resolve(uid, w.s
 func (w *Writer) SweepUsers() { w.users.sweep(w.sessions.Has) }
 
 type request struct {
-	append   store.AppendRequest
-	mailbox  map[string]*actors.Mailbox[session.Message]
-	reserved map[string]int
-	reply    chan error
+	append store.AppendRequest
+	room   *reservations
+	reply  chan error
+}
+
+// reservations are a request's room in its sessions' mailboxes: one slot
+// per distinct session, and for each event the slot of its session.
+type reservations struct {
+	slots   []reservation
+	ofEvent []int32
+}
+
+type reservation struct {
+	session string
+	n       int
+	mailbox *actors.Mailbox[session.Message]
+}
+
+// groupBySession counts events per session.
+func groupBySession(events []model.Event) *reservations {
+	rs := &reservations{ofEvent: make([]int32, len(events))}
+	index := make(map[string]int32, len(events))
+	for i := range events {
+		id := events[i].SessionID
+		slot, ok := index[id]
+		if !ok {
+			slot = int32(len(rs.slots))
+			index[id] = slot
+			rs.slots = append(rs.slots, reservation{session: id})
+		}
+		rs.slots[slot].n++
+		rs.ofEvent[i] = slot
+	}
+	return rs
+}
+
+// release gives back whatever room is held.
+func (rs *reservations) release() {
+	for _, r := range rs.slots {
+		if r.mailbox != nil {
+			r.mailbox.Release(r.n)
+		}
+	}
 }
 
 // NewWriter starts the writer on group. Evaluated log records go to trim,
@@ -81,33 +120,28 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 	if w.inFlight.Load()+int64(len(events)) > w.cfg.MaxInFlight {
 		return Result{}, fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
 	}
-	r := &request{
-		append:   store.AppendRequest{Events: events},
-		mailbox:  map[string]*actors.Mailbox[session.Message]{},
-		reserved: map[string]int{},
-		reply:    make(chan error, 1),
-	}
+	r := &request{append: store.AppendRequest{Events: events}, room: groupBySession(events), reply: make(chan error, 1)}
 	for i := range events {
-		r.reserved[events[i].SessionID]++
 		if events[i].User != nil && events[i].User.UID != "" {
 			w.users.note(events[i].User.UID, events[i].SessionID)
 		}
 	}
 	// Reserve room in every session's mailbox first: once the events are on
 	// disk, handing them over must not fail.
-	for id, n := range r.reserved {
-		mb, err := w.sessions.Reserve(id, n)
+	for i := range r.room.slots {
+		slot := &r.room.slots[i]
+		mb, err := w.sessions.Reserve(slot.session, slot.n)
 		if err != nil {
-			r.release()
+			r.room.release()
 			if errors.Is(err, actors.ErrMailboxClosed) {
 				return Result{}, model.ErrShuttingDown
 			}
-			return Result{}, fmt.Errorf("%w: session %q has too many events waiting", model.ErrSaturated, id)
+			return Result{}, fmt.Errorf("%w: session %q has too many events waiting", model.ErrSaturated, slot.session)
 		}
-		r.mailbox[id] = mb
+		slot.mailbox = mb
 	}
 	if err := w.mailbox.Push(r); err != nil {
-		r.release()
+		r.room.release()
 		if errors.Is(err, actors.ErrMailboxClosed) {
 			return Result{}, model.ErrShuttingDown
 		}
@@ -129,12 +163,6 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 	return res, nil
 }
 
-func (r *request) release() {
-	for id, mb := range r.mailbox {
-		mb.Release(r.reserved[id])
-	}
-}
-
 type writerBehaviour struct{ w *Writer }
 
 // Receive commits every queued request at once, then hands the events over
@@ -148,21 +176,20 @@ func (b *writerBehaviour) Receive(batch []*request) {
 	if err := w.store.AppendEvents(reqs, w.cfg.DedupeTTL); err != nil {
 		w.logger.Error("appending to the event log failed; requests answered 500", "err", err)
 		for _, r := range batch {
-			r.release()
+			r.room.release()
 			r.reply <- fmt.Errorf("ingest: event log: %w", err)
 		}
 		return
 	}
 	for _, r := range batch {
-		w.dispatch(r.append.Seq, r.append.Events, r.append.Duplicate, r.mailbox)
+		w.dispatch(r.append.Seq, r.append.Events, r.append.Duplicate, r.room)
 		r.reply <- nil
 	}
 }
 
 // dispatch hands a logged request's fresh events to their sessions, using
 // the reservations made in Accept; duplicates give theirs back.
-func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool,
-	mailboxes map[string]*actors.Mailbox[session.Message]) {
+func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *reservations) {
 	fresh := 0
 	for _, d := range dup {
 		if !d {
@@ -176,7 +203,7 @@ func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool,
 	// that live evaluation and a replay see the same positions.
 	logged := uint32(0)
 	for i := range events {
-		mb := mailboxes[events[i].SessionID]
+		mb := room.slots[room.ofEvent[i]].mailbox
 		if dup[i] {
 			mb.Release(1)
 			continue
@@ -217,29 +244,28 @@ func (l *logRecord) Done() {
 func (w *Writer) Replay(ctx context.Context) (int, error) {
 	total := 0
 	err := w.store.ReplayEvents(func(b store.LogBatch) error {
-		mailboxes := map[string]*actors.Mailbox[session.Message]{}
-		need := map[string]int{}
-		for i := range b.Events {
-			need[b.Events[i].SessionID]++
-		}
-		for id, n := range need {
+		room := groupBySession(b.Events)
+		for i := range room.slots {
+			slot := &room.slots[i]
 			for {
-				mb, err := w.sessions.Reserve(id, n)
+				mb, err := w.sessions.Reserve(slot.session, slot.n)
 				if err == nil {
-					mailboxes[id] = mb
+					slot.mailbox = mb
 					break
 				}
 				if errors.Is(err, actors.ErrMailboxClosed) {
+					room.release()
 					return err
 				}
 				select {
 				case <-ctx.Done():
+					room.release()
 					return ctx.Err()
 				case <-time.After(5 * time.Millisecond):
 				}
 			}
 		}
-		w.dispatch(b.Seq, b.Events, make([]bool, len(b.Events)), mailboxes)
+		w.dispatch(b.Seq, b.Events, make([]bool, len(b.Events)), room)
 		total += len(b.Events)
 		return nil
 	})
