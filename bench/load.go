@@ -50,6 +50,9 @@ type LoadConfig struct {
 	// CPUProfile, when set, is where the server's CPU profile of the
 	// measured load is written (the server runs with --pprof).
 	CPUProfile string `json:",omitempty"`
+	// HeapProfile, when set, is where the server's heap profile is written
+	// after the load has drained.
+	HeapProfile string `json:",omitempty"`
 	// ServerArgs are extra flags for `hookwire serve`, after the harness's own.
 	ServerArgs []string `json:",omitempty"`
 	// Logf receives progress lines; nil is silent.
@@ -75,23 +78,31 @@ type Latency struct {
 
 // LoadReport is what a scenario measured.
 type LoadReport struct {
-	Config            LoadConfig `json:"config"`
-	Mode              string     `json:"mode"`
-	AcceptedPerSec    float64    `json:"accepted_events_per_sec"`
-	EvaluatedPerSec   float64    `json:"evaluated_events_per_sec"`
-	WebhooksPerSec    float64    `json:"webhooks_per_sec"`
-	Rejected429       int64      `json:"rejected_429"`
-	Latency           Latency    `json:"latency"`
-	ExpectedWebhooks  int        `json:"expected_webhooks"`
-	Lost              int        `json:"lost"`
-	Duplicated        int        `json:"duplicated"`
-	PeakRSSBytes      int64      `json:"server_peak_rss_bytes"`
-	CPUSeconds        float64    `json:"server_cpu_seconds"`
-	Goroutines        float64    `json:"server_goroutines"`
-	MaxGCPauseMS      float64    `json:"server_max_gc_pause_ms"`
-	CeilingPerSec     float64    `json:"ingest_ceiling_events_per_sec,omitempty"`
-	ReceiverMaxPerSec float64    `json:"receiver_max_per_sec,omitempty"`
-	latencies         []float64
+	Config          LoadConfig `json:"config"`
+	Mode            string     `json:"mode"`
+	AcceptedPerSec  float64    `json:"accepted_events_per_sec"`
+	EvaluatedPerSec float64    `json:"evaluated_events_per_sec"`
+	WebhooksPerSec  float64    `json:"webhooks_per_sec"`
+	Rejected429     int64      `json:"rejected_429"`
+	Latency         Latency    `json:"latency"`
+	// AcceptLatency is from each batch's send (its schedule, open loop) to
+	// its 202: what producers wait for durable acceptance.
+	AcceptLatency    Latency `json:"accept_latency"`
+	ExpectedWebhooks int     `json:"expected_webhooks"`
+	Lost             int     `json:"lost"`
+	Duplicated       int     `json:"duplicated"`
+	PeakRSSBytes     int64   `json:"server_peak_rss_bytes"`
+	CPUSeconds       float64 `json:"server_cpu_seconds"`
+	Goroutines       float64 `json:"server_goroutines"`
+	MaxGCPauseMS     float64 `json:"server_max_gc_pause_ms"`
+	// LiveSessions at the end, and the server's heap growth since before
+	// the load divided by them (after a collection; it includes the
+	// store's memtables and caches, so it is an upper bound).
+	LiveSessions        float64 `json:"server_live_sessions"`
+	HeapPerSessionBytes float64 `json:"server_heap_per_live_session_bytes"`
+	CeilingPerSec       float64 `json:"ingest_ceiling_events_per_sec,omitempty"`
+	ReceiverMaxPerSec   float64 `json:"receiver_max_per_sec,omitempty"`
+	latencies           []float64
 }
 
 // RunLoad runs one scenario against a fresh hookwire process and a
@@ -137,13 +148,13 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		"--dev", "--data", filepath.Join(dir, "data"), "--log-level", "warn", "--durability", cfg.Durability,
 		"--max-streams", strconv.Itoa(max(cfg.Streams, 10)),
 	}}
-	var pprofAddr string
-	if cfg.CPUProfile != "" {
-		if pprofAddr, err = freeLoopbackAddr(); err != nil {
-			return nil, err
-		}
-		srv.args = append(srv.args, "--pprof", pprofAddr)
+	// The profiling listener (loopback) also lets the harness force a
+	// collection before it reads the heap.
+	pprofAddr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
 	}
+	srv.args = append(srv.args, "--pprof", pprofAddr)
 	srv.args = append(srv.args, cfg.ServerArgs...)
 	if err := srv.start(ctx); err != nil {
 		return nil, err
@@ -159,6 +170,10 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	}
 	rep.ExpectedWebhooks = gen.expected()
 	evaluatedBefore, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
+	heapBefore, err := collectedHeap(srv.base(), pprofAddr)
+	if err != nil {
+		return nil, err
+	}
 
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
@@ -175,7 +190,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		}()
 	}
 	profiled := make(chan error, 1)
-	if pprofAddr != "" {
+	if cfg.CPUProfile != "" {
 		go func() { profiled <- fetchCPUProfile(pprofAddr, cfg.Duration-2*time.Second, cfg.CPUProfile) }()
 	} else {
 		profiled <- nil
@@ -218,12 +233,22 @@ wait:
 	}
 	time.Sleep(300 * time.Millisecond)
 	rep.Goroutines, _ = scrape(srv.base(), "go_goroutines")
+	rep.LiveSessions, _ = scrape(srv.base(), "hookwire_live_sessions")
+	if heapAfter, err := collectedHeap(srv.base(), pprofAddr); err == nil && rep.LiveSessions > 0 {
+		rep.HeapPerSessionBytes = (heapAfter - heapBefore) / rep.LiveSessions
+	}
+	if cfg.HeapProfile != "" {
+		if err := fetchProfile(pprofAddr, "heap", cfg.HeapProfile); err != nil {
+			return nil, err
+		}
+	}
 	rep.MaxGCPauseMS, _ = scrapeQuantile(srv.base(), "go_gc_duration_seconds", "1")
 	rep.MaxGCPauseMS *= 1000
 	rep.PeakRSSBytes, rep.CPUSeconds = processFigures(srv.cmd.Process.Pid)
 	rep.ExpectedWebhooks = len(sent)
 	rep.Lost, rep.Duplicated, rep.latencies = recv.reconcile(sent)
 	rep.Latency = summarise(rep.latencies)
+	rep.AcceptLatency = summarise(gen.acceptLatencies())
 	if err := srv.stop(); err != nil {
 		return nil, err
 	}
@@ -259,7 +284,14 @@ type workload struct {
 	cfg     LoadConfig
 	mu      sync.Mutex
 	signals map[pair]time.Time // (stream id, session) → when its signal was sent
+	accepts []float64          // ms from each batch's send to its 202
 	ids     []string           // stream ids by index; none for the ceiling run
+}
+
+func (w *workload) acceptLatencies() []float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.accepts)
 }
 
 func newWorkload(cfg LoadConfig) *workload { return &workload{cfg: cfg, signals: map[pair]time.Time{}} }
@@ -373,6 +405,9 @@ func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadC
 			accepted.Add(res.Accepted)
 			break
 		}
+		w.mu.Lock()
+		w.accepts = append(w.accepts, float64(time.Since(sendAt).Microseconds())/1000)
+		w.mu.Unlock()
 		if len(signals) > 0 && len(w.ids) > 0 {
 			w.mu.Lock()
 			for _, s := range signals {
@@ -419,24 +454,40 @@ func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (float64
 	return float64(accepted.Load()) / time.Since(start).Seconds(), nil
 }
 
+// collectedHeap has the server run a collection (through its profiling
+// listener), then reads its live heap.
+func collectedHeap(base, pprofAddr string) (float64, error) {
+	resp, err := http.Get("http://" + pprofAddr + "/debug/pprof/heap?gc=1")
+	if err != nil {
+		return 0, fmt.Errorf("forcing a collection: %w", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return scrape(base, "go_memstats_heap_alloc_bytes")
+}
+
 // fetchCPUProfile records the server's CPU for d into path.
 func fetchCPUProfile(addr string, d time.Duration, path string) error {
-	secs := max(1, int(d.Seconds()))
-	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs))
+	return fetchProfile(addr, fmt.Sprintf("profile?seconds=%d", max(1, int(d.Seconds()))), path)
+}
+
+// fetchProfile writes one of the server's /debug/pprof/ profiles to path.
+func fetchProfile(addr, profile, path string) error {
+	resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s", addr, profile))
 	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
+		return fmt.Errorf("profile %s: %w", profile, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("cpu profile: answer %s", resp.Status)
+		return fmt.Errorf("profile %s: answer %s", profile, resp.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
+		return fmt.Errorf("profile %s: %w", profile, err)
 	}
 	if _, err := io.Copy(f, resp.Body); err != nil {
 		f.Close()
-		return fmt.Errorf("cpu profile: %w", err)
+		return fmt.Errorf("profile %s: %w", profile, err)
 	}
 	return f.Close()
 }

@@ -59,10 +59,13 @@ func (r *LoadReport) String() string {
 	fmt.Fprintf(&b, "| webhooks/s | %.0f%s |\n", r.WebhooksPerSec, ratio(r.WebhooksPerSec, r.ReceiverMaxPerSec))
 	fmt.Fprintf(&b, "| event → webhook latency p50 / p90 / p99 / p99.9 / max | %.1f / %.1f / %.1f / %.1f / %.1f ms (%d webhooks) |\n",
 		r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Latency.Count)
+	fmt.Fprintf(&b, "| send → 202 (durable acceptance) p50 / p99 / max | %.1f / %.1f / %.1f ms (%d batches) |\n",
+		r.AcceptLatency.P50, r.AcceptLatency.P99, r.AcceptLatency.Max, r.AcceptLatency.Count)
 	fmt.Fprintf(&b, "| lost / duplicated | %d / %d of %d |\n", r.Lost, r.Duplicated, r.ExpectedWebhooks)
 	fmt.Fprintf(&b, "| 429 answers | %d |\n", r.Rejected429)
 	fmt.Fprintf(&b, "| server peak RSS / CPU | %.0f MiB / %.1f s |\n", float64(r.PeakRSSBytes)/(1<<20), r.CPUSeconds)
 	fmt.Fprintf(&b, "| server goroutines / max GC pause | %.0f / %.2f ms |\n", r.Goroutines, r.MaxGCPauseMS)
+	fmt.Fprintf(&b, "| live sessions / heap growth per live session | %.0f / %.0f bytes |\n", r.LiveSessions, r.HeapPerSessionBytes)
 	return b.String()
 }
 

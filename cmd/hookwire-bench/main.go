@@ -51,6 +51,7 @@ func load() {
 	fs.BoolVar(&cfg.Ceilings, "ceilings", cfg.Ceilings, "also measure the parse-only ingest ceiling and the receiver's maximum")
 	fs.StringVar(&cfg.OutDir, "out", cfg.OutDir, "results directory (empty: none)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the server's CPU profile of the measured load here")
+	fs.StringVar(&cfg.HeapProfile, "heapprofile", "", "write the server's heap profile, taken after the load drained, here")
 	var serverArgs string
 	fs.StringVar(&serverArgs, "server-args", "", "extra `flags` for hookwire serve, space-separated")
 	fs.Parse(os.Args[2:])

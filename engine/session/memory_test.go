@@ -1,0 +1,104 @@
+package session
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookwire/hookwire/actors"
+	"github.com/hookwire/hookwire/engine/metrics"
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/netguard"
+	"github.com/hookwire/hookwire/engine/store"
+	"github.com/hookwire/hookwire/engine/streams"
+	"github.com/hookwire/hookwire/filters"
+)
+
+// BenchmarkIdleSessionMemory measures what a live session costs while it
+// waits for its next event: b.N sessions each get one event (the harness's
+// ~300-byte event, evaluated against 10 streams that do not match), then the
+// heap is measured after a collection. Reported as bytes/session.
+func BenchmarkIdleSessionMemory(b *testing.B) {
+	st, err := store.Open(store.Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cat, err := streams.Open(ctx, streams.Config{MaxStreams: 10, Guard: netguard.Guard{AllowPrivate: true}}, st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cat.Close(context.Background())
+	for i := range 10 {
+		if _, _, err := cat.Create(ctx, &streams.Definition{Name: fmt.Sprintf("s%d", i),
+			Triggers: []filters.Trigger{
+				{Event: "custom", Where: []filters.Condition{{Field: "name", Op: "eq", Value: json.RawMessage(`"never"`)}}},
+				{Event: "click", Where: []filters.Condition{{Field: "properties.target_text", Op: "eq", Value: json.RawMessage(`"never"`)}}},
+			},
+			Destination: &model.Destination{URL: "http://127.0.0.1:9/hook"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	m := metrics.New(metrics.Gauges{LiveSessions: func() float64 { return 0 }, EventsInFlight: func() float64 { return 0 },
+		StoreBytes: func() (float64, float64) { return 0, 0 }})
+	var group, commitGroup actors.Group
+	commitCtx, stopCommitter := context.WithCancel(context.Background())
+	committer := NewCommitter(commitCtx, &commitGroup, st, time.Hour, discard{}, discard{}, m, logger)
+	reg := NewRegistry(ctx, &group, &Deps{Config: Config{Idle: time.Hour, Max: 24 * time.Hour, Retention: time.Hour},
+		Catalog: cat, Store: st, Committer: committer, Metrics: m, Logger: logger}, 64)
+
+	var evaluated sync.WaitGroup
+	send := func(id string) {
+		mb, err := reg.Reserve(id, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		evaluated.Add(1)
+		mb.PushReserved(Message{Event: model.Event{SessionID: id, Type: "click", Timestamp: time.Now().UTC(),
+			URL:        "https://shop.example/products/42?ref=campaign-autumn&utm_source=newsletter",
+			Properties: json.RawMessage(`{"target_text":"Add to cart","price":19.99,"sku":"SKU-42","position":1}`),
+			User:       &model.User{UID: "user-" + id, Email: "user" + id + "@example.com"}}, Done: done{&evaluated}})
+	}
+	send("warm-up")
+	evaluated.Wait()
+	heapNow := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heapNow()
+	b.ResetTimer()
+	for i := range b.N {
+		send(fmt.Sprintf("bench-%d", i))
+	}
+	evaluated.Wait()
+	b.StopTimer()
+	after := heapNow()
+	if reg.Len() != b.N+1 {
+		b.Fatalf("%d live sessions, want %d", reg.Len(), b.N+1)
+	}
+	b.ReportMetric(float64(after-before)/float64(b.N), "bytes/session")
+	cancel()
+	group.Wait()
+	stopCommitter()
+	commitGroup.Wait()
+}
+
+type discard struct{}
+
+func (discard) Enqueue(*model.Delivery)           {}
+func (discard) Matched(string, string, time.Time) {}
+
+type done struct{ wg *sync.WaitGroup }
+
+func (d done) Done() { d.wg.Done() }
