@@ -12,9 +12,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // LoadConfig is one load scenario.
@@ -341,22 +344,37 @@ func (w *workload) appendEvent(buf []byte, s, n int) (out []byte, signal int) {
 	return buf, signal
 }
 
+// openLoopInFlight is how many batches one producer may have in flight in
+// open loop: a slow answer must not hold back the next scheduled send, or
+// the generator itself would be the bottleneck it measures.
+const openLoopInFlight = 8
+
+// produceLoad is producer p: it sends its batches over keep-alive
+// connections (fasthttp's client: the generator shares the machine's two
+// cores with the server, so it must be cheap) until deadline. Closed loop
+// sends the next batch when the last is answered; open loop sends on
+// schedule, up to openLoopInFlight at once.
 func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadConfig, start, deadline time.Time,
 	accepted, rejected *atomic.Int64) error {
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2}}
+	inFlight := 1
+	if cfg.Rate > 0 {
+		inFlight = openLoopInFlight
+	}
+	client := &fasthttp.HostClient{Addr: strings.TrimPrefix(base, "http://"), MaxConns: inFlight,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	url := base + "/v1/events"
 	owned := (cfg.Sessions - p + cfg.Producers - 1) / cfg.Producers
 	next := 0 // position in the producer's cycle over its sessions
-	var buf []byte
 	var interval time.Duration
 	if cfg.Rate > 0 {
 		interval = time.Duration(float64(time.Second) * float64(cfg.BatchSize*cfg.Producers) / cfg.Rate)
 	}
 	scheduled := start
-	type pending struct {
-		stream  int
-		session int
-	}
-	for time.Now().Before(deadline) {
+	slots := make(chan struct{}, inFlight)
+	var sending sync.WaitGroup
+	var failed atomic.Pointer[error]
+	defer sending.Wait()
+	for time.Now().Before(deadline) && failed.Load() == nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -365,55 +383,87 @@ func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadC
 				time.Sleep(d)
 			}
 		}
-		buf = append(buf[:0], '[')
-		var signals []pending
+		b := &batch{body: []byte{'['}}
 		for i := range cfg.BatchSize {
 			if i > 0 {
-				buf = append(buf, ',')
+				b.body = append(b.body, ',')
 			}
 			session := p + (next%owned)*cfg.Producers
 			nth := next / owned
 			next++
 			var sig int
-			buf, sig = w.appendEvent(buf, session, nth)
+			b.body, sig = w.appendEvent(b.body, session, nth)
 			if sig >= 0 {
-				signals = append(signals, pending{sig, session})
+				b.signals = append(b.signals, pair{stream: strconv.Itoa(sig), session: fmt.Sprintf("bench-%d", session)})
 			}
 		}
-		buf = append(buf, ']')
-		sendAt := time.Now()
+		b.body = append(b.body, ']')
+		b.sendAt = time.Now()
 		if interval > 0 {
-			sendAt = scheduled // open loop: latency counts from the schedule
+			b.sendAt = scheduled // open loop: latency counts from the schedule
 			scheduled = scheduled.Add(interval)
 		}
-		for {
-			resp, err := client.Post(base+"/v1/events", "application/json", bytes.NewReader(buf))
-			if err != nil {
-				return fmt.Errorf("producer %d: %w", p, err)
+		slots <- struct{}{}
+		sending.Add(1)
+		go func() {
+			defer func() { <-slots; sending.Done() }()
+			if err := w.send(client, url, b, accepted, rejected); err != nil {
+				err = fmt.Errorf("producer %d: %w", p, err)
+				failed.CompareAndSwap(nil, &err)
 			}
-			var res struct{ Accepted int64 }
-			raw, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 429 {
-				rejected.Add(1)
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			if resp.StatusCode != 202 || json.Unmarshal(raw, &res) != nil {
-				return fmt.Errorf("producer %d: answer %d %s", p, resp.StatusCode, raw)
-			}
-			accepted.Add(res.Accepted)
-			break
+		}()
+		if inFlight == 1 {
+			sending.Wait()
 		}
-		w.mu.Lock()
-		w.accepts = append(w.accepts, float64(time.Since(sendAt).Microseconds())/1000)
-		w.mu.Unlock()
-		if len(signals) > 0 && len(w.ids) > 0 {
-			w.mu.Lock()
-			for _, s := range signals {
-				w.signals[pair{w.ids[s.stream], fmt.Sprintf("bench-%d", s.session)}] = sendAt
-			}
-			w.mu.Unlock()
+	}
+	sending.Wait()
+	if err := failed.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// batch is one request: its body, when it was (to be) sent, and the
+// signals it carries as (stream index, session).
+type batch struct {
+	body    []byte
+	sendAt  time.Time
+	signals []pair
+}
+
+// send posts a batch until it is accepted (429 is retried), then records
+// its acceptance latency and signals.
+func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accepted, rejected *atomic.Int64) error {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(url)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.SetBodyRaw(b.body)
+	for {
+		if err := client.Do(req, resp); err != nil {
+			return err
+		}
+		if resp.StatusCode() == fasthttp.StatusTooManyRequests {
+			rejected.Add(1)
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		var res struct{ Accepted int64 }
+		if resp.StatusCode() != fasthttp.StatusAccepted || json.Unmarshal(resp.Body(), &res) != nil {
+			return fmt.Errorf("answer %d %s", resp.StatusCode(), resp.Body())
+		}
+		accepted.Add(res.Accepted)
+		break
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.accepts = append(w.accepts, float64(time.Since(b.sendAt).Microseconds())/1000)
+	if len(w.ids) > 0 {
+		for _, s := range b.signals {
+			i, _ := strconv.Atoi(s.stream)
+			w.signals[pair{w.ids[i], s.session}] = b.sendAt
 		}
 	}
 	return nil
