@@ -243,7 +243,7 @@ func (l *logRecord) Done() {
 // of refusing.
 func (w *Writer) Replay(ctx context.Context) (int, error) {
 	total := 0
-	err := w.store.ReplayEvents(func(b store.LogBatch) error {
+	err := w.store.ReplayEvents(w.cfg.DedupeTTL, func(b store.LogBatch) error {
 		room := groupBySession(b.Events)
 		for i := range room.slots {
 			slot := &room.slots[i]

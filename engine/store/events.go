@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -29,35 +30,26 @@ type AppendRequest struct {
 	Seq uint64
 }
 
-// AppendEvents logs several requests in one commit (group commit): each
-// request's new events become one log record, and every producer event id is
-// remembered for dedupeTTL. On return with nil error, everything is durable
-// to the level the store was opened with.
+// AppendEvents logs several requests at once (group commit): each
+// request's new events become one record of the event log, and every
+// producer event id is remembered for dedupeTTL. On return with nil error,
+// the events are durable to the level the store was opened with.
+//
+// The single ingest writer calls it. The records are written before the
+// ids: a crash in between loses ids of logged events, which replay
+// restores, never an event whose id says it was accepted.
 func (s *Store) AppendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) error {
-	// The single ingest writer calls this, so there are no write conflicts
-	// to retry; a batch too big for one transaction is split in halves.
-	err := s.appendEvents(reqs, dedupeTTL)
-	if errors.Is(err, badger.ErrTxnTooBig) && len(reqs) > 1 {
-		half := len(reqs) / 2
-		if err := s.AppendEvents(reqs[:half], dedupeTTL); err != nil {
-			return err
-		}
-		return s.AppendEvents(reqs[half:], dedupeTTL)
-	}
-	return err
-}
-
-func (s *Store) appendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) error {
-	txn := s.db.NewTransaction(true)
-	defer txn.Discard()
+	var dedupe [][]byte
 	seen := map[string]bool{}
-	for _, r := range reqs {
-		r.Duplicate = make([]bool, len(r.Events))
-		r.Seq = 0
-		fresh := make([]model.Event, 0, len(r.Events))
-		for i := range r.Events {
-			ev := &r.Events[i]
-			if ev.ID != "" {
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, r := range reqs {
+			r.Duplicate = make([]bool, len(r.Events))
+			r.Seq = 0
+			for i := range r.Events {
+				ev := &r.Events[i]
+				if ev.ID == "" {
+					continue
+				}
 				k := key(prefixEvID, ev.SessionID, ev.ID)
 				if seen[string(k)] {
 					r.Duplicate[i] = true
@@ -72,11 +64,25 @@ func (s *Store) appendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) err
 					return fmt.Errorf("store: dedupe lookup: %w", err)
 				}
 				seen[string(k)] = true
-				if err := txn.SetEntry(badger.NewEntry(k, nil).WithTTL(dedupeTTL)); err != nil {
-					return err
+				dedupe = append(dedupe, k)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var seqs []uint64
+	var payloads [][]byte
+	for _, r := range reqs {
+		fresh := r.Events
+		if slices.Contains(r.Duplicate, true) {
+			fresh = nil
+			for i := range r.Events {
+				if !r.Duplicate[i] {
+					fresh = append(fresh, r.Events[i])
 				}
 			}
-			fresh = append(fresh, *ev)
 		}
 		if len(fresh) == 0 {
 			continue
@@ -85,49 +91,121 @@ func (s *Store) appendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) err
 		if err != nil {
 			return fmt.Errorf("store: event sequence: %w", err)
 		}
-		seq++ // sequences start at 0; keep 0 for "nothing logged"
-		if err := txn.Set(u64Key(prefixEvLog, seq), appendLogRecord(nil, fresh)); err != nil {
+		r.Seq = seq + 1 // sequences start at 0; keep 0 for "nothing logged"
+		seqs = append(seqs, r.Seq)
+		payloads = append(payloads, appendLogRecord(nil, fresh))
+	}
+	if len(seqs) > 0 {
+		if err := s.log.append(seqs, payloads); err != nil {
 			return err
 		}
-		r.Seq = seq
 	}
-	if err := txn.Commit(); err != nil {
-		return err
-	}
-	return s.durable()
+	return s.rememberIDs(dedupe, dedupeTTL)
 }
 
-// TrimEvents deletes log records whose events have all been evaluated.
-func (s *Store) TrimEvents(seqs []uint64) error {
+// rememberIDs stores dedupe keys (not synced: see AppendEvents).
+func (s *Store) rememberIDs(keys [][]byte, ttl time.Duration) error {
+	if len(keys) == 0 {
+		return nil
+	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, seq := range seqs {
-		if err := wb.Delete(u64Key(prefixEvLog, seq)); err != nil {
+	for _, k := range keys {
+		if err := wb.SetEntry(badger.NewEntry(k, nil).WithTTL(ttl)); err != nil {
 			return err
 		}
 	}
 	return wb.Flush()
 }
 
+// TrimEvents forgets log records whose events have all been evaluated.
+func (s *Store) TrimEvents(seqs []uint64) error {
+	var legacy []uint64
+	if s.legacyMaxSeq > 0 {
+		legacy = slices.DeleteFunc(slices.Clone(seqs), func(seq uint64) bool { return seq > s.legacyMaxSeq })
+		seqs = slices.DeleteFunc(seqs, func(seq uint64) bool { return seq <= s.legacyMaxSeq })
+	}
+	if len(legacy) > 0 {
+		wb := s.db.NewWriteBatch()
+		defer wb.Cancel()
+		for _, seq := range legacy {
+			if err := wb.Delete(u64Key(prefixEvLog, seq)); err != nil {
+				return err
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			return err
+		}
+	}
+	// Before a segment goes, the dedupe keys of its events must be on disk.
+	before := s.log.watermark()
+	if err := s.log.trim(seqs, s.durable); err != nil {
+		return err
+	}
+	if after := s.log.watermark(); after != before {
+		// A hint for replay (losing it replays evaluated events again,
+		// which changes nothing), so it is not synced.
+		return s.db.Update(func(txn *badger.Txn) error {
+			return txn.Set(keyEvaluatedWatermark, binary.BigEndian.AppendUint64(nil, after))
+		})
+	}
+	return nil
+}
+
+var keyEvaluatedWatermark = []byte("meta/evlog-evaluated")
+
+// evaluatedWatermark is the last stored watermark of the event log.
+func (s *Store) evaluatedWatermark() uint64 {
+	var w uint64
+	_ = s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(keyEvaluatedWatermark)
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) == 8 {
+				w = binary.BigEndian.Uint64(v)
+			}
+			return nil
+		})
+	})
+	return w
+}
+
 // ReplayEvents calls fn with every logged batch, oldest first: the events
 // accepted but not yet known to be evaluated when the process last stopped.
-func (s *Store) ReplayEvents(fn func(LogBatch) error) error {
-	return s.db.View(func(txn *badger.Txn) error {
+// It restores their dedupe keys too. Records that versions before the
+// file log kept in Badger come first.
+func (s *Store) ReplayEvents(dedupeTTL time.Duration, fn func(LogBatch) error) error {
+	replay := func(seq uint64, payload []byte) error {
+		events, err := decodeLogRecord(payload)
+		if err != nil {
+			return fmt.Errorf("store: decode event log record %d: %w", seq, err)
+		}
+		var ids [][]byte
+		for i := range events {
+			if events[i].ID != "" {
+				ids = append(ids, key(prefixEvID, events[i].SessionID, events[i].ID))
+			}
+		}
+		if err := s.rememberIDs(ids, dedupeTTL); err != nil {
+			return err
+		}
+		return fn(LogBatch{Seq: seq, Events: events})
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixEvLog, PrefetchValues: true, PrefetchSize: 64})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			b := LogBatch{Seq: binary.BigEndian.Uint64(it.Item().Key()[len(prefixEvLog):])}
-			err := it.Item().Value(func(v []byte) (err error) {
-				b.Events, err = decodeLogRecord(v)
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("store: decode event log record %d: %w", b.Seq, err)
-			}
-			if err := fn(b); err != nil {
+			seq := binary.BigEndian.Uint64(it.Item().Key()[len(prefixEvLog):])
+			if err := it.Item().Value(func(v []byte) error { return replay(seq, v) }); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return s.log.replay(replay)
 }

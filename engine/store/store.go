@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -37,6 +39,10 @@ type Store struct {
 	sync              bool
 	syncer            *groupSync
 	deliveryRetention time.Duration
+	log               *eventLog
+	// legacyMaxSeq is the last event log record kept in Badger by versions
+	// before the file log (0: none); they are replayed and trimmed there.
+	legacyMaxSeq uint64
 }
 
 // Open opens (or creates) the store at opts.Dir.
@@ -64,13 +70,50 @@ func Open(opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: event sequence: %w", err)
 	}
-	return &Store{db: db, seq: seq, sync: opts.Sync, syncer: newGroupSync(db.Sync), deliveryRetention: opts.DeliveryRetention}, nil
+	s := &Store{db: db, seq: seq, sync: opts.Sync, syncer: newGroupSync(db.Sync), deliveryRetention: opts.DeliveryRetention}
+	if s.legacyMaxSeq, err = lastLegacyRecord(db); err != nil {
+		s.Close()
+		return nil, err
+	}
+	// New records follow the legacy ones (the shared sequence is normally
+	// past them already).
+	for next := uint64(0); next < s.legacyMaxSeq && err == nil; {
+		next, err = s.seq.Next()
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: event sequence: %w", err)
+	}
+	if s.log, err = openEventLog(filepath.Join(opts.Dir, "eventlog"), opts.Sync, opts.Logger, s.evaluatedWatermark()); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// lastLegacyRecord finds the newest event log record kept in Badger.
+func lastLegacyRecord(db *badger.DB) (uint64, error) {
+	var last uint64
+	err := db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixEvLog, Reverse: true})
+		defer it.Close()
+		it.Seek(append(slices.Clone(prefixEvLog), 0xff))
+		if it.ValidForPrefix(prefixEvLog) {
+			last = binary.BigEndian.Uint64(it.Item().Key()[len(prefixEvLog):])
+		}
+		return nil
+	})
+	return last, err
 }
 
 // Close releases the sequence lease and closes the database.
 func (s *Store) Close() error {
+	var logErr error
+	if s.log != nil {
+		logErr = s.log.close()
+	}
 	err := s.seq.Release()
-	return errors.Join(err, s.db.Close())
+	return errors.Join(logErr, err, s.db.Close())
 }
 
 // durable makes earlier commits reach the disk when the store was opened

@@ -45,7 +45,7 @@ func TestEventLogDedupeReplayTrim(t *testing.T) {
 	s = open(t, dir, Options{Sync: true})
 	var seqs []uint64
 	var counts []int
-	s.ReplayEvents(func(b LogBatch) error { seqs = append(seqs, b.Seq); counts = append(counts, len(b.Events)); return nil })
+	s.ReplayEvents(time.Hour, func(b LogBatch) error { seqs = append(seqs, b.Seq); counts = append(counts, len(b.Events)); return nil })
 	if len(seqs) != 2 || seqs[0] != a.Seq || seqs[1] != c.Seq || counts[0] != 4 || counts[1] != 1 {
 		t.Fatalf("replayed %v %v, want [%d %d] [4 1]", seqs, counts, a.Seq, c.Seq)
 	}
@@ -58,7 +58,7 @@ func TestEventLogDedupeReplayTrim(t *testing.T) {
 		t.Fatal(err)
 	}
 	seqs = nil
-	s.ReplayEvents(func(b LogBatch) error { seqs = append(seqs, b.Seq); return nil })
+	s.ReplayEvents(time.Hour, func(b LogBatch) error { seqs = append(seqs, b.Seq); return nil })
 	if len(seqs) != 1 || seqs[0] != c.Seq {
 		t.Fatalf("after trim replayed %v", seqs)
 	}

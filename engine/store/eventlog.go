@@ -1,0 +1,362 @@
+package store
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// eventLog holds the accepted events not yet evaluated: segment files of
+// checksummed records, appended by the single ingest writer (one write and
+// one fdatasync per group commit) and deleted whole once every record in
+// them is evaluated.
+//
+// It lives beside Badger, not in it: every event passing through an LSM
+// tree was written to its WAL, its memtable, an L0 table and compactions,
+// only to be deleted a second later. That churn was a quarter of the CPU
+// and the source of the latency tail of everything else Badger writes
+// (fired markers, delivery attempts), all of which wait in one write queue.
+//
+//	record = uint32(len(payload)) uint32(crc32c(seq, payload)) uint64(seq) payload
+//
+// A record cut short or failing its checksum at the end of the last
+// segment is a write the crash interrupted (it was never acknowledged): it
+// is cut off at open. Anywhere else it is corruption, and open fails.
+type eventLog struct {
+	dir          string
+	sync         bool
+	segmentBytes int64
+	logger       *slog.Logger
+
+	mu       sync.Mutex
+	segments []*segment // oldest first; the last is the active one
+	active   *os.File
+	size     int64 // of the active segment
+	broken   error // a failed write: the file may hold part of a record
+	buf      []byte
+
+	// outstanding are the seqs not yet evaluated, ascending from head
+	// (evaluated ones before the first outstanding are dropped as head
+	// moves); evaluated below is everything's watermark.
+	outstanding []uint64
+	evaluated   []bool
+	head        int
+	lastSeq     uint64
+}
+
+type segment struct {
+	number  uint64
+	first   uint64 // seq of its first record (0: none yet)
+	records int
+	done    int
+}
+
+const (
+	recordHeader          = 16
+	defaultSegmentBytes   = 32 << 20
+	segmentSuffix         = ".log"
+	maxEventRecordPayload = 1 << 30
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+var errLogCorrupt = errors.New("store: event log corrupt")
+
+func segmentPath(dir string, number uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("%020d%s", number, segmentSuffix))
+}
+
+// openEventLog checks every segment (cutting off a torn tail) and starts a
+// fresh active segment; replay then reads what the older ones hold. Records
+// below watermark are known to be evaluated.
+func openEventLog(dir string, sync bool, logger *slog.Logger, watermark uint64) (*eventLog, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("store: event log: %w", err)
+	}
+	l := &eventLog{dir: dir, sync: sync, segmentBytes: defaultSegmentBytes, logger: logger}
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: event log: %w", err)
+	}
+	var numbers []uint64
+	for _, e := range names {
+		n, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), segmentSuffix), 10, 64)
+		if err == nil && strings.HasSuffix(e.Name(), segmentSuffix) {
+			numbers = append(numbers, n)
+		}
+	}
+	slices.Sort(numbers)
+	for i, n := range numbers {
+		seg := &segment{number: n}
+		if err := l.readSegment(seg, i == len(numbers)-1, watermark, nil); err != nil {
+			return nil, err
+		}
+		if seg.records == 0 {
+			os.Remove(segmentPath(dir, n))
+			continue
+		}
+		l.segments = append(l.segments, seg)
+	}
+	next := uint64(1)
+	if len(numbers) > 0 {
+		next = numbers[len(numbers)-1] + 1
+	}
+	if err := l.startSegment(next); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// readSegment reads one segment, counting its records and handing them to
+// replay when it is set; in the last one a torn tail is cut off.
+func (l *eventLog) readSegment(seg *segment, last bool, watermark uint64, replay func(uint64, []byte) error) error {
+	path := segmentPath(l.dir, seg.number)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("store: event log: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	var offset int64
+	header := make([]byte, recordHeader)
+	var payload []byte
+	for {
+		_, err := io.ReadFull(r, header)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		n := binary.LittleEndian.Uint32(header[0:4])
+		sum := binary.LittleEndian.Uint32(header[4:8])
+		seq := binary.LittleEndian.Uint64(header[8:16])
+		if err == nil && n <= maxEventRecordPayload {
+			payload = slices.Grow(payload[:0], int(n))[:n]
+			_, err = io.ReadFull(r, payload)
+		}
+		if err != nil || n > maxEventRecordPayload || recordSum(seq, payload) != sum {
+			if !last {
+				return fmt.Errorf("%w: %s at byte %d", errLogCorrupt, path, offset)
+			}
+			l.logger.Warn("event log: cutting off a record the last crash interrupted (it was never acknowledged)",
+				"segment", path, "offset", offset)
+			if err := f.Truncate(offset); err != nil {
+				return fmt.Errorf("store: event log: %w", err)
+			}
+			return f.Sync()
+		}
+		switch {
+		case replay != nil:
+			if seq >= watermark {
+				if err := replay(seq, payload); err != nil {
+					return err
+				}
+			}
+		default:
+			if seg.first == 0 {
+				seg.first = seq
+			}
+			seg.records++
+			l.lastSeq = max(l.lastSeq, seq)
+			if seq < watermark {
+				seg.done++
+			} else {
+				l.outstanding = append(l.outstanding, seq)
+				l.evaluated = append(l.evaluated, false)
+			}
+		}
+		offset += recordHeader + int64(n)
+	}
+}
+
+func recordSum(seq uint64, payload []byte) uint32 {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], seq)
+	return crc32.Update(crc32.Checksum(b[:], castagnoli), castagnoli, payload)
+}
+
+// startSegment opens a new active segment (and makes its name durable).
+func (l *eventLog) startSegment(number uint64) error {
+	f, err := os.OpenFile(segmentPath(l.dir, number), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return fmt.Errorf("store: event log: %w", err)
+	}
+	if l.sync {
+		if err := syncDir(l.dir); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if l.active != nil {
+		l.active.Close()
+	}
+	l.active, l.size = f, 0
+	l.segments = append(l.segments, &segment{number: number})
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("store: event log: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("store: event log: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// append writes records (seqs[i] with payloads[i]) in one write, durable
+// on return when the log syncs. Called by one goroutine at a time.
+func (l *eventLog) append(seqs []uint64, payloads [][]byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.broken != nil {
+		return l.broken
+	}
+	buf := l.buf[:0]
+	for i, p := range payloads {
+		var h [recordHeader]byte
+		binary.LittleEndian.PutUint32(h[0:4], uint32(len(p)))
+		binary.LittleEndian.PutUint32(h[4:8], recordSum(seqs[i], p))
+		binary.LittleEndian.PutUint64(h[8:16], seqs[i])
+		buf = append(append(buf, h[:]...), p...)
+	}
+	l.buf = buf[:0]
+	if _, err := l.active.Write(buf); err != nil {
+		l.broken = fmt.Errorf("store: event log write (restart to recover): %w", err)
+		return l.broken
+	}
+	if l.sync {
+		if err := l.active.Sync(); err != nil {
+			l.broken = fmt.Errorf("store: event log sync (restart to recover): %w", err)
+			return l.broken
+		}
+	}
+	seg := l.segments[len(l.segments)-1]
+	if seg.first == 0 && len(seqs) > 0 {
+		seg.first = seqs[0]
+	}
+	seg.records += len(seqs)
+	for _, seq := range seqs {
+		l.outstanding = append(l.outstanding, seq)
+		l.evaluated = append(l.evaluated, false)
+		l.lastSeq = max(l.lastSeq, seq)
+	}
+	l.size += int64(len(buf))
+	if cap(l.buf) > 4<<20 {
+		l.buf = nil // a burst: do not keep its buffer
+	}
+	if l.size >= l.segmentBytes {
+		return l.startSegment(seg.number + 1)
+	}
+	return nil
+}
+
+// trim counts records as evaluated and deletes every segment, except the
+// active one, whose records all are. beforeDelete runs first (the store
+// syncs Badger, so the dedupe keys of those events outlive them).
+func (l *eventLog) trim(seqs []uint64, beforeDelete func() error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, seq := range seqs {
+		// The segment holding seq is the last one whose first record is at
+		// or before it.
+		i, found := slices.BinarySearchFunc(l.segments, seq, func(s *segment, seq uint64) int {
+			switch {
+			case s.first == 0 || s.first > seq:
+				return 1
+			case s.first < seq:
+				return -1
+			}
+			return 0
+		})
+		if !found {
+			i--
+		}
+		if i >= 0 && i < len(l.segments) {
+			l.segments[i].done++
+		}
+		if j, ok := slices.BinarySearch(l.outstanding[l.head:], seq); ok {
+			l.evaluated[l.head+j] = true
+		}
+	}
+	for l.head < len(l.outstanding) && l.evaluated[l.head] {
+		l.head++
+	}
+	if l.head > 4096 && l.head > len(l.outstanding)/2 {
+		l.outstanding = append(l.outstanding[:0], l.outstanding[l.head:]...)
+		l.evaluated = append(l.evaluated[:0], l.evaluated[l.head:]...)
+		l.head = 0
+	}
+	var kept []*segment
+	var errs []error
+	synced := false
+	for i, seg := range l.segments {
+		if i == len(l.segments)-1 || seg.records == 0 || seg.done < seg.records {
+			kept = append(kept, seg)
+			continue
+		}
+		if !synced {
+			if err := beforeDelete(); err != nil {
+				return err
+			}
+			synced = true
+		}
+		if err := os.Remove(segmentPath(l.dir, seg.number)); err != nil {
+			errs = append(errs, err)
+			kept = append(kept, seg)
+		}
+	}
+	l.segments = kept
+	return errors.Join(errs...)
+}
+
+// replay hands every record written before open and not known to be
+// evaluated to fn, oldest first.
+func (l *eventLog) replay(fn func(seq uint64, payload []byte) error) error {
+	l.mu.Lock()
+	older := slices.Clone(l.segments[:len(l.segments)-1])
+	watermark := l.watermarkLocked()
+	l.mu.Unlock()
+	for _, seg := range older {
+		if err := l.readSegment(&segment{number: seg.number}, false, watermark, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// watermark is a seq below which every record is evaluated.
+func (l *eventLog) watermark() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.watermarkLocked()
+}
+
+func (l *eventLog) watermarkLocked() uint64 {
+	if l.head < len(l.outstanding) {
+		return l.outstanding[l.head]
+	}
+	return l.lastSeq + 1
+}
+
+func (l *eventLog) close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.active == nil {
+		return nil
+	}
+	err := l.active.Close()
+	l.active = nil
+	return err
+}

@@ -1,0 +1,201 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/hookwire/hookwire/engine/model"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func replayAll(t *testing.T, l *eventLog) (seqs []uint64, payloads []string) {
+	t.Helper()
+	err := l.replay(func(seq uint64, p []byte) error {
+		seqs = append(seqs, seq)
+		payloads = append(payloads, string(p))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seqs, payloads
+}
+
+func segmentFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	names, _ := filepath.Glob(filepath.Join(dir, "*"+segmentSuffix))
+	return names
+}
+
+// TestEventLogCutsATornTail: a record the crash cut short, or whose bytes
+// are wrong, at the end of the last segment was never acknowledged; it is
+// cut off and everything before it replays.
+func TestEventLogCutsATornTail(t *testing.T) {
+	for name, damage := range map[string]func(path string){
+		"cut short": func(path string) {
+			fi, _ := os.Stat(path)
+			os.Truncate(path, fi.Size()-3)
+		},
+		"bad checksum": func(path string) {
+			b, _ := os.ReadFile(path)
+			b[len(b)-1] ^= 0xff
+			os.WriteFile(path, b, 0o640)
+		},
+		"garbage header": func(path string) {
+			f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+			f.Write([]byte{1, 2, 3, 4, 5})
+			f.Close()
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			l, err := openEventLog(dir, true, quiet, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := l.append([]uint64{1, 2}, [][]byte{[]byte("one"), []byte("two")}); err != nil {
+				t.Fatal(err)
+			}
+			if err := l.append([]uint64{3}, [][]byte{[]byte("three")}); err != nil {
+				t.Fatal(err)
+			}
+			l.close()
+			files := segmentFiles(t, dir)
+			damage(files[len(files)-1])
+
+			l, err = openEventLog(dir, true, quiet, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs, payloads := replayAll(t, l)
+			want := []string{"one", "two", "three"}
+			if name != "garbage header" {
+				want = want[:2]
+			}
+			if !slices.Equal(payloads, want) || len(seqs) != len(want) {
+				t.Fatalf("replayed %v %q, want %q", seqs, payloads, want)
+			}
+			if err := l.append([]uint64{4}, [][]byte{[]byte("four")}); err != nil {
+				t.Fatal(err)
+			}
+			l.close()
+			l, _ = openEventLog(dir, true, quiet, 0)
+			if _, payloads := replayAll(t, l); payloads[len(payloads)-1] != "four" {
+				t.Fatalf("after repair the log appends again: %q", payloads)
+			}
+			l.close()
+		})
+	}
+}
+
+func TestEventLogRefusesCorruptionBeforeTheEnd(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := openEventLog(dir, true, quiet, 0)
+	l.append([]uint64{1}, [][]byte{[]byte("one")})
+	l.close()
+	l, _ = openEventLog(dir, true, quiet, 0) // the first segment is now an older one
+	l.append([]uint64{2}, [][]byte{[]byte("two")})
+	l.close()
+	first := segmentFiles(t, dir)[0]
+	b, _ := os.ReadFile(first)
+	b[recordHeader] ^= 0xff
+	os.WriteFile(first, b, 0o640)
+	if _, err := openEventLog(dir, true, quiet, 0); !errors.Is(err, errLogCorrupt) {
+		t.Fatalf("open over a damaged older segment: %v, want errLogCorrupt", err)
+	}
+}
+
+// TestEventLogDeletesEvaluatedSegments: a segment goes once all of its
+// records are evaluated (never the active one), and the watermark keeps
+// replay to what is outstanding.
+func TestEventLogDeletesEvaluatedSegments(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := openEventLog(dir, true, quiet, 0)
+	l.segmentBytes = 64 // a few records per segment
+	var seqs []uint64
+	for seq := uint64(1); seq <= 20; seq++ {
+		if err := l.append([]uint64{seq}, [][]byte{[]byte(fmt.Sprintf("record %02d with some bytes", seq))}); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, seq)
+	}
+	if n := len(segmentFiles(t, dir)); n < 5 {
+		t.Fatalf("%d segments, want several", n)
+	}
+	syncs := 0
+	// Everything but 7 is evaluated, out of order.
+	done := slices.DeleteFunc(slices.Clone(seqs), func(s uint64) bool { return s == 7 })
+	slices.Reverse(done)
+	if err := l.trim(done, func() error { syncs++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if l.watermark() != 7 || syncs != 1 {
+		t.Fatalf("watermark %d after %d syncs, want 7 after 1", l.watermark(), syncs)
+	}
+	left := segmentFiles(t, dir)
+	if len(left) != 2 { // the one holding 7, and the active one
+		t.Fatalf("segments left %v, want the one holding 7 and the active one", left)
+	}
+	l.close()
+	l, _ = openEventLog(dir, true, quiet, 7)
+	got, _ := replayAll(t, l)
+	if got[0] != 7 || slices.Contains(got, 6) {
+		t.Fatalf("replayed %v: want from 7 on, nothing below the watermark", got)
+	}
+	if err := l.trim(got, func() error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if left := segmentFiles(t, dir); len(left) != 1 {
+		t.Fatalf("segments left %v, want only the active one", left)
+	}
+	l.close()
+}
+
+// TestLegacyBadgerRecordsReplay: records kept in Badger by versions before
+// the file log are replayed first and trimmed there.
+func TestLegacyBadgerRecordsReplay(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	old, _ := json.Marshal([]model.Event{ev("old", "x")})
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set(u64Key(prefixEvLog, 5), old) }); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, dir, Options{})
+	fresh := &AppendRequest{Events: []model.Event{ev("new", "y")}}
+	if err := s.AppendEvents([]*AppendRequest{fresh}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Seq <= 5 {
+		t.Fatalf("new record seq %d must follow the legacy ones", fresh.Seq)
+	}
+	s.Close()
+	s = open(t, dir, Options{})
+	var sessions []string
+	s.ReplayEvents(time.Hour, func(b LogBatch) error { sessions = append(sessions, b.Events[0].SessionID); return nil })
+	if fmt.Sprint(sessions) != "[old new]" {
+		t.Fatalf("replayed %v, want [old new]", sessions)
+	}
+	if err := s.TrimEvents([]uint64{5}); err != nil {
+		t.Fatal(err)
+	}
+	if d := &(AppendRequest{Events: []model.Event{ev("old", "x")}}); s.AppendEvents([]*AppendRequest{d}, time.Hour) != nil || !d.Duplicate[0] {
+		t.Fatal("a replayed legacy event's id must be remembered")
+	}
+	sessions = nil
+	s.ReplayEvents(time.Hour, func(b LogBatch) error { sessions = append(sessions, b.Events[0].SessionID); return nil })
+	if fmt.Sprint(sessions) != "[new]" {
+		t.Fatalf("after trimming the legacy record replayed %v", sessions)
+	}
+}
