@@ -2,6 +2,20 @@ package actors
 
 import "sync"
 
+// bufferPool lends registry mailboxes their message buffers while they hold
+// messages: a mailbox of one of a million mostly idle actors keeps none,
+// and a busy one does not allocate one per push.
+type bufferPool[M any] struct{ pool sync.Pool }
+
+func (p *bufferPool[M]) get() *[]M {
+	if b, ok := p.pool.Get().(*[]M); ok {
+		return b
+	}
+	return new([]M)
+}
+
+func (p *bufferPool[M]) put(b *[]M) { p.pool.Put(b) }
+
 // Mailbox is a bounded multi-producer, single-consumer queue with a separate
 // lane for control messages, which are always popped first.
 //
@@ -19,6 +33,10 @@ type Mailbox[M any] struct {
 	// signal; a registry actor is scheduled on its dispatcher by notify.
 	signal chan struct{}
 	notify func()
+	// buffers, for a registry mailbox, lends user's backing array
+	// (borrowed holds it while lent).
+	buffers  *bufferPool[M]
+	borrowed *[]M
 }
 
 // NewMailbox returns a mailbox that holds at most capacity ordinary messages
@@ -32,9 +50,20 @@ func NewMailbox[M any](capacity int) *Mailbox[M] {
 }
 
 // newDispatchedMailbox is a registry actor's mailbox: pushes call notify
-// instead of signalling a goroutine.
-func newDispatchedMailbox[M any](capacity int, notify func()) *Mailbox[M] {
-	return &Mailbox[M]{capacity: max(capacity, 1), notify: notify}
+// instead of signalling a goroutine, and the buffer is borrowed from
+// buffers while messages wait.
+func newDispatchedMailbox[M any](capacity int, notify func(), buffers *bufferPool[M]) *Mailbox[M] {
+	return &Mailbox[M]{capacity: max(capacity, 1), notify: notify, buffers: buffers}
+}
+
+// appendUser queues msgs, borrowing a buffer first if the mailbox lends
+// them. Called with mu held.
+func (m *Mailbox[M]) appendUser(msgs ...M) {
+	if m.buffers != nil && m.borrowed == nil {
+		m.borrowed = m.buffers.get()
+		m.user = (*m.borrowed)[:0]
+	}
+	m.user = append(m.user, msgs...)
 }
 
 // Signal is readable whenever the mailbox may hold messages.
@@ -63,7 +92,7 @@ func (m *Mailbox[M]) Push(msg M) error {
 		m.mu.Unlock()
 		return ErrMailboxFull
 	}
-	m.user = append(m.user, msg)
+	m.appendUser(msg)
 	m.mu.Unlock()
 	m.wake()
 	return nil
@@ -121,7 +150,7 @@ func (m *Mailbox[M]) PushReserved(msgs ...M) error {
 	if m.reserved < 0 {
 		m.reserved = 0
 	}
-	m.user = append(m.user, msgs...)
+	m.appendUser(msgs...)
 	m.mu.Unlock()
 	m.wake()
 	return nil
@@ -136,12 +165,19 @@ func (m *Mailbox[M]) Drain(dst []M) []M {
 	clear(m.control)
 	clear(m.user)
 	m.control = m.control[:0]
-	if m.notify != nil || cap(m.user) > 4*m.capacity/3+64 {
-		// A registry actor is one of very many and mostly idle: it keeps no
-		// buffer between turns. Otherwise a burst grew the buffer well past
-		// steady state: let it go.
+	switch {
+	case m.borrowed != nil:
+		// Give the buffer back: a registry actor is one of very many and
+		// mostly idle, and keeps none between turns.
+		if cap(m.user) <= 4*m.capacity/3+64 {
+			*m.borrowed = m.user[:0]
+			m.buffers.put(m.borrowed)
+		}
+		m.borrowed, m.user = nil, nil
+	case cap(m.user) > 4*m.capacity/3+64:
+		// A burst grew the buffer well past steady state: let it go.
 		m.user = nil
-	} else {
+	default:
 		m.user = m.user[:0]
 	}
 	m.mu.Unlock()

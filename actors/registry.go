@@ -30,6 +30,7 @@ type Registry[K comparable, M any] struct {
 	dispatcher *dispatcher
 	live       sync.WaitGroup // one per actor not yet Stopped
 	batches    sync.Pool      // *[]M, a worker's drain buffer
+	buffers    bufferPool[M]  // mailbox buffers, lent while messages wait
 	shards     [registryShards]registryShard[K, M]
 }
 
@@ -229,7 +230,7 @@ type cell[K comparable, M any] struct {
 // newCell makes key's actor; called under the shard lock.
 func (r *Registry[K, M]) newCell(key K, s *registryShard[K, M]) *cell[K, M] {
 	c := &cell[K, M]{key: key, registry: r, shard: s, behaviour: r.spawn(key)}
-	c.mailbox = newDispatchedMailbox[M](r.capacity, c.schedule)
+	c.mailbox = newDispatchedMailbox[M](r.capacity, c.schedule, &r.buffers)
 	c.noteDeadline()
 	r.live.Add(1)
 	return c

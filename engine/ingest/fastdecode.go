@@ -24,6 +24,8 @@ func fastDecodeArray(body []byte, maxEvents int, now time.Time) (events []model.
 	if !s.consume('[') {
 		return nil, false
 	}
+	// Typical events are a few hundred bytes: size for that, not by doubling.
+	events = make([]model.Event, 0, min(maxEvents, len(body)/256+1))
 	for {
 		s.space()
 		if len(events) == maxEvents || !s.at('{') {

@@ -43,7 +43,6 @@ type eventLog struct {
 	active   *os.File
 	size     int64 // of the active segment
 	broken   error // a failed write: the file may hold part of a record
-	buf      []byte
 
 	// outstanding are the seqs not yet evaluated, ascending from head
 	// (evaluated ones before the first outstanding are dropped as head
@@ -215,24 +214,28 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// append writes records (seqs[i] with payloads[i]) in one write, durable
-// on return when the log syncs. Called by one goroutine at a time.
-func (l *eventLog) append(seqs []uint64, payloads [][]byte) error {
+// appendRecord frames one record onto dst: the header, then the payload
+// that encode appends.
+func appendRecord(dst []byte, seq uint64, encode func([]byte) []byte) []byte {
+	start := len(dst)
+	dst = append(dst, make([]byte, recordHeader)...)
+	dst = encode(dst)
+	payload := dst[start+recordHeader:]
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(dst[start+4:], recordSum(seq, payload))
+	binary.LittleEndian.PutUint64(dst[start+8:], seq)
+	return dst
+}
+
+// append writes framed records (appendRecord) holding seqs in one write,
+// durable on return when the log syncs. Called by one goroutine at a time.
+func (l *eventLog) append(seqs []uint64, records []byte) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.broken != nil {
 		return l.broken
 	}
-	buf := l.buf[:0]
-	for i, p := range payloads {
-		var h [recordHeader]byte
-		binary.LittleEndian.PutUint32(h[0:4], uint32(len(p)))
-		binary.LittleEndian.PutUint32(h[4:8], recordSum(seqs[i], p))
-		binary.LittleEndian.PutUint64(h[8:16], seqs[i])
-		buf = append(append(buf, h[:]...), p...)
-	}
-	l.buf = buf[:0]
-	if _, err := l.active.Write(buf); err != nil {
+	if _, err := l.active.Write(records); err != nil {
 		l.broken = fmt.Errorf("store: event log write (restart to recover): %w", err)
 		return l.broken
 	}
@@ -252,10 +255,7 @@ func (l *eventLog) append(seqs []uint64, payloads [][]byte) error {
 		l.evaluated = append(l.evaluated, false)
 		l.lastSeq = max(l.lastSeq, seq)
 	}
-	l.size += int64(len(buf))
-	if cap(l.buf) > 4<<20 {
-		l.buf = nil // a burst: do not keep its buffer
-	}
+	l.size += int64(len(records))
 	if l.size >= l.segmentBytes {
 		return l.startSegment(seg.number + 1)
 	}

@@ -73,7 +73,7 @@ func (s *Store) AppendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) err
 		return err
 	}
 	var seqs []uint64
-	var payloads [][]byte
+	records := s.logBuf[:0]
 	for _, r := range reqs {
 		fresh := r.Events
 		if slices.Contains(r.Duplicate, true) {
@@ -93,10 +93,13 @@ func (s *Store) AppendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) err
 		}
 		r.Seq = seq + 1 // sequences start at 0; keep 0 for "nothing logged"
 		seqs = append(seqs, r.Seq)
-		payloads = append(payloads, appendLogRecord(nil, fresh))
+		records = appendRecord(records, r.Seq, func(dst []byte) []byte { return appendLogRecord(dst, fresh) })
+	}
+	if cap(records) <= 8<<20 { // keep the buffer, unless a burst grew it
+		s.logBuf = records[:0]
 	}
 	if len(seqs) > 0 {
-		if err := s.log.append(seqs, payloads); err != nil {
+		if err := s.log.append(seqs, records); err != nil {
 			return err
 		}
 	}

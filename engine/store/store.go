@@ -40,6 +40,7 @@ type Store struct {
 	syncer            *groupSync
 	deliveryRetention time.Duration
 	log               *eventLog
+	logBuf            []byte // AppendEvents' records, reused (one writer calls it)
 	// legacyMaxSeq is the last event log record kept in Badger by versions
 	// before the file log (0: none); they are replayed and trimmed there.
 	legacyMaxSeq uint64
