@@ -32,6 +32,48 @@ type Program struct {
 	// declarative trigger and sequence step names its type), so it need
 	// not run.
 	EventTypes []string
+	// Keys say which events the module can react to at all, one per
+	// declarative trigger or sequence step: an event that fits none of
+	// them gets 0 and changes no state, so an index over the keys of many
+	// streams can skip those streams.
+	Keys []Key
+}
+
+// Key is what an event must have for one trigger (or sequence step) to
+// match it, or to count towards it: its type and, when the trigger has an
+// eq or in condition on strings, one of Values in Field (eq on a string
+// holds only for a string of the same bytes).
+type Key struct {
+	Type   string
+	Field  Field    // zero Text: the type alone
+	Values []string // sorted, unique
+}
+
+// keyOf is the key of a trigger or step: its first string eq, else its
+// first all-string in, else its type alone.
+func keyOf(p triggerPlan) Key {
+	k := Key{Type: p.eventType}
+	for _, op := range []Op{OpEq, OpIn} {
+		for _, c := range p.conditions {
+			if c.op != op || c.field.Root == FieldType {
+				continue
+			}
+			values := make([]string, 0, len(c.values))
+			for _, v := range c.values {
+				if v.Kind != KindString {
+					values = nil
+					break
+				}
+				values = append(values, v.Str)
+			}
+			if len(values) > 0 {
+				slices.Sort(values)
+				k.Field, k.Values = c.field, slices.Compact(values)
+				return k
+			}
+		}
+	}
+	return k
 }
 
 // Reacts reports whether the generated module can match or change state on
@@ -130,16 +172,21 @@ func Compile(prefix string, triggers []Trigger) (*Program, error) {
 	}
 	declarative := make([]int, len(plans))
 	var types []string
+	var keys []Key
 	for i, p := range plans {
 		declarative[i] = p.index
 		types = append(types, p.eventType)
+		if len(p.steps) == 0 {
+			keys = append(keys, keyOf(p))
+		}
 		for _, step := range p.steps {
 			types = append(types, step.eventType)
+			keys = append(keys, keyOf(step))
 		}
 	}
 	slices.Sort(types)
 	types = slices.Compact(slices.DeleteFunc(types, func(t string) bool { return t == "" }))
-	return &Program{Wasm: m.Encode(), Slots: g.slots, Declarative: declarative, Custom: custom, EventTypes: types}, nil
+	return &Program{Wasm: m.Encode(), Slots: g.slots, Declarative: declarative, Custom: custom, EventTypes: types, Keys: keys}, nil
 }
 
 type generator struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -434,5 +435,82 @@ func TestValidEventTypeIsThePattern(t *testing.T) {
 		if got, want := filters.ValidEventType(s), pattern.MatchString(s); got != want {
 			t.Errorf("ValidEventType(%q) = %v, the pattern says %v", s, got, want)
 		}
+	}
+}
+
+// TestKeysAdmitEveryMatch: an event that fits none of a program's keys
+// gets 0 and changes no state, so indexing streams by their keys is exact.
+func TestKeysAdmitEveryMatch(t *testing.T) {
+	triggers := []filters.Trigger{
+		{Event: "click", MinCount: 2, Where: []filters.Condition{where("properties.target", "eq", `"Buy"`)}},
+		{Within: "1m", Sequence: []filters.Step{
+			{Event: "navigate", Where: []filters.Condition{where("url", "eq", `"/a"`)}},
+			{Event: "navigate", Where: []filters.Condition{where("url", "in", `["/c","/b","/c"]`)}},
+		}},
+		{Event: "custom", Where: []filters.Condition{where("properties.n", "gt", "1"), where("name", "eq", `"x"`)}},
+		{Event: "change", Where: []filters.Condition{where("properties.price", "gt", "1")}},
+		{Event: "custom", Where: []filters.Condition{where("name", "in", `["y", 2]`)}},
+	}
+	prog, err := filters.Compile("triggers", triggers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, k := range prog.Keys {
+		got = append(got, fmt.Sprintf("%s/%s=%v", k.Type, k.Field.Text, k.Values))
+	}
+	want := "[click/properties.target=[Buy] navigate/url=[/a] navigate/url=[/b /c] custom/name=[x] change/=[] custom/=[]]"
+	if fmt.Sprint(got) != want {
+		t.Fatalf("keys %v\nwant %s", got, want)
+	}
+	admits := func(ev map[string]filters.Value) bool {
+		for _, k := range prog.Keys {
+			if ev["type"].Str != k.Type {
+				continue
+			}
+			if v := ev[k.Field.Text]; k.Field.Text == "" || (v.Kind == filters.KindString && slices.Contains(k.Values, v.Str)) {
+				return true
+			}
+		}
+		return false
+	}
+	mod, err := newRuntime(t).Compile(context.Background(), prog.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := mod.Instantiate(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := memState{}
+	admitted := 0
+	// Every combination of type and value, twice (so counts and sequences
+	// could complete), in a fixed order.
+	for round := range 2 {
+		for _, typ := range []string{"click", "navigate", "custom", "change", "scroll"} {
+			for _, val := range []filters.Value{str("Buy"), str("/a"), str("/b"), str("x"), str("y"), num(2), {}} {
+				ev := map[string]filters.Value{"type": str(typ), "timestamp": num(float64(round)),
+					"properties.target": val, "url": val, "name": val, "properties.n": num(5), "properties.price": num(0)}
+				before := fmt.Sprint(state)
+				values := make([]filters.Value, len(prog.Slots))
+				for i, f := range prog.Slots {
+					values[i] = ev[f.Text]
+				}
+				v, err := inst.Match(filters.AppendRecord(nil, values), state)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if admits(ev) {
+					admitted++
+					continue
+				}
+				if v != 0 || fmt.Sprint(state) != before {
+					t.Fatalf("%s with %+v fits no key, yet verdict %d, state %s -> %s", typ, val, v, before, state)
+				}
+			}
+		}
+	}
+	if admitted == 0 {
+		t.Fatal("no event fitted a key: the test proves nothing")
 	}
 }

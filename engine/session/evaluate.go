@@ -20,14 +20,49 @@ type evaluation struct {
 	values []filters.Value
 	// json is the event as custom filters see it, marshalled once.
 	json []byte
+	// fields are the event's field values looked up so far: many streams
+	// read the same few fields.
+	fields []fieldValue
+	// candidates is the buffer of the stream index's answer.
+	candidates []int32
+	// stringField is ev.stringValue, bound once (a method value allocates).
+	stringField func(filters.Field) (string, bool)
+}
+
+type fieldValue struct {
+	text  string
+	value filters.Value
 }
 
 // evaluations lends evaluation buffers to session actors for one turn.
-var evaluations = sync.Pool{New: func() any { return new(evaluation) }}
+var evaluations = sync.Pool{New: func() any {
+	ev := new(evaluation)
+	ev.stringField = ev.stringValue
+	return ev
+}}
 
 func (ev *evaluation) reset(e *model.Event) {
 	ev.event = e
 	ev.json = nil
+	clear(ev.fields)
+	ev.fields = ev.fields[:0]
+}
+
+// field is the event's value of f, looked up once per event.
+func (ev *evaluation) field(f filters.Field) filters.Value {
+	for i := range ev.fields {
+		if ev.fields[i].text == f.Text {
+			return ev.fields[i].value
+		}
+	}
+	v := ev.lookup(f)
+	ev.fields = append(ev.fields, fieldValue{text: f.Text, value: v})
+	return v
+}
+
+func (ev *evaluation) stringValue(f filters.Field) (string, bool) {
+	v := ev.field(f)
+	return v.Str, v.Kind == filters.KindString
 }
 
 var recordBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
@@ -40,7 +75,7 @@ func (ev *evaluation) match(cs *streams.Predicate, state wasm.CallState) (bool, 
 	if cs.Pool != nil && cs.Program.Reacts(ev.event.Type) {
 		ev.values = ev.values[:0]
 		for _, f := range cs.Program.Slots {
-			ev.values = append(ev.values, ev.lookup(f))
+			ev.values = append(ev.values, ev.field(f))
 		}
 		buf := recordBuffers.Get().(*[]byte)
 		record := filters.AppendRecord((*buf)[:0], ev.values)

@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/json"
 	"strconv"
+	"unsafe"
 
 	"github.com/hookwire/hookwire/filters"
 )
@@ -167,7 +168,7 @@ func leaf(v []byte) filters.Value {
 				return filters.Value{Kind: filters.KindString, Str: s}
 			}
 		}
-		return filters.Value{Kind: filters.KindString, Str: string(inner)}
+		return filters.Value{Kind: filters.KindString, Str: aliasString(inner)}
 	case '{':
 		return filters.Value{Kind: filters.KindObject}
 	case '[':
@@ -179,9 +180,19 @@ func leaf(v []byte) filters.Value {
 	case 'n':
 		return filters.Value{Kind: filters.KindNull}
 	}
-	n, err := strconv.ParseFloat(string(v), 64)
+	n, err := strconv.ParseFloat(aliasString(v), 64)
 	if err != nil {
 		return filters.Value{}
 	}
 	return filters.Value{Kind: filters.KindNumber, Num: n}
+}
+
+// aliasString is b as a string without copying. The event's JSON is never
+// written after decoding, and a Value lives for one evaluation, so the
+// string never sees its bytes change.
+func aliasString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

@@ -75,23 +75,52 @@ type Snapshot struct {
 	byID     map[string]*Compiled
 	filters  map[string]*LoadedFilter
 
-	// The event-type index, built on first use: with a thousand streams an
-	// event runs only the predicates that can react to its type.
+	// The index, built on first use: with a thousand streams an event runs
+	// only the predicates that can react to it.
 	indexOnce      sync.Once
-	streamsByType  map[string][]*Compiled
-	streamsAnyType []*Compiled // the streams with filter triggers
+	streamsByType  map[string]*typeIndex
+	streamsAnyType []int32 // positions of the streams with filter triggers
 	segmentsByType map[string][]*CompiledSegment
 }
 
-// StreamsFor returns, in catalog order, the streams whose predicate can
-// react to an event of type t: those whose declarative triggers name t, and
-// those with filter triggers (which see every event).
-func (s *Snapshot) StreamsFor(t string) []*Compiled {
+// typeIndex is, for one event type, which streams can react to it: those
+// that always can (a trigger naming the type alone, or filter triggers),
+// and those that can when a field holds one of some strings (a trigger
+// with an eq or in condition: filters.Key).
+type typeIndex struct {
+	always []int32
+	fields []fieldIndex
+}
+
+type fieldIndex struct {
+	field  filters.Field
+	values map[string][]int32
+}
+
+// Candidates returns, ascending, the positions in Streams of the streams
+// whose predicate can react to an event of type t whose fields value
+// reports (the string a field holds, if it holds one). When fields decide,
+// the result is built in *buf (grown as needed); otherwise it is the
+// index's own slice. Either way: read it, do not keep or change it.
+func (s *Snapshot) Candidates(t string, value func(filters.Field) (string, bool), buf *[]int32) []int32 {
 	s.indexOnce.Do(s.buildIndex)
-	if list, ok := s.streamsByType[t]; ok {
-		return list
+	ti := s.streamsByType[t]
+	if ti == nil {
+		return s.streamsAnyType
 	}
-	return s.streamsAnyType
+	if len(ti.fields) == 0 {
+		return ti.always
+	}
+	out := append((*buf)[:0], ti.always...)
+	for i := range ti.fields {
+		fi := &ti.fields[i]
+		if v, ok := value(fi.field); ok {
+			out = append(out, fi.values[v]...)
+		}
+	}
+	*buf = out
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // SegmentsFor returns the segments whose triggers name event type t.
@@ -101,32 +130,49 @@ func (s *Snapshot) SegmentsFor(t string) []*CompiledSegment {
 }
 
 func (s *Snapshot) buildIndex() {
-	s.streamsByType = map[string][]*Compiled{}
-	for _, cs := range s.Streams {
-		if len(cs.Custom) > 0 {
-			s.streamsAnyType = append(s.streamsAnyType, cs)
+	s.streamsByType = map[string]*typeIndex{}
+	at := func(t string) *typeIndex {
+		ti := s.streamsByType[t]
+		if ti == nil {
+			ti = &typeIndex{}
+			s.streamsByType[t] = ti
 		}
+		return ti
 	}
-	for _, cs := range s.Streams {
+	for pos, cs := range s.Streams {
+		if len(cs.Custom) > 0 {
+			s.streamsAnyType = append(s.streamsAnyType, int32(pos))
+		}
 		if cs.Pool == nil {
 			continue
 		}
-		for _, t := range cs.Program.EventTypes {
-			if _, ok := s.streamsByType[t]; !ok {
-				s.streamsByType[t] = nil
+		for _, k := range cs.Program.Keys {
+			ti := at(k.Type)
+			if k.Field.Text == "" {
+				ti.always = append(ti.always, int32(pos))
+				continue
+			}
+			j := slices.IndexFunc(ti.fields, func(f fieldIndex) bool { return f.field.Text == k.Field.Text })
+			if j < 0 {
+				ti.fields = append(ti.fields, fieldIndex{field: k.Field, values: map[string][]int32{}})
+				j = len(ti.fields) - 1
+			}
+			for _, v := range k.Values {
+				ti.fields[j].values[v] = append(ti.fields[j].values[v], int32(pos))
 			}
 		}
 	}
-	// Each type's list keeps catalog order: the declarative streams naming
-	// it and every stream with filter triggers.
-	for t := range s.streamsByType {
-		var list []*Compiled
-		for _, cs := range s.Streams {
-			if len(cs.Custom) > 0 || (cs.Pool != nil && cs.Program.Reacts(t)) {
-				list = append(list, cs)
+	// Streams with filter triggers see every event; a stream listed twice
+	// under a type is listed once.
+	for _, ti := range s.streamsByType {
+		ti.always = append(ti.always, s.streamsAnyType...)
+		slices.Sort(ti.always)
+		ti.always = slices.Compact(ti.always)
+		for _, f := range ti.fields {
+			for v, list := range f.values {
+				f.values[v] = slices.Compact(list)
 			}
 		}
-		s.streamsByType[t] = list
 	}
 	s.segmentsByType = map[string][]*CompiledSegment{}
 	for _, seg := range s.Segments {

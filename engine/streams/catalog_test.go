@@ -11,9 +11,10 @@ import (
 	"github.com/hookwire/hookwire/filters"
 )
 
-// TestStreamsForIndexesByEventType: an event reaches, in catalog order,
-// exactly the streams whose triggers name its type.
-func TestStreamsForIndexesByEventType(t *testing.T) {
+// TestCandidatesIndexStreams: an event reaches, in catalog order, exactly
+// the streams whose triggers can react to it: by type, and by the string a
+// field holds for triggers with eq or in.
+func TestCandidatesIndexStreams(t *testing.T) {
 	st, err := store.Open(store.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -25,13 +26,19 @@ func TestStreamsForIndexesByEventType(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cat.Close(ctx)
+	eq := func(field, value string) []filters.Condition {
+		return []filters.Condition{{Field: field, Op: "eq", Value: []byte(value)}}
+	}
+	order := []string{"clicks", "sequence", "changes", "buy", "pages"}
 	defs := map[string][]filters.Trigger{
 		"clicks":   {{Event: "click"}},
 		"sequence": {{Within: "1m", Sequence: []filters.Step{{Event: "navigate"}, {Event: "click"}}}},
-		"changes":  {{Event: "change"}, {Event: "custom", Where: []filters.Condition{{Field: "name", Op: "eq", Value: []byte(`"x"`)}}}},
+		"changes":  {{Event: "change"}, {Event: "custom", Where: eq("name", `"x"`)}},
+		"buy":      {{Event: "click", Where: eq("properties.target", `"Buy"`)}, {Event: "custom", Where: eq("name", `"buy"`)}},
+		"pages":    {{Event: "navigate", Where: []filters.Condition{{Field: "url", Op: "in", Value: []byte(`["/a","/b"]`)}}}},
 	}
 	ids := map[string]string{}
-	for _, name := range []string{"clicks", "sequence", "changes"} {
+	for _, name := range order {
 		cs, _, err := cat.Create(ctx, &Definition{Name: name, Triggers: defs[name],
 			Destination: &model.Destination{URL: "http://127.0.0.1:9/hook"}})
 		if err != nil {
@@ -39,23 +46,34 @@ func TestStreamsForIndexesByEventType(t *testing.T) {
 		}
 		ids[cs.Stream.ID] = name
 	}
-	names := func(list []*Compiled) string {
+	snap := cat.Snapshot()
+	names := func(positions []int32) string {
 		var out []string
-		for _, cs := range list {
-			out = append(out, ids[cs.Stream.ID])
+		for _, p := range positions {
+			out = append(out, ids[snap.Streams[p].Stream.ID])
 		}
 		return fmt.Sprint(out)
 	}
-	snap := cat.Snapshot()
-	for typ, want := range map[string]string{
-		"click":    "[clicks sequence]",
-		"navigate": "[sequence]",
-		"change":   "[changes]",
-		"custom":   "[changes]",
-		"scroll":   "[]",
+	var buf []int32
+	for _, tc := range []struct {
+		typ    string
+		fields map[string]string
+		want   string
+	}{
+		{"click", nil, "[clicks sequence]"},
+		{"click", map[string]string{"properties.target": "Buy"}, "[clicks sequence buy]"},
+		{"click", map[string]string{"properties.target": "Help"}, "[clicks sequence]"},
+		{"navigate", map[string]string{"url": "/b"}, "[sequence pages]"},
+		{"navigate", map[string]string{"url": "/c"}, "[sequence]"},
+		{"change", nil, "[changes]"},
+		{"custom", map[string]string{"name": "x"}, "[changes]"},
+		{"custom", map[string]string{"name": "buy"}, "[buy]"},
+		{"custom", map[string]string{"name": "other"}, "[]"},
+		{"scroll", nil, "[]"},
 	} {
-		if got := names(snap.StreamsFor(typ)); got != want {
-			t.Errorf("StreamsFor(%q) = %s, want %s", typ, got, want)
+		value := func(f filters.Field) (string, bool) { v, ok := tc.fields[f.Text]; return v, ok }
+		if got := names(snap.Candidates(tc.typ, value, &buf)); got != tc.want {
+			t.Errorf("Candidates(%s, %v) = %s, want %s", tc.typ, tc.fields, got, tc.want)
 		}
 	}
 	// A segment made after the index was built is found; one deleted is not.
@@ -67,7 +85,7 @@ func TestStreamsForIndexesByEventType(t *testing.T) {
 	if got := cat.Snapshot().SegmentsFor("click"); len(got) != 1 || got[0] != seg {
 		t.Fatalf("SegmentsFor(click) after CreateSegment = %v", got)
 	}
-	if got := cat.Snapshot().StreamsFor("navigate"); names(got) != "[sequence]" {
+	if got := cat.Snapshot().Candidates("navigate", func(filters.Field) (string, bool) { return "/a", true }, &buf); names(got) != "[sequence pages]" {
 		t.Fatalf("streams after a segment change: %s", names(got))
 	}
 	if err := cat.DeleteSegment(ctx, seg.Segment.ID, nil); err != nil {
