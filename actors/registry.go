@@ -49,7 +49,7 @@ type RegistryConfig[K comparable, M any] struct {
 	MailboxCapacity int
 	// Supervisor handles panics; nil means ResumeAlways.
 	Supervisor Supervisor
-	// Workers run the actors' turns; 0 means 4 per CPU. Receive should not
+	// Workers run the actors' turns; 0 means 2 per CPU. Receive should not
 	// block for long: a blocked turn holds a worker.
 	Workers int
 	// SweepInterval is how often deadlines are checked (default 1s): a
@@ -74,7 +74,7 @@ func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg Reg
 	}
 	workers := cfg.Workers
 	if workers <= 0 {
-		workers = 4 * runtime.GOMAXPROCS(0)
+		workers = 2 * runtime.GOMAXPROCS(0)
 	}
 	var working sync.WaitGroup
 	for range workers {

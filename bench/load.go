@@ -34,8 +34,14 @@ type LoadConfig struct {
 	BatchSize int
 	// Sessions is how many sessions the events are spread over.
 	Sessions int
-	// Streams is the number of streams (mixed declarative triggers).
+	// Streams is the number of streams.
 	Streams int
+	// Catalog is what the streams watch besides their signal: "mixed" (the
+	// standard: five kinds of condition — eq on a property, RE2 and
+	// contains on the URL, gt, ends_with on the user — each shared by a
+	// fifth of the streams) or "keyed" (each stream watches its own button,
+	// page or SKU with eq: what an index over eq conditions can prune).
+	Catalog string
 	// MatchEvery: one session in MatchEvery fires one stream.
 	MatchEvery int
 	// Rate, when positive, runs open loop at this many events per second
@@ -65,7 +71,7 @@ type LoadConfig struct {
 // DefaultLoadConfig is the standard scenario of `make bench`.
 func DefaultLoadConfig() LoadConfig {
 	return LoadConfig{Name: "standard", Binary: "bin/hookwire", Duration: 30 * time.Second, Producers: 4,
-		BatchSize: 100, Sessions: 100_000, Streams: 10, MatchEvery: 20, Durability: "sync", Ceilings: true,
+		BatchSize: 100, Sessions: 100_000, Streams: 10, Catalog: "mixed", MatchEvery: 20, Durability: "sync", Ceilings: true,
 		OutDir: "bench/results"}
 }
 
@@ -114,6 +120,13 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	logf := cfg.Logf
 	if logf == nil {
 		logf = func(string, ...any) {}
+	}
+	switch cfg.Catalog {
+	case "":
+		cfg.Catalog = "mixed"
+	case "mixed", "keyed":
+	default:
+		return nil, fmt.Errorf("bench: catalog %q: want mixed or keyed", cfg.Catalog)
 	}
 	rep := &LoadReport{Config: cfg, Mode: "closed-loop"}
 	if cfg.Rate > 0 {
@@ -165,7 +178,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	defer srv.kill()
 	gen := newWorkload(cfg)
 	for i := range cfg.Streams {
-		id, err := createStream(srv.base(), benchStream(i, recv.url))
+		id, err := createStream(srv.base(), benchStream(i, cfg.Catalog, recv.url))
 		if err != nil {
 			return nil, err
 		}
@@ -263,19 +276,34 @@ wait:
 	return rep, nil
 }
 
-// benchStream is stream i: each fires on its own custom signal event, and
-// carries a different kind of declarative condition that every event of
-// its type is evaluated against.
-func benchStream(i int, url string) map[string]any {
+// benchStream is stream i of a catalog: each fires on its own custom
+// signal event, and carries a second declarative trigger that events of
+// its type are evaluated against and never match.
+func benchStream(i int, catalog, url string) map[string]any {
 	signal := map[string]any{"event": "custom", "where": []any{
 		map[string]any{"field": "name", "op": "eq", "value": fmt.Sprintf("signal-%d", i)}}}
-	extra := []map[string]any{
-		{"event": "click", "where": []any{map[string]any{"field": "properties.target_text", "op": "eq", "value": "never-clicked"}}},
-		{"event": "navigate", "where": []any{map[string]any{"field": "url", "op": "matches", "value": `^https://shop\.example/(cart|checkout)/never$`}}},
-		{"event": "rage_click", "where": []any{map[string]any{"field": "url", "op": "contains", "value": "/no-such-page"}}},
-		{"event": "change", "where": []any{map[string]any{"field": "properties.price", "op": "gt", "value": 1e12}}},
-		{"event": "click", "where": []any{map[string]any{"field": "user.email", "op": "ends_with", "value": "@never.example"}}},
-	}[i%5]
+	cond := func(event, field, op string, value any) map[string]any {
+		return map[string]any{"event": event, "where": []any{map[string]any{"field": field, "op": op, "value": value}}}
+	}
+	var extra map[string]any
+	switch catalog {
+	case "keyed":
+		extra = []map[string]any{
+			cond("click", "properties.target_text", "eq", fmt.Sprintf("button-%d", i)),
+			cond("navigate", "url", "eq", fmt.Sprintf("https://shop.example/landing/%d", i)),
+			cond("rage_click", "url", "in", []string{fmt.Sprintf("https://shop.example/cart/%d", i), fmt.Sprintf("https://shop.example/checkout/%d", i)}),
+			cond("change", "properties.sku", "eq", fmt.Sprintf("SKU-never-%d", i)),
+			cond("click", "user.email", "eq", fmt.Sprintf("vip-%d@never.example", i)),
+		}[i%5]
+	default:
+		extra = []map[string]any{
+			cond("click", "properties.target_text", "eq", "never-clicked"),
+			cond("navigate", "url", "matches", `^https://shop\.example/(cart|checkout)/never$`),
+			cond("rage_click", "url", "contains", "/no-such-page"),
+			cond("change", "properties.price", "gt", 1e12),
+			cond("click", "user.email", "ends_with", "@never.example"),
+		}[i%5]
+	}
 	return map[string]any{"name": fmt.Sprintf("bench stream %d", i), "triggers": []any{signal, extra},
 		"destination": map[string]any{"url": url, "secret": crashSecret}}
 }

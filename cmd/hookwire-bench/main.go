@@ -45,6 +45,7 @@ func load() {
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "events per request")
 	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "sessions")
 	fs.IntVar(&cfg.Streams, "streams", cfg.Streams, "streams")
+	fs.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "what the streams watch: mixed (the standard) or keyed (eq on each stream's own button, page, SKU)")
 	fs.IntVar(&cfg.MatchEvery, "match-every", cfg.MatchEvery, "one session in this many fires a stream")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop at this many events/s (0: closed loop)")
 	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "server --durability")

@@ -77,6 +77,7 @@ type Deps struct {
 func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps, mailboxCapacity int) *actors.Registry[string, Message] {
 	reg := actors.NewRegistry(ctx, group, actors.RegistryConfig[string, Message]{
 		MailboxCapacity: mailboxCapacity,
+		Workers:         streams.Evaluators(),
 		// A session ends within a tenth of its idle time (at most a second)
 		// of the deadline.
 		SweepInterval: min(time.Second, max(deps.Config.Idle/10, 10*time.Millisecond)),
