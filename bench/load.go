@@ -96,14 +96,19 @@ type LoadReport struct {
 	Latency         Latency    `json:"latency"`
 	// AcceptLatency is from each batch's send (its schedule, open loop) to
 	// its 202: what producers wait for durable acceptance.
-	AcceptLatency    Latency `json:"accept_latency"`
-	ExpectedWebhooks int     `json:"expected_webhooks"`
-	Lost             int     `json:"lost"`
-	Duplicated       int     `json:"duplicated"`
-	PeakRSSBytes     int64   `json:"server_peak_rss_bytes"`
-	CPUSeconds       float64 `json:"server_cpu_seconds"`
-	Goroutines       float64 `json:"server_goroutines"`
-	MaxGCPauseMS     float64 `json:"server_max_gc_pause_ms"`
+	AcceptLatency Latency `json:"accept_latency"`
+	// ServerIngest… are the same seen by the server (arrival to answer,
+	// from its histogram), to tell its share from the network's and the
+	// generator's.
+	ServerIngestP50MS float64 `json:"server_ingest_p50_ms"`
+	ServerIngestP99MS float64 `json:"server_ingest_p99_ms"`
+	ExpectedWebhooks  int     `json:"expected_webhooks"`
+	Lost              int     `json:"lost"`
+	Duplicated        int     `json:"duplicated"`
+	PeakRSSBytes      int64   `json:"server_peak_rss_bytes"`
+	CPUSeconds        float64 `json:"server_cpu_seconds"`
+	Goroutines        float64 `json:"server_goroutines"`
+	MaxGCPauseMS      float64 `json:"server_max_gc_pause_ms"`
 	// LiveSessions at the end, and the server's heap growth since before
 	// the load divided by them (after a collection; it includes the
 	// store's memtables and caches, so it is an upper bound).
@@ -249,6 +254,12 @@ wait:
 	}
 	time.Sleep(300 * time.Millisecond)
 	rep.Goroutines, _ = scrape(srv.base(), "go_goroutines")
+	if p50, err := scrapeHistogramQuantile(srv.base(), "hookwire_ingest_request_seconds", 0.5); err == nil {
+		rep.ServerIngestP50MS = 1000 * p50
+	}
+	if p99, err := scrapeHistogramQuantile(srv.base(), "hookwire_ingest_request_seconds", 0.99); err == nil {
+		rep.ServerIngestP99MS = 1000 * p99
+	}
 	rep.LiveSessions, _ = scrape(srv.base(), "hookwire_live_sessions")
 	if heapAfter, err := collectedHeap(srv.base(), pprofAddr); err == nil && rep.LiveSessions > 0 {
 		rep.HeapPerSessionBytes = (heapAfter - heapBefore) / rep.LiveSessions
@@ -327,6 +338,17 @@ func (w *workload) acceptLatencies() []float64 {
 
 func newWorkload(cfg LoadConfig) *workload { return &workload{cfg: cfg, signals: map[pair]time.Time{}} }
 
+// signalRounds is over how many rounds through the sessions (after the
+// first) the signals are spread.
+func (w *workload) signalRounds() int {
+	rounds := 4
+	if w.cfg.Rate > 0 {
+		// Leave the last tenth of the run for the stragglers.
+		rounds = max(rounds, int(0.9*w.cfg.Rate*w.cfg.Duration.Seconds()/float64(w.cfg.Sessions))-1)
+	}
+	return rounds
+}
+
 func (w *workload) expected() int { return w.cfg.Sessions / w.cfg.MatchEvery }
 
 func (w *workload) sentSignals() map[pair]time.Time {
@@ -342,9 +364,12 @@ func (w *workload) appendEvent(buf []byte, s, n int) (out []byte, signal int) {
 	signal = -1
 	typ := eventMix[(s+n)%len(eventMix)]
 	name := ""
-	// A matching session sends its signal as its 2nd to 5th event, so
-	// matches spread over the run instead of arriving in one burst.
-	if s%w.cfg.MatchEvery == 0 && n == 1+(s/w.cfg.MatchEvery)%4 {
+	// A matching session sends its signal as one of its events after the
+	// first, chosen so that matches spread over the whole run (in open loop
+	// the run's number of rounds over the sessions is known; closed loop
+	// uses the first four rounds) instead of arriving in one burst while
+	// the sessions are new.
+	if s%w.cfg.MatchEvery == 0 && n == 1+(s/w.cfg.MatchEvery)%w.signalRounds() {
 		signal = (s / w.cfg.MatchEvery) % w.cfg.Streams
 		typ, name = "custom", fmt.Sprintf("signal-%d", signal)
 	}

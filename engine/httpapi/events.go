@@ -85,6 +85,7 @@ func (a *API) accept(ctx *fasthttp.RequestCtx, events []model.Event, err error) 
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusAccepted, map[string]int{"accepted": res.Accepted, "duplicates": res.Duplicates})
+	a.metrics.IngestSeconds.Observe(time.Since(ctx.Time()).Seconds())
 }
 
 func rejectReason(err error) string {

@@ -13,6 +13,7 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	EventsAccepted   prometheus.Counter
+	IngestSeconds    prometheus.Histogram
 	EventsDuplicate  prometheus.Counter
 	RequestsRejected *prometheus.CounterVec // reason
 	EventsEvaluated  prometheus.Counter
@@ -39,6 +40,9 @@ func New(g Gauges) *Metrics {
 		Registry: prometheus.NewRegistry(),
 		EventsAccepted: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_accepted_total",
 			Help: "Events durably accepted (202), excluding duplicates."}),
+		IngestSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hookwire_ingest_request_seconds",
+			Help:    "Time from an ingest request's arrival to its answer, for accepted requests (durable acceptance).",
+			Buckets: prometheus.ExponentialBuckets(0.00025, 2, 15)}),
 		EventsDuplicate: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_duplicate_total",
 			Help: "Events accepted but not evaluated again: their (session_id, id) was seen before."}),
 		RequestsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_event_requests_rejected_total",
@@ -62,7 +66,7 @@ func New(g Gauges) *Metrics {
 		BreakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hookwire_endpoint_breaker_state",
 			Help: "Each endpoint's circuit breaker: 0 closed, 1 half-open, 2 open."}, []string{"endpoint"}),
 	}
-	m.Registry.MustRegister(m.EventsAccepted, m.EventsDuplicate, m.RequestsRejected, m.EventsEvaluated,
+	m.Registry.MustRegister(m.EventsAccepted, m.IngestSeconds, m.EventsDuplicate, m.RequestsRejected, m.EventsEvaluated,
 		m.EventsReplayed, m.StreamMatches, m.FilterFaults, m.DeliveryAttempts, m.DeliveriesFinal,
 		m.AttemptSeconds, m.BreakerChanges, m.BreakerState,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
