@@ -123,8 +123,8 @@ func dfaBody() *wasmenc.Code {
 	pushStringStart(c)
 	c.Tee(p).Get(hSlot).LoadI32(slotLenOffset).Op(wasmenc.I32Add).Set(end)
 	c.Get(table).LoadI32(4).Set(nclasses)
-	// bounds = table+16; classOf = bounds + 4*B; next = classOf + 4*(B+1); flags = next + 4*S*C
-	c.Get(table).I32(dfaHeader).Op(wasmenc.I32Add).Set(bounds)
+	// bounds = table+16+512; classOf = bounds + 4*B; next = classOf + 4*(B+1); flags = next + 4*S*C
+	c.Get(table).I32(dfaHeader + dfaASCII).Op(wasmenc.I32Add).Set(bounds)
 	c.Get(bounds).Get(table).LoadI32(0).I32(2).Op(wasmenc.I32Shl).Op(wasmenc.I32Add).Set(classOf)
 	c.Get(classOf).Get(table).LoadI32(0).I32(1).Op(wasmenc.I32Add).I32(2).Op(wasmenc.I32Shl).Op(wasmenc.I32Add).Set(next)
 	c.Get(next).Get(table).LoadI32(8).Get(nclasses).Op(wasmenc.I32Mul).I32(2).Op(wasmenc.I32Shl).Op(wasmenc.I32Add).Set(flags)
@@ -136,7 +136,11 @@ func dfaBody() *wasmenc.Code {
 	// if p >= end { break }
 	c.Get(p).Get(end).Op(wasmenc.I32GeU).BrIf(1)
 	decodeRune(c, p, r, b0)
-	// lo = number of bounds <= r, by binary search
+	// lo = the rune's class: from the ASCII table, or classOf[number of
+	// bounds <= r] found by binary search.
+	c.Get(r).I32(128).Op(wasmenc.I32LtU).If(wasmenc.BlockEmpty)
+	c.Get(table).Get(r).I32(2).Op(wasmenc.I32Shl).Op(wasmenc.I32Add).LoadI32(dfaHeader).Set(lo)
+	c.Else()
 	c.I32(0).Set(lo).Get(table).LoadI32(0).Set(hi)
 	c.Block(wasmenc.BlockEmpty).Loop(wasmenc.BlockEmpty)
 	c.Get(lo).Get(hi).Op(wasmenc.I32GeU).BrIf(1)
@@ -146,10 +150,12 @@ func dfaBody() *wasmenc.Code {
 		Else().Get(mid).Set(hi).End()
 	c.Br(0)
 	c.End().End()
-	// st = next[st*C + classOf[lo]]
+	c.Get(classOf).Get(lo).I32(2).Op(wasmenc.I32Shl).Op(wasmenc.I32Add).LoadI32(0).Set(lo)
+	c.End()
+	// st = next[st*C + lo]
 	c.Get(next)
 	c.Get(st).Get(nclasses).Op(wasmenc.I32Mul)
-	c.Get(classOf).Get(lo).I32(2).Op(wasmenc.I32Shl).Op(wasmenc.I32Add).LoadI32(0)
+	c.Get(lo)
 	c.Op(wasmenc.I32Add).I32(2).Op(wasmenc.I32Shl).Op(wasmenc.I32Add).LoadI32(0).Set(st)
 	c.Br(0)
 	c.End().End()

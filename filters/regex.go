@@ -280,13 +280,17 @@ func (b *dfaBuilder) build() error {
 // DFA table layout (all u32 little-endian unless said):
 //
 //	0  bound count B      4  class count C      8  state count S     12 (zero)
-//	16 bounds[B]          then classOf[B+1]     then next[S*C]       then flags[S] (bytes)
+//	16 ascii[128]: the class of each ASCII rune (one load instead of a search)
+//	528 bounds[B]         then classOf[B+1]     then next[S*C]       then flags[S] (bytes)
 //
 // flags bit 0: a match has been seen; bit 1: a match if the text ends here.
-const dfaHeader = 16
+const (
+	dfaHeader = 16
+	dfaASCII  = 4 * 128
+)
 
 func (b *dfaBuilder) table() ([]byte, error) {
-	size := dfaHeader + 4*len(b.bounds) + 4*len(b.classOf) + 4*len(b.states)*len(b.reps) + len(b.states)
+	size := dfaHeader + dfaASCII + 4*len(b.bounds) + 4*len(b.classOf) + 4*len(b.states)*len(b.reps) + len(b.states)
 	if size > maxDFATableBytes {
 		return nil, fmt.Errorf("pattern too complex: its automaton needs %d bytes, over %d", size, maxDFATableBytes)
 	}
@@ -295,6 +299,11 @@ func (b *dfaBuilder) table() ([]byte, error) {
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(b.reps)))
 	out = binary.LittleEndian.AppendUint32(out, uint32(len(b.states)))
 	out = binary.LittleEndian.AppendUint32(out, 0)
+	for r := range rune(128) {
+		// The same as the search: the class after the bounds <= r.
+		n, _ := slices.BinarySearch(b.bounds, r+1)
+		out = binary.LittleEndian.AppendUint32(out, b.classOf[n])
+	}
 	for _, r := range b.bounds {
 		out = binary.LittleEndian.AppendUint32(out, uint32(r))
 	}
