@@ -72,7 +72,9 @@ var recordBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); retu
 // trigger's module (which sees state through the given CallState). A
 // failing custom trigger is reported but does not stop the others.
 func (ev *evaluation) match(cs *streams.Predicate, state wasm.CallState) (bool, error) {
-	if cs.Pool != nil && cs.Program.Reacts(ev.event.Type) {
+	// The stream index only offers streams with a key for the event's type,
+	// or with filter triggers: only then may the module have nothing to do.
+	if cs.Pool != nil && (len(cs.Custom) == 0 || cs.Program.Reacts(ev.event.Type)) {
 		ev.values = ev.values[:0]
 		for _, f := range cs.Program.Slots {
 			ev.values = append(ev.values, ev.field(f))
