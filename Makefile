@@ -10,7 +10,7 @@ FUZZTIME ?= 10s
 FUZZMIN  ?= 10s
 DATA     ?= ./hookwire-data
 
-.PHONY: build run receive test check fmt vet fuzz bench crash-test bench-micro filters filter-go filter-c filter-wat filter-as clean
+.PHONY: build run receive test check fmt vet fuzz bench bench-scaling crash-test bench-micro filters filter-go filter-c filter-wat filter-as clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hookwire
@@ -82,6 +82,11 @@ crash-test: build
 # minute (bench/README.md); results in bench/results/.
 bench: build
 	$(GO) run ./cmd/hookwire-bench load --binary $(BIN)
+
+# The standard scenario by streams (both catalogs), sessions and durability,
+# about twelve minutes; results in bench/results/scaling.{md,json}.
+bench-scaling: build
+	$(GO) run ./cmd/hookwire-bench scaling --binary $(BIN)
 
 # The Go micro-benchmarks (predicates, filters, ingest).
 bench-micro:

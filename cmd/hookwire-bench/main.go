@@ -17,6 +17,7 @@ import (
 
 const usage = `usage:
   hookwire-bench load  [flags]   a load scenario: throughput, latency, ceilings (load -h)
+  hookwire-bench scaling [flags] the standard scenario by streams, sessions, durability (scaling -h)
   hookwire-bench crash [flags]   the kill -9 test (crash -h)`
 
 func main() {
@@ -29,6 +30,8 @@ func main() {
 		crash()
 	case "load":
 		load()
+	case "scaling":
+		scaling()
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
@@ -68,6 +71,24 @@ func load() {
 	fmt.Print(report)
 	if report.Lost > 0 {
 		fmt.Fprintln(os.Stderr, "hookwire-bench: webhooks were lost")
+		os.Exit(1)
+	}
+}
+
+func scaling() {
+	cfg := bench.DefaultScalingConfig()
+	fs := flag.NewFlagSet("scaling", flag.ExitOnError)
+	fs.StringVar(&cfg.Base.Binary, "binary", cfg.Base.Binary, "hookwire executable")
+	fs.DurationVar(&cfg.Base.Duration, "duration", cfg.Base.Duration, "measured load per variant")
+	fs.StringVar(&cfg.OutDir, "out", cfg.OutDir, "results directory (empty: none)")
+	fs.Parse(os.Args[2:])
+	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rows, err := bench.RunScaling(ctx, cfg)
+	fmt.Print(bench.ScalingTable(rows))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "hookwire-bench:", err)
 		os.Exit(1)
 	}
 }
