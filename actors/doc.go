@@ -2,6 +2,10 @@
 // a run loop that drains it in batches, panic supervision, and a keyed
 // registry that spawns an actor on first use and lets it passivate when idle.
 //
+// A standalone actor (Spawn) owns a goroutine: it may block on I/O. A
+// registry's actors own none: a push schedules the actor's turn on the
+// registry's few workers, so a million idle actors cost their state only.
+//
 // It knows nothing of events or webhooks; engine/session and
 // engine/delivery give it their behaviours. protoactor-go's actor/ and
 // nats-server's ipqueue are the models: a 1-buffered signal channel plus a

@@ -55,7 +55,7 @@ type Engine struct {
 	system   *system.Service
 	api      *httpapi.API
 
-	ingestStage, sessionStage, commitStage, trimStage, deliveryStage, background *stage
+	ingestStage, syncStage, sessionStage, commitStage, trimStage, deliveryStage, background *stage
 }
 
 // New opens the store, loads and compiles the streams, and binds the
@@ -67,7 +67,7 @@ func New(cfg Config) (e *Engine, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("--data %s: %w", cfg.DataDir, err)
 	}
-	e = &Engine{cfg: cfg, ingestStage: newStage(), sessionStage: newStage(), commitStage: newStage(), trimStage: newStage(),
+	e = &Engine{cfg: cfg, ingestStage: newStage(), syncStage: newStage(), sessionStage: newStage(), commitStage: newStage(), trimStage: newStage(),
 		deliveryStage: newStage(), background: newStage()}
 	defer func() {
 		if err != nil {
@@ -128,9 +128,10 @@ func New(cfg Config) (e *Engine, err error) {
 		Catalog: e.catalog, Store: e.store, Committer: committer, Metrics: e.metrics, Logger: cfg.Logger,
 	}, cfg.SessionMailbox)
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
-	e.writer = ingest.NewWriter(e.ingestStage.ctx, &e.ingestStage.group, ingest.Config{
-		MaxInFlight: cfg.MaxInFlightEvents, QueueCapacity: 4096, DedupeTTL: cfg.Retention,
-	}, e.store, trim, e.sessions, e.metrics, cfg.Logger)
+	e.writer = ingest.NewWriter(ingest.Stage{Ctx: e.ingestStage.ctx, Group: &e.ingestStage.group},
+		ingest.Stage{Ctx: e.syncStage.ctx, Group: &e.syncStage.group}, ingest.Config{
+			MaxInFlight: cfg.MaxInFlightEvents, QueueCapacity: 4096, DedupeTTL: cfg.Retention,
+		}, e.store, trim, e.sessions, e.metrics, cfg.Logger)
 	ring, err := keys.Open(e.store, cfg.AdminKey)
 	if err != nil {
 		return nil, err
@@ -203,6 +204,7 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) closeResources() {
 	e.background.stop()
 	e.ingestStage.stop()
+	e.syncStage.stop()
 	e.sessionStage.stop()
 	e.commitStage.stop()
 	e.trimStage.stop()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +42,7 @@ type Writer struct {
 	metrics  *metrics.Metrics
 	logger   *slog.Logger
 	mailbox  *actors.Mailbox[*request]
+	synced   *actors.Mailbox[*writtenGroup] // written groups, to sync
 	trimmer  *Trimmer
 	inFlight atomic.Int64
 	users    userSessions
@@ -100,13 +102,24 @@ func (rs *reservations) release() {
 	}
 }
 
-// NewWriter starts the writer on group. Evaluated log records go to trim,
-// which must outlive the session actors (StartTrimmer).
-func NewWriter(ctx context.Context, group *actors.Group, cfg Config, st *store.Store, trim *Trimmer,
+// Stage is where an actor runs: it stops when Ctx ends, and Group waits
+// for it.
+type Stage struct {
+	Ctx   context.Context
+	Group *actors.Group
+}
+
+// NewWriter starts the writer on write and its syncer on sync, which must
+// stop after write (the writer's last groups go to the syncer). Evaluated
+// log records go to trim, which must outlive the session actors
+// (StartTrimmer).
+func NewWriter(write, sync Stage, cfg Config, st *store.Store, trim *Trimmer,
 	sessions *actors.Registry[string, session.Message], m *metrics.Metrics, logger *slog.Logger) *Writer {
 	w := &Writer{cfg: cfg, store: st, sessions: sessions, metrics: m, logger: logger, trimmer: trim,
-		mailbox: actors.NewMailbox[*request](cfg.QueueCapacity)}
-	actors.Spawn(ctx, group, "ingest-writer", w.mailbox, &writerBehaviour{w}, nil)
+		mailbox: actors.NewMailbox[*request](cfg.QueueCapacity),
+		synced:  actors.NewMailbox[*writtenGroup](cfg.QueueCapacity)}
+	actors.Spawn(sync.Ctx, sync.Group, "ingest-syncer", w.synced, &syncerBehaviour{w}, nil)
+	actors.Spawn(write.Ctx, write.Group, "ingest-writer", w.mailbox, &writerBehaviour{w}, nil)
 	return w
 }
 
@@ -165,27 +178,75 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 
 type writerBehaviour struct{ w *Writer }
 
-// Receive commits every queued request at once, then hands the events over
-// in log order, so per-session order is acceptance order.
+// Receive writes every queued request to the event log at once, then hands
+// the group to the syncer and takes the next: group n+1 is written while
+// group n syncs (a pipelined group commit).
 func (b *writerBehaviour) Receive(batch []*request) {
 	w := b.w
 	reqs := make([]*store.AppendRequest, len(batch))
 	for i, r := range batch {
 		reqs[i] = &r.append
 	}
-	if err := w.store.AppendEvents(reqs, w.cfg.DedupeTTL); err != nil {
-		w.logger.Error("appending to the event log failed; requests answered 500", "err", err)
-		for _, r := range batch {
-			r.room.release()
-			r.reply <- fmt.Errorf("ingest: event log: %w", err)
+	written, err := w.store.WriteEvents(reqs, w.cfg.DedupeTTL)
+	if err != nil {
+		fail(w, batch, err)
+		return
+	}
+	group := &writtenGroup{requests: slices.Clone(batch), written: written}
+	for {
+		err := w.synced.Push(group)
+		if !errors.Is(err, actors.ErrMailboxFull) {
+			if err != nil { // only at shutdown, which stops the syncer after the writer
+				fail(w, batch, err)
+			}
+			return
+		}
+		time.Sleep(100 * time.Microsecond) // the syncer is behind: hold the line here (429s build up before us)
+	}
+}
+
+func fail(w *Writer, batch []*request, err error) {
+	w.logger.Error("appending to the event log failed; requests answered 500", "err", err)
+	for _, r := range batch {
+		r.room.release()
+		r.reply <- fmt.Errorf("ingest: event log: %w", err)
+	}
+}
+
+// writtenGroup is one writer turn's requests, in the log, not yet durable.
+type writtenGroup struct {
+	requests []*request
+	written  *store.Written
+}
+
+type syncerBehaviour struct{ w *Writer }
+
+// Receive makes every written group durable with one sync, then hands the
+// events over in log order (so per-session order is acceptance order) and
+// answers the requests.
+func (b *syncerBehaviour) Receive(groups []*writtenGroup) {
+	w := b.w
+	written := make([]*store.Written, len(groups))
+	for i, g := range groups {
+		written[i] = g.written
+	}
+	if err := w.store.MakeDurable(written); err != nil {
+		for _, g := range groups {
+			fail(w, g.requests, err)
 		}
 		return
 	}
-	for _, r := range batch {
-		w.dispatch(r.append.Seq, r.append.Events, r.append.Duplicate, r.room)
-		r.reply <- nil
+	for _, g := range groups {
+		for _, r := range g.requests {
+			w.dispatch(r.append.Seq, r.append.Events, r.append.Duplicate, r.room)
+			r.reply <- nil
+		}
 	}
 }
+
+func (b *syncerBehaviour) Deadline() time.Time       { return time.Time{} }
+func (b *syncerBehaviour) Timeout(time.Time) bool    { return false }
+func (b *syncerBehaviour) Stopped(actors.StopReason) {}
 
 // dispatch hands a logged request's fresh events to their sessions, using
 // the reservations made in Accept; duplicates give theirs back.

@@ -38,6 +38,9 @@ type eventLog struct {
 	segmentBytes int64
 	logger       *slog.Logger
 
+	// syncMu is held by a sync and by a segment change, so that a sync
+	// never meets a closed file; taken before mu.
+	syncMu   sync.Mutex
 	mu       sync.Mutex
 	segments []*segment // oldest first; the last is the active one
 	active   *os.File
@@ -227,23 +230,28 @@ func appendRecord(dst []byte, seq uint64, encode func([]byte) []byte) []byte {
 	return dst
 }
 
-// append writes framed records (appendRecord) holding seqs in one write,
-// durable on return when the log syncs. Called by one goroutine at a time.
+// append writes framed records and makes them durable (when the log
+// syncs): write, then syncWritten.
 func (l *eventLog) append(seqs []uint64, records []byte) error {
+	if err := l.write(seqs, records); err != nil {
+		return err
+	}
+	return l.syncWritten()
+}
+
+// write appends framed records (appendRecord) holding seqs in one write.
+// They are durable once a later syncWritten returns. Called by one
+// goroutine at a time (the ingest writer), while another may sync.
+func (l *eventLog) write(seqs []uint64, records []byte) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.broken != nil {
+		l.mu.Unlock()
 		return l.broken
 	}
 	if _, err := l.active.Write(records); err != nil {
 		l.broken = fmt.Errorf("store: event log write (restart to recover): %w", err)
+		l.mu.Unlock()
 		return l.broken
-	}
-	if l.sync {
-		if err := l.active.Sync(); err != nil {
-			l.broken = fmt.Errorf("store: event log sync (restart to recover): %w", err)
-			return l.broken
-		}
 	}
 	seg := l.segments[len(l.segments)-1]
 	if seg.first == 0 && len(seqs) > 0 {
@@ -256,10 +264,61 @@ func (l *eventLog) append(seqs []uint64, records []byte) error {
 		l.lastSeq = max(l.lastSeq, seq)
 	}
 	l.size += int64(len(records))
-	if l.size >= l.segmentBytes {
-		return l.startSegment(seg.number + 1)
+	full, next := l.size >= l.segmentBytes, seg.number+1
+	l.mu.Unlock()
+	if full {
+		return l.rollover(next)
 	}
 	return nil
+}
+
+// rollover makes the full segment durable and starts the next one. It
+// holds syncMu, so no sync runs on a file it closes.
+func (l *eventLog) rollover(number uint64) error {
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	full := l.active
+	l.mu.Unlock()
+	if l.sync {
+		if err := full.Sync(); err != nil {
+			return l.fail(fmt.Errorf("store: event log sync (restart to recover): %w", err))
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.startSegment(number)
+}
+
+// syncWritten makes every record written so far durable (when the log
+// syncs). Writes may go on meanwhile; they wait for the next sync.
+func (l *eventLog) syncWritten() error {
+	if !l.sync {
+		return nil
+	}
+	l.syncMu.Lock()
+	defer l.syncMu.Unlock()
+	l.mu.Lock()
+	active, broken := l.active, l.broken
+	l.mu.Unlock()
+	if broken != nil {
+		return broken
+	}
+	if err := active.Sync(); err != nil {
+		return l.fail(fmt.Errorf("store: event log sync (restart to recover): %w", err))
+	}
+	return nil
+}
+
+// fail marks the log broken: a file may hold part of a record, or data the
+// disk did not confirm. Only a restart (which checks the files) recovers.
+func (l *eventLog) fail(err error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.broken == nil {
+		l.broken = err
+	}
+	return l.broken
 }
 
 // trim counts records as evaluated and deletes every segment, except the

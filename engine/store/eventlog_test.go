@@ -208,3 +208,50 @@ func frames(seqs []uint64, payloads [][]byte) []byte {
 	}
 	return out
 }
+
+// TestDedupeAcrossGroupsInFlight: a group written but not yet durable
+// already counts for dedupe, and a failed sync lets its ids go.
+func TestDedupeAcrossGroupsInFlight(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Sync: true})
+	first := &AppendRequest{Events: []model.Event{ev("s", "1")}}
+	w1, err := s.WriteEvents([]*AppendRequest{first}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := &AppendRequest{Events: []model.Event{ev("s", "1"), ev("s", "2")}}
+	w2, err := s.WriteEvents([]*AppendRequest{second}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(second.Duplicate) != "[true false]" {
+		t.Fatalf("an id of a group still syncing must count: %v", second.Duplicate)
+	}
+	if err := s.MakeDurable([]*Written{w1, w2}); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.pendingIDs) != 0 {
+		t.Fatalf("ids held after the groups are durable: %v", s.pendingIDs)
+	}
+	third := &AppendRequest{Events: []model.Event{ev("s", "2")}}
+	if err := s.AppendEvents([]*AppendRequest{third}, time.Hour); err != nil || !third.Duplicate[0] {
+		t.Fatalf("a durable group's id is remembered: %v %v", err, third.Duplicate)
+	}
+	// A failed sync: the log is broken, the group's ids are let go.
+	fourth := &AppendRequest{Events: []model.Event{ev("s", "3")}}
+	w4, err := s.WriteEvents([]*AppendRequest{fourth}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.log.mu.Lock()
+	s.log.active.Close() // the disk goes away under the log
+	s.log.mu.Unlock()
+	if err := s.MakeDurable([]*Written{w4}); err == nil {
+		t.Fatal("a sync on a closed file must fail")
+	}
+	if s.pendingID(w4.ids[0]) {
+		t.Fatal("a failed group's ids must be let go, so a retry is not called a duplicate")
+	}
+	if _, err := s.WriteEvents([]*AppendRequest{{Events: []model.Event{ev("s", "4")}}}, time.Hour); err == nil {
+		t.Fatal("a broken log refuses writes until a restart")
+	}
+}

@@ -33,13 +33,30 @@ type AppendRequest struct {
 // AppendEvents logs several requests at once (group commit): each
 // request's new events become one record of the event log, and every
 // producer event id is remembered for dedupeTTL. On return with nil error,
-// the events are durable to the level the store was opened with.
-//
-// The single ingest writer calls it. The records are written before the
-// ids: a crash in between loses ids of logged events, which replay
-// restores, never an event whose id says it was accepted.
+// the events are durable to the level the store was opened with. It is
+// WriteEvents then MakeDurable.
 func (s *Store) AppendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) error {
-	var dedupe [][]byte
+	written, err := s.WriteEvents(reqs, dedupeTTL)
+	if err != nil {
+		return err
+	}
+	return s.MakeDurable([]*Written{written})
+}
+
+// Written is a group of requests in the event log, not yet known durable.
+type Written struct {
+	ids [][]byte // dedupe keys, remembered once durable
+	ttl time.Duration
+}
+
+// WriteEvents is the first half of a group commit: it marks duplicates
+// (against the ids remembered and those of groups written but not yet
+// durable) and writes each request's new events as one record, without
+// waiting for the disk. One goroutine calls it (the ingest writer); another
+// may run MakeDurable meanwhile, so the next group is written while the
+// last one syncs.
+func (s *Store) WriteEvents(reqs []*AppendRequest, dedupeTTL time.Duration) (*Written, error) {
+	w := &Written{ttl: dedupeTTL}
 	seen := map[string]bool{}
 	err := s.db.View(func(txn *badger.Txn) error {
 		for _, r := range reqs {
@@ -51,7 +68,7 @@ func (s *Store) AppendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) err
 					continue
 				}
 				k := key(prefixEvID, ev.SessionID, ev.ID)
-				if seen[string(k)] {
+				if seen[string(k)] || s.pendingID(k) {
 					r.Duplicate[i] = true
 					continue
 				}
@@ -64,13 +81,13 @@ func (s *Store) AppendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) err
 					return fmt.Errorf("store: dedupe lookup: %w", err)
 				}
 				seen[string(k)] = true
-				dedupe = append(dedupe, k)
+				w.ids = append(w.ids, k)
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var seqs []uint64
 	records := s.logBuf[:0]
@@ -89,7 +106,7 @@ func (s *Store) AppendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) err
 		}
 		seq, err := s.seq.Next()
 		if err != nil {
-			return fmt.Errorf("store: event sequence: %w", err)
+			return nil, fmt.Errorf("store: event sequence: %w", err)
 		}
 		r.Seq = seq + 1 // sequences start at 0; keep 0 for "nothing logged"
 		seqs = append(seqs, r.Seq)
@@ -99,11 +116,54 @@ func (s *Store) AppendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) err
 		s.logBuf = records[:0]
 	}
 	if len(seqs) > 0 {
-		if err := s.log.append(seqs, records); err != nil {
-			return err
+		if err := s.log.write(seqs, records); err != nil {
+			return nil, err
 		}
 	}
-	return s.rememberIDs(dedupe, dedupeTTL)
+	s.holdIDs(w.ids, true)
+	return w, nil
+}
+
+// MakeDurable is the second half: one sync covers every group written
+// before it; then the groups' ids are remembered. The ids come after the
+// records: a crash in between loses ids of logged events, which replay
+// restores, never an event whose id says it was accepted. On error the
+// groups' events are not accepted, and their ids are let go.
+func (s *Store) MakeDurable(groups []*Written) error {
+	err := s.log.syncWritten()
+	for _, w := range groups {
+		if err == nil {
+			err = s.rememberIDs(w.ids, w.ttl)
+		}
+		s.holdIDs(w.ids, false)
+	}
+	return err
+}
+
+// pendingID reports whether k belongs to a group written but not durable.
+func (s *Store) pendingID(k []byte) bool {
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	return s.pendingIDs[string(k)] > 0
+}
+
+// holdIDs adds (or, with hold false, removes) ids of a group in flight.
+func (s *Store) holdIDs(ids [][]byte, hold bool) {
+	if len(ids) == 0 {
+		return
+	}
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	if s.pendingIDs == nil {
+		s.pendingIDs = map[string]int{}
+	}
+	for _, k := range ids {
+		if hold {
+			s.pendingIDs[string(k)]++
+		} else if s.pendingIDs[string(k)]--; s.pendingIDs[string(k)] <= 0 {
+			delete(s.pendingIDs, string(k))
+		}
+	}
 }
 
 // rememberIDs stores dedupe keys (not synced: see AppendEvents).

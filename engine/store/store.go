@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -40,7 +41,11 @@ type Store struct {
 	syncer            *groupSync
 	deliveryRetention time.Duration
 	log               *eventLog
-	logBuf            []byte // AppendEvents' records, reused (one writer calls it)
+	logBuf            []byte // WriteEvents' records, reused (one writer calls it)
+	// pendingIDs are the dedupe ids of groups written to the log and not
+	// yet durable (and so not yet in Badger).
+	pendingMu  sync.Mutex
+	pendingIDs map[string]int
 	// legacyMaxSeq is the last event log record kept in Badger by versions
 	// before the file log (0: none); they are replayed and trimmed there.
 	legacyMaxSeq uint64
