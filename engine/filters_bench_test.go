@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -35,7 +36,10 @@ func exampleModule(b *testing.B, name string) (*wasm.Runtime, *wasm.Module) {
 }
 
 // BenchmarkExampleFilter is one event through each example filter, with the
-// engine's 10 ms deadline armed: JSON into guest memory, hw_match, state.
+// engine's 10 ms deadline armed: JSON into guest memory, hw_match, state. A
+// call over the deadline is what the engine does with it: counted (as
+// "faults"), the instance replaced. A Go guest's occasional collection can
+// take that long on a busy machine (about one call in 10,000 here).
 func BenchmarkExampleFilter(b *testing.B) {
 	for _, name := range []string{"wat/rage3", "c/pagevisit", "assemblyscript/pricing-then-help", "go/bigspender"} {
 		filter := name[indexByte(name, '/')+1:]
@@ -48,12 +52,21 @@ func BenchmarkExampleFilter(b *testing.B) {
 			}
 			defer inst.Close(ctx)
 			state := &streams.MemoryState{}
+			faults := 0
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := inst.Match(benchEvent, state); err != nil {
-					b.Fatal(err)
+					if !errors.Is(err, wasm.ErrDeadline) {
+						b.Fatal(err)
+					}
+					faults++
+					inst.Close(ctx)
+					if inst, err = mod.Instantiate(ctx, exampleConfigs[filter]); err != nil {
+						b.Fatal(err)
+					}
 				}
 			}
+			b.ReportMetric(float64(faults), "faults")
 		})
 	}
 }
