@@ -427,3 +427,45 @@ func TestGoFilterLongRun(t *testing.T) {
 		t.Fatalf("guest memory grew from %d to %d MiB: its GC is not keeping up", early>>20, late>>20)
 	}
 }
+
+// TestScopedFilterTriggerSeesOneType: a filter trigger with "event" is
+// called only for events of that type. rage3 fires on a session's third
+// rage_click; scoped to rage_click it does, scoped to click it never sees
+// one, so it never fires.
+func TestScopedFilterTriggerSeesOneType(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	if status, e := srv.putFilter("rage3", exampleFilter(t, "rage3")); status != 201 {
+		t.Fatalf("upload: %d %+v", status, e)
+	}
+	scoped := func(name, event string) map[string]any {
+		s := filterStream(name, recv.URL, "rage3", nil)
+		s["triggers"].([]any)[0].(map[string]any)["event"] = event
+		return s
+	}
+	sees := srv.createStream(scoped("sees rage clicks", "rage_click"))
+	blind := srv.createStream(scoped("sees clicks only", "click"))
+	var events []ev
+	for i := range 4 {
+		events = append(events, ev{"id": fmt.Sprint("r", i), "session_id": "s", "type": "rage_click"},
+			ev{"id": fmt.Sprint("c", i), "session_id": "s", "type": "click"})
+	}
+	srv.sendEvents(events...)
+	waitFor(t, 10*time.Second, "the webhook", func() bool { return recv.count() >= 1 })
+	var sess struct{ Events int }
+	waitFor(t, 5*time.Second, "every event evaluated", func() bool {
+		srv.call("GET", "/v1/sessions/s", nil, &sess)
+		return sess.Events == len(events)
+	})
+	time.Sleep(300 * time.Millisecond)
+	hooks := recv.received()
+	if len(hooks) != 1 || firedOn(t, hooks)["s"] != "r2" || !strings.Contains(string(hooks[0].body), sees.ID) ||
+		strings.Contains(string(hooks[0].body), blind.ID) {
+		t.Fatalf("%d webhooks, fired on %v: want one, from the rage_click-scoped stream, on r2", len(hooks), firedOn(t, hooks))
+	}
+	var bad struct{ Error struct{ Message string } }
+	bogus := scoped("bad scope", "Rage Click")
+	if status := srv.call("POST", "/v1/streams", bogus, &bad); status != 400 || !strings.Contains(bad.Error.Message, "not an event type") {
+		t.Fatalf("a bad event on a filter trigger: %d %+v", status, bad)
+	}
+}

@@ -220,7 +220,9 @@ func TestValidationNamesThePath(t *testing.T) {
 		{"too many patterns", manyPatterns(17), "triggers[16].where[0]", "at most 16 matches"},
 		{"filter bad name", []filters.Trigger{{Filter: "My Filter"}}, "triggers[0].filter", "not a filter name"},
 		{"config without filter", []filters.Trigger{{Config: raw(`{}`)}}, "triggers[0].filter", "required"},
-		{"filter with where", []filters.Trigger{{Filter: "x", Event: "click"}}, "triggers[0]", "only filter and config"},
+		{"filter with where", []filters.Trigger{{Filter: "x", Event: "click", Where: []filters.Condition{where("url", "eq", `"/"`)}}},
+			"triggers[0]", "only filter, config and optionally event"},
+		{"filter with a bad event", []filters.Trigger{{Filter: "x", Event: "Click"}}, "triggers[0].event", "not an event type"},
 		{"filter bad config", []filters.Trigger{{Filter: "x", Config: raw(`{"a":`)}}, "triggers[0].config", "not valid JSON"},
 	}
 	for _, tc := range tests {
@@ -251,7 +253,7 @@ func TestProgramSplitsDeclarativeAndCustom(t *testing.T) {
 	prog, err := filters.Compile("triggers", []filters.Trigger{
 		{Filter: "rage3", Config: raw(` { "n" : 3 } `)},
 		{Event: "click"},
-		{Filter: "other"},
+		{Filter: "other", Event: "rage_click"},
 		{Event: "custom", Where: []filters.Condition{where("name", "eq", `"x"`)}},
 	})
 	if err != nil {
@@ -261,7 +263,7 @@ func TestProgramSplitsDeclarativeAndCustom(t *testing.T) {
 		t.Fatalf("declarative = %v, want [1 3]", prog.Declarative)
 	}
 	if len(prog.Custom) != 2 || prog.Custom[0].Filter != "rage3" || string(prog.Custom[0].Config) != `{"n":3}` ||
-		prog.Custom[1].Index != 2 || prog.Custom[1].Config != nil {
+		prog.Custom[1].Index != 2 || prog.Custom[1].Config != nil || prog.Custom[1].Event != "rage_click" {
 		t.Fatalf("custom = %+v", prog.Custom)
 	}
 	if got := evaluate(t, []filters.Trigger{{Filter: "a"}, {Event: "custom"}}, map[string]filters.Value{"type": str("custom")}); got != 1 {

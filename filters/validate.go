@@ -126,6 +126,10 @@ type CustomTrigger struct {
 	Filter string
 	// Config is handed to the module's hw_init (compact JSON; empty if none).
 	Config []byte
+	// Event, when set, scopes the trigger to events of that type: the
+	// module is not called for others (an extension of the contract's
+	// filter trigger, for filters that only care about one kind of event).
+	Event string
 }
 
 func planCustom(path string, i int, t Trigger) (CustomTrigger, error) {
@@ -134,12 +138,15 @@ func planCustom(path string, i int, t Trigger) (CustomTrigger, error) {
 		return CustomTrigger{}, invalid(path+".filter", "required with config: the name of an uploaded filter module")
 	case !ValidFilterName(t.Filter):
 		return CustomTrigger{}, invalid(path+".filter", "%q is not a filter name: want [a-z0-9][a-z0-9_.-]{0,63}", t.Filter)
-	case t.Event != "" || len(t.Where) > 0 || t.MinCount != 0 || len(t.Sequence) > 0 || t.Within != "":
-		return CustomTrigger{}, invalid(path, "a filter trigger has only filter and config; put event conditions in the filter or in a trigger of their own")
+	case t.Event != "" && !ValidEventType(t.Event):
+		return CustomTrigger{}, invalid(path+".event", "%q is not an event type: want [a-z][a-z0-9_.]{0,63}", t.Event)
+	case len(t.Where) > 0 || t.MinCount != 0 || len(t.Sequence) > 0 || t.Within != "":
+		return CustomTrigger{}, invalid(path, "a filter trigger has only filter, config and optionally event (the one type it sees); "+
+			"put other conditions in the filter or in a trigger of their own")
 	case len(t.Config) > MaxConfigBytes:
 		return CustomTrigger{}, invalid(path+".config", "at most %d bytes, got %d", MaxConfigBytes, len(t.Config))
 	}
-	c := CustomTrigger{Index: i, Filter: t.Filter}
+	c := CustomTrigger{Index: i, Filter: t.Filter, Event: t.Event}
 	if len(t.Config) > 0 {
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, t.Config); err != nil {

@@ -95,6 +95,9 @@ func (ev *evaluation) match(cs *streams.Predicate, state wasm.CallState) (bool, 
 	}
 	var firstErr error
 	for _, run := range cs.Custom {
+		if run.Trigger.Event != "" && run.Trigger.Event != ev.event.Type {
+			continue // the trigger sees one type of event
+		}
 		if ev.json == nil {
 			ev.json, _ = json.Marshal(ev.event)
 		}

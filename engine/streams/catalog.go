@@ -84,7 +84,8 @@ type Snapshot struct {
 }
 
 // typeIndex is, for one event type, which streams can react to it: those
-// that always can (a trigger naming the type alone, or filter triggers),
+// that always can (a trigger naming the type alone, or filter triggers
+// that see it),
 // and those that can when a field holds one of some strings (a trigger
 // with an eq or in condition: filters.Key).
 type typeIndex struct {
@@ -140,8 +141,20 @@ func (s *Snapshot) buildIndex() {
 		return ti
 	}
 	for pos, cs := range s.Streams {
-		if len(cs.Custom) > 0 {
+		// Filter triggers see every event, unless each names the one type
+		// it sees.
+		scoped := true
+		for _, run := range cs.Custom {
+			scoped = scoped && run.Trigger.Event != ""
+		}
+		if len(cs.Custom) > 0 && !scoped {
 			s.streamsAnyType = append(s.streamsAnyType, int32(pos))
+		}
+		for _, run := range cs.Custom {
+			if scoped {
+				ti := at(run.Trigger.Event)
+				ti.always = append(ti.always, int32(pos))
+			}
 		}
 		if cs.Pool == nil {
 			continue
