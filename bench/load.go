@@ -45,6 +45,10 @@ type LoadConfig struct {
 	// fifth of the streams) or "keyed" (each stream watches its own button,
 	// page or SKU with eq: what an index over eq conditions can prune).
 	Catalog string
+	// FilterStreams of the streams (the first ones) fire on their signal
+	// through an uploaded Wasm filter (bench/filters/signal.wat, built with
+	// wat2wasm, scoped to custom events) instead of a declarative trigger.
+	FilterStreams int
 	// MatchEvery: one session in MatchEvery fires one stream.
 	MatchEvery int
 	// Rate, when positive, runs open loop at this many events per second
@@ -74,7 +78,7 @@ type LoadConfig struct {
 // DefaultLoadConfig is the standard scenario of `make bench`.
 func DefaultLoadConfig() LoadConfig {
 	return LoadConfig{Name: "standard", Binary: "bin/hookwire", Duration: 30 * time.Second, Producers: 16,
-		BatchSize: 100, Sessions: 100_000, Streams: 10, Catalog: "mixed", MatchEvery: 20, Durability: "sync", Ceilings: true,
+		BatchSize: 100, Sessions: 100_000, Streams: 10, Catalog: "mixed", FilterStreams: 2, MatchEvery: 20, Durability: "sync", Ceilings: true,
 		OutDir: "bench/results"}
 }
 
@@ -185,8 +189,17 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	}
 	defer srv.kill()
 	gen := newWorkload(cfg)
+	if cfg.FilterStreams > 0 {
+		module, err := compileSignalFilter(dir)
+		if err != nil {
+			return nil, err
+		}
+		if err := uploadFilter(srv.base(), benchFilterName, module); err != nil {
+			return nil, err
+		}
+	}
 	for i := range cfg.Streams {
-		id, err := createStream(srv.base(), benchStream(i, cfg.Catalog, recv.url))
+		id, err := createStream(srv.base(), benchStream(i, cfg.Catalog, i < cfg.FilterStreams, recv.url))
 		if err != nil {
 			return nil, err
 		}
@@ -298,11 +311,15 @@ wait:
 }
 
 // benchStream is stream i of a catalog: each fires on its own custom
-// signal event, and carries a second declarative trigger that events of
-// its type are evaluated against and never match.
-func benchStream(i int, catalog, url string) map[string]any {
+// signal event (through the uploaded filter when byFilter), and carries a
+// second declarative trigger that events of its type are evaluated against
+// and never match.
+func benchStream(i int, catalog string, byFilter bool, url string) map[string]any {
 	signal := map[string]any{"event": "custom", "where": []any{
 		map[string]any{"field": "name", "op": "eq", "value": fmt.Sprintf("signal-%d", i)}}}
+	if byFilter {
+		signal = map[string]any{"filter": benchFilterName, "event": "custom", "config": fmt.Sprintf("signal-%d", i)}
+	}
 	cond := func(event, field, op string, value any) map[string]any {
 		return map[string]any{"event": event, "where": []any{map[string]any{"field": field, "op": op, "value": value}}}
 	}

@@ -49,6 +49,7 @@ func load() {
 	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "sessions")
 	fs.IntVar(&cfg.Streams, "streams", cfg.Streams, "streams")
 	fs.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "what the streams watch: mixed (the standard) or keyed (eq on each stream's own button, page, SKU)")
+	fs.IntVar(&cfg.FilterStreams, "filter-streams", cfg.FilterStreams, "streams that fire through an uploaded Wasm filter (needs wat2wasm)")
 	fs.IntVar(&cfg.MatchEvery, "match-every", cfg.MatchEvery, "one session in this many fires a stream")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop at this many events/s (0: closed loop)")
 	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "server --durability")
