@@ -117,14 +117,8 @@ func (s *scanner) members(member func(name []byte) bool) bool {
 // event reads one event object into w. A member given twice is refused (the
 // reference merges repeated objects).
 func (s *scanner) event(w *wireEvent) bool {
-	var seen uint8
-	once := func(bit uint8) bool {
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
-	}
+	var seen memberSet
+	once := seen.first
 	return s.members(func(name []byte) bool {
 		switch string(name) {
 		case "id":
@@ -156,14 +150,8 @@ func (s *scanner) event(w *wireEvent) bool {
 }
 
 func (s *scanner) user(u *wireUser) bool {
-	var seen uint8
-	once := func(bit uint8) bool {
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
-	}
+	var seen memberSet
+	once := seen.first
 	return s.members(func(name []byte) bool {
 		switch string(name) {
 		case "uid":
@@ -177,6 +165,18 @@ func (s *scanner) user(u *wireUser) bool {
 		}
 		return false
 	})
+}
+
+// memberSet is the members of one object seen so far, a bit each.
+type memberSet uint8
+
+// first reports whether bit is new, and notes it.
+func (m *memberSet) first(bit memberSet) bool {
+	if *m&bit != 0 {
+		return false
+	}
+	*m |= bit
+	return true
 }
 
 func (s *scanner) null() bool {
