@@ -181,7 +181,14 @@ func (a *actor) Receive(batch []Message) {
 	a.eval = nil
 	var cm *commit
 	if len(a.outgoing) > 0 || a.stateChanged {
-		cm = a.commit()
+		if cm = a.commit(); cm == nil {
+			// The effects cannot be written: the events stay in the log
+			// (evaluated again after a restart), and the next turn starts
+			// from the stored record.
+			a.session, a.outgoing, a.segments = nil, nil, nil
+			a.deps.Metrics.EventsEvaluated.Add(float64(evaluated))
+			return
+		}
 	}
 	for i := range batch {
 		if d := batch[i].Done; d != nil {
