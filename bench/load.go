@@ -71,6 +71,8 @@ type LoadConfig struct {
 	HeapProfile string `json:",omitempty"`
 	// ServerArgs are extra flags for `hookwire serve`, after the harness's own.
 	ServerArgs []string `json:",omitempty"`
+	// ServerEnv are extra environment variables for the server (GOGC=400).
+	ServerEnv []string `json:",omitempty"`
 	// Logf receives progress lines; nil is silent.
 	Logf func(format string, args ...any) `json:"-"`
 }
@@ -184,6 +186,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	}
 	srv.args = append(srv.args, "--pprof", pprofAddr)
 	srv.args = append(srv.args, cfg.ServerArgs...)
+	srv.env = cfg.ServerEnv
 	if err := srv.start(ctx); err != nil {
 		return nil, err
 	}
@@ -463,7 +466,8 @@ func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadC
 				time.Sleep(d)
 			}
 		}
-		b := &batch{body: []byte{'['}}
+		b := batches.Get().(*batch)
+		b.body, b.signals = append(b.body[:0], '['), b.signals[:0]
 		for i := range cfg.BatchSize {
 			if i > 0 {
 				b.body = append(b.body, ',')
@@ -486,7 +490,7 @@ func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadC
 		slots <- struct{}{}
 		sending.Add(1)
 		go func() {
-			defer func() { <-slots; sending.Done() }()
+			defer func() { batches.Put(b); <-slots; sending.Done() }()
 			if err := w.send(client, url, b, accepted, rejected); err != nil {
 				err = fmt.Errorf("producer %d: %w", p, err)
 				failed.CompareAndSwap(nil, &err)
@@ -502,6 +506,10 @@ func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadC
 	}
 	return nil
 }
+
+// batches are reused: the generator shares the cores with the server, and
+// its own collections would show as the server's latency.
+var batches = sync.Pool{New: func() any { return new(batch) }}
 
 // batch is one request: its body, when it was (to be) sent, and the
 // signals it carries as (stream index, session).

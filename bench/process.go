@@ -17,6 +17,7 @@ import (
 type serverProcess struct {
 	binary string
 	args   []string // after "serve --listen addr"
+	env    []string // added to the harness's environment
 	// command, when set, replaces "serve --listen addr" + args.
 	command []string
 	addr    string
@@ -44,6 +45,9 @@ func (p *serverProcess) start(ctx context.Context) error {
 	}
 	cmd := exec.Command(p.binary, argv...)
 	cmd.Stdout, cmd.Stderr = p.log, p.log
+	if len(p.env) > 0 {
+		cmd.Env = append(os.Environ(), p.env...)
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", p.binary, err)
 	}
