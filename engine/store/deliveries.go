@@ -137,19 +137,6 @@ func (s *Store) commitSessions(commits []*SessionCommit, retention time.Duration
 	return nil
 }
 
-// Commit records one session's effects; see CommitSessions.
-func (s *Store) Commit(sess *model.Session, msgs []*model.Delivery, retention time.Duration) ([]*model.Delivery, error) {
-	rec, err := EncodeSession(sess)
-	if err != nil {
-		return nil, err
-	}
-	c := &SessionCommit{Record: rec, Deliveries: msgs}
-	if err := s.CommitSessions([]*SessionCommit{c}, retention); err != nil {
-		return nil, err
-	}
-	return c.Written, nil
-}
-
 // AddDelivery stores a new pending message that no session marker guards
 // (system webhooks, tests of the outbox).
 func (s *Store) AddDelivery(d *model.Delivery) error {

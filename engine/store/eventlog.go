@@ -230,15 +230,6 @@ func appendRecord(dst []byte, seq uint64, encode func([]byte) []byte) []byte {
 	return dst
 }
 
-// append writes framed records and makes them durable (when the log
-// syncs): write, then syncWritten.
-func (l *eventLog) append(seqs []uint64, records []byte) error {
-	if err := l.write(seqs, records); err != nil {
-		return err
-	}
-	return l.syncWritten()
-}
-
 // write appends framed records (appendRecord) holding seqs in one write.
 // They are durable once a later syncWritten returns. Called by one
 // goroutine at a time (the ingest writer), while another may sync.

@@ -64,10 +64,10 @@ func TestEventLogCutsATornTail(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := l.append([]uint64{1, 2}, frames([]uint64{1, 2}, [][]byte{[]byte("one"), []byte("two")})); err != nil {
+			if err := appendSynced(l, []uint64{1, 2}, frames([]uint64{1, 2}, [][]byte{[]byte("one"), []byte("two")})); err != nil {
 				t.Fatal(err)
 			}
-			if err := l.append([]uint64{3}, frames([]uint64{3}, [][]byte{[]byte("three")})); err != nil {
+			if err := appendSynced(l, []uint64{3}, frames([]uint64{3}, [][]byte{[]byte("three")})); err != nil {
 				t.Fatal(err)
 			}
 			l.close()
@@ -86,7 +86,7 @@ func TestEventLogCutsATornTail(t *testing.T) {
 			if !slices.Equal(payloads, want) || len(seqs) != len(want) {
 				t.Fatalf("replayed %v %q, want %q", seqs, payloads, want)
 			}
-			if err := l.append([]uint64{4}, frames([]uint64{4}, [][]byte{[]byte("four")})); err != nil {
+			if err := appendSynced(l, []uint64{4}, frames([]uint64{4}, [][]byte{[]byte("four")})); err != nil {
 				t.Fatal(err)
 			}
 			l.close()
@@ -102,10 +102,10 @@ func TestEventLogCutsATornTail(t *testing.T) {
 func TestEventLogRefusesCorruptionBeforeTheEnd(t *testing.T) {
 	dir := t.TempDir()
 	l, _ := openEventLog(dir, true, quiet, 0)
-	l.append([]uint64{1}, frames([]uint64{1}, [][]byte{[]byte("one")}))
+	appendSynced(l, []uint64{1}, frames([]uint64{1}, [][]byte{[]byte("one")}))
 	l.close()
 	l, _ = openEventLog(dir, true, quiet, 0) // the first segment is now an older one
-	l.append([]uint64{2}, frames([]uint64{2}, [][]byte{[]byte("two")}))
+	appendSynced(l, []uint64{2}, frames([]uint64{2}, [][]byte{[]byte("two")}))
 	l.close()
 	first := segmentFiles(t, dir)[0]
 	b, _ := os.ReadFile(first)
@@ -125,7 +125,7 @@ func TestEventLogDeletesEvaluatedSegments(t *testing.T) {
 	l.segmentBytes = 64 // a few records per segment
 	var seqs []uint64
 	for seq := uint64(1); seq <= 20; seq++ {
-		if err := l.append([]uint64{seq}, frames([]uint64{seq}, [][]byte{[]byte(fmt.Sprintf("record %02d with some bytes", seq))})); err != nil {
+		if err := appendSynced(l, []uint64{seq}, frames([]uint64{seq}, [][]byte{[]byte(fmt.Sprintf("record %02d with some bytes", seq))})); err != nil {
 			t.Fatal(err)
 		}
 		seqs = append(seqs, seq)
@@ -254,4 +254,12 @@ func TestDedupeAcrossGroupsInFlight(t *testing.T) {
 	if _, err := s.WriteEvents([]*AppendRequest{{Events: []model.Event{ev("s", "4")}}}, time.Hour); err == nil {
 		t.Fatal("a broken log refuses writes until a restart")
 	}
+}
+
+// appendSynced writes records and makes them durable, as a group commit does.
+func appendSynced(l *eventLog, seqs []uint64, records []byte) error {
+	if err := l.write(seqs, records); err != nil {
+		return err
+	}
+	return l.syncWritten()
 }

@@ -69,14 +69,27 @@ func delivery(id string, created time.Time) *model.Delivery {
 		CreatedAt: created, Payload: []byte(`{}`)}
 }
 
+// commitOne commits one session's effects and returns the messages written.
+func commitOne(s *Store, sess *model.Session, msgs []*model.Delivery, retention time.Duration) ([]*model.Delivery, error) {
+	rec, err := EncodeSession(sess)
+	if err != nil {
+		return nil, err
+	}
+	c := &SessionCommit{Record: rec, Deliveries: msgs}
+	if err := s.CommitSessions([]*SessionCommit{c}, retention); err != nil {
+		return nil, err
+	}
+	return c.Written, nil
+}
+
 func TestCommitFiresOnce(t *testing.T) {
 	s := open(t, t.TempDir(), Options{Sync: true})
 	sess := &model.Session{ID: "s", LastEventAt: time.Now(), Fired: map[string]model.Fired{"st": {WebhookID: "m1"}}}
-	written, err := s.Commit(sess, []*model.Delivery{delivery("m1", time.Now())}, 48*time.Hour)
+	written, err := commitOne(s, sess, []*model.Delivery{delivery("m1", time.Now())}, 48*time.Hour)
 	if err != nil || len(written) != 1 {
 		t.Fatalf("first commit: %v, %d written", err, len(written))
 	}
-	written, err = s.Commit(sess, []*model.Delivery{delivery("m2", time.Now())}, 48*time.Hour)
+	written, err = commitOne(s, sess, []*model.Delivery{delivery("m2", time.Now())}, 48*time.Hour)
 	if err != nil || len(written) != 0 {
 		t.Fatalf("second commit for a fired stream: %v, %d written, want none", err, len(written))
 	}
