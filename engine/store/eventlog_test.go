@@ -174,7 +174,7 @@ func TestLegacyBadgerRecordsReplay(t *testing.T) {
 	s.Close()
 	s = open(t, dir, Options{})
 	fresh := &AppendRequest{Events: []model.Event{ev("new", "y")}}
-	if err := s.AppendEvents([]*AppendRequest{fresh}, time.Hour); err != nil {
+	if err := appendEvents(s, []*AppendRequest{fresh}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if fresh.Seq <= 5 {
@@ -190,7 +190,7 @@ func TestLegacyBadgerRecordsReplay(t *testing.T) {
 	if err := s.TrimEvents([]uint64{5}); err != nil {
 		t.Fatal(err)
 	}
-	if d := &(AppendRequest{Events: []model.Event{ev("old", "x")}}); s.AppendEvents([]*AppendRequest{d}, time.Hour) != nil || !d.Duplicate[0] {
+	if d := &(AppendRequest{Events: []model.Event{ev("old", "x")}}); appendEvents(s, []*AppendRequest{d}, time.Hour) != nil || !d.Duplicate[0] {
 		t.Fatal("a replayed legacy event's id must be remembered")
 	}
 	sessions = nil
@@ -233,7 +233,7 @@ func TestDedupeAcrossGroupsInFlight(t *testing.T) {
 		t.Fatalf("ids held after the groups are durable: %v", s.pendingIDs)
 	}
 	third := &AppendRequest{Events: []model.Event{ev("s", "2")}}
-	if err := s.AppendEvents([]*AppendRequest{third}, time.Hour); err != nil || !third.Duplicate[0] {
+	if err := appendEvents(s, []*AppendRequest{third}, time.Hour); err != nil || !third.Duplicate[0] {
 		t.Fatalf("a durable group's id is remembered: %v %v", err, third.Duplicate)
 	}
 	// A failed sync: the log is broken, the group's ids are let go.

@@ -18,29 +18,16 @@ type LogBatch struct {
 	Events []model.Event
 }
 
-// AppendRequest asks AppendEvents to log one request's events.
+// AppendRequest asks WriteEvents to log one request's events.
 type AppendRequest struct {
 	Events []model.Event
-	// Duplicate is filled in by AppendEvents: Duplicate[i] is true when
+	// Duplicate is filled in by WriteEvents: Duplicate[i] is true when
 	// Events[i] repeats an (session, id) pair already accepted, in this
 	// call or earlier. Duplicates are not logged.
 	Duplicate []bool
 	// Seq is the log sequence assigned to the request's new events (0 if all
 	// were duplicates).
 	Seq uint64
-}
-
-// AppendEvents logs several requests at once (group commit): each
-// request's new events become one record of the event log, and every
-// producer event id is remembered for dedupeTTL. On return with nil error,
-// the events are durable to the level the store was opened with. It is
-// WriteEvents then MakeDurable.
-func (s *Store) AppendEvents(reqs []*AppendRequest, dedupeTTL time.Duration) error {
-	written, err := s.WriteEvents(reqs, dedupeTTL)
-	if err != nil {
-		return err
-	}
-	return s.MakeDurable([]*Written{written})
 }
 
 // Written is a group of requests in the event log, not yet known durable.
@@ -166,7 +153,7 @@ func (s *Store) holdIDs(ids [][]byte, hold bool) {
 	}
 }
 
-// rememberIDs stores dedupe keys (not synced: see AppendEvents).
+// rememberIDs stores dedupe keys (not synced: see MakeDurable).
 func (s *Store) rememberIDs(keys [][]byte, ttl time.Duration) error {
 	if len(keys) == 0 {
 		return nil

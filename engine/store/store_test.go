@@ -29,7 +29,7 @@ func TestEventLogDedupeReplayTrim(t *testing.T) {
 	s := open(t, dir, Options{Sync: true})
 	a := &AppendRequest{Events: []model.Event{ev("s", "1"), ev("s", "2"), ev("s", "1"), ev("t", "1"), ev("s", "")}}
 	b := &AppendRequest{Events: []model.Event{ev("s", "2")}}
-	if err := s.AppendEvents([]*AppendRequest{a, b}, time.Hour); err != nil {
+	if err := appendEvents(s, []*AppendRequest{a, b}, time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(a.Duplicate) != "[false false true false false]" || fmt.Sprint(b.Duplicate) != "[true]" {
@@ -39,7 +39,7 @@ func TestEventLogDedupeReplayTrim(t *testing.T) {
 		t.Fatalf("seqs %d %d: a request of only duplicates logs nothing", a.Seq, b.Seq)
 	}
 	c := &AppendRequest{Events: []model.Event{ev("u", "9")}}
-	s.AppendEvents([]*AppendRequest{c}, time.Hour)
+	appendEvents(s, []*AppendRequest{c}, time.Hour)
 	s.Close()
 
 	s = open(t, dir, Options{Sync: true})
@@ -50,7 +50,7 @@ func TestEventLogDedupeReplayTrim(t *testing.T) {
 		t.Fatalf("replayed %v %v, want [%d %d] [4 1]", seqs, counts, a.Seq, c.Seq)
 	}
 	d := &AppendRequest{Events: []model.Event{ev("s", "1")}}
-	s.AppendEvents([]*AppendRequest{d}, time.Hour)
+	appendEvents(s, []*AppendRequest{d}, time.Hour)
 	if !d.Duplicate[0] {
 		t.Fatal("dedupe marks must survive a restart")
 	}
@@ -67,6 +67,15 @@ func TestEventLogDedupeReplayTrim(t *testing.T) {
 func delivery(id string, created time.Time) *model.Delivery {
 	return &model.Delivery{ID: id, StreamID: "st", SessionID: "s", URL: "http://x/", Status: model.StatusPending,
 		CreatedAt: created, Payload: []byte(`{}`)}
+}
+
+// appendEvents is one whole group commit: written, then durable.
+func appendEvents(s *Store, reqs []*AppendRequest, dedupeTTL time.Duration) error {
+	written, err := s.WriteEvents(reqs, dedupeTTL)
+	if err != nil {
+		return err
+	}
+	return s.MakeDurable([]*Written{written})
 }
 
 // commitOne commits one session's effects and returns the messages written.
