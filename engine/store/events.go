@@ -44,37 +44,16 @@ type Written struct {
 // last one syncs.
 func (s *Store) WriteEvents(reqs []*AppendRequest, dedupeTTL time.Duration) (*Written, error) {
 	w := &Written{ttl: dedupeTTL}
-	seen := map[string]bool{}
-	err := s.db.View(func(txn *badger.Txn) error {
-		for _, r := range reqs {
-			r.Duplicate = make([]bool, len(r.Events))
-			r.Seq = 0
-			for i := range r.Events {
-				ev := &r.Events[i]
-				if ev.ID == "" {
-					continue
-				}
-				k := key(prefixEvID, ev.SessionID, ev.ID)
-				if seen[string(k)] || s.pendingID(k) {
-					r.Duplicate[i] = true
-					continue
-				}
-				_, err := txn.Get(k)
-				switch {
-				case err == nil:
-					r.Duplicate[i] = true
-					continue
-				case !errors.Is(err, badger.ErrKeyNotFound):
-					return fmt.Errorf("store: dedupe lookup: %w", err)
-				}
-				seen[string(k)] = true
-				w.ids = append(w.ids, k)
-			}
+	withIDs := false
+	for _, r := range reqs {
+		r.Duplicate = make([]bool, len(r.Events))
+		r.Seq = 0
+		withIDs = withIDs || slices.ContainsFunc(r.Events, func(e model.Event) bool { return e.ID != "" })
+	}
+	if withIDs {
+		if err := s.lookUpIDs(reqs, w); err != nil {
+			return nil, err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
 	}
 	var seqs []uint64
 	records := s.logBuf[:0]
@@ -109,6 +88,39 @@ func (s *Store) WriteEvents(reqs []*AppendRequest, dedupeTTL time.Duration) (*Wr
 	}
 	s.holdIDs(w.ids, true)
 	return w, nil
+}
+
+// lookUpIDs marks the requests' events whose producer id was accepted before
+// (or is in a group still syncing, or repeats within reqs), and notes the
+// new ids in w.
+func (s *Store) lookUpIDs(reqs []*AppendRequest, w *Written) error {
+	seen := map[string]bool{}
+	return s.db.View(func(txn *badger.Txn) error {
+		for _, r := range reqs {
+			for i := range r.Events {
+				ev := &r.Events[i]
+				if ev.ID == "" {
+					continue
+				}
+				k := key(prefixEvID, ev.SessionID, ev.ID)
+				if seen[string(k)] || s.pendingID(k) {
+					r.Duplicate[i] = true
+					continue
+				}
+				_, err := txn.Get(k)
+				switch {
+				case err == nil:
+					r.Duplicate[i] = true
+					continue
+				case !errors.Is(err, badger.ErrKeyNotFound):
+					return fmt.Errorf("store: dedupe lookup: %w", err)
+				}
+				seen[string(k)] = true
+				w.ids = append(w.ids, k)
+			}
+		}
+		return nil
+	})
 }
 
 // MakeDurable is the second half: one sync covers every group written
