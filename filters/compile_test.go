@@ -299,29 +299,40 @@ func session(t *testing.T, triggers []filters.Trigger, events []map[string]filte
 	if err != nil {
 		t.Fatalf("compile: %v", err)
 	}
-	ctx := context.Background()
-	mod, err := newRuntime(t).Compile(ctx, prog.Wasm)
-	if err != nil {
-		t.Fatalf("wazero rejected the generated module: %v", err)
-	}
-	inst, err := mod.Instantiate(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inst := instance(t, prog)
 	state := memState{}
 	var out []int32
 	for _, ev := range events {
-		values := make([]filters.Value, len(prog.Slots))
-		for i, f := range prog.Slots {
-			values[i] = ev[f.Text]
-		}
-		v, err := inst.Match(filters.AppendRecord(nil, values), state)
+		v, err := inst.Match(record(prog, ev), state)
 		if err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, v)
 	}
 	return out
+}
+
+// instance compiles prog's module with wazero and instantiates it.
+func instance(t *testing.T, prog *filters.Program) *wasm.Instance {
+	t.Helper()
+	mod, err := newRuntime(t).Compile(context.Background(), prog.Wasm)
+	if err != nil {
+		t.Fatalf("wazero rejected the generated module: %v", err)
+	}
+	inst, err := mod.Instantiate(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst
+}
+
+// record is the field record of an event (field text → value) for prog.
+func record(prog *filters.Program, ev map[string]filters.Value) []byte {
+	values := make([]filters.Value, len(prog.Slots))
+	for i, f := range prog.Slots {
+		values[i] = ev[f.Text]
+	}
+	return filters.AppendRecord(nil, values)
 }
 
 func nav(url string, ms float64) map[string]filters.Value {
@@ -407,21 +418,10 @@ func TestEventTypesAreAllTheModuleReactsTo(t *testing.T) {
 	if fmt.Sprint(got) != "[0 0 0 0 0 0 0 0 0 0 0 0 2 1]" {
 		t.Fatalf("verdicts %v", got)
 	}
-	mod, err := newRuntime(t).Compile(context.Background(), prog.Wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := mod.Instantiate(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inst := instance(t, prog)
 	state := memState{}
 	for _, ev := range events[:10] {
-		values := make([]filters.Value, len(prog.Slots))
-		for i, f := range prog.Slots {
-			values[i] = ev[f.Text]
-		}
-		if v, err := inst.Match(filters.AppendRecord(nil, values), state); v != 0 || err != nil {
+		if v, err := inst.Match(record(prog, ev), state); v != 0 || err != nil {
 			t.Fatalf("an event of another type: verdict %d, %v", v, err)
 		}
 	}
@@ -476,14 +476,7 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 		}
 		return false
 	}
-	mod, err := newRuntime(t).Compile(context.Background(), prog.Wasm)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inst, err := mod.Instantiate(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inst := instance(t, prog)
 	state := memState{}
 	admitted := 0
 	// Every combination of type and value, twice (so counts and sequences
@@ -494,11 +487,7 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 				ev := map[string]filters.Value{"type": str(typ), "timestamp": num(float64(round)),
 					"properties.target": val, "url": val, "name": val, "properties.n": num(5), "properties.price": num(0)}
 				before := fmt.Sprint(state)
-				values := make([]filters.Value, len(prog.Slots))
-				for i, f := range prog.Slots {
-					values[i] = ev[f.Text]
-				}
-				v, err := inst.Match(filters.AppendRecord(nil, values), state)
+				v, err := inst.Match(record(prog, ev), state)
 				if err != nil {
 					t.Fatal(err)
 				}
