@@ -39,43 +39,6 @@ type Program struct {
 	Keys []Key
 }
 
-// Key is what an event must have for one trigger (or sequence step) to
-// match it, or to count towards it: its type and, when the trigger has an
-// eq or in condition on strings, one of Values in Field (eq on a string
-// holds only for a string of the same bytes).
-type Key struct {
-	Type   string
-	Field  Field    // zero Text: the type alone
-	Values []string // sorted, unique
-}
-
-// keyOf is the key of a trigger or step: its first string eq, else its
-// first all-string in, else its type alone.
-func keyOf(p triggerPlan) Key {
-	k := Key{Type: p.eventType}
-	for _, op := range []Op{OpEq, OpIn} {
-		for _, c := range p.conditions {
-			if c.op != op || c.field.Root == FieldType {
-				continue
-			}
-			values := make([]string, 0, len(c.values))
-			for _, v := range c.values {
-				if v.Kind != KindString {
-					values = nil
-					break
-				}
-				values = append(values, v.Str)
-			}
-			if len(values) > 0 {
-				slices.Sort(values)
-				k.Field, k.Values = c.field, slices.Compact(values)
-				return k
-			}
-		}
-	}
-	return k
-}
-
 // Reacts reports whether the generated module can match or change state on
 // an event of type t.
 func (p *Program) Reacts(t string) bool {

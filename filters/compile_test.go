@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -452,6 +451,11 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 		{Event: "custom", Where: []filters.Condition{where("properties.n", "gt", "1"), where("name", "eq", `"x"`)}},
 		{Event: "change", Where: []filters.Condition{where("properties.price", "gt", "1")}},
 		{Event: "custom", Where: []filters.Condition{where("name", "in", `["y", 2]`)}},
+		{Event: "rage_click", Where: []filters.Condition{where("url", "contains", `"/cart"`)}},
+		{Event: "error", Where: []filters.Condition{where("url", "matches", `"(help|faq)-\\d"`)}},
+		{Event: "scroll", MinCount: 2, Where: []filters.Condition{where("properties.depth", "lte", "2")}},
+		{Event: "submit", Where: []filters.Condition{where("properties.n", "gte", "5"), where("url", "starts_with", `"/x"`)}},
+		{Event: "view", Where: []filters.Condition{where("url", "matches", `"(?i)abc"`), where("name", "not_contains", `"q"`)}},
 	}
 	prog, err := filters.Compile("triggers", triggers)
 	if err != nil {
@@ -459,18 +463,21 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 	}
 	var got []string
 	for _, k := range prog.Keys {
-		got = append(got, fmt.Sprintf("%s/%s=%v", k.Type, k.Field.Text, k.Values))
+		switch k.Kind {
+		case filters.KeyAbove, filters.KeyBelow:
+			got = append(got, fmt.Sprintf("%s/%s%d%v%v", k.Type, k.Field.Text, k.Kind, k.Bound, k.Inclusive))
+		default:
+			got = append(got, fmt.Sprintf("%s/%s%d%v", k.Type, k.Field.Text, k.Kind, k.Values))
+		}
 	}
-	want := "[click/properties.target=[Buy] navigate/url=[/a] navigate/url=[/b /c] custom/name=[x] change/=[] custom/=[]]"
+	want := "[click/properties.target1[Buy] navigate/url1[/a] navigate/url1[/b /c] custom/name1[x] change/properties.price31false " +
+		"custom/0[] rage_click/url2[/cart] error/url2[faq help] scroll/properties.depth42true submit/url2[/x] view/0[]]"
 	if fmt.Sprint(got) != want {
 		t.Fatalf("keys %v\nwant %s", got, want)
 	}
 	admits := func(ev map[string]filters.Value) bool {
 		for _, k := range prog.Keys {
-			if ev["type"].Str != k.Type {
-				continue
-			}
-			if v := ev[k.Field.Text]; k.Field.Text == "" || (v.Kind == filters.KindString && slices.Contains(k.Values, v.Str)) {
+			if ev["type"].Str == k.Type && k.Admits(ev[k.Field.Text]) {
 				return true
 			}
 		}
@@ -478,14 +485,16 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 	}
 	inst := instance(t, prog)
 	state := memState{}
-	admitted := 0
+	admitted, matched := 0, 0
+	values := []filters.Value{str("Buy"), str("/a"), str("/b"), str("x"), str("y"), str("/cart/7"), str("faq-1"),
+		str("/xyz"), str("ABC"), str("help-"), num(0), num(1), num(2), num(5), {}}
 	// Every combination of type and value, twice (so counts and sequences
 	// could complete), in a fixed order.
 	for round := range 2 {
-		for _, typ := range []string{"click", "navigate", "custom", "change", "scroll"} {
-			for _, val := range []filters.Value{str("Buy"), str("/a"), str("/b"), str("x"), str("y"), num(2), {}} {
-				ev := map[string]filters.Value{"type": str(typ), "timestamp": num(float64(round)),
-					"properties.target": val, "url": val, "name": val, "properties.n": num(5), "properties.price": num(0)}
+		for _, typ := range []string{"click", "navigate", "custom", "change", "rage_click", "error", "scroll", "submit", "view", "other"} {
+			for _, val := range values {
+				ev := map[string]filters.Value{"type": str(typ), "timestamp": num(float64(round)), "properties.target": val,
+					"url": val, "name": val, "properties.n": val, "properties.price": val, "properties.depth": val}
 				before := fmt.Sprint(state)
 				v, err := inst.Match(record(prog, ev), state)
 				if err != nil {
@@ -493,6 +502,9 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 				}
 				if admits(ev) {
 					admitted++
+					if v > 0 {
+						matched++
+					}
 					continue
 				}
 				if v != 0 || fmt.Sprint(state) != before {
@@ -501,7 +513,35 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 			}
 		}
 	}
-	if admitted == 0 {
-		t.Fatal("no event fitted a key: the test proves nothing")
+	if admitted == 0 || matched == 0 {
+		t.Fatalf("%d events fitted a key and %d matched: the test proves nothing", admitted, matched)
+	}
+}
+
+// TestRegexKeysNameNecessaryLiterals: a matches condition is indexed by
+// literals one of which every match contains, or by its type when the
+// pattern names none (FuzzRegexAgreesWithGo checks the promise on
+// arbitrary patterns).
+func TestRegexKeysNameNecessaryLiterals(t *testing.T) {
+	for pattern, want := range map[string]string{
+		`^https://shop\.example/(cart|checkout)/never$`: "[https://shop.example/]",
+		`(cart|checkout)`: "[art heckout]", // the parser factors the common c out
+		`x(abc|abd)+`:     "[ab]",          // factored to ab[cd]
+		`(ab)?c`:          "[c]",
+		`a*`:              "[]",
+		`(?i)checkout`:    "[]",
+		`[a-z]+\.example`: "[.example]",
+		`(a|)b{2}`:        "[b]",
+		`x{0,3}`:          "[]",
+	} {
+		value, _ := json.Marshal(pattern)
+		prog, err := filters.Compile("triggers", []filters.Trigger{{Event: "navigate",
+			Where: []filters.Condition{{Field: "url", Op: filters.OpMatches, Value: value}}}})
+		if err != nil {
+			t.Fatalf("%s: %v", pattern, err)
+		}
+		if got := fmt.Sprint(prog.Keys[0].Values); got != want {
+			t.Errorf("%s: literals %s, want %s", pattern, got, want)
+		}
 	}
 }

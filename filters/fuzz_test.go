@@ -77,6 +77,7 @@ func FuzzRegexAgreesWithGo(f *testing.F) {
 	for _, seed := range [][2]string{
 		{`a+b`, "xaab"}, {`^$`, ""}, {`(?i)straße`, "STRASSE"}, {`[^\x00-\x7f]`, "é"},
 		{`a{2,4}$`, "baaaaa"}, {`(a|ab)(c|bcd)(d*)`, "abcd"}, {`\pN+\.`, "٣٤."}, {`(?s).`, "\n"},
+		{`^https://shop\.example/(cart|checkout)/n\d+$`, "https://shop.example/cart/n1"}, {`(ab)+c?(x|yz)`, "ababyz"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
@@ -109,6 +110,10 @@ func FuzzRegexAgreesWithGo(f *testing.F) {
 		}
 		if (got == 1) != want.MatchString(input) {
 			t.Fatalf("pattern %q on %q: wasm %v, Go %v", pattern, input, got == 1, want.MatchString(input))
+		}
+		// The stream index admits the event by the pattern's literals.
+		if key := prog.Keys[0]; want.MatchString(input) && !key.Admits(str(input)) {
+			t.Fatalf("pattern %q matches %q, but its key %+v does not admit it", pattern, input, key)
 		}
 	})
 }

@@ -24,9 +24,9 @@ type evaluation struct {
 	// read the same few fields.
 	fields []fieldValue
 	// candidates is the buffer of the stream index's answer.
-	candidates []int32
-	// stringField is ev.stringValue, bound once (a method value allocates).
-	stringField func(filters.Field) (string, bool)
+	candidates streams.CandidateBuffer
+	// valueOf is ev.field, bound once (a method value allocates).
+	valueOf func(filters.Field) filters.Value
 }
 
 type fieldValue struct {
@@ -37,7 +37,7 @@ type fieldValue struct {
 // evaluations lends evaluation buffers to session actors for one turn.
 var evaluations = sync.Pool{New: func() any {
 	ev := new(evaluation)
-	ev.stringField = ev.stringValue
+	ev.valueOf = ev.field
 	return ev
 }}
 
@@ -58,11 +58,6 @@ func (ev *evaluation) field(f filters.Field) filters.Value {
 	v := ev.lookup(f)
 	ev.fields = append(ev.fields, fieldValue{text: f.Text, value: v})
 	return v
-}
-
-func (ev *evaluation) stringValue(f filters.Field) (string, bool) {
-	v := ev.field(f)
-	return v.Str, v.Kind == filters.KindString
 }
 
 var recordBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

@@ -278,7 +278,7 @@ func mergeUser(dst, src *model.User) {
 // fired and queues its message for the turn's commit.
 func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 	a.eval.reset(e)
-	for _, pos := range snap.Candidates(e.Type, a.eval.stringField, &a.eval.candidates) {
+	for _, pos := range snap.Candidates(e.Type, a.eval.valueOf, &a.eval.candidates) {
 		cs := snap.Streams[pos]
 		if !cs.Stream.Enabled {
 			continue

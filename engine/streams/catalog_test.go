@@ -54,7 +54,7 @@ func TestCandidatesIndexStreams(t *testing.T) {
 		}
 		return fmt.Sprint(out)
 	}
-	var buf []int32
+	var buf CandidateBuffer
 	for _, tc := range []struct {
 		typ    string
 		fields map[string]string
@@ -71,7 +71,12 @@ func TestCandidatesIndexStreams(t *testing.T) {
 		{"custom", map[string]string{"name": "other"}, "[]"},
 		{"scroll", nil, "[]"},
 	} {
-		value := func(f filters.Field) (string, bool) { v, ok := tc.fields[f.Text]; return v, ok }
+		value := func(f filters.Field) filters.Value {
+			if v, ok := tc.fields[f.Text]; ok {
+				return filters.Value{Kind: filters.KindString, Str: v}
+			}
+			return filters.Value{}
+		}
 		if got := names(snap.Candidates(tc.typ, value, &buf)); got != tc.want {
 			t.Errorf("Candidates(%s, %v) = %s, want %s", tc.typ, tc.fields, got, tc.want)
 		}
@@ -85,7 +90,7 @@ func TestCandidatesIndexStreams(t *testing.T) {
 	if got := cat.Snapshot().SegmentsFor("click"); len(got) != 1 || got[0] != seg {
 		t.Fatalf("SegmentsFor(click) after CreateSegment = %v", got)
 	}
-	if got := cat.Snapshot().Candidates("navigate", func(filters.Field) (string, bool) { return "/a", true }, &buf); names(got) != "[sequence pages]" {
+	if got := cat.Snapshot().Candidates("navigate", func(filters.Field) filters.Value { return filters.Value{Kind: filters.KindString, Str: "/a"} }, &buf); names(got) != "[sequence pages]" {
 		t.Fatalf("streams after a segment change: %s", names(got))
 	}
 	if err := cat.DeleteSegment(ctx, seg.Segment.ID, nil); err != nil {

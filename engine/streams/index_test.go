@@ -1,0 +1,146 @@
+package streams
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/netguard"
+	"github.com/hookwire/hookwire/engine/store"
+	"github.com/hookwire/hookwire/filters"
+)
+
+// TestSubstringsFindEveryLiteral: the automaton reports exactly the
+// literals that occur in a text, on a small alphabet where literals
+// overlap and nest (the failure links' hard cases).
+func TestSubstringsFindEveryLiteral(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func(maxLen int) string {
+		var b strings.Builder
+		for range 1 + rng.IntN(maxLen) {
+			b.WriteByte("ab/c"[rng.IntN(4)])
+		}
+		return b.String()
+	}
+	for round := range 300 {
+		literals := make([]string, 1+rng.IntN(12))
+		for i := range literals {
+			literals[i] = word(4)
+		}
+		a := newSubstrings(literals)
+		for range 20 {
+			text := word(16)
+			var got, want []int32
+			for _, lit := range a.find(text, nil) {
+				got = append(got, lit)
+			}
+			slices.Sort(got)
+			got = slices.Compact(got)
+			for i, lit := range literals {
+				if strings.Contains(text, lit) {
+					want = append(want, int32(i))
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("round %d: literals %q in %q: found %v, want %v", round, literals, text, got, want)
+			}
+		}
+	}
+}
+
+// TestCandidatesAgreeWithKeys: over a catalog of streams with every kind
+// of key, the index offers an event exactly the streams one of whose keys
+// admits it (filters.Key.Admits; TestKeysAdmitEveryMatch shows keys admit
+// every match).
+func TestCandidatesAgreeWithKeys(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	cat, err := Open(ctx, Config{MaxStreams: 200, Guard: netguard.Guard{AllowPrivate: true}}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close(ctx)
+	rng := rand.New(rand.NewPCG(3, 4))
+	types := []string{"click", "navigate"}
+	fields := []string{"url", "properties.price"}
+	texts := []string{"/cart", "/cart/7", "/help", "/a/cart", "/x", "cart", "/help/cart"}
+	condition := func() filters.Condition {
+		field := fields[rng.IntN(len(fields))]
+		text, _ := json.Marshal(texts[rng.IntN(len(texts))])
+		switch op := []filters.Op{"eq", "in", "contains", "starts_with", "ends_with", "matches", "gt", "gte", "lt", "lte", "exists"}[rng.IntN(11)]; op {
+		case "in":
+			return filters.Condition{Field: field, Op: op, Value: fmt.Appendf(nil, `[%s, "/x", 3]`, text)}
+		case "matches":
+			pattern, _ := json.Marshal([]string{`^/(cart|help)`, `c[a-z]+t`, `/\d`, `x?`}[rng.IntN(4)])
+			return filters.Condition{Field: field, Op: op, Value: pattern}
+		case "gt", "gte", "lt", "lte":
+			return filters.Condition{Field: field, Op: op, Value: fmt.Appendf(nil, "%d", rng.IntN(4))}
+		case "exists":
+			return filters.Condition{Field: field, Op: op}
+		default:
+			return filters.Condition{Field: field, Op: op, Value: text}
+		}
+	}
+	for i := range 120 {
+		var triggers []filters.Trigger
+		for range 1 + rng.IntN(2) {
+			where := []filters.Condition{condition()}
+			if rng.IntN(2) == 0 {
+				where = append(where, condition())
+			}
+			triggers = append(triggers, filters.Trigger{Event: types[rng.IntN(len(types))], Where: where})
+		}
+		if _, _, err := cat.Create(ctx, &Definition{Name: fmt.Sprintf("s%d", i), Triggers: triggers,
+			Destination: &model.Destination{URL: "http://127.0.0.1:9/hook"}}); err != nil {
+			t.Fatalf("stream %d %+v: %v", i, triggers, err)
+		}
+	}
+	snap := cat.Snapshot()
+	kinds := map[filters.KeyKind]int{}
+	for _, cs := range snap.Streams {
+		for _, k := range cs.Program.Keys {
+			kinds[k.Kind]++
+		}
+	}
+	if len(kinds) != 5 {
+		t.Fatalf("the catalog's keys cover kinds %v, want all five", kinds)
+	}
+	values := []filters.Value{{}, {Kind: filters.KindNumber, Num: 0}, {Kind: filters.KindNumber, Num: 1.5},
+		{Kind: filters.KindNumber, Num: 2}, {Kind: filters.KindNumber, Num: 9}}
+	for _, s := range append(texts, "/help/cart/1", "/zzz", "ca/rt") {
+		values = append(values, filters.Value{Kind: filters.KindString, Str: s})
+	}
+	var buf CandidateBuffer
+	offered := 0
+	for _, typ := range append(types, "scroll") {
+		for _, url := range values {
+			for _, price := range values {
+				event := map[string]filters.Value{"url": url, "properties.price": price}
+				value := func(f filters.Field) filters.Value { return event[f.Text] }
+				var want []int32
+				for pos, cs := range snap.Streams {
+					if slices.ContainsFunc(cs.Program.Keys, func(k filters.Key) bool { return k.Type == typ && k.Admits(event[k.Field.Text]) }) {
+						want = append(want, int32(pos))
+					}
+				}
+				got := snap.Candidates(typ, value, &buf)
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s with url %+v, price %+v: offered %v, keys admit %v", typ, url, price, got, want)
+				}
+				offered += len(got)
+			}
+		}
+	}
+	if offered == 0 {
+		t.Fatal("no event was offered a stream: the test proves nothing")
+	}
+}

@@ -1,0 +1,116 @@
+package streams
+
+import "slices"
+
+// substrings finds which of a set of literals occur in a text in one pass
+// (Aho–Corasick): the stream index's search for contains, starts_with,
+// ends_with and the literals of matches conditions, so that an event is
+// read once per field however many streams watch that field.
+//
+// State 0 is the root. The root's transitions are a dense table, since a
+// search spends most bytes there; other states keep their few edges sorted
+// by byte and fall back along their failure links.
+type substrings struct {
+	root  [256]int32
+	edges [][]edge
+	fail  []int32
+	// out[s] are the literals that end at state s, its failure chain's
+	// included.
+	out [][]int32
+}
+
+type edge struct {
+	b  byte
+	to int32
+}
+
+func (a *substrings) child(s int32, b byte) (int32, bool) {
+	if s == 0 {
+		return a.root[b], a.root[b] != 0
+	}
+	es := a.edges[s]
+	i, found := slices.BinarySearchFunc(es, b, func(e edge, b byte) int { return int(e.b) - int(b) })
+	if !found {
+		return 0, false
+	}
+	return es[i].to, true
+}
+
+// newSubstrings builds the automaton of literals; literal i is reported as
+// i. Empty literals are never reported.
+func newSubstrings(literals []string) *substrings {
+	a := &substrings{edges: [][]edge{nil}, fail: []int32{0}, out: [][]int32{nil}}
+	for i, lit := range literals {
+		if lit == "" {
+			continue
+		}
+		s := int32(0)
+		for j := 0; j < len(lit); j++ {
+			next, ok := a.child(s, lit[j])
+			if !ok {
+				next = int32(len(a.edges))
+				a.edges = append(a.edges, nil)
+				a.fail = append(a.fail, 0)
+				a.out = append(a.out, nil)
+				if s == 0 {
+					a.root[lit[j]] = next
+				} else {
+					es := append(a.edges[s], edge{b: lit[j], to: next})
+					slices.SortFunc(es, func(x, y edge) int { return int(x.b) - int(y.b) })
+					a.edges[s] = es
+				}
+			}
+			s = next
+		}
+		a.out[s] = append(a.out[s], int32(i))
+	}
+	// Breadth first, so that a state's failure target is finished before
+	// the state.
+	var queue []int32
+	for b := range 256 {
+		if s := a.root[b]; s != 0 {
+			queue = append(queue, s)
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		for _, e := range a.edges[s] {
+			f := a.fail[s]
+			for {
+				if t, ok := a.child(f, e.b); ok {
+					a.fail[e.to] = t
+					break
+				}
+				if f == 0 {
+					break
+				}
+				f = a.fail[f]
+			}
+			a.out[e.to] = append(a.out[e.to], a.out[a.fail[e.to]]...)
+			queue = append(queue, e.to)
+		}
+	}
+	return a
+}
+
+// find appends to found the literals that occur in text, each once per
+// occurrence.
+func (a *substrings) find(text string, found []int32) []int32 {
+	s := int32(0)
+	for i := 0; i < len(text); i++ {
+		b := text[i]
+		for {
+			if t, ok := a.child(s, b); ok {
+				s = t
+				break
+			}
+			if s == 0 {
+				break
+			}
+			s = a.fail[s]
+		}
+		found = append(found, a.out[s]...)
+	}
+	return found
+}

@@ -1,0 +1,235 @@
+package filters
+
+import (
+	"regexp/syntax"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Key is what an event must have for one trigger (or sequence step) to
+// match it, or to count towards it: its type and, when one of the
+// trigger's conditions allows it, something about one field that an index
+// over many streams can look up without running their modules. An event
+// whose fields a key does not admit gets 0 from the module and changes no
+// state.
+type Key struct {
+	Type  string
+	Kind  KeyKind
+	Field Field // zero Text for KeyType
+	// Values, sorted and unique: the strings of KeyEqual, or the literals
+	// of KeyContains (one of them occurs in every string the condition
+	// accepts).
+	Values []string
+	// Bound of KeyAbove and KeyBelow; Inclusive for gte and lte.
+	Bound     float64
+	Inclusive bool
+}
+
+// KeyKind says what a Key asks of its field.
+type KeyKind uint8
+
+const (
+	// KeyType: the event type alone.
+	KeyType KeyKind = iota
+	// KeyEqual: the field is a string equal to one of Values (eq, in).
+	KeyEqual
+	// KeyContains: the field is a string in which one of Values occurs
+	// (contains, starts_with, ends_with, and matches when its pattern has
+	// literals every match must contain).
+	KeyContains
+	// KeyAbove: the field is a number above Bound (gt; gte when Inclusive).
+	KeyAbove
+	// KeyBelow: the field is a number below Bound (lt; lte when Inclusive).
+	KeyBelow
+)
+
+// Admits reports whether an event of the key's type whose field holds v
+// fits the key. Indexes must admit at least what this admits.
+func (k Key) Admits(v Value) bool {
+	switch k.Kind {
+	case KeyEqual:
+		_, found := slices.BinarySearch(k.Values, v.Str)
+		return v.Kind == KindString && found
+	case KeyContains:
+		if v.Kind != KindString {
+			return false
+		}
+		for _, lit := range k.Values {
+			if strings.Contains(v.Str, lit) {
+				return true
+			}
+		}
+		return false
+	case KeyAbove:
+		return v.Kind == KindNumber && (v.Num > k.Bound || k.Inclusive && v.Num == k.Bound)
+	case KeyBelow:
+		return v.Kind == KindNumber && (v.Num < k.Bound || k.Inclusive && v.Num == k.Bound)
+	}
+	return true
+}
+
+// keyOf is the key of a trigger or step, from the condition that narrows
+// it most cheaply: a string eq or an all-string in (exact lookups), else
+// the condition with the longest necessary literals (a multi-pattern
+// search), else a numeric bound, else the type alone.
+func keyOf(p triggerPlan) Key {
+	k := Key{Type: p.eventType}
+	for _, op := range []Op{OpEq, OpIn} {
+		for _, c := range p.conditions {
+			if c.op != op || c.field.Root == FieldType {
+				continue
+			}
+			if values := stringValues(c.values); len(values) > 0 {
+				k.Kind, k.Field, k.Values = KeyEqual, c.field, values
+				return k
+			}
+		}
+	}
+	best := 0
+	for _, c := range p.conditions {
+		if c.field.Root == FieldType {
+			continue
+		}
+		var literals []string
+		switch c.op {
+		case OpContains, OpStartsWith, OpEndsWith:
+			if c.values[0].Str != "" {
+				literals = []string{c.values[0].Str}
+			}
+		case OpMatches:
+			literals = regexLiterals(c.values[0].Str)
+		}
+		if n := shortest(literals); n > best {
+			best = n
+			k.Kind, k.Field, k.Values = KeyContains, c.field, literals
+		}
+	}
+	if best > 0 {
+		return k
+	}
+	for _, c := range p.conditions {
+		switch c.op {
+		case OpGt, OpGte:
+			k.Kind = KeyAbove
+		case OpLt, OpLte:
+			k.Kind = KeyBelow
+		default:
+			continue
+		}
+		k.Field, k.Bound, k.Inclusive = c.field, c.values[0].Num, c.op == OpGte || c.op == OpLte
+		return k
+	}
+	return k
+}
+
+// stringValues returns values as sorted unique strings, or nil when one of
+// them is not a string.
+func stringValues(values []Value) []string {
+	out := make([]string, 0, len(values))
+	for _, v := range values {
+		if v.Kind != KindString {
+			return nil
+		}
+		out = append(out, v.Str)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// shortest is the length of the shortest literal, 0 for none.
+func shortest(literals []string) int {
+	if len(literals) == 0 {
+		return 0
+	}
+	n := len(literals[0])
+	for _, l := range literals[1:] {
+		n = min(n, len(l))
+	}
+	return n
+}
+
+// maxRegexLiterals bounds the literal set an alternation contributes; a
+// larger one is not worth indexing.
+const maxRegexLiterals = 16
+
+// regexLiterals returns literals one of which occurs in every string the
+// RE2 pattern matches (sorted, unique), or nil when it finds none, so that
+// streams with a `matches` condition can be indexed by a substring search.
+func regexLiterals(pattern string) []string {
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil
+	}
+	literals := necessaryLiterals(re)
+	slices.Sort(literals)
+	return slices.Compact(literals)
+}
+
+// necessaryLiterals walks a parsed pattern: a literal must occur; a
+// concatenation needs what any of its parts needs (the part with the
+// longest literals is kept, adjacent literals joined); an alternation
+// needs one of what its branches need; a repetition of at least one needs
+// what its body needs. Everything else (classes, optional parts, case
+// folding) needs nothing that can be named.
+func necessaryLiterals(re *syntax.Regexp) []string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		if s, ok := plainLiteral(re); ok {
+			return []string{s}
+		}
+	case syntax.OpCapture, syntax.OpPlus:
+		return necessaryLiterals(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return necessaryLiterals(re.Sub[0])
+		}
+	case syntax.OpAlternate:
+		var all []string
+		for _, sub := range re.Sub {
+			literals := necessaryLiterals(sub)
+			if literals == nil {
+				return nil
+			}
+			all = append(all, literals...)
+		}
+		if len(all) <= maxRegexLiterals {
+			return all
+		}
+	case syntax.OpConcat:
+		var best []string
+		keep := func(literals []string) {
+			if shortest(literals) > shortest(best) {
+				best = literals
+			}
+		}
+		var run strings.Builder
+		for _, sub := range re.Sub {
+			if s, ok := plainLiteral(sub); ok {
+				run.WriteString(s)
+				continue
+			}
+			if run.Len() > 0 {
+				keep([]string{run.String()})
+				run.Reset()
+			}
+			keep(necessaryLiterals(sub))
+		}
+		if run.Len() > 0 {
+			keep([]string{run.String()})
+		}
+		return best
+	}
+	return nil
+}
+
+// plainLiteral is the text of a case-sensitive literal node. A literal
+// with U+FFFD is left out: the automaton reads each invalid byte as U+FFFD,
+// so such a pattern can match bytes that do not contain it.
+func plainLiteral(re *syntax.Regexp) (string, bool) {
+	if re.Op != syntax.OpLiteral || re.Flags&syntax.FoldCase != 0 {
+		return "", false
+	}
+	s := string(re.Rune)
+	return s, !strings.ContainsRune(s, utf8.RuneError)
+}
