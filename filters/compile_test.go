@@ -477,7 +477,7 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 	}
 	admits := func(ev map[string]filters.Value) bool {
 		for _, k := range prog.Keys {
-			if ev["type"].Str == k.Type && k.Admits(ev[k.Field.Text]) {
+			if ev["type"].Str == k.Type && k.Admits(func(f filters.Field) filters.Value { return ev[f.Text] }) {
 				return true
 			}
 		}
@@ -519,20 +519,20 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 }
 
 // TestRegexKeysNameNecessaryLiterals: a matches condition is indexed by
-// literals one of which every match contains, or by its type when the
-// pattern names none (FuzzRegexAgreesWithGo checks the promise on
-// arbitrary patterns).
+// sets of literals, every match containing one of each set, longest first,
+// or by its type when the pattern names none (FuzzRegexAgreesWithGo checks
+// the promise on arbitrary patterns).
 func TestRegexKeysNameNecessaryLiterals(t *testing.T) {
 	for pattern, want := range map[string]string{
-		`^https://shop\.example/(cart|checkout)/never$`: "[https://shop.example/]",
-		`(cart|checkout)`: "[art heckout]", // the parser factors the common c out
-		`x(abc|abd)+`:     "[ab]",          // factored to ab[cd]
-		`(ab)?c`:          "[c]",
-		`a*`:              "[]",
-		`(?i)checkout`:    "[]",
-		`[a-z]+\.example`: "[.example]",
-		`(a|)b{2}`:        "[b]",
-		`x{0,3}`:          "[]",
+		`^https://shop\.example/(cart|checkout)/never$`: "[[https://shop.example/] [/never] [art heckout] [c]]",
+		`(cart|checkout)`: "[[art heckout] [c]]", // the parser factors the common c out
+		`x(abc|abd)+`:     "[[ab] [x]]",          // factored to ab[cd]
+		`(ab)?c`:          "[[c]]",
+		`a*`:              "[[]]",
+		`(?i)checkout`:    "[[]]",
+		`[a-z]+\.example`: "[[.example]]",
+		`(a|)b{2}`:        "[[b]]",
+		`x{0,3}`:          "[[]]",
 	} {
 		value, _ := json.Marshal(pattern)
 		prog, err := filters.Compile("triggers", []filters.Trigger{{Event: "navigate",
@@ -540,7 +540,11 @@ func TestRegexKeysNameNecessaryLiterals(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", pattern, err)
 		}
-		if got := fmt.Sprint(prog.Keys[0].Values); got != want {
+		sets := [][]string{prog.Keys[0].Values}
+		for _, alt := range prog.Keys[0].Alternatives {
+			sets = append(sets, alt.Values)
+		}
+		if got := fmt.Sprint(sets); got != want {
 			t.Errorf("%s: literals %s, want %s", pattern, got, want)
 		}
 	}

@@ -24,6 +24,11 @@ type Key struct {
 	// Bound of KeyAbove and KeyBelow; Inclusive for gte and lte.
 	Bound     float64
 	Inclusive bool
+	// Alternatives of a KeyContains key are the trigger's other literal
+	// keys, each as necessary as the key itself: an index may look up
+	// whichever its catalog shares least (a site's common URL prefix is a
+	// poor key when every stream's pattern starts with it).
+	Alternatives []Key
 }
 
 // KeyKind says what a Key asks of its field.
@@ -44,9 +49,20 @@ const (
 	KeyBelow
 )
 
-// Admits reports whether an event of the key's type whose field holds v
-// fits the key. Indexes must admit at least what this admits.
-func (k Key) Admits(v Value) bool {
+// Admits reports whether an event of the key's type whose fields value
+// reports fits the key and its alternatives. Indexes must admit at least
+// what this admits.
+func (k Key) Admits(value func(Field) Value) bool {
+	for _, alt := range k.Alternatives {
+		if !alt.admits(value(alt.Field)) {
+			return false
+		}
+	}
+	return k.admits(value(k.Field))
+}
+
+// admits reports whether a field that holds v fits the key itself.
+func (k Key) admits(v Value) bool {
 	switch k.Kind {
 	case KeyEqual:
 		_, found := slices.BinarySearch(k.Values, v.Str)
@@ -86,26 +102,32 @@ func keyOf(p triggerPlan) Key {
 			}
 		}
 	}
-	best := 0
+	var literal []Key
 	for _, c := range p.conditions {
 		if c.field.Root == FieldType {
 			continue
 		}
-		var literals []string
+		var sets [][]string
 		switch c.op {
 		case OpContains, OpStartsWith, OpEndsWith:
-			if c.values[0].Str != "" {
-				literals = []string{c.values[0].Str}
-			}
+			sets = [][]string{{c.values[0].Str}}
 		case OpMatches:
-			literals = regexLiterals(c.values[0].Str)
+			sets = regexLiterals(c.values[0].Str)
 		}
-		if n := shortest(literals); n > best {
-			best = n
-			k.Kind, k.Field, k.Values = KeyContains, c.field, literals
+		for _, set := range sets {
+			if shortest(set) > 0 {
+				literal = append(literal, Key{Type: p.eventType, Kind: KeyContains, Field: c.field, Values: set})
+			}
 		}
 	}
-	if best > 0 {
+	if len(literal) > 0 {
+		// The longest literals first: without knowing the catalog, the
+		// longer a literal, the rarer.
+		slices.SortStableFunc(literal, func(a, b Key) int { return shortest(b.Values) - shortest(a.Values) })
+		k = literal[0]
+		if len(literal) > 1 {
+			k.Alternatives = literal[1:]
+		}
 		return k
 	}
 	for _, c := range p.conditions {
@@ -153,30 +175,34 @@ func shortest(literals []string) int {
 // larger one is not worth indexing.
 const maxRegexLiterals = 16
 
-// regexLiterals returns literals one of which occurs in every string the
-// RE2 pattern matches (sorted, unique), or nil when it finds none, so that
-// streams with a `matches` condition can be indexed by a substring search.
-func regexLiterals(pattern string) []string {
+// regexLiterals returns sets of literals (each sorted, unique) such that
+// every string the RE2 pattern matches contains one literal of each set,
+// so that streams with a `matches` condition can be indexed by a
+// substring search; none when it finds none.
+func regexLiterals(pattern string) [][]string {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return nil
 	}
-	literals := necessaryLiterals(re)
-	slices.Sort(literals)
-	return slices.Compact(literals)
+	sets := necessaryLiterals(re)
+	for i := range sets {
+		slices.Sort(sets[i])
+		sets[i] = slices.Compact(sets[i])
+	}
+	return sets
 }
 
 // necessaryLiterals walks a parsed pattern: a literal must occur; a
-// concatenation needs what any of its parts needs (the part with the
-// longest literals is kept, adjacent literals joined); an alternation
-// needs one of what its branches need; a repetition of at least one needs
-// what its body needs. Everything else (classes, optional parts, case
-// folding) needs nothing that can be named.
-func necessaryLiterals(re *syntax.Regexp) []string {
+// concatenation needs what each of its parts needs (adjacent literals
+// joined); an alternation needs one of what its branches need (the
+// longest set of each); a repetition of at least one needs what its body
+// needs. Everything else (classes, optional parts, case folding) needs
+// nothing that can be named.
+func necessaryLiterals(re *syntax.Regexp) [][]string {
 	switch re.Op {
 	case syntax.OpLiteral:
 		if s, ok := plainLiteral(re); ok {
-			return []string{s}
+			return [][]string{{s}}
 		}
 	case syntax.OpCapture, syntax.OpPlus:
 		return necessaryLiterals(re.Sub[0])
@@ -185,24 +211,19 @@ func necessaryLiterals(re *syntax.Regexp) []string {
 			return necessaryLiterals(re.Sub[0])
 		}
 	case syntax.OpAlternate:
-		var all []string
+		var any []string
 		for _, sub := range re.Sub {
-			literals := necessaryLiterals(sub)
-			if literals == nil {
+			sets := necessaryLiterals(sub)
+			if len(sets) == 0 {
 				return nil
 			}
-			all = append(all, literals...)
+			any = append(any, slices.MaxFunc(sets, func(a, b []string) int { return shortest(a) - shortest(b) })...)
 		}
-		if len(all) <= maxRegexLiterals {
-			return all
+		if len(any) <= maxRegexLiterals {
+			return [][]string{any}
 		}
 	case syntax.OpConcat:
-		var best []string
-		keep := func(literals []string) {
-			if shortest(literals) > shortest(best) {
-				best = literals
-			}
-		}
+		var sets [][]string
 		var run strings.Builder
 		for _, sub := range re.Sub {
 			if s, ok := plainLiteral(sub); ok {
@@ -210,15 +231,15 @@ func necessaryLiterals(re *syntax.Regexp) []string {
 				continue
 			}
 			if run.Len() > 0 {
-				keep([]string{run.String()})
+				sets = append(sets, []string{run.String()})
 				run.Reset()
 			}
-			keep(necessaryLiterals(sub))
+			sets = append(sets, necessaryLiterals(sub)...)
 		}
 		if run.Len() > 0 {
-			keep([]string{run.String()})
+			sets = append(sets, []string{run.String()})
 		}
-		return best
+		return sets
 	}
 	return nil
 }

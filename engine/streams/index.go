@@ -127,6 +127,12 @@ func (s *Snapshot) SegmentsFor(t string) []*CompiledSegment {
 }
 
 func (s *Snapshot) buildIndex() {
+	shares := literalShares{}
+	for _, cs := range s.Streams {
+		if cs.Pool != nil {
+			shares.count(cs.Program.Keys)
+		}
+	}
 	s.streamsByType = map[string]*typeIndex{}
 	at := func(t string) *typeIndex {
 		ti := s.streamsByType[t]
@@ -156,7 +162,7 @@ func (s *Snapshot) buildIndex() {
 			continue
 		}
 		for _, k := range cs.Program.Keys {
-			at(k.Type).add(k, int32(pos))
+			at(k.Type).add(shares.leastShared(k), int32(pos))
 		}
 	}
 	// Streams with filter triggers see every event; a stream listed twice
@@ -188,6 +194,49 @@ func (s *Snapshot) buildIndex() {
 			s.segmentsByType[t] = append(s.segmentsByType[t], seg)
 		}
 	}
+}
+
+// literalShares counts the keys that name each literal, by event type and
+// field: the more keys share a literal, the more events likely carry it.
+type literalShares map[literalKey]int
+
+type literalKey struct{ typ, field, literal string }
+
+func (ls literalShares) count(keys []filters.Key) {
+	for _, k := range keys {
+		for _, option := range append([]filters.Key{k}, k.Alternatives...) {
+			if option.Kind != filters.KeyContains {
+				continue
+			}
+			for _, lit := range option.Values {
+				ls[literalKey{k.Type, option.Field.Text, lit}]++
+			}
+		}
+	}
+}
+
+// leastShared returns, of a literal key and its alternatives, the one
+// whose most shared literal is shared least (the first on a tie: the
+// longest), without alternatives.
+func (ls literalShares) leastShared(k filters.Key) filters.Key {
+	if k.Kind != filters.KeyContains {
+		return k
+	}
+	share := func(option filters.Key) int {
+		most := 0
+		for _, lit := range option.Values {
+			most = max(most, ls[literalKey{k.Type, option.Field.Text, lit}])
+		}
+		return most
+	}
+	best, bestShare := k, share(k)
+	for _, alt := range k.Alternatives {
+		if n := share(alt); n < bestShare {
+			best, bestShare = alt, n
+		}
+	}
+	best.Alternatives = nil
+	return best
 }
 
 // add lists the stream at pos under its key k.
