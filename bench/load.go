@@ -41,9 +41,10 @@ type LoadConfig struct {
 	Streams int
 	// Catalog is what the streams watch besides their signal: "mixed" (the
 	// standard: five kinds of condition — eq on a property, RE2 and
-	// contains on the URL, gt, ends_with on the user — each shared by a
-	// fifth of the streams) or "keyed" (each stream watches its own button,
-	// page or SKU with eq: what an index over eq conditions can prune).
+	// contains on the URL, gt, ends_with on the user — each used by a
+	// fifth of the streams with that stream's own value; the RE2 patterns
+	// share the site's URL prefix) or "keyed" (each stream watches its own
+	// button, page or SKU with eq or in).
 	Catalog string
 	// FilterStreams of the streams (the first ones) fire on their signal
 	// through an uploaded Wasm filter (bench/filters/signal.wat, built with
@@ -338,11 +339,11 @@ func benchStream(i int, catalog string, byFilter bool, url string) map[string]an
 		}[i%5]
 	default:
 		extra = []map[string]any{
-			cond("click", "properties.target_text", "eq", "never-clicked"),
-			cond("navigate", "url", "matches", `^https://shop\.example/(cart|checkout)/never$`),
-			cond("rage_click", "url", "contains", "/no-such-page"),
-			cond("change", "properties.price", "gt", 1e12),
-			cond("click", "user.email", "ends_with", "@never.example"),
+			cond("click", "properties.target_text", "eq", fmt.Sprintf("never-clicked-%d", i)),
+			cond("navigate", "url", "matches", fmt.Sprintf(`^https://shop\.example/(cart|checkout)/step-%d$`, i)),
+			cond("rage_click", "url", "contains", fmt.Sprintf("/no-such-page-%d", i)),
+			cond("change", "properties.price", "gt", 1e12+float64(i)),
+			cond("click", "user.email", "ends_with", fmt.Sprintf("@never-%d.example", i)),
 		}[i%5]
 	}
 	return map[string]any{"name": fmt.Sprintf("bench stream %d", i), "triggers": []any{signal, extra},
