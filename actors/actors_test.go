@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestMailboxBoundsAndOrder(t *testing.T) {
@@ -325,5 +327,36 @@ func (o *ordered) Timeout(time.Time) bool { return false }
 func (o *ordered) Stopped(r StopReason) {
 	if r == StopShutdown {
 		o.stopped.Add(1)
+	}
+}
+
+// TestRegistryRetainsKeys: a new actor and the registry keep the copy of
+// the key RetainKey returns, not the caller's, and find it by equal keys.
+func TestRegistryRetainsKeys(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var g Group
+	defer g.Wait()
+	defer cancel()
+	spawnedWith := make(chan string, 2)
+	reg := NewRegistry(ctx, &g, RegistryConfig[string, int]{
+		MailboxCapacity: 8,
+		RetainKey:       strings.Clone,
+		Spawn: func(key string) Behaviour[int] {
+			spawnedWith <- key
+			return &recorder{idleAfter: time.Minute, stopped: make(chan StopReason, 1)}
+		},
+	})
+	batch := "session-a and the rest of a large buffer"
+	key := batch[:9]
+	for range 2 {
+		if _, err := reg.Reserve(key, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := <-spawnedWith; got != key || unsafe.StringData(got) == unsafe.StringData(key) {
+		t.Fatalf("spawned with %q at the caller's bytes: %v", got, unsafe.StringData(got) == unsafe.StringData(key))
+	}
+	if len(spawnedWith) != 0 || reg.Len() != 1 {
+		t.Fatalf("an equal key spawned a second actor (%d live)", reg.Len())
 	}
 }

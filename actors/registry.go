@@ -26,6 +26,7 @@ type Registry[K comparable, M any] struct {
 	capacity   int
 	supervisor Supervisor
 	sweep      time.Duration
+	retainKey  func(K) K
 	seed       maphash.Seed
 	dispatcher *dispatcher
 	live       sync.WaitGroup // one per actor not yet Stopped
@@ -55,13 +56,17 @@ type RegistryConfig[K comparable, M any] struct {
 	// SweepInterval is how often deadlines are checked (default 1s): a
 	// Timeout runs up to this long after its Deadline.
 	SweepInterval time.Duration
+	// RetainKey, when set, returns an equal copy of a new actor's key for
+	// the registry and the actor to keep (strings.Clone for a string that
+	// views a larger buffer).
+	RetainKey func(key K) K
 }
 
 // NewRegistry returns a registry whose actors run until ctx ends; group
 // waits for its workers, and for every actor's Stopped.
 func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg RegistryConfig[K, M]) *Registry[K, M] {
 	r := &Registry[K, M]{ctx: ctx, spawn: cfg.Spawn, capacity: cfg.MailboxCapacity, supervisor: cfg.Supervisor,
-		sweep: cfg.SweepInterval, seed: maphash.MakeSeed(), dispatcher: newDispatcher()}
+		sweep: cfg.SweepInterval, retainKey: cfg.RetainKey, seed: maphash.MakeSeed(), dispatcher: newDispatcher()}
 	if r.supervisor == nil {
 		r.supervisor = ResumeAlways
 	}
@@ -111,6 +116,9 @@ func (r *Registry[K, M]) Reserve(key K, n int) (*Mailbox[M], error) {
 	if !ok {
 		if n > r.capacity {
 			return nil, ErrMailboxFull // refuse before spawning an actor for nothing
+		}
+		if r.retainKey != nil {
+			key = r.retainKey(key)
 		}
 		c = r.newCell(key, s)
 		s.actors[key] = c

@@ -171,7 +171,7 @@ func referenceDecodeArray(body []byte, maxEvents int, now time.Time) ([]model.Ev
 			return nil, inv
 		}
 		events = append(events, model.Event{})
-		if err := normalize(&w, &events[i], now); err != nil {
+		if err := normalize(&w, &events[i], now, nil); err != nil {
 			err.Index = i
 			return nil, err
 		}
@@ -201,11 +201,11 @@ func decodeOne(raw json.RawMessage, out *model.Event, now time.Time) *model.Inva
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return reject(0, "", "unexpected data after the event")
 	}
-	return normalize(&w, out, now)
+	return normalize(&w, out, now, nil)
 }
 
 // normalize validates a decoded event and fills out its normalised form.
-func normalize(w *wireEvent, out *model.Event, now time.Time) *model.InvalidError {
+func normalize(w *wireEvent, out *model.Event, now time.Time, users *slab[model.User]) *model.InvalidError {
 	if w.SessionID == nil {
 		return reject(0, "session_id", "required")
 	}
@@ -251,7 +251,7 @@ func normalize(w *wireEvent, out *model.Event, now time.Time) *model.InvalidErro
 		return err
 	}
 	if w.User != nil {
-		if e.User, err = user(w.User); err != nil {
+		if e.User, err = user(w.User, users.next()); err != nil {
 			return err
 		}
 	}
@@ -328,8 +328,9 @@ func timestamp(raw json.RawMessage, now time.Time) (time.Time, *model.InvalidErr
 }
 
 // object checks and compacts an object member; compact says the fast
-// decoder already found it compact and shallow enough (it is still copied:
-// the body's buffer is reused after the request).
+// decoder already found it compact and shallow enough. raw is the
+// decoder's own (encoding/json copies a RawMessage, the fast decoder
+// works on a copy of the body), so it is kept, not copied again.
 func object(path string, raw json.RawMessage, compact bool) (json.RawMessage, *model.InvalidError) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -342,7 +343,7 @@ func object(path string, raw json.RawMessage, compact bool) (json.RawMessage, *m
 		if len(raw) > MaxPropertiesBytes {
 			return nil, reject(0, path, "%d bytes, over the limit of %d", len(raw), MaxPropertiesBytes)
 		}
-		return bytes.Clone(raw), nil
+		return raw[:len(raw):len(raw)], nil // an append cannot reach the bytes after it
 	}
 	// Compact so the stored and delivered form does not carry the
 	// producer's whitespace.
@@ -380,8 +381,7 @@ func depth(b []byte) int {
 	return deepest
 }
 
-func user(w *wireUser) (*model.User, *model.InvalidError) {
-	u := &model.User{}
+func user(w *wireUser, u *model.User) (*model.User, *model.InvalidError) {
 	for _, f := range []struct {
 		path string
 		src  *string

@@ -170,3 +170,26 @@ func TestFastDecodeTakesTheCommonShape(t *testing.T) {
 		t.Fatalf("properties with whitespace are compacted: %s", fast[1].Properties)
 	}
 }
+
+// TestFastDecodeOwnsItsBytes: the events' strings and properties view one
+// copy of the body, so the request's buffer may be reused once decoded,
+// and growing one event's properties cannot write over the next event.
+func TestFastDecodeOwnsItsBytes(t *testing.T) {
+	body := []byte(`[{"session_id":"s1","type":"click","url":"/a","properties":{"k":1},"user":{"uid":"u1"}},` +
+		`{"session_id":"s2","type":"navigate","url":"/b","properties":{"k":2}}]`)
+	events, ok := fastDecodeArray(body, 100, now)
+	if !ok {
+		t.Fatal("the common shape fell back to the reference decoder")
+	}
+	want, err := referenceDecodeArray(body, 100, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range body {
+		body[i] = 'x' // the server reuses the request's buffer
+	}
+	_ = append(events[0].Properties, `,"overflow":true}`...)
+	if !reflect.DeepEqual(events, want) {
+		t.Fatalf("events changed with the request's buffer or a neighbour's append:\n%+v\nwant %+v", events, want)
+	}
+}

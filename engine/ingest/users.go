@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/hookwire/hookwire/engine/model"
@@ -28,7 +29,8 @@ func (u *userSessions) note(uid, session string) {
 	if u.latest == nil {
 		u.latest = map[string]string{}
 	}
-	u.latest[uid] = session
+	// Clones: the event's strings view its batch's body.
+	u.latest[strings.Clone(uid)] = strings.Clone(session)
 	u.mu.Unlock()
 }
 

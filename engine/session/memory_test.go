@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hookwire/hookwire/actors"
 	"github.com/hookwire/hookwire/engine/metrics"
@@ -102,3 +103,30 @@ func (discard) Matched(string, string, time.Time) {}
 type done struct{ wg *sync.WaitGroup }
 
 func (d done) Done() { d.wg.Done() }
+
+// TestMergeUserKeepsCopies: a session keeps its own copies of what an
+// event says about its user (the event's strings view the whole batch's
+// body, which the session must not hold alive), and copies only changes.
+func TestMergeUserKeepsCopies(t *testing.T) {
+	batch := `u-1ann@example.comAnn{"plan":"pro"}`
+	event := &model.User{UID: batch[:3], Email: batch[3:18], DisplayName: batch[18:21], Properties: []byte(batch[21:])}
+	var kept model.User
+	mergeUser(&kept, event)
+	if kept.UID != "u-1" || kept.Email != "ann@example.com" || kept.DisplayName != "Ann" || string(kept.Properties) != `{"plan":"pro"}` {
+		t.Fatalf("merged %+v", kept)
+	}
+	for name, pair := range map[string][2]string{"uid": {kept.UID, event.UID}, "email": {kept.Email, event.Email},
+		"display_name": {kept.DisplayName, event.DisplayName}} {
+		if unsafe.StringData(pair[0]) == unsafe.StringData(pair[1]) {
+			t.Errorf("the session's %s shares the event's bytes", name)
+		}
+	}
+	if &kept.Properties[0] == &event.Properties[0] {
+		t.Error("the session's user properties share the event's bytes")
+	}
+	uid := unsafe.StringData(kept.UID)
+	mergeUser(&kept, &model.User{UID: "u-1", Email: "new@example.com"})
+	if unsafe.StringData(kept.UID) != uid || kept.Email != "new@example.com" || kept.DisplayName != "Ann" {
+		t.Fatalf("a repeated uid is copied again or a change is lost: %+v", kept)
+	}
+}

@@ -1,8 +1,10 @@
 package session
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/hookwire/hookwire/actors"
@@ -81,6 +83,9 @@ func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps, mailboxCa
 		// A session ends within a tenth of its idle time (at most a second)
 		// of the deadline.
 		SweepInterval: min(time.Second, max(deps.Config.Idle/10, 10*time.Millisecond)),
+		// The id arrives as a view of its batch's body (ingest's
+		// decoder); the session keeps its own copy, not the batch.
+		RetainKey: strings.Clone,
 		Spawn: func(id string) actors.Behaviour[Message] {
 			// Timers start at spawn, so an actor whose reservation was
 			// released without a message still passivates.
@@ -132,10 +137,7 @@ func (a *actor) load() {
 	if sess == nil {
 		sess = &model.Session{ID: a.id}
 	}
-	if sess.Fired == nil {
-		sess.Fired = map[string]model.Fired{}
-	}
-	a.session = sess
+	a.session = sess // Fired stays nil until a stream fires: most sessions never do
 	a.filterState.actor = a
 }
 
@@ -258,18 +260,17 @@ func (a *actor) observe(e *model.Event) {
 	a.dirty = true
 }
 
+// mergeUser copies what src says about the user into dst. The event's
+// strings view its batch's body: dst keeps copies, made only when a value
+// changes, so a session does not hold a batch alive.
 func mergeUser(dst, src *model.User) {
-	if src.UID != "" {
-		dst.UID = src.UID
+	for _, f := range [...]struct{ dst, src *string }{{&dst.UID, &src.UID}, {&dst.Email, &src.Email}, {&dst.DisplayName, &src.DisplayName}} {
+		if *f.src != "" && *f.src != *f.dst {
+			*f.dst = strings.Clone(*f.src)
+		}
 	}
-	if src.Email != "" {
-		dst.Email = src.Email
-	}
-	if src.DisplayName != "" {
-		dst.DisplayName = src.DisplayName
-	}
-	if len(src.Properties) > 0 {
-		dst.Properties = src.Properties
+	if len(src.Properties) > 0 && !bytes.Equal(src.Properties, dst.Properties) {
+		dst.Properties = bytes.Clone(src.Properties)
 	}
 }
 
@@ -328,6 +329,9 @@ func (a *actor) fire(cs *streams.Compiled, e *model.Event) {
 	if err != nil {
 		a.deps.Logger.Error("building webhook payload", "stream_id", cs.Stream.ID, "err", err)
 		return
+	}
+	if a.session.Fired == nil {
+		a.session.Fired = map[string]model.Fired{}
 	}
 	a.session.Fired[cs.Stream.ID] = model.Fired{At: now, WebhookID: id}
 	a.outgoing = append(a.outgoing, &model.Delivery{
