@@ -106,16 +106,24 @@ func (r *Registry[K, M]) shard(key K) *registryShard[K, M] {
 // its mailbox. The caller must follow with PushReserved or Release on the
 // returned mailbox.
 func (r *Registry[K, M]) Reserve(key K, n int) (*Mailbox[M], error) {
+	mb, _, err := r.ReserveSpawning(key, n)
+	return mb, err
+}
+
+// ReserveSpawning is Reserve that also reports whether it spawned the
+// actor, for callers that tell others about a new actor before its first
+// turn.
+func (r *Registry[K, M]) ReserveSpawning(key K, n int) (mb *Mailbox[M], spawned bool, err error) {
 	s := r.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || r.ctx.Err() != nil {
-		return nil, ErrMailboxClosed
+		return nil, false, ErrMailboxClosed
 	}
 	c, ok := s.actors[key]
 	if !ok {
 		if n > r.capacity {
-			return nil, ErrMailboxFull // refuse before spawning an actor for nothing
+			return nil, false, ErrMailboxFull // refuse before spawning an actor for nothing
 		}
 		if r.retainKey != nil {
 			key = r.retainKey(key)
@@ -124,9 +132,9 @@ func (r *Registry[K, M]) Reserve(key K, n int) (*Mailbox[M], error) {
 		s.actors[key] = c
 	}
 	if err := c.mailbox.Reserve(n); err != nil {
-		return nil, err
+		return nil, !ok, err
 	}
-	return c.mailbox, nil
+	return c.mailbox, !ok, nil
 }
 
 // PushControl delivers a control message to key's actor if it is running.

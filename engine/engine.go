@@ -123,14 +123,15 @@ func New(cfg Config) (e *Engine, err error) {
 	}
 	committer := session.NewCommitter(e.commitStage.ctx, &e.commitStage.group, e.store, cfg.Retention,
 		e.outbox, e.system, e.metrics, cfg.Logger)
+	users := &session.Users{}
 	e.sessions = session.NewRegistry(e.sessionStage.ctx, &e.sessionStage.group, &session.Deps{
 		Config:  session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention},
-		Catalog: e.catalog, Store: e.store, Committer: committer, Metrics: e.metrics, Logger: cfg.Logger,
+		Catalog: e.catalog, Store: e.store, Committer: committer, Users: users, Metrics: e.metrics, Logger: cfg.Logger,
 	}, cfg.SessionMailbox)
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
 	e.writer = ingest.NewWriter(ingest.Stage{Ctx: e.ingestStage.ctx, Group: &e.ingestStage.group},
 		ingest.Stage{Ctx: e.syncStage.ctx, Group: &e.syncStage.group}, ingest.Config{
-			MaxInFlight: cfg.MaxInFlightEvents, QueueCapacity: 4096, DedupeTTL: cfg.Retention,
+			MaxInFlight: cfg.MaxInFlightEvents, QueueCapacity: 4096, DedupeTTL: cfg.Retention, Users: users,
 		}, e.store, trim, e.sessions, e.metrics, cfg.Logger)
 	ring, err := keys.Open(e.store, cfg.AdminKey)
 	if err != nil {

@@ -11,8 +11,9 @@ import (
 
 // TestFullstoryIngest: Fullstory "Create Event" bodies become custom events
 // that fire a stream on their name; an event with only user.uid joins the
-// user's live session; Basic auth is accepted on /v2 (as Fullstory clients
-// send it) and not on /v1.
+// user's live session (one that started with the user, or learnt it
+// later), and a new user's events of one request share a session; Basic
+// auth is accepted on /v2 (as Fullstory clients send it) and not on /v1.
 func TestFullstoryIngest(t *testing.T) {
 	recv := newReceiver(t)
 	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
@@ -52,11 +53,33 @@ func TestFullstoryIngest(t *testing.T) {
 		{"name":"Something Else","session":{"id":"app-8"}}]}`); status != 202 {
 		t.Fatalf("v2 batch: %d", status)
 	}
-	waitFor(t, 5*time.Second, "two webhooks", func() bool { return recv.count() == 2 })
+	// A user who signs in mid-session: the session learns its user, and a
+	// uid-only event then joins it.
+	if status := post("/v1/events", "Bearer "+key, `{"session_id":"web-3","type":"navigate"}`); status != 202 {
+		t.Fatalf("v1: %d", status)
+	}
+	if status := post("/v1/events", "Bearer "+key, `{"session_id":"web-3","type":"click","user":{"uid":"u-9"}}`); status != 202 {
+		t.Fatalf("v1: %d", status)
+	}
+	waitFor(t, 5*time.Second, "web-3 to evaluate both events", func() bool {
+		var s struct{ Events int }
+		return srv.call("GET", "/v1/sessions/web-3", nil, &s) == 200 && s.Events == 2
+	})
+	if status := post("/v2/events", "Basic "+key, `{"name":"Checkout Error","user":{"uid":"u-9"}}`); status != 202 {
+		t.Fatalf("v2 for u-9: %d", status)
+	}
+	// Two uid-only events of a new user in one batch start one session.
+	if status := post("/v2/events/batch", "Bearer "+key, `{"requests":[
+		{"name":"Checkout Error","user":{"uid":"u-new"}}, {"name":"Checkout Error","user":{"uid":"u-new"}}]}`); status != 202 {
+		t.Fatalf("v2 batch for u-new: %d", status)
+	}
+	waitFor(t, 5*time.Second, "four webhooks", func() bool { return recv.count() >= 4 })
 	time.Sleep(200 * time.Millisecond)
 	fired := firedOn(t, recv.received())
-	if _, ok := fired["web-1"]; !ok || len(fired) != 2 {
-		t.Fatalf("fired for %v, want web-1 (joined by uid) and app-7", fired)
+	_, web1 := fired["web-1"]
+	_, web3 := fired["web-3"]
+	if !web1 || !web3 || len(fired) != 4 || recv.count() != 4 {
+		t.Fatalf("fired for %v (%d webhooks), want web-1 and web-3 (joined by uid), app-7 and one session of u-new", fired, recv.count())
 	}
 	for _, h := range recv.received() {
 		p := h.payload(t)

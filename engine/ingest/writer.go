@@ -26,6 +26,9 @@ type Config struct {
 	QueueCapacity int
 	// DedupeTTL is how long a producer event id is remembered.
 	DedupeTTL time.Duration
+	// Users is the user → session index the session actors keep, which
+	// events naming only a user are resolved against; nil: a private one.
+	Users *session.Users
 }
 
 // Result is what a request's events came to.
@@ -46,16 +49,15 @@ type Writer struct {
 	synced   *actors.Mailbox[*writtenGroup] // written groups, to sync
 	trimmer  *Trimmer
 	inFlight atomic.Int64
-	users    userSessions
 }
 
 // SessionFor is the session an event naming only user uid joins: the
 // user's most recent live session, or a new one.
-func (w *Writer) SessionFor(uid string) string { return w.users.resolve(uid, w.sessions.Has) }
+func (w *Writer) SessionFor(uid string) string { return w.cfg.Users.Resolve(uid, w.sessions.Has) }
 
 // SweepUsers forgets users whose latest session has ended; call it now and
 // then to bound the memory of user → session.
-func (w *Writer) SweepUsers() { w.users.sweep(w.sessions.Has) }
+func (w *Writer) SweepUsers() { w.cfg.Users.Sweep(w.sessions.Has) }
 
 type request struct {
 	append store.AppendRequest
@@ -74,6 +76,7 @@ type reservation struct {
 	session string
 	n       int
 	mailbox *actors.Mailbox[session.Message]
+	spawned bool // the session's actor is new
 }
 
 // slotIndexes lends groupBySession its map from session to slot: a map per
@@ -121,6 +124,9 @@ type Stage struct {
 // (StartTrimmer).
 func NewWriter(write, sync Stage, cfg Config, st *store.Store, trim *Trimmer,
 	sessions *actors.Registry[string, session.Message], m *metrics.Metrics, logger *slog.Logger) *Writer {
+	if cfg.Users == nil {
+		cfg.Users = &session.Users{}
+	}
 	w := &Writer{cfg: cfg, store: st, sessions: sessions, metrics: m, logger: logger, trimmer: trim,
 		mailbox: actors.NewMailbox[*request](cfg.QueueCapacity),
 		synced:  actors.NewMailbox[*writtenGroup](cfg.QueueCapacity)}
@@ -140,16 +146,12 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 		return Result{}, fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
 	}
 	r := &request{append: store.AppendRequest{Events: events}, room: groupBySession(events), reply: make(chan error, 1)}
-	for i := range events {
-		if events[i].User != nil && events[i].User.UID != "" {
-			w.users.note(events[i].User.UID, events[i].SessionID)
-		}
-	}
 	// Reserve room in every session's mailbox first: once the events are on
 	// disk, handing them over must not fail.
 	for i := range r.room.slots {
 		slot := &r.room.slots[i]
-		mb, err := w.sessions.Reserve(slot.session, slot.n)
+		mb, spawned, err := w.sessions.ReserveSpawning(slot.session, slot.n)
+		slot.spawned = spawned
 		if err != nil {
 			r.room.release()
 			if errors.Is(err, actors.ErrMailboxClosed) {
@@ -168,6 +170,14 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 	}
 	if err := <-r.reply; err != nil {
 		return Result{}, err
+	}
+	// A new session's user is known before the answer, so an event naming
+	// only that user, sent after it, joins the session. Sessions note
+	// later changes of their user themselves.
+	for i := range events {
+		if u := events[i].User; u != nil && u.UID != "" && r.room.slots[r.room.ofEvent[i]].spawned {
+			w.cfg.Users.Note(u.UID, events[i].SessionID)
+		}
 	}
 	res := Result{}
 	for _, dup := range r.append.Duplicate {

@@ -70,8 +70,10 @@ type Deps struct {
 	Catalog   *streams.Catalog
 	Store     *store.Store
 	Committer *Committer
-	Metrics   *metrics.Metrics
-	Logger    *slog.Logger
+	// Users learns each session's user; nil: nobody asks.
+	Users   *Users
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
 
 // NewRegistry returns the registry of session actors. Their effects are
@@ -121,6 +123,7 @@ type actor struct {
 	segments     []segmentMatch // matched in this turn, announced after the commit
 	filterState  filterState
 	eval         *evaluation
+	userNoted    string // the uid this actor told deps.Users
 }
 
 // Restart forgets in-memory state; the next batch reloads it.
@@ -256,6 +259,12 @@ func (a *actor) observe(e *model.Event) {
 			s.User = &model.User{}
 		}
 		mergeUser(s.User, e.User)
+		// The user index learns the session's user once per actor, not
+		// per event.
+		if uid := s.User.UID; uid != "" && uid != a.userNoted && a.deps.Users != nil {
+			a.deps.Users.Note(uid, a.id)
+			a.userNoted = uid
+		}
 	}
 	a.dirty = true
 }
