@@ -70,6 +70,10 @@ type LoadConfig struct {
 	// HeapProfile, when set, is where the server's heap profile is written
 	// after the load has drained.
 	HeapProfile string `json:",omitempty"`
+	// Trace, when set, is where an execution trace of the server's first
+	// five seconds of measured load is written (go tool trace: scheduler
+	// delays, GC, syscalls behind a latency tail).
+	Trace string `json:",omitempty"`
 	// ServerArgs are extra flags for `hookwire serve`, after the harness's own.
 	ServerArgs []string `json:",omitempty"`
 	// ServerEnv are extra environment variables for the server (GOGC=400).
@@ -230,9 +234,15 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 			}
 		}()
 	}
-	profiled := make(chan error, 1)
+	profiled := make(chan error, 2)
 	if cfg.CPUProfile != "" {
 		go func() { profiled <- fetchCPUProfile(pprofAddr, cfg.Duration-2*time.Second, cfg.CPUProfile) }()
+	} else {
+		profiled <- nil
+	}
+	if cfg.Trace != "" {
+		seconds := max(1, min(5, int(cfg.Duration.Seconds())-2))
+		go func() { profiled <- fetchProfile(pprofAddr, fmt.Sprintf("trace?seconds=%d", seconds), cfg.Trace) }()
 	} else {
 		profiled <- nil
 	}
@@ -256,8 +266,10 @@ wait:
 	default:
 	}
 	window := time.Since(start).Seconds()
-	if err := <-profiled; err != nil {
-		return nil, err
+	for range 2 {
+		if err := <-profiled; err != nil {
+			return nil, err
+		}
 	}
 	evaluatedAtEnd, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
 	webhooksInWindow := recv.count()

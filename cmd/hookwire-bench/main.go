@@ -62,6 +62,7 @@ func load() {
 	fs.StringVar(&cfg.OutDir, "out", cfg.OutDir, "results directory (empty: none)")
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the server's CPU profile of the measured load here")
 	fs.StringVar(&cfg.HeapProfile, "heapprofile", "", "write the server's heap profile, taken after the load drained, here")
+	fs.StringVar(&cfg.Trace, "trace", "", "write an execution trace of the server's first 5 s of measured load here (go tool trace)")
 	var serverArgs string
 	fs.StringVar(&serverArgs, "server-args", "", "extra `flags` for hookwire serve, space-separated")
 	var serverEnv string

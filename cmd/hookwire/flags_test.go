@@ -67,12 +67,12 @@ func TestConfigFileErrorsNameTheKey(t *testing.T) {
 // yields a configuration the engine accepts.
 func TestExampleConfigFile(t *testing.T) {
 	cfg := engine.DefaultConfig()
-	fs, logFormat, _ := serveFlags(&cfg)
+	fs, proc := serveFlags(&cfg)
 	t.Setenv("HOOKWIRE_ADMIN_KEY", "from-the-environment")
 	if err := parseWithEnv(fs, []string{"--config", "../../docs/hookwire.example.yaml"}); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.OrgID != "acme" || cfg.Listen != "0.0.0.0:7070" || len(cfg.RetrySchedule) != 8 || *logFormat != "json" ||
+	if cfg.OrgID != "acme" || cfg.Listen != "0.0.0.0:7070" || len(cfg.RetrySchedule) != 8 || proc.logFormat != "json" ||
 		cfg.AdminKey != "from-the-environment" || cfg.FilterTimeout != 10*time.Millisecond {
 		t.Fatalf("config = %+v", cfg)
 	}

@@ -16,16 +16,19 @@ import (
 func serve(args []string) error {
 	cfg := engine.DefaultConfig()
 	cfg.Version = version
-	fs, logFormat, logLevel := serveFlags(&cfg)
+	fs, proc := serveFlags(&cfg)
 	if err := parseWithEnv(fs, args); err != nil {
 		if err == flag.ErrHelp {
 			return nil
 		}
 		return err
 	}
-	logger, err := newLogger(*logFormat, *logLevel)
+	logger, err := newLogger(proc.logFormat, proc.logLevel)
 	if err != nil {
 		return err
+	}
+	if proc.gcHeadroomMiB < 0 {
+		return fmt.Errorf("--gc-headroom-mib %d: want 0 (off) or more", proc.gcHeadroomMiB)
 	}
 	cfg.Logger = logger
 	e, err := engine.New(cfg)
@@ -34,12 +37,23 @@ func serve(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if _, set := os.LookupEnv("GOGC"); proc.gcHeadroomMiB > 0 && !set {
+		go keepGCHeadroom(ctx, uint64(proc.gcHeadroomMiB)<<20, logger)
+	}
 	return e.Run(ctx)
 }
 
-// serveFlags binds every serve flag to cfg; the log settings are returned
-// for the caller to build the logger.
-func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, logFormat, logLevel *string) {
+// processSettings are the serve flags about the process rather than the
+// engine.
+type processSettings struct {
+	logFormat, logLevel string
+	gcHeadroomMiB       int
+}
+
+// serveFlags binds every serve flag to cfg, or for the process's own
+// settings (the logger, the collector's pacing) to the returned struct.
+func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
+	proc = &processSettings{}
 	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.Listen, "listen", cfg.Listen, "one listener for the whole HTTP API")
 	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "Badger directory; created if missing")
@@ -69,9 +83,11 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, logFormat, logLevel *stri
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "hookwire's base URL for links in system webhooks (default http(s)://<listen>)")
 	fs.StringVar(&cfg.PprofListen, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060")
 	fs.String("config", "", "YAML file of settings: keys are these flags' names (flags and HOOKWIRE_* win)")
-	logFormat = fs.String("log-format", "text", "text or json")
-	logLevel = fs.String("log-level", "info", "debug, info, warn or error")
-	return fs, logFormat, logLevel
+	fs.StringVar(&proc.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&proc.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.IntVar(&proc.gcHeadroomMiB, "gc-headroom-mib", 256,
+		"let the heap grow at least this many MiB past the live heap between collections (0, or GOGC set: Go's own pacing)")
+	return fs, proc
 }
 
 func newLogger(format, level string) (*slog.Logger, error) {
