@@ -157,3 +157,58 @@ func TestCandidatesAgreeWithKeys(t *testing.T) {
 		t.Fatal("no event was offered a stream: the test proves nothing")
 	}
 }
+
+// BenchmarkCandidates: the index's answer for one event against a catalog
+// of 10 or 1000 streams shaped like the harness's mixed catalogue (each
+// stream its own button, URL step, missing page, price bound or e-mail
+// domain), for a navigate event with a ~100-byte URL and a click.
+func BenchmarkCandidates(b *testing.B) {
+	for _, n := range []int{10, 1000} {
+		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) {
+			st, err := store.Open(store.Options{Dir: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			ctx := context.Background()
+			cat, err := Open(ctx, Config{MaxStreams: n, Guard: netguard.Guard{AllowPrivate: true}}, st)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cat.Close(ctx)
+			cond := func(event, field string, op filters.Op, value any) filters.Trigger {
+				raw, _ := json.Marshal(value)
+				return filters.Trigger{Event: event, Where: []filters.Condition{{Field: field, Op: op, Value: raw}}}
+			}
+			for i := range n {
+				trigger := []filters.Trigger{
+					cond("click", "properties.target_text", "eq", fmt.Sprintf("never-clicked-%d", i)),
+					cond("navigate", "url", "matches", fmt.Sprintf(`^https://shop\.example/(cart|checkout)/step-%d$`, i)),
+					cond("rage_click", "url", "contains", fmt.Sprintf("/no-such-page-%d", i)),
+					cond("change", "properties.price", "gt", 1e12+float64(i)),
+					cond("click", "user.email", "ends_with", fmt.Sprintf("@never-%d.example", i)),
+				}[i%5]
+				if _, _, err := cat.Create(ctx, &Definition{Name: fmt.Sprintf("s%d", i), Triggers: []filters.Trigger{trigger},
+					Destination: &model.Destination{URL: "http://127.0.0.1:9/hook"}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			snap := cat.Snapshot()
+			fields := map[string]filters.Value{
+				"url":                    {Kind: filters.KindString, Str: "https://shop.example/products/17?ref=campaign-autumn&utm_source=newsletter"},
+				"properties.target_text": {Kind: filters.KindString, Str: "Add to cart"},
+				"user.email":             {Kind: filters.KindString, Str: "user-17@example.com"},
+			}
+			value := func(f filters.Field) filters.Value { return fields[f.Text] }
+			var buf CandidateBuffer
+			b.ReportAllocs()
+			offered := 0
+			for i := 0; b.Loop(); i++ {
+				offered += len(snap.Candidates([]string{"navigate", "click"}[i%2], value, &buf))
+			}
+			if offered != 0 {
+				b.Fatalf("%d streams offered for events none can match", offered)
+			}
+		})
+	}
+}

@@ -1,6 +1,9 @@
 package streams
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // substrings finds which of a set of literals occur in a text in one pass
 // (Aho–Corasick): the stream index's search for contains, starts_with,
@@ -11,6 +14,10 @@ import "slices"
 // search spends most bytes there; other states keep their few edges sorted
 // by byte and fall back along their failure links.
 type substrings struct {
+	// few holds the literals when there are at most fewLiterals: a
+	// vectorised strings.Index per literal beats walking the automaton
+	// byte by byte.
+	few   []string
 	root  [256]int32
 	edges [][]edge
 	fail  []int32
@@ -36,9 +43,16 @@ func (a *substrings) child(s int32, b byte) (int32, bool) {
 	return es[i].to, true
 }
 
+// fewLiterals is up to how many literals substrings searches for each
+// with strings.Index.
+const fewLiterals = 4
+
 // newSubstrings builds the automaton of literals; literal i is reported as
 // i. Empty literals are never reported.
 func newSubstrings(literals []string) *substrings {
+	if len(literals) <= fewLiterals {
+		return &substrings{few: literals}
+	}
 	a := &substrings{edges: [][]edge{nil}, fail: []int32{0}, out: [][]int32{nil}}
 	for i, lit := range literals {
 		if lit == "" {
@@ -94,9 +108,17 @@ func newSubstrings(literals []string) *substrings {
 	return a
 }
 
-// find appends to found the literals that occur in text, each once per
-// occurrence.
+// find appends to found the literals that occur in text, each at least
+// once.
 func (a *substrings) find(text string, found []int32) []int32 {
+	if a.few != nil {
+		for i, lit := range a.few {
+			if lit != "" && strings.Contains(text, lit) {
+				found = append(found, int32(i))
+			}
+		}
+		return found
+	}
 	s := int32(0)
 	for i := 0; i < len(text); i++ {
 		b := text[i]
