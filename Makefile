@@ -94,7 +94,7 @@ bench-scaling: build
 
 # The Go micro-benchmarks (predicates, filters, ingest).
 bench-micro:
-	$(GO) test -run '^$$' -bench . -benchmem ./filters ./engine
+	$(GO) test -run '^$$' -bench . -benchmem ./filters ./engine ./engine/streams
 
 clean:
 	rm -rf bin
