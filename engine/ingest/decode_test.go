@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -191,5 +192,28 @@ func TestFastDecodeOwnsItsBytes(t *testing.T) {
 	_ = append(events[0].Properties, `,"overflow":true}`...)
 	if !reflect.DeepEqual(events, want) {
 		t.Fatalf("events changed with the request's buffer or a neighbour's append:\n%+v\nwant %+v", events, want)
+	}
+}
+
+// BenchmarkFastDecode: one batch of 100 events shaped like the load
+// harness's (~300 bytes each), through the fast decoder.
+func BenchmarkFastDecode(b *testing.B) {
+	var body []byte
+	body = append(body, '[')
+	for i := range 100 {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = fmt.Appendf(body, `{"session_id":"bench-%d","type":"click","url":"https://shop.example/products/%d?ref=campaign-autumn&utm_source=newsletter",`+
+			`"properties":{"target_text":"Add to cart","price":19.99,"sku":"SKU-%d","position":3},"user":{"uid":"user-%d","email":"user%d@example.com"}}`,
+			i*7919, i%97, i, i*7919, i*7919)
+	}
+	body = append(body, ']')
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := fastDecodeArray(body, 1000, now); !ok {
+			b.Fatal("the harness's batch fell back to the reference decoder")
+		}
 	}
 }

@@ -229,18 +229,18 @@ func (s *scanner) optString(dst **string) bool {
 	if end < 0 {
 		return false
 	}
-	var v string
+	p := s.strs.next()
 	switch {
 	case plain && end-start > 2:
-		v = unsafe.String(&s.b[start+1], end-1-start-1)
+		*p = unsafe.String(&s.b[start+1], end-1-start-1)
 	case plain:
-	case json.Unmarshal(s.b[start:end], &v) != nil:
+	case json.Unmarshal(s.b[start:end], p) != nil:
 		// Escapes and non-ASCII text: the reference's own unquoting (it
-		// replaces invalid UTF-8 and lone surrogates).
+		// replaces invalid UTF-8 and lone surrogates). Unmarshalling
+		// straight into the slab: a local string whose address went to
+		// Unmarshal would be allocated on every call, plain or not.
 		return false
 	}
-	p := s.strs.next()
-	*p = v
 	*dst = p
 	return true
 }
