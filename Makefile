@@ -94,7 +94,7 @@ bench-scaling: build
 
 # The Go micro-benchmarks (predicates, filters, ingest).
 bench-micro:
-	$(GO) test -run '^$$' -bench . -benchmem ./filters ./engine ./engine/streams
+	$(GO) test -run '^$$' -bench . -benchmem ./filters ./engine ./engine/streams ./engine/ingest
 
 clean:
 	rm -rf bin
