@@ -362,6 +362,13 @@ func (s *scanner) str() (plain bool, end int) {
 	}
 	plain = true
 	for s.i < len(s.b) {
+		// Most bytes are plain: step over them before the switch.
+		for s.i < len(s.b) && plainStringByte[s.b[s.i]] {
+			s.i++
+		}
+		if s.i == len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -399,6 +406,15 @@ func (s *scanner) str() (plain bool, end int) {
 	}
 	return false, -1
 }
+
+// plainStringByte marks the bytes a string holds as themselves: printable
+// ASCII but the quote and the backslash.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
