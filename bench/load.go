@@ -313,6 +313,9 @@ wait:
 	rep.PeakRSSBytes, rep.CPUSeconds = processFigures(srv.cmd.Process.Pid)
 	rep.ExpectedWebhooks = len(sent)
 	rep.Lost, rep.Duplicated, rep.latencies = recv.reconcile(sent)
+	for _, p := range recv.missing(sent, 5) {
+		logf("lost: %s", explainLost(srv.base(), p))
+	}
 	rep.Latency = summarise(rep.latencies)
 	rep.AcceptLatency = summarise(gen.acceptLatencies())
 	if err := srv.stop(); err != nil {
@@ -324,6 +327,51 @@ wait:
 		}
 	}
 	return rep, nil
+}
+
+// explainLost says what the server knows of a webhook that did not
+// arrive: whether the session fired the stream, and the delivery's state.
+func explainLost(base string, p pair) string {
+	var sess struct {
+		Events int `json:"events"`
+		Fired  []struct {
+			StreamID  string `json:"stream_id"`
+			WebhookID string `json:"webhook_id"`
+		} `json:"fired"`
+	}
+	if err := getJSON(base+"/v1/sessions/"+p.session, &sess); err != nil {
+		return fmt.Sprintf("session %s, stream %s: %v", p.session, p.stream, err)
+	}
+	for _, f := range sess.Fired {
+		if f.StreamID != p.stream {
+			continue
+		}
+		var d struct {
+			Status   string `json:"status"`
+			Attempts []struct {
+				Status int    `json:"status"`
+				Error  string `json:"error"`
+			} `json:"attempts"`
+		}
+		if err := getJSON(base+"/v1/deliveries/"+f.WebhookID, &d); err != nil {
+			return fmt.Sprintf("session %s fired stream %s (%s): %v", p.session, p.stream, f.WebhookID, err)
+		}
+		return fmt.Sprintf("session %s fired stream %s: delivery %s is %s after %d attempts %+v",
+			p.session, p.stream, f.WebhookID, d.Status, len(d.Attempts), d.Attempts)
+	}
+	return fmt.Sprintf("session %s (%d events evaluated) did not fire stream %s", p.session, sess.Events, p.stream)
+}
+
+func getJSON(url string, out any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
 }
 
 // benchStream is stream i of a catalog: each fires on its own custom

@@ -107,6 +107,20 @@ func (r *loadReceiver) reconcile(sent map[pair]time.Time) (lost, duplicated int,
 	return lost, duplicated, latencies
 }
 
+// missing returns up to n of the sent signals whose webhook has not
+// arrived.
+func (r *loadReceiver) missing(sent map[pair]time.Time, n int) []pair {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []pair
+	for k := range sent {
+		if len(r.arrivals[k]) == 0 && len(out) < n {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // maximum measures how many signed requests per second the receiver itself
 // takes, from four concurrent senders, for d.
 func (r *loadReceiver) maximum(d time.Duration) float64 {
