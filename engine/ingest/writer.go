@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -176,7 +177,9 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 	// later changes of their user themselves.
 	for i := range events {
 		if u := events[i].User; u != nil && u.UID != "" && r.room.slots[r.room.ofEvent[i]].spawned {
-			w.cfg.Users.Note(u.UID, events[i].SessionID)
+			// Copies: the event's strings share its allocation. The
+			// session's first turn notes its own strings over them.
+			w.cfg.Users.Note(strings.Clone(u.UID), strings.Clone(events[i].SessionID))
 		}
 	}
 	res := Result{}

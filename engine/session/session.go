@@ -123,7 +123,7 @@ type actor struct {
 	segments     []segmentMatch // matched in this turn, announced after the commit
 	filterState  filterState
 	eval         *evaluation
-	userNoted    string // the uid this actor told deps.Users
+	userNoted    bool // this actor told deps.Users its session's uid
 }
 
 // Restart forgets in-memory state; the next batch reloads it.
@@ -258,21 +258,22 @@ func (a *actor) observe(e *model.Event) {
 		if s.User == nil {
 			s.User = &model.User{}
 		}
-		mergeUser(s.User, e.User)
-		// The user index learns the session's user once per actor, not
-		// per event.
-		if uid := s.User.UID; uid != "" && uid != a.userNoted && a.deps.Users != nil {
-			a.deps.Users.Note(uid, a.id)
-			a.userNoted = uid
+		uidChanged := mergeUser(s.User, e.User)
+		// The user index learns the session's user once per actor and
+		// when it changes, not per event; it keeps the session's strings.
+		if (uidChanged || !a.userNoted) && s.User.UID != "" && a.deps.Users != nil {
+			a.deps.Users.Note(s.User.UID, a.id)
+			a.userNoted = true
 		}
 	}
 	a.dirty = true
 }
 
-// mergeUser copies what src says about the user into dst. The event's
-// strings view its batch's body: dst keeps copies, made only when a value
-// changes, so a session does not hold a batch alive.
-func mergeUser(dst, src *model.User) {
+// mergeUser copies what src says about the user into dst and reports
+// whether the uid changed. An event's strings share one allocation with
+// the rest of the event: dst keeps copies, made only when a value changes.
+func mergeUser(dst, src *model.User) (uidChanged bool) {
+	uidChanged = src.UID != "" && src.UID != dst.UID
 	for _, f := range [...]struct{ dst, src *string }{{&dst.UID, &src.UID}, {&dst.Email, &src.Email}, {&dst.DisplayName, &src.DisplayName}} {
 		if *f.src != "" && *f.src != *f.dst {
 			*f.dst = strings.Clone(*f.src)
@@ -281,6 +282,7 @@ func mergeUser(dst, src *model.User) {
 	if len(src.Properties) > 0 && !bytes.Equal(src.Properties, dst.Properties) {
 		dst.Properties = bytes.Clone(src.Properties)
 	}
+	return uidChanged
 }
 
 // evaluate runs the event through every enabled stream that can react to

@@ -14,35 +14,35 @@ import (
 // every event: a lookup per event in a map of every user was 6 % of the
 // engine's CPU); entries whose session has ended are dropped when looked
 // up and by Sweep. Safe for concurrent use.
+//
+// With a million sessions every byte per entry counts: the map holds the
+// strings the sessions keep anyway, and made-up ids wait in a map of their
+// own.
 type Users struct {
 	mu     sync.Mutex
-	latest map[string]userSession // uid → session
+	latest map[string]string // uid → session id
+	// made are the session ids Resolve made up and no actor has noted yet,
+	// with when: until noted such a session is not live, and events for
+	// the user in the same request or the next ones must still join it.
+	made map[string]time.Time
 }
 
-type userSession struct {
-	id string
-	// resolvedAt is when Resolve made up the id, zero once the session's
-	// actor noted it: until then the session is not live yet, and events
-	// for the user in the same request or the next ones must still join it.
-	resolvedAt time.Time
-}
-
-// resolvedGrace is how long a made-up session id stands before its actor
+// madeGrace is how long a made-up session id stands before its actor
 // notes it.
-const resolvedGrace = 10 * time.Second
+const madeGrace = 10 * time.Second
 
-// Note records that session belongs to the user uid (both are copied).
+// Note records that session belongs to the user uid. The map keeps both
+// strings: pass ones that are kept anyway (the session's own), or copies.
 func (u *Users) Note(uid, session string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.latest == nil {
-		u.latest = map[string]userSession{}
+		u.latest = map[string]string{}
 	}
-	if cur, ok := u.latest[uid]; ok && cur.id == session {
-		u.latest[uid] = userSession{id: cur.id}
-		return
-	}
-	u.latest[strings.Clone(uid)] = userSession{id: strings.Clone(session)}
+	delete(u.made, session)
+	// Delete first: assigning to an existing key keeps the old key string.
+	delete(u.latest, uid)
+	u.latest[uid] = session
 }
 
 // Resolve returns the user's live session, or a new session id that
@@ -50,14 +50,19 @@ func (u *Users) Note(uid, session string) {
 func (u *Users) Resolve(uid string, live func(string) bool) string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if s, ok := u.latest[uid]; ok && s.standing(live, time.Now()) {
-		return s.id
+	now := time.Now()
+	if id, ok := u.latest[uid]; ok && u.standing(id, live, now) {
+		return id
 	}
 	if u.latest == nil {
-		u.latest = map[string]userSession{}
+		u.latest = map[string]string{}
+	}
+	if u.made == nil {
+		u.made = map[string]time.Time{}
 	}
 	id := model.NewID("fs_")
-	u.latest[strings.Clone(uid)] = userSession{id: id, resolvedAt: time.Now()}
+	u.latest[strings.Clone(uid)] = id
+	u.made[id] = now
 	return id
 }
 
@@ -66,13 +71,22 @@ func (u *Users) Sweep(live func(string) bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	now := time.Now()
-	for uid, s := range u.latest {
-		if !s.standing(live, now) {
+	for uid, id := range u.latest {
+		if !u.standing(id, live, now) {
 			delete(u.latest, uid)
+		}
+	}
+	for id, at := range u.made {
+		if now.Sub(at) >= madeGrace {
+			delete(u.made, id)
 		}
 	}
 }
 
-func (s userSession) standing(live func(string) bool, now time.Time) bool {
-	return live(s.id) || !s.resolvedAt.IsZero() && now.Sub(s.resolvedAt) < resolvedGrace
+func (u *Users) standing(id string, live func(string) bool, now time.Time) bool {
+	if live(id) {
+		return true
+	}
+	at, made := u.made[id]
+	return made && now.Sub(at) < madeGrace
 }

@@ -28,8 +28,8 @@ func TestUsersResolveJoinsTheLatestSession(t *testing.T) {
 	if _, kept := u.latest["u-1"]; kept {
 		t.Fatal("u-1's session ended, yet the user is still indexed")
 	}
-	if _, kept := u.latest["u-2"]; kept {
-		t.Fatal("u-2's session was noted and is not live, yet the user is still indexed")
+	if _, kept := u.latest["u-2"]; kept || len(u.made) != 0 {
+		t.Fatalf("u-2's session was noted and is not live, yet the user is still indexed (made: %v)", u.made)
 	}
 	if got := u.Resolve("u-1", isLive); got == "s-1" {
 		t.Fatal("an ended session was resolved")
