@@ -287,9 +287,18 @@ func TestDeadEndpointDoesNotSlowHealthyOne(t *testing.T) {
 		}
 	}
 	// The breaker stops the flood: after opening, no more attempts reach
-	// the dead endpoint.
-	n := dead.count()
-	time.Sleep(200 * time.Millisecond)
+	// the dead endpoint. Attempts it let through before opening may still
+	// be on their way (a busy machine delays their goroutines): wait until
+	// arrivals stop for longer than one answer takes, then watch again.
+	// Retries every 10 ms would never let them stop.
+	n, stillAt := dead.count(), time.Now()
+	waitFor(t, 5*time.Second, "attempts on the dead endpoint to stop", func() bool {
+		if c := dead.count(); c != n {
+			n, stillAt = c, time.Now()
+		}
+		return time.Since(stillAt) > 2*dead.delay
+	})
+	time.Sleep(2 * dead.delay)
 	if dead.count() != n {
 		t.Fatalf("attempts kept reaching the dead endpoint after its breaker opened: %d → %d", n, dead.count())
 	}
