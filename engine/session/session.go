@@ -85,8 +85,9 @@ func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps, mailboxCa
 		// A session ends within a tenth of its idle time (at most a second)
 		// of the deadline.
 		SweepInterval: min(time.Second, max(deps.Config.Idle/10, 10*time.Millisecond)),
-		// The id arrives as a view of its batch's body (ingest's
-		// decoder); the session keeps its own copy, not the batch.
+		// The id shares one allocation with the rest of its event
+		// (ingest's decoder); the session keeps a copy of its own
+		// rather than its first event.
 		RetainKey: strings.Clone,
 		Spawn: func(id string) actors.Behaviour[Message] {
 			// Timers start at spawn, so an actor whose reservation was
