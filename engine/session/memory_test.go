@@ -105,13 +105,16 @@ type done struct{ wg *sync.WaitGroup }
 func (d done) Done() { d.wg.Done() }
 
 // TestMergeUserKeepsCopies: a session keeps its own copies of what an
-// event says about its user (the event's strings view the whole batch's
-// body, which the session must not hold alive), and copies only changes.
+// event says about its user (the event's strings share one allocation with
+// the rest of the event, which the session must not hold alive), copies
+// only changes, and reports a changed uid.
 func TestMergeUserKeepsCopies(t *testing.T) {
 	batch := `u-1ann@example.comAnn{"plan":"pro"}`
 	event := &model.User{UID: batch[:3], Email: batch[3:18], DisplayName: batch[18:21], Properties: []byte(batch[21:])}
 	var kept model.User
-	mergeUser(&kept, event)
+	if !mergeUser(&kept, event) {
+		t.Fatal("a first uid is not reported as a change")
+	}
 	if kept.UID != "u-1" || kept.Email != "ann@example.com" || kept.DisplayName != "Ann" || string(kept.Properties) != `{"plan":"pro"}` {
 		t.Fatalf("merged %+v", kept)
 	}
@@ -125,7 +128,9 @@ func TestMergeUserKeepsCopies(t *testing.T) {
 		t.Error("the session's user properties share the event's bytes")
 	}
 	uid := unsafe.StringData(kept.UID)
-	mergeUser(&kept, &model.User{UID: "u-1", Email: "new@example.com"})
+	if mergeUser(&kept, &model.User{UID: "u-1", Email: "new@example.com"}) {
+		t.Fatal("the same uid is reported as a change")
+	}
 	if unsafe.StringData(kept.UID) != uid || kept.Email != "new@example.com" || kept.DisplayName != "Ann" {
 		t.Fatalf("a repeated uid is copied again or a change is lost: %+v", kept)
 	}
