@@ -25,9 +25,10 @@ type Key struct {
 	Bound     float64
 	Inclusive bool
 	// Alternatives of a KeyContains key are the trigger's other literal
-	// keys, each as necessary as the key itself: an index may look up
-	// whichever its catalog shares least (a site's common URL prefix is a
-	// poor key when every stream's pattern starts with it).
+	// keys worth checking (literals of at least minAlternativeLiteral
+	// bytes, at most MaxKeyAlternatives), each as necessary as the key
+	// itself: an index that requires them all is not fooled by a site's
+	// URL prefix that every stream's pattern starts with.
 	Alternatives []Key
 }
 
@@ -125,8 +126,12 @@ func keyOf(p triggerPlan) Key {
 		// longer a literal, the rarer.
 		slices.SortStableFunc(literal, func(a, b Key) int { return shortest(b.Values) - shortest(a.Values) })
 		k = literal[0]
-		if len(literal) > 1 {
-			k.Alternatives = literal[1:]
+		for _, alt := range literal[1:] {
+			// A literal of a byte or two is in most texts: checking it
+			// costs more than the predicate calls it saves.
+			if shortest(alt.Values) >= minAlternativeLiteral && len(k.Alternatives) < MaxKeyAlternatives {
+				k.Alternatives = append(k.Alternatives, alt)
+			}
 		}
 		return k
 	}
@@ -170,6 +175,12 @@ func shortest(literals []string) int {
 	}
 	return n
 }
+
+// minAlternativeLiteral and MaxKeyAlternatives bound a key's alternatives.
+const (
+	minAlternativeLiteral = 3
+	MaxKeyAlternatives    = 15
+)
 
 // maxRegexLiterals bounds the literal set an alternation contributes; a
 // larger one is not worth indexing.

@@ -9,15 +9,28 @@ import (
 
 // typeIndex is, for one event type, which streams can react to it: those
 // that always can (a trigger naming the type alone, or filter triggers
-// that see it), and those that can when one field allows it
-// (filters.Key): it equals one of some strings, contains one of some
-// literals, or is a number past some bound.
+// that see it), and those that can when their fields allow it
+// (filters.Key): one equals one of some strings, or is a number past some
+// bound, or each of one or more sets of literals has one in its field.
 type typeIndex struct {
 	always   []int32
 	equal    []equalIndex
 	contains []containsIndex
 	bounds   []boundIndex
+	// literalKeys are the keys of kind KeyContains: literalKeys[k] is the
+	// stream and how many literal sets (the key's and its alternatives')
+	// must each have a literal found before the stream is offered.
+	literalKeys []literalKey
 }
+
+type literalKey struct {
+	pos  int32
+	sets int
+}
+
+// A key's sets are bits of a mask (filters.MaxKeyAlternatives keeps them
+// within it).
+var _ [32 - 1 - filters.MaxKeyAlternatives]struct{}
 
 // equalIndex: the streams whose key wants field to equal a string.
 type equalIndex struct {
@@ -25,14 +38,20 @@ type equalIndex struct {
 	values map[string][]int32
 }
 
-// containsIndex: the streams whose key wants one of some literals in
-// field; streams[i] are those of literal i of the automaton.
+// containsIndex: the literals looked for in one field; sets[i] are the
+// literal sets (key and set number) that literal i of the automaton
+// satisfies.
 type containsIndex struct {
 	field    filters.Field
 	literals []string
 	search   *substrings
-	streams  [][]int32
+	sets     [][]setRef
 	numbered map[string]int // literal → its number, while the index is built
+}
+
+type setRef struct {
+	key int32 // in typeIndex.literalKeys
+	set uint8
 }
 
 // boundIndex: the streams whose key wants field above (or below) a bound,
@@ -54,6 +73,10 @@ type boundEntry struct {
 type CandidateBuffer struct {
 	positions []int32
 	literals  []int32
+	// found[k] has bit j set when set j of literal key k had a literal in
+	// the event; touched lists the keys to clear afterwards.
+	found   []uint32
+	touched []int32
 }
 
 // Candidates returns, ascending, the positions in Streams of the streams
@@ -76,17 +99,8 @@ func (s *Snapshot) Candidates(t string, value func(filters.Field) filters.Value,
 			out = append(out, fi.values[v.Str]...)
 		}
 	}
-	for i := range ti.contains {
-		ci := &ti.contains[i]
-		v := value(ci.field)
-		if v.Kind != filters.KindString {
-			continue
-		}
-		found := ci.search.find(v.Str, buf.literals[:0])
-		for _, lit := range found {
-			out = append(out, ci.streams[lit]...)
-		}
-		buf.literals = found
+	if len(ti.contains) > 0 {
+		out = ti.literalCandidates(value, buf, out)
 	}
 	for i := range ti.bounds {
 		bi := &ti.bounds[i]
@@ -97,6 +111,46 @@ func (s *Snapshot) Candidates(t string, value func(filters.Field) filters.Value,
 	buf.positions = out
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// literalCandidates appends the streams of literal keys each of whose sets
+// has a literal in the event: one search per field over every key's
+// literals, then a bit per set.
+func (ti *typeIndex) literalCandidates(value func(filters.Field) filters.Value, buf *CandidateBuffer, out []int32) []int32 {
+	if len(buf.found) < len(ti.literalKeys) {
+		buf.found = make([]uint32, len(ti.literalKeys))
+	}
+	touched := buf.touched[:0]
+	for i := range ti.contains {
+		ci := &ti.contains[i]
+		v := value(ci.field)
+		if v.Kind != filters.KindString {
+			continue
+		}
+		found := ci.search.find(v.Str, buf.literals[:0])
+		if len(found) > 1 {
+			slices.Sort(found) // a literal found twice counts once
+			found = slices.Compact(found)
+		}
+		for _, lit := range found {
+			for _, ref := range ci.sets[lit] {
+				if buf.found[ref.key] == 0 {
+					touched = append(touched, ref.key)
+				}
+				buf.found[ref.key] |= 1 << ref.set
+			}
+		}
+		buf.literals = found
+	}
+	for _, k := range touched {
+		lk := ti.literalKeys[k]
+		if buf.found[k] == uint32(1)<<lk.sets-1 {
+			out = append(out, lk.pos)
+		}
+		buf.found[k] = 0
+	}
+	buf.touched = touched
+	return out
 }
 
 // admit appends the streams whose bound x is past.
@@ -127,12 +181,6 @@ func (s *Snapshot) SegmentsFor(t string) []*CompiledSegment {
 }
 
 func (s *Snapshot) buildIndex() {
-	shares := literalShares{}
-	for _, cs := range s.Streams {
-		if cs.Pool != nil {
-			shares.count(cs.Program.Keys)
-		}
-	}
 	s.streamsByType = map[string]*typeIndex{}
 	at := func(t string) *typeIndex {
 		ti := s.streamsByType[t]
@@ -162,7 +210,7 @@ func (s *Snapshot) buildIndex() {
 			continue
 		}
 		for _, k := range cs.Program.Keys {
-			at(k.Type).add(shares.leastShared(k), int32(pos))
+			at(k.Type).add(k, int32(pos))
 		}
 	}
 	// Streams with filter triggers see every event; a stream listed twice
@@ -196,47 +244,14 @@ func (s *Snapshot) buildIndex() {
 	}
 }
 
-// literalShares counts the keys that name each literal, by event type and
-// field: the more keys share a literal, the more events likely carry it.
-type literalShares map[literalKey]int
-
-type literalKey struct{ typ, field, literal string }
-
-func (ls literalShares) count(keys []filters.Key) {
-	for _, k := range keys {
-		for _, option := range append([]filters.Key{k}, k.Alternatives...) {
-			if option.Kind != filters.KeyContains {
-				continue
-			}
-			for _, lit := range option.Values {
-				ls[literalKey{k.Type, option.Field.Text, lit}]++
-			}
-		}
+// containsOn returns the literal index of field, made if new.
+func (ti *typeIndex) containsOn(field filters.Field) *containsIndex {
+	j := slices.IndexFunc(ti.contains, func(c containsIndex) bool { return c.field.Text == field.Text })
+	if j < 0 {
+		ti.contains = append(ti.contains, containsIndex{field: field, numbered: map[string]int{}})
+		j = len(ti.contains) - 1
 	}
-}
-
-// leastShared returns, of a literal key and its alternatives, the one
-// whose most shared literal is shared least (the first on a tie: the
-// longest), without alternatives.
-func (ls literalShares) leastShared(k filters.Key) filters.Key {
-	if k.Kind != filters.KeyContains {
-		return k
-	}
-	share := func(option filters.Key) int {
-		most := 0
-		for _, lit := range option.Values {
-			most = max(most, ls[literalKey{k.Type, option.Field.Text, lit}])
-		}
-		return most
-	}
-	best, bestShare := k, share(k)
-	for _, alt := range k.Alternatives {
-		if n := share(alt); n < bestShare {
-			best, bestShare = alt, n
-		}
-	}
-	best.Alternatives = nil
-	return best
+	return &ti.contains[j]
 }
 
 // add lists the stream at pos under its key k.
@@ -252,21 +267,24 @@ func (ti *typeIndex) add(k filters.Key, pos int32) {
 			ti.equal[j].values[v] = append(ti.equal[j].values[v], pos)
 		}
 	case filters.KeyContains:
-		j := slices.IndexFunc(ti.contains, func(c containsIndex) bool { return c.field.Text == k.Field.Text })
-		if j < 0 {
-			ti.contains = append(ti.contains, containsIndex{field: k.Field, numbered: map[string]int{}})
-			j = len(ti.contains) - 1
-		}
-		ci := &ti.contains[j]
-		for _, lit := range k.Values {
-			i, seen := ci.numbered[lit]
-			if !seen {
-				i = len(ci.literals)
-				ci.numbered[lit] = i
-				ci.literals = append(ci.literals, lit)
-				ci.streams = append(ci.streams, nil)
+		// Every set is necessary: the stream is offered when each has a
+		// literal in the event, so a prefix all streams share narrows
+		// nothing but costs nothing either.
+		sets := append([]filters.Key{k}, k.Alternatives...)
+		key := int32(len(ti.literalKeys))
+		ti.literalKeys = append(ti.literalKeys, literalKey{pos: pos, sets: len(sets)})
+		for j, set := range sets {
+			ci := ti.containsOn(set.Field)
+			for _, lit := range set.Values {
+				i, seen := ci.numbered[lit]
+				if !seen {
+					i = len(ci.literals)
+					ci.numbered[lit] = i
+					ci.literals = append(ci.literals, lit)
+					ci.sets = append(ci.sets, nil)
+				}
+				ci.sets[i] = append(ci.sets[i], setRef{key: key, set: uint8(j)})
 			}
-			ci.streams[i] = append(ci.streams[i], pos)
 		}
 	case filters.KeyAbove, filters.KeyBelow:
 		above := k.Kind == filters.KeyAbove
