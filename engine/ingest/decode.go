@@ -171,7 +171,7 @@ func referenceDecodeArray(body []byte, maxEvents int, now time.Time) ([]model.Ev
 			return nil, inv
 		}
 		events = append(events, model.Event{})
-		if err := normalize(&w, &events[i], now, nil); err != nil {
+		if err := normalize(&w, &events[i], now); err != nil {
 			err.Index = i
 			return nil, err
 		}
@@ -201,11 +201,11 @@ func decodeOne(raw json.RawMessage, out *model.Event, now time.Time) *model.Inva
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return reject(0, "", "unexpected data after the event")
 	}
-	return normalize(&w, out, now, nil)
+	return normalize(&w, out, now)
 }
 
 // normalize validates a decoded event and fills out its normalised form.
-func normalize(w *wireEvent, out *model.Event, now time.Time, users *slab[model.User]) *model.InvalidError {
+func normalize(w *wireEvent, out *model.Event, now time.Time) *model.InvalidError {
 	if w.SessionID == nil {
 		return reject(0, "session_id", "required")
 	}
@@ -251,7 +251,7 @@ func normalize(w *wireEvent, out *model.Event, now time.Time, users *slab[model.
 		return err
 	}
 	if w.User != nil {
-		if e.User, err = user(w.User, users.next()); err != nil {
+		if e.User, err = user(w.User); err != nil {
 			return err
 		}
 	}
@@ -381,7 +381,8 @@ func depth(b []byte) int {
 	return deepest
 }
 
-func user(w *wireUser, u *model.User) (*model.User, *model.InvalidError) {
+func user(w *wireUser) (*model.User, *model.InvalidError) {
+	u := &model.User{}
 	for _, f := range []struct {
 		path string
 		src  *string

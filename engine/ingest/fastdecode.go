@@ -44,7 +44,7 @@ func fastDecodeArray(body []byte, maxEvents int, now time.Time) (events []model.
 			return nil, false
 		}
 		events = append(events, model.Event{})
-		if normalize(&w, &events[len(events)-1], now, &s.users) != nil {
+		if normalize(&w, &events[len(events)-1], now) != nil {
 			return nil, false
 		}
 		own(&events[len(events)-1])
@@ -66,10 +66,12 @@ type scanner struct {
 	b []byte // never written: strings view it until own copies them
 	i int
 	// Wire fields point into slabs, so that a batch allocates a few
-	// chunks instead of a variable per string and a struct per user.
+	// chunks instead of a variable per string and a struct per user. Only
+	// the wire values point there, and they are gone once the batch is
+	// decoded; nothing an event keeps does (a slow session's event would
+	// keep the chunk alive).
 	strs      slab[string]
 	wireUsers slab[wireUser]
-	users     slab[model.User]
 }
 
 // own moves an event's strings and properties, which view the request's
@@ -108,13 +110,10 @@ func own(e *model.Event) {
 }
 
 // slab hands out values from chunks: a batch's many small values cost a
-// few allocations. A nil slab allocates each value.
+// few allocations.
 type slab[T any] struct{ chunk []T }
 
 func (s *slab[T]) next() *T {
-	if s == nil {
-		return new(T)
-	}
 	if len(s.chunk) == cap(s.chunk) {
 		s.chunk = make([]T, 0, 64)
 	}
