@@ -11,21 +11,29 @@ import (
 	"github.com/hookwire/hookwire/filters"
 )
 
-// TestCandidatesIndexStreams: an event reaches, in catalog order, exactly
-// the streams whose triggers can react to it: by type, and by the string a
-// field holds for triggers with eq or in.
-func TestCandidatesIndexStreams(t *testing.T) {
+// openCatalog opens a catalog of up to maxStreams over a fresh store, both
+// closed when the test ends.
+func openCatalog(t testing.TB, maxStreams int) *Catalog {
+	t.Helper()
 	st, err := store.Open(store.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	ctx := context.Background()
-	cat, err := Open(ctx, Config{MaxStreams: 10, Guard: netguard.Guard{AllowPrivate: true}}, st)
+	t.Cleanup(func() { st.Close() })
+	cat, err := Open(context.Background(), Config{MaxStreams: maxStreams, Guard: netguard.Guard{AllowPrivate: true}}, st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cat.Close(ctx)
+	t.Cleanup(func() { cat.Close(context.Background()) })
+	return cat
+}
+
+// TestCandidatesIndexStreams: an event reaches, in catalog order, exactly
+// the streams whose triggers can react to it: by type, and by the string a
+// field holds for triggers with eq or in.
+func TestCandidatesIndexStreams(t *testing.T) {
+	ctx := context.Background()
+	cat := openCatalog(t, 10)
 	eq := func(field, value string) []filters.Condition {
 		return []filters.Condition{{Field: field, Op: "eq", Value: []byte(value)}}
 	}

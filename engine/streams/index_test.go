@@ -10,8 +10,6 @@ import (
 	"testing"
 
 	"github.com/hookwire/hookwire/engine/model"
-	"github.com/hookwire/hookwire/engine/netguard"
-	"github.com/hookwire/hookwire/engine/store"
 	"github.com/hookwire/hookwire/filters"
 )
 
@@ -56,17 +54,8 @@ func TestSubstringsFindEveryLiteral(t *testing.T) {
 // admits it, alternatives included (filters.Key.Admits;
 // TestKeysAdmitEveryMatch shows keys admit every match).
 func TestCandidatesAgreeWithKeys(t *testing.T) {
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
 	ctx := context.Background()
-	cat, err := Open(ctx, Config{MaxStreams: 200, Guard: netguard.Guard{AllowPrivate: true}}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close(ctx)
+	cat := openCatalog(t, 200)
 	rng := rand.New(rand.NewPCG(3, 4))
 	types := []string{"click", "navigate"}
 	fields := []string{"url", "properties.price"}
@@ -156,17 +145,8 @@ func TestCandidatesAgreeWithKeys(t *testing.T) {
 func BenchmarkCandidates(b *testing.B) {
 	for _, n := range []int{10, 1000} {
 		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) {
-			st, err := store.Open(store.Options{Dir: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
 			ctx := context.Background()
-			cat, err := Open(ctx, Config{MaxStreams: n, Guard: netguard.Guard{AllowPrivate: true}}, st)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer cat.Close(ctx)
+			cat := openCatalog(b, n)
 			cond := func(event, field string, op filters.Op, value any) filters.Trigger {
 				raw, _ := json.Marshal(value)
 				return filters.Trigger{Event: event, Where: []filters.Condition{{Field: field, Op: op, Value: raw}}}
