@@ -77,7 +77,7 @@ type reservation struct {
 	session string
 	n       int
 	mailbox *actors.Mailbox[session.Message]
-	spawned bool // the session's actor is new
+	spawned bool // the session's actor is new (and its user not yet noted)
 }
 
 // slotIndexes lends groupBySession its map from session to slot: a map per
@@ -174,12 +174,15 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 	}
 	// A new session's user is known before the answer, so an event naming
 	// only that user, sent after it, joins the session. Sessions note
-	// later changes of their user themselves.
-	for i := range events {
-		if u := events[i].User; u != nil && u.UID != "" && r.room.slots[r.room.ofEvent[i]].spawned {
+	// later changes of their user themselves. Once per new session, its
+	// last uid (the one the session will hold), so from the end.
+	for i := len(events) - 1; i >= 0; i-- {
+		slot := &r.room.slots[r.room.ofEvent[i]]
+		if u := events[i].User; u != nil && u.UID != "" && slot.spawned {
 			// Copies: the event's strings share its allocation. The
 			// session's first turn notes its own strings over them.
-			w.cfg.Users.Note(strings.Clone(u.UID), strings.Clone(events[i].SessionID))
+			w.cfg.Users.Note(strings.Clone(u.UID), strings.Clone(slot.session))
+			slot.spawned = false
 		}
 	}
 	res := Result{}
