@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"log/slog"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strings"
 	"testing"
 	"time"
 )
@@ -46,4 +48,17 @@ func TestKeepGCHeadroomSetsGOGC(t *testing.T) {
 		}
 	}
 	t.Fatalf("GOGC is %d after collections with a small live heap, want %d", gogc[0].Value.Uint64(), maxGCPercent)
+}
+
+// TestServeRefusesNegativeHeadroom: a bad --gc-headroom-mib is refused by
+// name before anything starts.
+func TestServeRefusesNegativeHeadroom(t *testing.T) {
+	dir := t.TempDir() + "/data"
+	err := serve([]string{"--dev", "--data", dir, "--gc-headroom-mib", "-1"})
+	if err == nil || !strings.Contains(err.Error(), "--gc-headroom-mib") {
+		t.Fatalf("serve with --gc-headroom-mib -1: %v, want an error naming the flag", err)
+	}
+	if _, statErr := os.Stat(dir); !os.IsNotExist(statErr) {
+		t.Fatalf("the refused start created its data directory: %v", statErr)
+	}
 }
