@@ -18,8 +18,16 @@ import (
 
 // eventLog holds the accepted events not yet evaluated: segment files of
 // checksummed records, appended by the single ingest writer (one write and
-// one fdatasync per group commit) and deleted whole once every record in
+// one fdatasync per group commit) and retired whole once every record in
 // them is evaluated.
+//
+// A retired segment is renamed a spare (up to maxSpareSegments; its records
+// never replay again) and later renamed to become the next active segment,
+// overwritten from the start
+// (as PostgreSQL recycles WAL files and RocksDB its logs): writing over
+// blocks the file already has changes no metadata, so a group commit's
+// fdatasync flushes data alone instead of committing the file system's
+// journal too, which halved the sync's CPU and latency here (bench/README.md).
 //
 // It lives beside Badger, not in it: every event passing through an LSM
 // tree was written to its WAL, its memtable, an L0 table and compactions,
@@ -27,11 +35,18 @@ import (
 // and the source of the latency tail of everything else Badger writes
 // (fired markers, delivery attempts), all of which wait in one write queue.
 //
-//	record = uint32(len(payload)) uint32(crc32c(seq, payload)) uint64(seq) payload
+//	record = uint32(len(payload) | recordNamesSegment) uint32(crc32c(segment, seq, payload)) uint64(seq) payload
 //
-// A record cut short or failing its checksum at the end of the last
-// segment is a write the crash interrupted (it was never acknowledged): it
-// is cut off at open. Anywhere else it is corruption, and open fails.
+// The checksum covers the segment's number, so what a reused file held
+// before never passes for a record of its new segment. (Records of logs
+// written before segments were reused lack the flag; their checksum is
+// crc32c(seq, payload).)
+//
+// The last segment ends at its first record cut short or failing its
+// checksum: a write the crash interrupted (never acknowledged), or what a
+// reused file held before. It is cut off at open. An older segment was
+// cut to its records' length when it filled, so anything wrong in it is
+// corruption, and open fails.
 type eventLog struct {
 	dir          string
 	sync         bool
@@ -44,8 +59,10 @@ type eventLog struct {
 	mu       sync.Mutex
 	segments []*segment // oldest first; the last is the active one
 	active   *os.File
-	size     int64 // of the active segment
-	broken   error // a failed write: the file may hold part of a record
+	size     int64    // of the active segment's records
+	reused   int64    // the active segment's file size when it was a spare's
+	spares   []uint64 // numbers of retired segments kept for reuse, oldest first
+	broken   error    // a failed write: the file may hold part of a record
 
 	// outstanding are the seqs not yet evaluated, ascending from head
 	// (evaluated ones before the first outstanding are dropped as head
@@ -61,13 +78,22 @@ type segment struct {
 	first   uint64 // seq of its first record (0: none yet)
 	records int
 	done    int
+	legacy  bool // written before segments were reused: never reused
 }
 
 const (
 	recordHeader          = 16
 	defaultSegmentBytes   = 32 << 20
 	segmentSuffix         = ".log"
+	spareSuffix           = ".spare"
 	maxEventRecordPayload = 1 << 30
+	// recordNamesSegment, in a record's length, says its checksum covers
+	// the segment number.
+	recordNamesSegment = 1 << 31
+	// maxSpareSegments bounds the retired segments kept for reuse: one
+	// is enough while evaluation keeps up; the second covers a segment
+	// filling while the one before it still has events being evaluated.
+	maxSpareSegments = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -76,6 +102,10 @@ var errLogCorrupt = errors.New("store: event log corrupt")
 
 func segmentPath(dir string, number uint64) string {
 	return filepath.Join(dir, fmt.Sprintf("%020d%s", number, segmentSuffix))
+}
+
+func sparePath(dir string, number uint64) string {
+	return filepath.Join(dir, fmt.Sprintf("%020d%s", number, spareSuffix))
 }
 
 // openEventLog checks every segment (cutting off a torn tail) and starts a
@@ -92,12 +122,19 @@ func openEventLog(dir string, sync bool, logger *slog.Logger, watermark uint64) 
 	}
 	var numbers []uint64
 	for _, e := range names {
-		n, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), segmentSuffix), 10, 64)
-		if err == nil && strings.HasSuffix(e.Name(), segmentSuffix) {
+		if n, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), segmentSuffix), 10, 64); err == nil && strings.HasSuffix(e.Name(), segmentSuffix) {
 			numbers = append(numbers, n)
+		}
+		if n, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), spareSuffix), 10, 64); err == nil && strings.HasSuffix(e.Name(), spareSuffix) {
+			l.spares = append(l.spares, n)
 		}
 	}
 	slices.Sort(numbers)
+	slices.Sort(l.spares)
+	for len(l.spares) > maxSpareSegments {
+		os.Remove(sparePath(dir, l.spares[0]))
+		l.spares = l.spares[1:]
+	}
 	for i, n := range numbers {
 		seg := &segment{number: n}
 		if err := l.readSegment(seg, i == len(numbers)-1, watermark, nil); err != nil {
@@ -138,18 +175,32 @@ func (l *eventLog) readSegment(seg *segment, last bool, watermark uint64, replay
 			return nil
 		}
 		n := binary.LittleEndian.Uint32(header[0:4])
+		namesSegment := n&recordNamesSegment != 0
+		n &^= recordNamesSegment
 		sum := binary.LittleEndian.Uint32(header[4:8])
 		seq := binary.LittleEndian.Uint64(header[8:16])
 		if err == nil && n <= maxEventRecordPayload {
 			payload = slices.Grow(payload[:0], int(n))[:n]
 			_, err = io.ReadFull(r, payload)
 		}
-		if err != nil || n > maxEventRecordPayload || recordSum(seq, payload) != sum {
+		// A segment's records are all of one kind, its first one's.
+		valid := err == nil && n <= maxEventRecordPayload && (offset == 0 || seg.legacy != namesSegment)
+		if valid && namesSegment {
+			valid = recordSum(seg.number, seq, payload) == sum
+		} else if valid {
+			valid = legacyRecordSum(seq, payload) == sum
+		}
+		if valid && offset == 0 {
+			seg.legacy = !namesSegment
+		}
+		if !valid {
 			if !last {
 				return fmt.Errorf("%w: %s at byte %d", errLogCorrupt, path, offset)
 			}
-			l.logger.Warn("event log: cutting off a record the last crash interrupted (it was never acknowledged)",
-				"segment", path, "offset", offset)
+			if fi, err := f.Stat(); err == nil && fi.Size() > offset {
+				l.logger.Info("event log: cutting off the last segment's unacknowledged tail (a write the crash interrupted, or what a reused file held before)",
+					"segment", path, "offset", offset, "bytes", fi.Size()-offset)
+			}
 			if err := f.Truncate(offset); err != nil {
 				return fmt.Errorf("store: event log: %w", err)
 			}
@@ -179,15 +230,54 @@ func (l *eventLog) readSegment(seg *segment, last bool, watermark uint64, replay
 	}
 }
 
-func recordSum(seq uint64, payload []byte) uint32 {
+func recordSum(segment, seq uint64, payload []byte) uint32 {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:], segment)
+	binary.LittleEndian.PutUint64(b[8:], seq)
+	return crc32.Update(crc32.Checksum(b[:], castagnoli), castagnoli, payload)
+}
+
+// legacyRecordSum is the checksum of records written before segments were
+// reused.
+func legacyRecordSum(seq uint64, payload []byte) uint32 {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], seq)
 	return crc32.Update(crc32.Checksum(b[:], castagnoli), castagnoli, payload)
 }
 
-// startSegment opens a new active segment (and makes its name durable).
+// sealRecords fills in the checksums of framed records (appendRecord) for
+// the segment they are written to.
+func sealRecords(records []byte, segment uint64) {
+	for len(records) >= recordHeader {
+		n := binary.LittleEndian.Uint32(records[0:4]) &^ recordNamesSegment
+		seq := binary.LittleEndian.Uint64(records[8:16])
+		end := recordHeader + int(n)
+		binary.LittleEndian.PutUint32(records[4:8], recordSum(segment, seq, records[recordHeader:end]))
+		records = records[end:]
+	}
+}
+
+// startSegment opens a new active segment, a spare renamed when there is
+// one (and makes its name durable before anything is written to it: a
+// spare's records under its new name would otherwise be lost in a crash
+// that kept the old one).
 func (l *eventLog) startSegment(number uint64) error {
-	f, err := os.OpenFile(segmentPath(l.dir, number), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o640)
+	path := segmentPath(l.dir, number)
+	var reused int64
+	if len(l.spares) > 0 {
+		spare := sparePath(l.dir, l.spares[0])
+		l.spares = l.spares[1:]
+		if fi, err := os.Stat(spare); err == nil && os.Rename(spare, path) == nil {
+			reused = fi.Size()
+		} else {
+			os.Remove(spare)
+		}
+	}
+	flags := os.O_WRONLY
+	if reused == 0 {
+		flags |= os.O_CREATE | os.O_EXCL
+	}
+	f, err := os.OpenFile(path, flags, 0o640)
 	if err != nil {
 		return fmt.Errorf("store: event log: %w", err)
 	}
@@ -200,7 +290,7 @@ func (l *eventLog) startSegment(number uint64) error {
 	if l.active != nil {
 		l.active.Close()
 	}
-	l.active, l.size = f, 0
+	l.active, l.size, l.reused = f, 0, reused
 	l.segments = append(l.segments, &segment{number: number})
 	return nil
 }
@@ -218,33 +308,35 @@ func syncDir(dir string) error {
 }
 
 // appendRecord frames one record onto dst: the header, then the payload
-// that encode appends.
+// that encode appends. The checksum is filled in by write, which knows
+// the segment.
 func appendRecord(dst []byte, seq uint64, encode func([]byte) []byte) []byte {
 	start := len(dst)
 	dst = append(dst, make([]byte, recordHeader)...)
 	dst = encode(dst)
 	payload := dst[start+recordHeader:]
-	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(dst[start+4:], recordSum(seq, payload))
+	binary.LittleEndian.PutUint32(dst[start:], uint32(len(payload))|recordNamesSegment)
 	binary.LittleEndian.PutUint64(dst[start+8:], seq)
 	return dst
 }
 
-// write appends framed records (appendRecord) holding seqs in one write.
-// They are durable once a later syncWritten returns. Called by one
-// goroutine at a time (the ingest writer), while another may sync.
+// write appends framed records (appendRecord) holding seqs in one write,
+// sealing them for the active segment. They are durable once a later
+// syncWritten returns. Called by one goroutine at a time (the ingest
+// writer), while another may sync.
 func (l *eventLog) write(seqs []uint64, records []byte) error {
 	l.mu.Lock()
 	if l.broken != nil {
 		l.mu.Unlock()
 		return l.broken
 	}
-	if _, err := l.active.Write(records); err != nil {
+	seg := l.segments[len(l.segments)-1]
+	sealRecords(records, seg.number)
+	if _, err := l.active.WriteAt(records, l.size); err != nil {
 		l.broken = fmt.Errorf("store: event log write (restart to recover): %w", err)
 		l.mu.Unlock()
 		return l.broken
 	}
-	seg := l.segments[len(l.segments)-1]
 	if seg.first == 0 && len(seqs) > 0 {
 		seg.first = seqs[0]
 	}
@@ -263,15 +355,23 @@ func (l *eventLog) write(seqs []uint64, records []byte) error {
 	return nil
 }
 
-// rollover makes the full segment durable and starts the next one. It
-// holds syncMu, so no sync runs on a file it closes.
+// rollover makes the full segment durable, cut to its records' length (a
+// reused file may be longer), and starts the next one. It holds syncMu,
+// so no sync runs on a file it closes.
 func (l *eventLog) rollover(number uint64) error {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
 	l.mu.Lock()
-	full := l.active
+	full, size, reused := l.active, l.size, l.reused
 	l.mu.Unlock()
-	if l.sync {
+	if reused > size {
+		if err := full.Truncate(size); err != nil {
+			return l.fail(fmt.Errorf("store: event log (restart to recover): %w", err))
+		}
+	}
+	if l.sync || reused > size {
+		// The length is metadata, so a full sync: an older segment must
+		// end at its last record.
 		if err := full.Sync(); err != nil {
 			return l.fail(fmt.Errorf("store: event log sync (restart to recover): %w", err))
 		}
@@ -295,7 +395,7 @@ func (l *eventLog) syncWritten() error {
 	if broken != nil {
 		return broken
 	}
-	if err := active.Sync(); err != nil {
+	if err := datasync(active); err != nil {
 		return l.fail(fmt.Errorf("store: event log sync (restart to recover): %w", err))
 	}
 	return nil
@@ -312,9 +412,10 @@ func (l *eventLog) fail(err error) error {
 	return l.broken
 }
 
-// trim counts records as evaluated and deletes every segment, except the
-// active one, whose records all are. beforeDelete runs first (the store
-// syncs Badger, so the dedupe keys of those events outlive them).
+// trim counts records as evaluated and retires every segment, except the
+// active one, whose records all are: kept as a spare, or deleted.
+// beforeDelete runs first (the store syncs Badger, so the dedupe keys of
+// those events outlive them).
 func (l *eventLog) trim(seqs []uint64, beforeDelete func() error) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -362,6 +463,13 @@ func (l *eventLog) trim(seqs []uint64, beforeDelete func() error) error {
 			}
 			synced = true
 		}
+		// Renamed (or deleted) unsynced: if a crash undoes it, its
+		// records replay again, which their sessions skip.
+		if !seg.legacy && len(l.spares) < maxSpareSegments &&
+			os.Rename(segmentPath(l.dir, seg.number), sparePath(l.dir, seg.number)) == nil {
+			l.spares = append(l.spares, seg.number)
+			continue
+		}
 		if err := os.Remove(segmentPath(l.dir, seg.number)); err != nil {
 			errs = append(errs, err)
 			kept = append(kept, seg)
@@ -400,13 +508,22 @@ func (l *eventLog) watermarkLocked() uint64 {
 	return l.lastSeq + 1
 }
 
+// close cuts a reused active segment to its records, so that the next
+// open finds no tail to cut off.
 func (l *eventLog) close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.active == nil {
 		return nil
 	}
-	err := l.active.Close()
+	var err error
+	if l.reused > l.size && l.broken == nil {
+		err = l.active.Truncate(l.size)
+		if err == nil && l.sync {
+			err = l.active.Sync()
+		}
+	}
+	err = errors.Join(err, l.active.Close())
 	l.active = nil
 	return err
 }
