@@ -125,6 +125,9 @@ func RunCrash(ctx context.Context, cfg CrashConfig) (CrashReport, error) {
 		"--dev", "--data", filepath.Join(dir, "data"), "--log-level", "warn",
 		"--retry-schedule", "0s,50ms,100ms,200ms,400ms,500ms,500ms,1s,1s,1s,2s,2s,2s,2s,2s,2s,2s,2s",
 		"--breaker-cooldown", "300ms", "--delivery-timeout", "2s",
+		// Small segments, so that the kills land while retired segments
+		// are being reused.
+		"--event-log-segment-bytes", "65536",
 	}}
 	if err := srv.start(ctx); err != nil {
 		return report, err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookwire/hookwire/engine/netguard"
+	"github.com/hookwire/hookwire/engine/store"
 )
 
 // Config is the whole engine's configuration: cmd/hookwire binds flags to it.
@@ -33,6 +34,10 @@ type Config struct {
 	// disk before the reply) or "batch" (left to the OS: faster, and a
 	// machine crash, not a process crash, can lose the last moments).
 	Durability string
+	// EventLogSegmentBytes is the size at which the event log starts a new
+	// segment file (retired segments are reused; small values exercise
+	// that in tests).
+	EventLogSegmentBytes int64
 	// Retention is how long a session's fired markers outlive its last
 	// event, and how long producer event ids are remembered for dedupe.
 	Retention time.Duration
@@ -75,28 +80,29 @@ type Config struct {
 // DefaultConfig returns CONTRACT §1's defaults.
 func DefaultConfig() Config {
 	return Config{
-		Listen:              "127.0.0.1:7070",
-		DataDir:             "./hookwire-data",
-		MaxStreams:          10,
-		SessionIdle:         30 * time.Minute,
-		SessionMax:          24 * time.Hour,
-		RetrySchedule:       []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
-		DeliveryTimeout:     15 * time.Second,
-		BreakerFailures:     5,
-		BreakerCooldown:     30 * time.Second,
-		OrgID:               "hookwire",
-		Durability:          "sync",
-		Retention:           48 * time.Hour,
-		DeliveryRetention:   30 * 24 * time.Hour,
-		MaxBodyBytes:        10 << 20,
-		MaxEventsPerRequest: 10000,
-		SessionMailbox:      4096,
-		MaxInFlightEvents:   1 << 20,
-		EndpointConcurrency: 16,
-		ShutdownTimeout:     30 * time.Second,
-		FilterTimeout:       10 * time.Millisecond,
-		FilterMemoryBytes:   64 << 20,
-		Version:             "dev",
+		Listen:               "127.0.0.1:7070",
+		DataDir:              "./hookwire-data",
+		MaxStreams:           10,
+		SessionIdle:          30 * time.Minute,
+		SessionMax:           24 * time.Hour,
+		RetrySchedule:        []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
+		DeliveryTimeout:      15 * time.Second,
+		BreakerFailures:      5,
+		BreakerCooldown:      30 * time.Second,
+		OrgID:                "hookwire",
+		Durability:           "sync",
+		EventLogSegmentBytes: store.DefaultEventLogSegmentBytes,
+		Retention:            48 * time.Hour,
+		DeliveryRetention:    30 * 24 * time.Hour,
+		MaxBodyBytes:         10 << 20,
+		MaxEventsPerRequest:  10000,
+		SessionMailbox:       4096,
+		MaxInFlightEvents:    1 << 20,
+		EndpointConcurrency:  16,
+		ShutdownTimeout:      30 * time.Second,
+		FilterTimeout:        10 * time.Millisecond,
+		FilterMemoryBytes:    64 << 20,
+		Version:              "dev",
 	}
 }
 
@@ -139,6 +145,8 @@ func (c *Config) Validate() error {
 		return errors.New("--tls-cert and --tls-key go together")
 	case c.Durability != "sync" && c.Durability != "batch":
 		return fmt.Errorf("--durability %q: use sync or batch", c.Durability)
+	case c.EventLogSegmentBytes < store.MinEventLogSegmentBytes:
+		return fmt.Errorf("--event-log-segment-bytes %d: want at least %d", c.EventLogSegmentBytes, store.MinEventLogSegmentBytes)
 	case c.Retention < 48*time.Hour:
 		return errors.New("--retention must be at least 48h (CONTRACT §5.2)")
 	case c.DeliveryRetention < time.Hour:

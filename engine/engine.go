@@ -86,7 +86,8 @@ func New(cfg Config) (e *Engine, err error) {
 		e.cfg.PublicURL = cfg.PublicURL
 	}
 	if e.store, err = store.Open(store.Options{Dir: cfg.DataDir, Sync: cfg.Durability == "sync",
-		DeliveryRetention: cfg.DeliveryRetention, Logger: cfg.Logger}); err != nil {
+		EventLogSegmentBytes: cfg.EventLogSegmentBytes, DeliveryRetention: cfg.DeliveryRetention,
+		Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
 	guard := netguard.Guard{Resolver: cfg.Resolver, AllowPrivate: cfg.AllowPrivateDestinations}

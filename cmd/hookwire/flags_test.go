@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,5 +79,27 @@ func TestExampleConfigFile(t *testing.T) {
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("the example config does not validate: %v", err)
+	}
+}
+
+// TestEventLogSegmentFlag: --event-log-segment-bytes reaches the
+// configuration, and a value below the minimum is refused by name.
+func TestEventLogSegmentFlag(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{{"65536", true}, {"1048576", true}, {"4096", false}, {"0", false}, {"-1", false}} {
+		cfg := engine.DefaultConfig()
+		fs, _ := serveFlags(&cfg)
+		if err := parseWithEnv(fs, []string{"--dev", "--event-log-segment-bytes", tc.value}); err != nil {
+			t.Fatal(err)
+		}
+		err := cfg.Validate()
+		switch {
+		case tc.ok && (err != nil || fmt.Sprint(cfg.EventLogSegmentBytes) != tc.value):
+			t.Errorf("--event-log-segment-bytes %s: %v, segment bytes %d", tc.value, err, cfg.EventLogSegmentBytes)
+		case !tc.ok && (err == nil || !strings.Contains(err.Error(), "--event-log-segment-bytes")):
+			t.Errorf("--event-log-segment-bytes %s: %v, want an error naming the flag", tc.value, err)
+		}
 	}
 }

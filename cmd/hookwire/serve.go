@@ -71,6 +71,7 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM key for --tls-cert")
 	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "sync: fsync accepted events before 202; batch: leave it to the OS")
+	fs.Int64Var(&cfg.EventLogSegmentBytes, "event-log-segment-bytes", cfg.EventLogSegmentBytes, "size of one event log segment file (retired ones are reused)")
 	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long fired markers and event ids outlive a session's last event (≥48h)")
 	fs.DurationVar(&cfg.DeliveryRetention, "delivery-retention", cfg.DeliveryRetention, "how long a succeeded or failed delivery stays listed")
 	fs.IntVar(&cfg.EndpointConcurrency, "endpoint-concurrency", cfg.EndpointConcurrency, "concurrent attempts per destination")

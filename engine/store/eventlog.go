@@ -81,9 +81,15 @@ type segment struct {
 	legacy  bool // written before segments were reused: never reused
 }
 
+// The event log's segment size: DefaultEventLogSegmentBytes unless
+// Options say otherwise, and no less than MinEventLogSegmentBytes.
+const (
+	DefaultEventLogSegmentBytes = 32 << 20
+	MinEventLogSegmentBytes     = 64 << 10
+)
+
 const (
 	recordHeader          = 16
-	defaultSegmentBytes   = 32 << 20
 	segmentSuffix         = ".log"
 	spareSuffix           = ".spare"
 	maxEventRecordPayload = 1 << 30
@@ -115,7 +121,7 @@ func openEventLog(dir string, sync bool, logger *slog.Logger, watermark uint64) 
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("store: event log: %w", err)
 	}
-	l := &eventLog{dir: dir, sync: sync, segmentBytes: defaultSegmentBytes, logger: logger}
+	l := &eventLog{dir: dir, sync: sync, segmentBytes: DefaultEventLogSegmentBytes, logger: logger}
 	names, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("store: event log: %w", err)

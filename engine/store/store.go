@@ -23,6 +23,9 @@ type Options struct {
 	// hookwire batches those commits (ingest group commit), so this costs a
 	// sync per batch, not per event. Bookkeeping writes are never synced.
 	Sync bool
+	// EventLogSegmentBytes is the size at which the event log starts a
+	// new segment (0: DefaultEventLogSegmentBytes).
+	EventLogSegmentBytes int64
 	// DeliveryRetention is how long a delivery with a final status
 	// (succeeded or failed) stays listed; pending ones never expire.
 	DeliveryRetention time.Duration
@@ -93,6 +96,9 @@ func Open(opts Options) (*Store, error) {
 	if s.log, err = openEventLog(filepath.Join(opts.Dir, "eventlog"), opts.Sync, opts.Logger, s.evaluatedWatermark()); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if opts.EventLogSegmentBytes > 0 {
+		s.log.segmentBytes = opts.EventLogSegmentBytes
 	}
 	return s, nil
 }
