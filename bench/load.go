@@ -130,7 +130,25 @@ type LoadReport struct {
 	HeapPerSessionBytes float64 `json:"server_heap_per_live_session_bytes"`
 	CeilingPerSec       float64 `json:"ingest_ceiling_events_per_sec,omitempty"`
 	ReceiverMaxPerSec   float64 `json:"receiver_max_per_sec,omitempty"`
-	latencies           []float64
+	// LatencyByTenth is the event → webhook latency of the webhooks whose
+	// event was sent in each tenth of the run: a warm-up, or a stall at
+	// one moment, shows here and not in the whole run's percentiles.
+	LatencyByTenth []Latency `json:"latency_by_tenth_of_run"`
+	latencies      []float64
+}
+
+// byTenth summarises the samples sent in each tenth of [start, start+d).
+func byTenth(samples []latencySample, start time.Time, d time.Duration) []Latency {
+	tenths := make([][]float64, 10)
+	for _, s := range samples {
+		i := int(10 * s.sent.Sub(start) / d)
+		tenths[min(max(i, 0), 9)] = append(tenths[min(max(i, 0), 9)], s.ms)
+	}
+	out := make([]Latency, 10)
+	for i, ms := range tenths {
+		out[i] = summarise(ms)
+	}
+	return out
 }
 
 // RunLoad runs one scenario against a fresh hookwire process and a
@@ -312,7 +330,12 @@ wait:
 	rep.MaxGCPauseMS *= 1000
 	rep.PeakRSSBytes, rep.CPUSeconds = processFigures(srv.cmd.Process.Pid)
 	rep.ExpectedWebhooks = len(sent)
-	rep.Lost, rep.Duplicated, rep.latencies = recv.reconcile(sent)
+	var samples []latencySample
+	rep.Lost, rep.Duplicated, samples = recv.reconcile(sent)
+	for _, s := range samples {
+		rep.latencies = append(rep.latencies, s.ms)
+	}
+	rep.LatencyByTenth = byTenth(samples, start, cfg.Duration)
 	for _, p := range recv.missing(sent, 5) {
 		logf("lost: %s", explainLost(srv.base(), p))
 	}

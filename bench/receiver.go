@@ -90,9 +90,8 @@ func (r *loadReceiver) countOf(sent map[pair]time.Time) int {
 
 // reconcile compares what arrived with what was sent: lost pairs, extra
 // deliveries (a redelivered webhook-id, or a second webhook for a pair),
-// and each pair's latency in milliseconds from its send to its first
-// arrival.
-func (r *loadReceiver) reconcile(sent map[pair]time.Time) (lost, duplicated int, latencies []float64) {
+// and each pair's latency from its send to its first arrival.
+func (r *loadReceiver) reconcile(sent map[pair]time.Time) (lost, duplicated int, latencies []latencySample) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, at := range sent {
@@ -102,9 +101,15 @@ func (r *loadReceiver) reconcile(sent map[pair]time.Time) (lost, duplicated int,
 			continue
 		}
 		duplicated += len(arr) - 1
-		latencies = append(latencies, float64(arr[0].Sub(at).Microseconds())/1000)
+		latencies = append(latencies, latencySample{sent: at, ms: float64(arr[0].Sub(at).Microseconds()) / 1000})
 	}
 	return lost, duplicated, latencies
+}
+
+// latencySample is one webhook's latency and when its event was sent.
+type latencySample struct {
+	sent time.Time
+	ms   float64
 }
 
 // missing returns up to n of the sent signals whose webhook has not

@@ -107,6 +107,16 @@ func (r *LoadReport) String() string {
 	fmt.Fprintf(&b, "| webhooks/s | %.0f%s |\n", r.WebhooksPerSec, ratio(r.WebhooksPerSec, r.ReceiverMaxPerSec))
 	fmt.Fprintf(&b, "| event → webhook latency p50 / p90 / p99 / p99.9 / max | %.1f / %.1f / %.1f / %.1f / %.1f ms (%d webhooks) |\n",
 		r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Latency.Count)
+	if len(r.LatencyByTenth) > 0 {
+		p99s := make([]string, len(r.LatencyByTenth))
+		for i, l := range r.LatencyByTenth {
+			p99s[i] = fmt.Sprintf("%.0f", l.P99)
+			if l.Count == 0 {
+				p99s[i] = "–"
+			}
+		}
+		fmt.Fprintf(&b, "| event → webhook p99 by tenth of the run (by send time) | %s ms |\n", strings.Join(p99s, " / "))
+	}
 	fmt.Fprintf(&b, "| send → 202 (durable acceptance) p50 / p99 / max | %.1f / %.1f / %.1f ms (%d batches); in the server p50 / p99 ≈ %.1f / %.1f ms |\n",
 		r.AcceptLatency.P50, r.AcceptLatency.P99, r.AcceptLatency.Max, r.AcceptLatency.Count, r.ServerIngestP50MS, r.ServerIngestP99MS)
 	fmt.Fprintf(&b, "| lost / duplicated | %d / %d of %d |\n", r.Lost, r.Duplicated, r.ExpectedWebhooks)
