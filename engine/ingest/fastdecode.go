@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"encoding/json"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -28,7 +29,9 @@ import (
 func fastDecodeArray(body []byte, maxEvents int, now time.Time) (events []model.Event, ok bool) {
 	// Typical events are a few hundred bytes: size for that, not by doubling.
 	capacity := min(maxEvents, len(body)/256+1)
-	s := scanner{b: body}
+	s := scanners.Get().(*scanner)
+	s.b, s.i = body, 0
+	defer s.recycle()
 	s.space()
 	if !s.consume('[') {
 		return nil, false
@@ -65,13 +68,25 @@ func fastDecodeArray(body []byte, maxEvents int, now time.Time) (events []model.
 type scanner struct {
 	b []byte // never written: strings view it until own copies them
 	i int
-	// Wire fields point into slabs, so that a batch allocates a few
-	// chunks instead of a variable per string and a struct per user. Only
-	// the wire values point there, and they are gone once the batch is
-	// decoded; nothing an event keeps does (a slow session's event would
-	// keep the chunk alive).
+	// Wire fields point into slabs, so that a batch allocates nothing
+	// per string or user, and the scanner with its slabs is reused from
+	// batch to batch. Only the wire values point there, and they are gone
+	// once the batch is decoded; nothing an event keeps does.
 	strs      slab[string]
 	wireUsers slab[wireUser]
+}
+
+// scanners are reused: their slabs were a fifth of the bytes ingest
+// allocated, and allocation is what paces the collector.
+var scanners = sync.Pool{New: func() any { return new(scanner) }}
+
+// recycle forgets the body (and the slabs' views of it) and returns the
+// scanner to the pool.
+func (s *scanner) recycle() {
+	s.b, s.i = nil, 0
+	if s.strs.reset() && s.wireUsers.reset() {
+		scanners.Put(s)
+	}
 }
 
 // own moves an event's strings and properties, which view the request's
@@ -109,16 +124,36 @@ func own(e *model.Event) {
 	}
 }
 
-// slab hands out values from chunks: a batch's many small values cost a
-// few allocations.
-type slab[T any] struct{ chunk []T }
+// slab hands out values from chunks that it keeps from batch to batch.
+type slab[T any] struct {
+	chunks  [][]T
+	filling int // the chunk values come from
+}
+
+const slabChunk = 64
 
 func (s *slab[T]) next() *T {
-	if len(s.chunk) == cap(s.chunk) {
-		s.chunk = make([]T, 0, 64)
+	for s.filling < len(s.chunks) && len(s.chunks[s.filling]) == slabChunk {
+		s.filling++
 	}
-	s.chunk = s.chunk[:len(s.chunk)+1]
-	return &s.chunk[len(s.chunk)-1]
+	if s.filling == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]T, 0, slabChunk))
+	}
+	c := &s.chunks[s.filling]
+	*c = (*c)[:len(*c)+1]
+	return &(*c)[len(*c)-1]
+}
+
+// reset zeroes the values handed out (they view a body about to be
+// reused) and reports whether the slab is worth keeping: not after a
+// batch far larger than usual.
+func (s *slab[T]) reset() bool {
+	for i := range s.chunks[:min(s.filling+1, len(s.chunks))] {
+		clear(s.chunks[i])
+		s.chunks[i] = s.chunks[i][:0]
+	}
+	s.filling = 0
+	return len(s.chunks) <= 64
 }
 
 func (s *scanner) space() {

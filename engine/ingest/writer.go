@@ -71,6 +71,7 @@ type request struct {
 type reservations struct {
 	slots   []reservation
 	ofEvent []int32
+	index   map[string]int32 // session → slot, while grouping
 }
 
 type reservation struct {
@@ -80,27 +81,41 @@ type reservation struct {
 	spawned bool // the session's actor is new (and its user not yet noted)
 }
 
-// slotIndexes lends groupBySession its map from session to slot: a map per
-// request was a tenth of ingest's allocation.
-var slotIndexes = sync.Pool{New: func() any { return map[string]int32{} }}
+// rooms lends requests their reservations, given back once the request
+// is answered: a request's slots, their growth and a map from session to
+// slot were an eighth of the bytes the engine allocated per event, and
+// allocation is what paces the collector.
+var rooms = sync.Pool{New: func() any { return &reservations{index: map[string]int32{}} }}
 
-// groupBySession counts events per session.
+// groupBySession counts events per session. The caller gives the result
+// back with recycle once nothing uses it.
 func groupBySession(events []model.Event) *reservations {
-	rs := &reservations{ofEvent: make([]int32, len(events))}
-	index := slotIndexes.Get().(map[string]int32)
-	defer func() { clear(index); slotIndexes.Put(index) }()
+	rs := rooms.Get().(*reservations)
+	rs.ofEvent = slices.Grow(rs.ofEvent[:0], len(events))[:len(events)]
 	for i := range events {
 		id := events[i].SessionID
-		slot, ok := index[id]
+		slot, ok := rs.index[id]
 		if !ok {
 			slot = int32(len(rs.slots))
-			index[id] = slot
+			rs.index[id] = slot
 			rs.slots = append(rs.slots, reservation{session: id})
 		}
 		rs.slots[slot].n++
 		rs.ofEvent[i] = slot
 	}
+	clear(rs.index)
 	return rs
+}
+
+// recycle gives the reservations back to the pool; its room must have
+// been used (dispatch) or released. A burst's large buffers are let go.
+func (rs *reservations) recycle() {
+	if cap(rs.slots) > 4096 || cap(rs.ofEvent) > 16384 {
+		return
+	}
+	clear(rs.slots) // the sessions' ids and mailboxes
+	rs.slots = rs.slots[:0]
+	rooms.Put(rs)
 }
 
 // release gives back whatever room is held.
@@ -147,6 +162,8 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 		return Result{}, fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
 	}
 	r := &request{append: store.AppendRequest{Events: events}, room: groupBySession(events), reply: make(chan error, 1)}
+	// Once answered, nobody else looks at the request's room.
+	defer r.room.recycle()
 	// Reserve room in every session's mailbox first: once the events are on
 	// disk, handing them over must not fail.
 	for i := range r.room.slots {
@@ -349,6 +366,7 @@ func (w *Writer) Replay(ctx context.Context) (int, error) {
 			}
 		}
 		w.dispatch(b.Seq, b.Events, make([]bool, len(b.Events)), room)
+		room.recycle()
 		total += len(b.Events)
 		return nil
 	})
