@@ -30,9 +30,11 @@ type Mailbox[M any] struct {
 	reserved int
 	closed   bool
 	// Exactly one of signal and notify is set: a goroutine actor waits on
-	// signal; a registry actor is scheduled on its dispatcher by notify.
+	// signal; a registry actor is scheduled on its dispatcher by notify
+	// (its cell, which holds the mailbox: no closure to allocate per
+	// actor).
 	signal chan struct{}
-	notify func()
+	notify scheduler
 	// buffers, for a registry mailbox, lends user's backing array
 	// (borrowed holds it while lent).
 	buffers  *bufferPool[M]
@@ -49,11 +51,14 @@ func NewMailbox[M any](capacity int) *Mailbox[M] {
 	return &Mailbox[M]{capacity: capacity, signal: make(chan struct{}, 1)}
 }
 
-// newDispatchedMailbox is a registry actor's mailbox: pushes call notify
-// instead of signalling a goroutine, and the buffer is borrowed from
-// buffers while messages wait.
-func newDispatchedMailbox[M any](capacity int, notify func(), buffers *bufferPool[M]) *Mailbox[M] {
-	return &Mailbox[M]{capacity: max(capacity, 1), notify: notify, buffers: buffers}
+// scheduler queues a registry actor's turn.
+type scheduler interface{ schedule() }
+
+// initDispatched makes m a registry actor's mailbox, in place (it lives
+// in the actor's cell): pushes schedule the actor instead of signalling a
+// goroutine, and the buffer is borrowed from buffers while messages wait.
+func (m *Mailbox[M]) initDispatched(capacity int, notify scheduler, buffers *bufferPool[M]) {
+	m.capacity, m.notify, m.buffers = max(capacity, 1), notify, buffers
 }
 
 // appendUser queues msgs, borrowing a buffer first if the mailbox lends
@@ -71,7 +76,7 @@ func (m *Mailbox[M]) Signal() <-chan struct{} { return m.signal }
 
 func (m *Mailbox[M]) wake() {
 	if m.notify != nil {
-		m.notify()
+		m.notify.schedule()
 		return
 	}
 	select {
