@@ -86,7 +86,7 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
 	fs.String("config", "", "YAML file of settings: keys are these flags' names (flags and HOOKWIRE_* win)")
 	fs.StringVar(&proc.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&proc.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.IntVar(&proc.gcHeadroomMiB, "gc-headroom-mib", 256,
+	fs.IntVar(&proc.gcHeadroomMiB, "gc-headroom-mib", 512,
 		"let the heap grow at least this many MiB past the live heap between collections (0, or GOGC set: Go's own pacing)")
 	return fs, proc
 }
