@@ -84,7 +84,16 @@ func (a *API) accept(ctx *fasthttp.RequestCtx, events []model.Event, err error) 
 		a.fail(ctx, err, "invalid_event")
 		return
 	}
-	writeJSON(ctx, fasthttp.StatusAccepted, map[string]int{"accepted": res.Accepted, "duplicates": res.Duplicates})
+	// Spelled out: a map through encoding/json was five allocations on
+	// the hottest answer.
+	var spelled [64]byte
+	body := append(spelled[:0], `{"accepted":`...)
+	body = strconv.AppendInt(body, int64(res.Accepted), 10)
+	body = append(body, `,"duplicates":`...)
+	body = strconv.AppendInt(body, int64(res.Duplicates), 10)
+	ctx.SetStatusCode(fasthttp.StatusAccepted)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(append(body, '}'))
 	a.metrics.IngestSeconds.Observe(time.Since(ctx.Time()).Seconds())
 }
 

@@ -197,6 +197,39 @@ func TestFastDecodeOwnsItsBytes(t *testing.T) {
 	}
 }
 
+// TestRecycledBatchLeavesEventsAlone: once a batch's slice is recycled and
+// reused for the next batch (and that batch's scanner reuses its slabs),
+// copies of the first batch's events, as session messages hold them, keep
+// their values.
+func TestRecycledBatchLeavesEventsAlone(t *testing.T) {
+	first := []byte(`[{"session_id":"s1","type":"click","url":"/a","properties":{"k":1},"user":{"uid":"u1","email":"e1"}},` +
+		`{"session_id":"s2","type":"custom","name":"n","url":"/b"}]`)
+	second := []byte(`[{"session_id":"t1","type":"change","url":"/zzzz","properties":{"k":22},"user":{"uid":"v1","email":"f1"}},` +
+		`{"session_id":"t2","type":"custom","name":"m","url":"/y"}]`)
+	events, ok := fastDecodeArray(first, 100, now)
+	if !ok {
+		t.Fatal("the common shape fell back to the reference decoder")
+	}
+	held := append([]model.Event(nil), events...) // what dispatch copies into messages
+	want, _ := referenceDecodeArray(first, 100, now)
+	recycleEvents(events)
+	reused := false
+	for range 10 { // the pool may drop a put; try a few batches
+		next, ok := fastDecodeArray(second, 100, now)
+		if !ok {
+			t.Fatal("the second batch fell back")
+		}
+		reused = reused || &next[:1][0] == &events[:1][0]
+		recycleEvents(next)
+	}
+	if !reflect.DeepEqual(held, want) {
+		t.Fatalf("a recycled batch changed events copied from it:\n%+v\nwant %+v", held, want)
+	}
+	if !reused {
+		t.Log("the pool never handed the slice back (allowed, e.g. under the race detector)")
+	}
+}
+
 // BenchmarkFastDecode: one batch of 100 events shaped like the load
 // harness's (~300 bytes each), through the fast decoder.
 func BenchmarkFastDecode(b *testing.B) {

@@ -36,7 +36,7 @@ func fastDecodeArray(body []byte, maxEvents int, now time.Time) (events []model.
 	if !s.consume('[') {
 		return nil, false
 	}
-	events = make([]model.Event, 0, capacity)
+	events = newEvents(capacity)
 	for {
 		s.space()
 		if len(events) == maxEvents || !s.at('{') {
@@ -74,6 +74,32 @@ type scanner struct {
 	// once the batch is decoded; nothing an event keeps does.
 	strs      slab[string]
 	wireUsers slab[wireUser]
+}
+
+// eventSlices are batches' event slices, given back by the writer once
+// the batch is answered (recycleEvents): they were a sixth of the bytes
+// the engine allocated per event.
+var eventSlices sync.Pool
+
+// newEvents is an empty event slice with room for capacity events.
+func newEvents(capacity int) []model.Event {
+	if p, ok := eventSlices.Get().(*[]model.Event); ok && cap(*p) >= capacity {
+		return (*p)[:0]
+	}
+	return make([]model.Event, 0, capacity)
+}
+
+// recycleEvents gives a batch's event slice back to the pool; nothing may
+// use it after. The events' own strings and users are untouched (session
+// messages hold copies of the events).
+func recycleEvents(events []model.Event) {
+	if cap(events) == 0 || cap(events) > 1024 {
+		return
+	}
+	events = events[:cap(events)]
+	clear(events)
+	events = events[:0]
+	eventSlices.Put(&events)
 }
 
 // scanners are reused: their slabs were a fifth of the bytes ingest

@@ -156,8 +156,10 @@ func (w *Writer) InFlight() int64 { return w.inFlight.Load() }
 
 // Accept makes events durable and queues them for evaluation. It returns
 // ErrSaturated without writing anything when sessions or the log are
-// behind, and ErrShuttingDown once the writer has stopped.
+// behind, and ErrShuttingDown once the writer has stopped. The slice is
+// Accept's, reused once it returns: the caller must not look at it again.
 func (w *Writer) Accept(events []model.Event) (Result, error) {
+	defer recycleEvents(events)
 	if w.inFlight.Load()+int64(len(events)) > w.cfg.MaxInFlight {
 		return Result{}, fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
 	}
