@@ -128,7 +128,15 @@ type LoadReport struct {
 	// store's memtables and caches, so it is an upper bound).
 	LiveSessions        float64 `json:"server_live_sessions"`
 	HeapPerSessionBytes float64 `json:"server_heap_per_live_session_bytes"`
-	CeilingPerSec       float64 `json:"ingest_ceiling_events_per_sec,omitempty"`
+	// CPUMicrosPerEvent is the server's CPU time during the load per
+	// accepted event, and CeilingCPUMicrosPerEvent the parse-only
+	// endpoint's: the machine's noise moves them far less than rates.
+	CPUMicrosPerEvent        float64 `json:"server_cpu_us_per_event"`
+	CeilingCPUMicrosPerEvent float64 `json:"ceiling_cpu_us_per_event,omitempty"`
+	// HarnessCPUMicrosPerEvent is this process's (the producers' and the
+	// receiver's) during the load.
+	HarnessCPUMicrosPerEvent float64 `json:"harness_cpu_us_per_event"`
+	CeilingPerSec            float64 `json:"ingest_ceiling_events_per_sec,omitempty"`
 	ReceiverMaxPerSec   float64 `json:"receiver_max_per_sec,omitempty"`
 	// LatencyByTenth is the event → webhook latency of the webhooks whose
 	// event was sent in each tenth of the run: a warm-up, or a stall at
@@ -186,7 +194,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	}
 	defer recv.close()
 	if cfg.Ceilings {
-		if rep.CeilingPerSec, err = measureCeiling(ctx, cfg, logFile); err != nil {
+		if rep.CeilingPerSec, rep.CeilingCPUMicrosPerEvent, err = measureCeiling(ctx, cfg, logFile); err != nil {
 			return nil, err
 		}
 		rep.ReceiverMaxPerSec = recv.maximum(3 * time.Second)
@@ -238,6 +246,8 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		return nil, err
 	}
 
+	_, cpuBefore := processFigures(srv.cmd.Process.Pid)
+	_, harnessBefore := processFigures(os.Getpid())
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
 	var accepted, rejected atomic.Int64
@@ -284,6 +294,11 @@ wait:
 	default:
 	}
 	window := time.Since(start).Seconds()
+	if _, cpuAtEnd := processFigures(srv.cmd.Process.Pid); accepted.Load() > 0 {
+		rep.CPUMicrosPerEvent = 1e6 * (cpuAtEnd - cpuBefore) / float64(accepted.Load())
+		_, harnessAtEnd := processFigures(os.Getpid())
+		rep.HarnessCPUMicrosPerEvent = 1e6 * (harnessAtEnd - harnessBefore) / float64(accepted.Load())
+	}
 	for range 2 {
 		if err := <-profiled; err != nil {
 			return nil, err
@@ -642,17 +657,19 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 }
 
 // measureCeiling runs the same producers against `hookwire ceiling` for a
-// few seconds, closed loop.
-func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (float64, error) {
+// few seconds, closed loop: its events per second, and its CPU time per
+// event in microseconds.
+func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (perSec, cpuMicrosPerEvent float64, err error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	p := &serverProcess{binary: cfg.Binary, addr: addr, log: log, command: []string{"ceiling", "--listen", addr}}
 	if err := p.start(ctx); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer p.kill()
+	_, cpuBefore := processFigures(p.cmd.Process.Pid)
 	c := cfg
 	c.Rate, c.Duration = 0, 5*time.Second
 	gen := newWorkload(c)
@@ -671,9 +688,13 @@ func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (float64
 	}
 	wg.Wait()
 	if err, ok := firstErr.Load().(error); ok {
-		return 0, err
+		return 0, 0, err
 	}
-	return float64(accepted.Load()) / time.Since(start).Seconds(), nil
+	perSec = float64(accepted.Load()) / time.Since(start).Seconds()
+	if _, cpuAfter := processFigures(p.cmd.Process.Pid); accepted.Load() > 0 {
+		cpuMicrosPerEvent = 1e6 * (cpuAfter - cpuBefore) / float64(accepted.Load())
+	}
+	return perSec, cpuMicrosPerEvent, nil
 }
 
 // collectedHeap has the server run a collection (through its profiling

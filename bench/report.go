@@ -122,6 +122,12 @@ func (r *LoadReport) String() string {
 	fmt.Fprintf(&b, "| lost / duplicated | %d / %d of %d |\n", r.Lost, r.Duplicated, r.ExpectedWebhooks)
 	fmt.Fprintf(&b, "| 429 answers | %d |\n", r.Rejected429)
 	fmt.Fprintf(&b, "| server peak RSS / CPU | %.0f MiB / %.1f s |\n", float64(r.PeakRSSBytes)/(1<<20), r.CPUSeconds)
+	ceilingCPU := ""
+	if r.CeilingCPUMicrosPerEvent > 0 {
+		ceilingCPU = fmt.Sprintf(" (parse-only endpoint: %.2f µs)", r.CeilingCPUMicrosPerEvent)
+	}
+	fmt.Fprintf(&b, "| CPU per accepted event during the load: server; load generator and receiver | %.2f µs%s; %.2f µs |\n",
+		r.CPUMicrosPerEvent, ceilingCPU, r.HarnessCPUMicrosPerEvent)
 	fmt.Fprintf(&b, "| server goroutines / max GC pause | %.0f / %.2f ms |\n", r.Goroutines, r.MaxGCPauseMS)
 	fmt.Fprintf(&b, "| live sessions / heap growth per live session | %.0f / %.0f bytes |\n", r.LiveSessions, r.HeapPerSessionBytes)
 	return b.String()
