@@ -15,24 +15,40 @@ import (
 
 // TestSubstringsFindEveryLiteral: the automaton reports exactly the
 // literals that occur in a text, on a small alphabet where literals
-// overlap and nest (the failure links' hard cases).
+// overlap and nest (the failure links' hard cases), through its table and
+// through its edges (as when the table would be too large).
 func TestSubstringsFindEveryLiteral(t *testing.T) {
+	for _, table := range []bool{true, false} {
+		t.Run(fmt.Sprintf("table=%v", table), func(t *testing.T) {
+			if !table {
+				defer func(n int) { maxTableEntries = n }(maxTableEntries)
+				maxTableEntries = 0
+			}
+			substringsAgreeWithContains(t)
+		})
+	}
+}
+
+func substringsAgreeWithContains(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	word := func(maxLen int) string {
+	word := func(maxLen int, alphabet string) string {
 		var b strings.Builder
 		for range 1 + rng.IntN(maxLen) {
-			b.WriteByte("ab/c"[rng.IntN(4)])
+			b.WriteByte(alphabet[rng.IntN(len(alphabet))])
 		}
 		return b.String()
 	}
 	for round := range 300 {
 		literals := make([]string, 1+rng.IntN(12))
 		for i := range literals {
-			literals[i] = word(4)
+			literals[i] = word(4, "ab/c")
 		}
 		a := newSubstrings(literals)
+		if len(literals) > fewLiterals && (a.next != nil) != (maxTableEntries > 0) {
+			t.Fatalf("table built: %v, with room for %d entries", a.next != nil, maxTableEntries)
+		}
 		for range 20 {
-			text := word(16)
+			text := word(16, "ab/cx\xff") // and bytes no literal has
 			var want []int32
 			got := a.find(text, nil)
 			slices.Sort(got)

@@ -10,9 +10,12 @@ import (
 // ends_with and the literals of matches conditions, so that an event is
 // read once per field however many streams watch that field.
 //
-// State 0 is the root. The root's transitions are a dense table, since a
-// search spends most bytes there; other states keep their few edges sorted
-// by byte and fall back along their failure links.
+// State 0 is the root. The automaton is built as a trie with failure
+// links (the root's transitions a dense table, other states' few edges
+// sorted by byte), then, unless that would be too large, turned into a
+// table of every state's next state by byte class, so that a search is
+// one load per byte instead of a binary search and a walk along failure
+// links (half the index's time with the harness's catalogue).
 type substrings struct {
 	// few holds the literals when there are at most fewLiterals: a
 	// vectorised strings.Index per literal beats walking the automaton
@@ -24,7 +27,17 @@ type substrings struct {
 	// out[s] are the literals that end at state s, its failure chain's
 	// included.
 	out [][]int32
+	// next[s*classes+class[b]] is the state after s on byte b, stored as
+	// ^state when that state has literals to report; nil when the table
+	// would pass maxTableEntries. Bytes no literal has share class 0.
+	next    []int32
+	class   [256]uint16
+	classes int
 }
+
+// maxTableEntries bounds the dense table (4 MiB); larger automata (many
+// thousands of long literals) are walked by their edges.
+var maxTableEntries = 1 << 20
 
 type edge struct {
 	b  byte
@@ -86,9 +99,11 @@ func newSubstrings(literals []string) *substrings {
 			queue = append(queue, s)
 		}
 	}
+	order := []int32{0}
 	for len(queue) > 0 {
 		s := queue[0]
 		queue = queue[1:]
+		order = append(order, s)
 		for _, e := range a.edges[s] {
 			f := a.fail[s]
 			for {
@@ -105,7 +120,58 @@ func newSubstrings(literals []string) *substrings {
 			queue = append(queue, e.to)
 		}
 	}
+	a.tabulate(order)
 	return a
+}
+
+// tabulate fills next from the trie and failure links, visiting states
+// breadth first (order) so that a state's failure target's row is done.
+func (a *substrings) tabulate(order []int32) {
+	var used [256]bool
+	for b := range 256 {
+		used[b] = a.root[b] != 0
+	}
+	for _, es := range a.edges {
+		for _, e := range es {
+			used[e.b] = true
+		}
+	}
+	representative := []int{-1} // class 0: a byte no literal has, if any
+	for b := range 256 {
+		if used[b] {
+			a.class[b] = uint16(len(representative))
+			representative = append(representative, b)
+		} else if representative[0] < 0 {
+			representative[0] = b
+		}
+	}
+	a.classes = len(representative)
+	if len(a.edges)*a.classes > maxTableEntries {
+		return
+	}
+	a.next = make([]int32, len(a.edges)*a.classes)
+	mark := func(t int32) int32 {
+		if len(a.out[t]) > 0 {
+			return ^t
+		}
+		return t
+	}
+	for _, s := range order {
+		row := a.next[int(s)*a.classes : int(s+1)*a.classes]
+		for c, b := range representative {
+			switch {
+			case b < 0: // every byte has a class of its own
+			case s == 0:
+				row[c] = mark(a.root[b])
+			default:
+				if t, ok := a.child(s, byte(b)); ok {
+					row[c] = mark(t)
+				} else {
+					row[c] = a.next[int(a.fail[s])*a.classes+c]
+				}
+			}
+		}
+	}
 }
 
 // find appends to found the literals that occur in text, each at least
@@ -116,6 +182,18 @@ func (a *substrings) find(text string, found []int32) []int32 {
 			if lit != "" && strings.Contains(text, lit) {
 				found = append(found, int32(i))
 			}
+		}
+		return found
+	}
+	if a.next != nil {
+		s := 0
+		for i := 0; i < len(text); i++ {
+			t := a.next[s*a.classes+int(a.class[text[i]])]
+			if t < 0 {
+				t = ^t
+				found = append(found, a.out[t]...)
+			}
+			s = int(t)
 		}
 		return found
 	}
