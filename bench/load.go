@@ -28,6 +28,11 @@ type LoadConfig struct {
 	Binary string
 	// Duration of the measured load.
 	Duration time.Duration
+	// Warmup is load at the same rate before the measured window, which
+	// nothing is recorded of: the sessions are made (100k of them in the
+	// first moments would otherwise be a cold start inside the figures),
+	// the heap and the connections settle. The ceiling gets the same.
+	Warmup time.Duration
 	// Producers send concurrently over their own keep-alive connections.
 	// Closed loop needs enough of them to keep the server busy while some
 	// wait for their group commit: with 4, the standard scenario measured
@@ -84,7 +89,7 @@ type LoadConfig struct {
 
 // DefaultLoadConfig is the standard scenario of `make bench`.
 func DefaultLoadConfig() LoadConfig {
-	return LoadConfig{Name: "standard", Binary: "bin/hookwire", Duration: 30 * time.Second, Producers: 16,
+	return LoadConfig{Name: "standard", Binary: "bin/hookwire", Duration: 30 * time.Second, Warmup: 5 * time.Second, Producers: 16,
 		BatchSize: 100, Sessions: 100_000, Streams: 10, Catalog: "mixed", FilterStreams: 2, MatchEvery: 20, Durability: "sync", Ceilings: true,
 		OutDir: "bench/results"}
 }
@@ -137,7 +142,7 @@ type LoadReport struct {
 	// receiver's) during the load.
 	HarnessCPUMicrosPerEvent float64 `json:"harness_cpu_us_per_event"`
 	CeilingPerSec            float64 `json:"ingest_ceiling_events_per_sec,omitempty"`
-	ReceiverMaxPerSec   float64 `json:"receiver_max_per_sec,omitempty"`
+	ReceiverMaxPerSec        float64 `json:"receiver_max_per_sec,omitempty"`
 	// LatencyByTenth is the event → webhook latency of the webhooks whose
 	// event was sent in each tenth of the run: a warm-up, or a stall at
 	// one moment, shows here and not in the whole run's percentiles.
@@ -240,15 +245,14 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		gen.ids = append(gen.ids, id)
 	}
 	rep.ExpectedWebhooks = gen.expected()
-	evaluatedBefore, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
 	heapBefore, err := collectedHeap(srv.base(), pprofAddr)
 	if err != nil {
 		return nil, err
 	}
 
-	_, cpuBefore := processFigures(srv.cmd.Process.Pid)
-	_, harnessBefore := processFigures(os.Getpid())
-	start := time.Now()
+	warmStart := time.Now()
+	start := warmStart.Add(cfg.Warmup)
+	gen.measureFrom = start
 	deadline := start.Add(cfg.Duration)
 	var accepted, rejected atomic.Int64
 	var wg sync.WaitGroup
@@ -257,11 +261,18 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := produceLoad(ctx, srv.base(), gen, p, cfg, start, deadline, &accepted, &rejected); err != nil {
+			if err := produceLoad(ctx, srv.base(), gen, p, cfg, warmStart, deadline, &accepted, &rejected); err != nil {
 				errs <- err
 			}
 		}()
 	}
+	if cfg.Warmup > 0 {
+		logf("warming up for %s", cfg.Warmup)
+		time.Sleep(time.Until(start))
+	}
+	evaluatedBefore, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
+	_, cpuBefore := processFigures(srv.cmd.Process.Pid)
+	_, harnessBefore := processFigures(os.Getpid())
 	profiled := make(chan error, 2)
 	if cfg.CPUProfile != "" {
 		go func() { profiled <- fetchCPUProfile(pprofAddr, cfg.Duration-2*time.Second, cfg.CPUProfile) }()
@@ -457,6 +468,9 @@ type workload struct {
 	signals map[pair]time.Time // (stream id, session) → when its signal was sent
 	accepts []float64          // ms from each batch's send to its 202
 	ids     []string           // stream ids by index; none for the ceiling run
+	// measureFrom is when the measured window begins: batches sent
+	// before it (the warm-up) carry no signal and are not counted.
+	measureFrom time.Time
 }
 
 func (w *workload) acceptLatencies() []float64 {
@@ -488,8 +502,9 @@ func (w *workload) sentSignals() map[pair]time.Time {
 
 var eventMix = []string{"navigate", "navigate", "navigate", "click", "click", "click", "click", "click", "change", "rage_click"}
 
-// appendEvent writes one ~300-byte event for session s, its n-th.
-func (w *workload) appendEvent(buf []byte, s, n int) (out []byte, signal int) {
+// appendEvent writes one ~300-byte event for session s, its n-th, the
+// inWindow-th within the measured window (-1: before it).
+func (w *workload) appendEvent(buf []byte, s, n, inWindow int) (out []byte, signal int) {
 	signal = -1
 	typ := eventMix[(s+n)%len(eventMix)]
 	name := ""
@@ -498,7 +513,7 @@ func (w *workload) appendEvent(buf []byte, s, n int) (out []byte, signal int) {
 	// the run's number of rounds over the sessions is known; closed loop
 	// uses the first four rounds) instead of arriving in one burst while
 	// the sessions are new.
-	if s%w.cfg.MatchEvery == 0 && n == 1+(s/w.cfg.MatchEvery)%w.signalRounds() {
+	if s%w.cfg.MatchEvery == 0 && inWindow == 1+(s/w.cfg.MatchEvery)%w.signalRounds() {
 		signal = (s / w.cfg.MatchEvery) % w.cfg.Streams
 		typ, name = "custom", fmt.Sprintf("signal-%d", signal)
 	}
@@ -538,6 +553,9 @@ const openLoopInFlight = 8
 // schedule, up to openLoopInFlight at once.
 func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadConfig, start, deadline time.Time,
 	accepted, rejected *atomic.Int64) error {
+	// measuredFrom is next when the measured window began (-1: warming
+	// up): a session's events are counted from there for its signal.
+	measuredFrom := -1
 	inFlight := 1
 	if cfg.Rate > 0 {
 		inFlight = openLoopInFlight
@@ -571,11 +589,21 @@ func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadC
 			if i > 0 {
 				b.body = append(b.body, ',')
 			}
+			if measuredFrom < 0 && !time.Now().Before(w.measureFrom) {
+				measuredFrom = next
+			}
 			session := p + (next%owned)*cfg.Producers
 			nth := next / owned
+			inWindow := -1 // the session's event count within the measured window
+			if measuredFrom >= 0 {
+				inWindow = nth - measuredFrom/owned
+				if next%owned < measuredFrom%owned {
+					inWindow-- // it had one more event before the window began
+				}
+			}
 			next++
 			var sig int
-			b.body, sig = w.appendEvent(b.body, session, nth)
+			b.body, sig = w.appendEvent(b.body, session, nth, inWindow)
 			if sig >= 0 {
 				b.signals = append(b.signals, pair{stream: strconv.Itoa(sig), session: fmt.Sprintf("bench-%d", session)})
 			}
@@ -641,8 +669,13 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 		if resp.StatusCode() != fasthttp.StatusAccepted || json.Unmarshal(resp.Body(), &res) != nil {
 			return fmt.Errorf("answer %d %s", resp.StatusCode(), resp.Body())
 		}
-		accepted.Add(res.Accepted)
+		if !b.sendAt.Before(w.measureFrom) {
+			accepted.Add(res.Accepted)
+		}
 		break
+	}
+	if b.sendAt.Before(w.measureFrom) {
+		return nil // warming up: nothing is recorded
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -657,8 +690,8 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 }
 
 // measureCeiling runs the same producers against `hookwire ceiling` for a
-// few seconds, closed loop: its events per second, and its CPU time per
-// event in microseconds.
+// few seconds, closed loop, after the same warm-up: its events per second,
+// and its CPU time per event in microseconds.
 func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (perSec, cpuMicrosPerEvent float64, err error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
@@ -669,11 +702,12 @@ func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (perSec,
 		return 0, 0, err
 	}
 	defer p.kill()
-	_, cpuBefore := processFigures(p.cmd.Process.Pid)
 	c := cfg
 	c.Rate, c.Duration = 0, 5*time.Second
 	gen := newWorkload(c)
-	start := time.Now()
+	warmStart := time.Now()
+	start := warmStart.Add(c.Warmup)
+	gen.measureFrom = start
 	var accepted, rejected atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
@@ -681,11 +715,13 @@ func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (perSec,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := produceLoad(ctx, p.base(), gen, i, c, start, start.Add(c.Duration), &accepted, &rejected); err != nil {
+			if err := produceLoad(ctx, p.base(), gen, i, c, warmStart, start.Add(c.Duration), &accepted, &rejected); err != nil {
 				firstErr.Store(err)
 			}
 		}()
 	}
+	time.Sleep(time.Until(start))
+	_, cpuBefore := processFigures(p.cmd.Process.Pid)
 	wg.Wait()
 	if err, ok := firstErr.Load().(error); ok {
 		return 0, 0, err

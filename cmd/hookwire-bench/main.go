@@ -49,6 +49,7 @@ func load() {
 	fs.StringVar(&cfg.Name, "name", cfg.Name, "scenario name (results files are named after it)")
 	fs.StringVar(&cfg.Binary, "binary", cfg.Binary, "hookwire executable")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "measured load duration")
+	fs.DurationVar(&cfg.Warmup, "warmup", cfg.Warmup, "load before the measured window, not recorded (sessions made, heap settled)")
 	fs.IntVar(&cfg.Producers, "producers", cfg.Producers, "concurrent producers")
 	fs.IntVar(&cfg.BatchSize, "batch", cfg.BatchSize, "events per request")
 	fs.IntVar(&cfg.Sessions, "sessions", cfg.Sessions, "sessions")
@@ -90,6 +91,7 @@ func scaling() {
 	fs := flag.NewFlagSet("scaling", flag.ExitOnError)
 	fs.StringVar(&cfg.Base.Binary, "binary", cfg.Base.Binary, "hookwire executable")
 	fs.DurationVar(&cfg.Base.Duration, "duration", cfg.Base.Duration, "measured load per variant")
+	fs.DurationVar(&cfg.Base.Warmup, "warmup", cfg.Base.Warmup, "load before each variant's measured window, not recorded")
 	fs.StringVar(&cfg.OutDir, "out", cfg.OutDir, "results directory (empty: none)")
 	fs.Parse(os.Args[2:])
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
