@@ -135,3 +135,40 @@ func TestMergeUserKeepsCopies(t *testing.T) {
 		t.Fatalf("a repeated uid is copied again or a change is lost: %+v", kept)
 	}
 }
+
+// TestObserveMergesEveryChangeOfUser: over a session's events the user it
+// keeps takes every change, including a return to an earlier user's
+// fields (what an event leaves out stays), and its uid is noted.
+func TestObserveMergesEveryChangeOfUser(t *testing.T) {
+	users := &Users{}
+	a := &actor{deps: &Deps{Users: users}, id: "s-1", session: &model.Session{ID: "s-1"}}
+	ann := model.User{UID: "u-1", Email: "ann@example.com"}
+	bob := model.User{UID: "u-2", Email: "bob@example.com", DisplayName: "Bob"}
+	steps := []struct {
+		user model.User
+		want model.User
+	}{
+		{ann, ann},
+		{ann, ann},
+		{bob, bob},
+		{ann, model.User{UID: "u-1", Email: "ann@example.com", DisplayName: "Bob"}}, // Ann says nothing of the name
+		{model.User{UID: "u-1", Email: "ann@example.org"}, model.User{UID: "u-1", Email: "ann@example.org", DisplayName: "Bob"}},
+		{model.User{UID: "u-1", Email: "ann@example.org", Properties: []byte(`{"plan":"pro"}`)},
+			model.User{UID: "u-1", Email: "ann@example.org", DisplayName: "Bob", Properties: []byte(`{"plan":"pro"}`)}},
+	}
+	for i, step := range steps {
+		u := step.user
+		a.observe(&model.Event{SessionID: "s-1", Type: "click", Timestamp: time.Now(), User: &u})
+		got := *a.session.User
+		if got.UID != step.want.UID || got.Email != step.want.Email || got.DisplayName != step.want.DisplayName ||
+			string(got.Properties) != string(step.want.Properties) {
+			t.Fatalf("step %d: session user %+v, want %+v", i, got, step.want)
+		}
+		if latest := users.Resolve(step.want.UID, func(string) bool { return true }); latest != "s-1" {
+			t.Fatalf("step %d: uid %s resolves to %q, want the session", i, step.want.UID, latest)
+		}
+	}
+	if a.session.Events != int64(len(steps)) {
+		t.Fatalf("%d events counted, want %d", a.session.Events, len(steps))
+	}
+}
