@@ -82,19 +82,19 @@ KILLS ?= 20
 crash-test: build
 	$(GO) run ./cmd/hookwire-bench crash --binary $(BIN) --kills $(KILLS)
 
-# The standard load scenario against a real server and receiver, about a
-# minute (bench/README.md); results in bench/results/.
+# The standard load scenario against a real server and receiver, about two
+# minutes (bench/README.md); results in bench/results/.
 bench: build
 	$(GO) run ./cmd/hookwire-bench load --binary $(BIN)
 
 # The standard scenario by streams (both catalogs), sessions and durability,
-# about twelve minutes; results in bench/results/scaling.{md,json}.
+# about thirteen minutes; results in bench/results/scaling.{md,json}.
 bench-scaling: build
 	$(GO) run ./cmd/hookwire-bench scaling --binary $(BIN)
 
 # The Go micro-benchmarks (predicates, filters, ingest).
 bench-micro:
-	$(GO) test -run '^$$' -bench . -benchmem ./filters ./engine ./engine/streams ./engine/ingest
+	$(GO) test -run '^$$' -bench . -benchmem ./filters ./engine ./engine/streams ./engine/ingest ./engine/store ./engine/session
 
 clean:
 	rm -rf bin
