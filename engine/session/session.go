@@ -108,9 +108,14 @@ func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps, mailboxCa
 // actor is one live session. It is one of very many and mostly idle, so it
 // keeps no buffers between turns: evaluation borrows them from a pool.
 type actor struct {
-	deps      *Deps
-	id        string
-	session   *model.Session
+	deps *Deps
+	id   string
+	// session is &record once loaded; nil: load on the next turn.
+	session *model.Session
+	// record is the session's state, kept inside the actor: one object
+	// fewer per live session for the collector, and the fields every turn
+	// reads next to the actor's own instead of a cache miss away.
+	record    model.Session
 	firstSeen time.Time
 	lastSeen  time.Time
 	// generation counts reloads after a failed commit (see Committer).
@@ -138,10 +143,12 @@ func (a *actor) load() {
 		// knew.
 		a.deps.Logger.Error("loading session state", "session_id", a.id, "err", err)
 	}
-	if sess == nil {
-		sess = &model.Session{ID: a.id}
+	if sess != nil {
+		a.record = *sess
+	} else {
+		a.record = model.Session{ID: a.id} // Fired stays nil until a stream fires: most sessions never do
 	}
-	a.session = sess // Fired stays nil until a stream fires: most sessions never do
+	a.session = &a.record
 	a.filterState.actor = a
 }
 
