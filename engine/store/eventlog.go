@@ -270,18 +270,15 @@ func sealRecords(records []byte, segment uint64) {
 func (l *eventLog) startSegment(number uint64) error {
 	path := segmentPath(l.dir, number)
 	var reused int64
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if len(l.spares) > 0 {
 		spare := sparePath(l.dir, l.spares[0])
 		l.spares = l.spares[1:]
 		if fi, err := os.Stat(spare); err == nil && os.Rename(spare, path) == nil {
-			reused = fi.Size()
+			reused, flags = fi.Size(), os.O_WRONLY
 		} else {
 			os.Remove(spare)
 		}
-	}
-	flags := os.O_WRONLY
-	if reused == 0 {
-		flags |= os.O_CREATE | os.O_EXCL
 	}
 	f, err := os.OpenFile(path, flags, 0o640)
 	if err != nil {

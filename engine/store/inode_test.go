@@ -1,3 +1,5 @@
+//go:build unix
+
 package store
 
 import (
@@ -8,7 +10,7 @@ import (
 // inode names a file across renames.
 func inode(fi os.FileInfo) uint64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Ino
+		return uint64(st.Ino)
 	}
 	return 0
 }
