@@ -110,7 +110,9 @@ var scanners = sync.Pool{New: func() any { return new(scanner) }}
 // scanner to the pool.
 func (s *scanner) recycle() {
 	s.b, s.i = nil, 0
-	if s.strs.reset() && s.wireUsers.reset() {
+	keepStrs := s.strs.reset()
+	keepUsers := s.wireUsers.reset()
+	if keepStrs && keepUsers {
 		scanners.Put(s)
 	}
 }
