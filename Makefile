@@ -10,7 +10,7 @@ FUZZTIME ?= 10s
 FUZZMIN  ?= 10s
 DATA     ?= ./hookwire-data
 
-.PHONY: build run receive test check fmt vet fuzz bench bench-scaling crash-test bench-micro filters filter-go filter-c filter-wat filter-as clean
+.PHONY: build run receive test check fmt vet fuzz bench bench-latency bench-scaling crash-test bench-micro filters filter-go filter-c filter-wat filter-as clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hookwire
@@ -86,6 +86,11 @@ crash-test: build
 # minutes (bench/README.md); results in bench/results/.
 bench: build
 	$(GO) run ./cmd/hookwire-bench load --binary $(BIN)
+
+# The latency target's check: the standard scenario's maximum (closed loop),
+# then open loop at half of it, about two minutes; bench/results/open-half.*
+bench-latency: build
+	$(GO) run ./cmd/hookwire-bench load --binary $(BIN) --half-of-max --ceilings=false --name open-half
 
 # The standard scenario by streams (both catalogs), sessions and durability,
 # about thirteen minutes; results in bench/results/scaling.{md,json}.

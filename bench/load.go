@@ -62,6 +62,11 @@ type LoadConfig struct {
 	// that falls behind cannot hide it); zero runs closed loop (each
 	// producer sends its next batch when the last is answered).
 	Rate float64
+	// HalfOfMaximum, with Rate zero, first finds the maximum with a
+	// closed-loop run of the same scenario (its own server, no ceilings,
+	// at most 20 s), then runs open loop at half of it: the latency target
+	// ("p99 at half the maximum rate") in one command.
+	HalfOfMaximum bool `json:",omitempty"`
 	// Durability is the server's --durability.
 	Durability string
 	// Ceilings also measures the parse-only ingest endpoint and the
@@ -142,7 +147,10 @@ type LoadReport struct {
 	// receiver's) during the load.
 	HarnessCPUMicrosPerEvent float64 `json:"harness_cpu_us_per_event"`
 	CeilingPerSec            float64 `json:"ingest_ceiling_events_per_sec,omitempty"`
-	ReceiverMaxPerSec        float64 `json:"receiver_max_per_sec,omitempty"`
+	// MaximumPerSec is the closed-loop maximum a HalfOfMaximum run
+	// measured before its open loop.
+	MaximumPerSec     float64 `json:"measured_maximum_events_per_sec,omitempty"`
+	ReceiverMaxPerSec float64 `json:"receiver_max_per_sec,omitempty"`
 	// LatencyByTenth is the event → webhook latency of the webhooks whose
 	// event was sent in each tenth of the run: a warm-up, or a stall at
 	// one moment, shows here and not in the whole run's percentiles.
@@ -178,8 +186,26 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	default:
 		return nil, fmt.Errorf("bench: catalog %q: want mixed or keyed", cfg.Catalog)
 	}
-	rep := &LoadReport{Config: cfg, Mode: "closed-loop"}
-	if cfg.Rate > 0 {
+	var maximum float64
+	if cfg.HalfOfMaximum && cfg.Rate <= 0 {
+		first := cfg
+		first.HalfOfMaximum, first.Ceilings, first.OutDir = false, false, ""
+		first.CPUProfile, first.HeapProfile, first.Trace = "", "", ""
+		first.Duration = min(cfg.Duration, 20*time.Second)
+		logf("finding the maximum: closed loop for %s", first.Duration)
+		closed, err := RunLoad(ctx, first)
+		if err != nil {
+			return nil, fmt.Errorf("bench: finding the maximum: %w", err)
+		}
+		maximum = closed.AcceptedPerSec
+		cfg.Rate = maximum / 2
+		logf("maximum %.0f events/s: open loop at %.0f", maximum, cfg.Rate)
+	}
+	rep := &LoadReport{Config: cfg, Mode: "closed-loop", MaximumPerSec: maximum}
+	switch {
+	case maximum > 0:
+		rep.Mode = fmt.Sprintf("open-loop %.0f events/s (half of the %.0f closed loop measured just before)", cfg.Rate, maximum)
+	case cfg.Rate > 0:
 		rep.Mode = fmt.Sprintf("open-loop %.0f events/s", cfg.Rate)
 	}
 	dir, cleanup, err := mkTemp("")

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -37,5 +38,39 @@ func TestReportFiles(t *testing.T) {
 	svg, _ := os.ReadFile(filepath.Join(dir, "standard.svg"))
 	if !strings.HasPrefix(string(svg), "<svg") || !strings.Contains(string(svg), "<polyline") {
 		t.Fatalf("svg: %.200s", svg)
+	}
+}
+
+// TestHalfOfMaximum runs the harness end to end at a small size: a
+// closed-loop run finds the maximum, the open loop runs at half of it
+// after a warm-up, and every expected webhook arrives, verified.
+func TestHalfOfMaximum(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two real servers for several seconds each")
+	}
+	cfg := DefaultLoadConfig()
+	cfg.Binary = buildHookwire(t)
+	cfg.Sessions, cfg.Streams, cfg.FilterStreams, cfg.Producers = 1000, 2, 0, 2
+	cfg.Duration, cfg.Warmup = 3*time.Second, time.Second
+	cfg.HalfOfMaximum, cfg.Ceilings, cfg.OutDir = true, false, ""
+	cfg.Logf = t.Logf
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := RunLoad(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(r)
+	if r.MaximumPerSec <= 0 || r.Config.Rate != r.MaximumPerSec/2 {
+		t.Fatalf("rate %.0f for a measured maximum of %.0f, want half", r.Config.Rate, r.MaximumPerSec)
+	}
+	if r.AcceptedPerSec < 0.8*r.Config.Rate || r.AcceptedPerSec > 1.2*r.Config.Rate {
+		t.Fatalf("accepted %.0f events/s in open loop at %.0f", r.AcceptedPerSec, r.Config.Rate)
+	}
+	if r.Lost != 0 || r.Duplicated != 0 || r.ExpectedWebhooks != cfg.Sessions/cfg.MatchEvery || r.Latency.Count != r.ExpectedWebhooks {
+		t.Fatalf("webhooks: %d expected, %d measured, %d lost, %d duplicated", r.ExpectedWebhooks, r.Latency.Count, r.Lost, r.Duplicated)
+	}
+	if len(r.LatencyByTenth) != 10 || r.CPUMicrosPerEvent <= 0 {
+		t.Fatalf("by tenth %v, CPU per event %.2f µs", r.LatencyByTenth, r.CPUMicrosPerEvent)
 	}
 }

@@ -58,6 +58,7 @@ func load() {
 	fs.IntVar(&cfg.FilterStreams, "filter-streams", cfg.FilterStreams, "streams that fire through an uploaded Wasm filter (needs wat2wasm)")
 	fs.IntVar(&cfg.MatchEvery, "match-every", cfg.MatchEvery, "one session in this many fires a stream")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop at this many events/s (0: closed loop)")
+	fs.BoolVar(&cfg.HalfOfMaximum, "half-of-max", false, "find the maximum with a closed-loop run first, then run open loop at half of it")
 	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "server --durability")
 	fs.BoolVar(&cfg.Ceilings, "ceilings", cfg.Ceilings, "also measure the parse-only ingest ceiling and the receiver's maximum")
 	fs.StringVar(&cfg.OutDir, "out", cfg.OutDir, "results directory (empty: none)")
