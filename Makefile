@@ -82,13 +82,14 @@ KILLS ?= 20
 crash-test: build
 	$(GO) run ./cmd/hookwire-bench crash --binary $(BIN) --kills $(KILLS)
 
-# The standard load scenario against a real server and receiver, about two
-# minutes (bench/README.md); results in bench/results/.
+# The standard load scenario against a real server and receiver, about a
+# minute (bench/README.md); results in bench/results/.
 bench: build
 	$(GO) run ./cmd/hookwire-bench load --binary $(BIN)
 
 # The latency target's check: the standard scenario's maximum (closed loop),
-# then open loop at half of it, about two minutes; bench/results/open-half.*
+# then open loop at half of it, about a minute and a half;
+# bench/results/open-half.*
 bench-latency: build
 	$(GO) run ./cmd/hookwire-bench load --binary $(BIN) --half-of-max --ceilings=false --name open-half
 
