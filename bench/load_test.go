@@ -16,7 +16,7 @@ func TestReportFiles(t *testing.T) {
 	cfg := DefaultLoadConfig()
 	cfg.Logf = t.Logf
 	r := &LoadReport{Config: cfg, Mode: "closed-loop", AcceptedPerSec: 1234, CeilingPerSec: 2468,
-		latencies: []float64{1, 2, 3, 40}}
+		CeilingRunsPerSec: []float64{2000, 2936}, latencies: []float64{1, 2, 3, 40}}
 	r.Latency = summarise(r.latencies)
 	start := time.Now()
 	r.LatencyByTenth = byTenth([]latencySample{{start, 1}, {start.Add(time.Second), 2}, {start.Add(time.Second), 3},
@@ -31,7 +31,7 @@ func TestReportFiles(t *testing.T) {
 		t.Fatalf("json: %v %s", err, raw)
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, "standard.md"))
-	if !strings.Contains(string(md), "1234 (50 % of 2468)") ||
+	if !strings.Contains(string(md), "1234 (50 % of 2468); the ceiling is the mean of 2000 before and 2936 after") ||
 		!strings.Contains(string(md), "| 1 / 3 / – / – / – / – / – / – / – / 40 ms |") {
 		t.Fatalf("markdown:\n%s", md)
 	}

@@ -99,10 +99,14 @@ func (r *LoadReport) String() string {
 		}
 		return fmt.Sprintf(" (%.0f %% of %.0f)", 100*v/ceiling, ceiling)
 	}
+	ceilingRuns := ""
+	if len(r.CeilingRunsPerSec) == 2 {
+		ceilingRuns = fmt.Sprintf("; the ceiling is the mean of %.0f before and %.0f after", r.CeilingRunsPerSec[0], r.CeilingRunsPerSec[1])
+	}
 	fmt.Fprintf(&b, "| %s: %s (after %s of warm-up), %d producers × %d-event batches, %d sessions, %d streams (%s, %d through a Wasm filter), durability %s | |\n|---|---|\n",
 		r.Config.Name, r.Mode, r.Config.Warmup, r.Config.Producers, r.Config.BatchSize, r.Config.Sessions, r.Config.Streams, r.Config.Catalog,
 		min(r.Config.FilterStreams, r.Config.Streams), r.Config.Durability)
-	fmt.Fprintf(&b, "| accepted events/s | %.0f%s |\n", r.AcceptedPerSec, ratio(r.AcceptedPerSec, r.CeilingPerSec))
+	fmt.Fprintf(&b, "| accepted events/s | %.0f%s%s |\n", r.AcceptedPerSec, ratio(r.AcceptedPerSec, r.CeilingPerSec), ceilingRuns)
 	fmt.Fprintf(&b, "| evaluated events/s | %.0f |\n", r.EvaluatedPerSec)
 	fmt.Fprintf(&b, "| webhooks/s | %.0f%s |\n", r.WebhooksPerSec, ratio(r.WebhooksPerSec, r.ReceiverMaxPerSec))
 	fmt.Fprintf(&b, "| event → webhook latency p50 / p90 / p99 / p99.9 / max | %.1f / %.1f / %.1f / %.1f / %.1f ms (%d webhooks) |\n",
