@@ -172,6 +172,7 @@ func (a *substrings) tabulate(order []int32) {
 			}
 		}
 	}
+	a.edges, a.fail = nil, nil // the table is all a search reads now
 }
 
 // find appends to found the literals that occur in text, each at least
