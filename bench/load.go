@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+
+	"github.com/hookwire/hookwire/bench/catalog"
 )
 
 // LoadConfig is one load scenario.
@@ -470,34 +472,17 @@ func getJSON(url string, out any) error {
 // signal event (through the uploaded filter when byFilter), and carries a
 // second declarative trigger that events of its type are evaluated against
 // and never match.
-func benchStream(i int, catalog string, byFilter bool, url string) map[string]any {
+func benchStream(i int, catalogName string, byFilter bool, url string) map[string]any {
 	signal := map[string]any{"event": "custom", "where": []any{
 		map[string]any{"field": "name", "op": "eq", "value": fmt.Sprintf("signal-%d", i)}}}
 	if byFilter {
 		signal = map[string]any{"filter": benchFilterName, "event": "custom", "config": fmt.Sprintf("signal-%d", i)}
 	}
-	cond := func(event, field, op string, value any) map[string]any {
-		return map[string]any{"event": event, "where": []any{map[string]any{"field": field, "op": op, "value": value}}}
+	c := catalog.Mixed(i)
+	if catalogName == "keyed" {
+		c = catalog.Keyed(i)
 	}
-	var extra map[string]any
-	switch catalog {
-	case "keyed":
-		extra = []map[string]any{
-			cond("click", "properties.target_text", "eq", fmt.Sprintf("button-%d", i)),
-			cond("navigate", "url", "eq", fmt.Sprintf("https://shop.example/landing/%d", i)),
-			cond("rage_click", "url", "in", []string{fmt.Sprintf("https://shop.example/cart/%d", i), fmt.Sprintf("https://shop.example/checkout/%d", i)}),
-			cond("change", "properties.sku", "eq", fmt.Sprintf("SKU-never-%d", i)),
-			cond("click", "user.email", "eq", fmt.Sprintf("vip-%d@never.example", i)),
-		}[i%5]
-	default:
-		extra = []map[string]any{
-			cond("click", "properties.target_text", "eq", fmt.Sprintf("never-clicked-%d", i)),
-			cond("navigate", "url", "matches", fmt.Sprintf(`^https://shop\.example/(cart|checkout)/step-%d$`, i)),
-			cond("rage_click", "url", "contains", fmt.Sprintf("/no-such-page-%d", i)),
-			cond("change", "properties.price", "gt", 1e12+float64(i)),
-			cond("click", "user.email", "ends_with", fmt.Sprintf("@never-%d.example", i)),
-		}[i%5]
-	}
+	extra := map[string]any{"event": c.Event, "where": []any{map[string]any{"field": c.Field, "op": c.Op, "value": c.Value}}}
 	return map[string]any{"name": fmt.Sprintf("bench stream %d", i), "triggers": []any{signal, extra},
 		"destination": map[string]any{"url": url, "secret": crashSecret}}
 }

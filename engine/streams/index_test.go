@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hookwire/hookwire/bench/catalog"
 	"github.com/hookwire/hookwire/engine/model"
 	"github.com/hookwire/hookwire/filters"
 )
@@ -163,18 +164,10 @@ func BenchmarkCandidates(b *testing.B) {
 		b.Run(fmt.Sprintf("streams=%d", n), func(b *testing.B) {
 			ctx := context.Background()
 			cat := openCatalog(b, n)
-			cond := func(event, field string, op filters.Op, value any) filters.Trigger {
-				raw, _ := json.Marshal(value)
-				return filters.Trigger{Event: event, Where: []filters.Condition{{Field: field, Op: op, Value: raw}}}
-			}
 			for i := range n {
-				trigger := []filters.Trigger{
-					cond("click", "properties.target_text", "eq", fmt.Sprintf("never-clicked-%d", i)),
-					cond("navigate", "url", "matches", fmt.Sprintf(`^https://shop\.example/(cart|checkout)/step-%d$`, i)),
-					cond("rage_click", "url", "contains", fmt.Sprintf("/no-such-page-%d", i)),
-					cond("change", "properties.price", "gt", 1e12+float64(i)),
-					cond("click", "user.email", "ends_with", fmt.Sprintf("@never-%d.example", i)),
-				}[i%5]
+				c := catalog.Mixed(i)
+				raw, _ := json.Marshal(c.Value)
+				trigger := filters.Trigger{Event: c.Event, Where: []filters.Condition{{Field: c.Field, Op: filters.Op(c.Op), Value: raw}}}
 				if _, _, err := cat.Create(ctx, &Definition{Name: fmt.Sprintf("s%d", i), Triggers: []filters.Trigger{trigger},
 					Destination: &model.Destination{URL: "http://127.0.0.1:9/hook"}}); err != nil {
 					b.Fatal(err)
