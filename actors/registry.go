@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-const registryShards = 64
+const registryShards = 1 << shardBits
 
 // Registry owns one actor per key, spawned on first use and removed when its
 // behaviour asks to stop while idle (passivation). Its actors own no
@@ -38,7 +38,7 @@ type Registry[K comparable, M any] struct {
 type registryShard[K comparable, M any] struct {
 	mu     sync.Mutex
 	closed bool
-	actors map[K]*cell[K, M]
+	actors cellTable[K, M]
 }
 
 // RegistryConfig configures a Registry.
@@ -74,9 +74,6 @@ func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg Reg
 		r.sweep = time.Second
 	}
 	r.batches.New = func() any { return new([]M) }
-	for i := range r.shards {
-		r.shards[i].actors = make(map[K]*cell[K, M])
-	}
 	workers := cfg.Workers
 	if workers <= 0 {
 		workers = 2 * runtime.GOMAXPROCS(0)
@@ -98,8 +95,33 @@ func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg Reg
 	return r
 }
 
-func (r *Registry[K, M]) shard(key K) *registryShard[K, M] {
-	return &r.shards[maphash.Comparable(r.seed, key)%registryShards]
+// locate returns key's shard and its hash in the shard's table.
+func (r *Registry[K, M]) locate(key K) (*registryShard[K, M], uint64) {
+	h := tableHash(maphash.Comparable(r.seed, key))
+	return &r.shards[h%registryShards], h
+}
+
+// Touch reads where the actors of n keys are kept, without locking, so
+// that a caller about to Reserve them all has them in the cache: their
+// misses overlap here instead of each waiting for the one before inside
+// a lookup (which takes a lock, and a lock orders memory). It changes
+// nothing; the sum it returns means nothing.
+func (r *Registry[K, M]) Touch(n int, key func(i int) K) int {
+	var hashes [32]uint64
+	sum := 0
+	for start := 0; start < n; start += len(hashes) {
+		chunk := hashes[:min(len(hashes), n-start)]
+		for i := range chunk {
+			chunk[i] = tableHash(maphash.Comparable(r.seed, key(start+i)))
+		}
+		for _, h := range chunk {
+			sum += r.shards[h%registryShards].actors.touchSlot(h)
+		}
+		for _, h := range chunk {
+			sum += r.shards[h%registryShards].actors.touchCell(h)
+		}
+	}
+	return sum
 }
 
 // Reserve finds or spawns key's actor and reserves room for n messages in
@@ -114,13 +136,13 @@ func (r *Registry[K, M]) Reserve(key K, n int) (*Mailbox[M], error) {
 // actor, for callers that tell others about a new actor before its first
 // turn.
 func (r *Registry[K, M]) ReserveSpawning(key K, n int) (mb *Mailbox[M], spawned bool, err error) {
-	s := r.shard(key)
+	s, h := r.locate(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || r.ctx.Err() != nil {
 		return nil, false, ErrMailboxClosed
 	}
-	c, ok := s.actors[key]
+	c, ok := s.actors.get(h, key)
 	if !ok {
 		if n > r.capacity {
 			return nil, false, ErrMailboxFull // refuse before spawning an actor for nothing
@@ -128,8 +150,8 @@ func (r *Registry[K, M]) ReserveSpawning(key K, n int) (mb *Mailbox[M], spawned 
 		if r.retainKey != nil {
 			key = r.retainKey(key)
 		}
-		c = r.newCell(key, s)
-		s.actors[key] = c
+		c = r.newCell(key)
+		s.actors.put(h, c)
 	}
 	if err := c.mailbox.Reserve(n); err != nil {
 		return nil, !ok, err
@@ -139,9 +161,9 @@ func (r *Registry[K, M]) ReserveSpawning(key K, n int) (mb *Mailbox[M], spawned 
 
 // PushControl delivers a control message to key's actor if it is running.
 func (r *Registry[K, M]) PushControl(key K, msg M) error {
-	s := r.shard(key)
+	s, h := r.locate(key)
 	s.mu.Lock()
-	c, ok := s.actors[key]
+	c, ok := s.actors.get(h, key)
 	s.mu.Unlock()
 	if !ok {
 		return ErrMailboxClosed
@@ -155,7 +177,7 @@ func (r *Registry[K, M]) Len() int {
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
-		n += len(s.actors)
+		n += s.actors.live
 		s.mu.Unlock()
 	}
 	return n
@@ -163,10 +185,10 @@ func (r *Registry[K, M]) Len() int {
 
 // Has reports whether key's actor is live.
 func (r *Registry[K, M]) Has(key K) bool {
-	s := r.shard(key)
+	s, h := r.locate(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.actors[key]
+	_, ok := s.actors.get(h, key)
 	return ok
 }
 
@@ -184,11 +206,11 @@ func (r *Registry[K, M]) sweepUntilDone() {
 			for i := range r.shards {
 				s := &r.shards[i]
 				s.mu.Lock()
-				for _, c := range s.actors {
+				s.actors.all(func(c *cell[K, M]) {
 					if d := c.deadline.Load(); d != 0 && d <= now.UnixNano() {
 						due = append(due, c)
 					}
-				}
+				})
 				s.mu.Unlock()
 				for _, c := range due {
 					c.timeoutDue.Store(true)
@@ -209,10 +231,8 @@ func (r *Registry[K, M]) shutdown() {
 		s := &r.shards[i]
 		s.mu.Lock()
 		s.closed = true
-		cells := make([]*cell[K, M], 0, len(s.actors))
-		for _, c := range s.actors {
-			cells = append(cells, c)
-		}
+		cells := make([]*cell[K, M], 0, s.actors.live)
+		s.actors.all(func(c *cell[K, M]) { cells = append(cells, c) })
 		s.mu.Unlock()
 		for _, c := range cells {
 			c.shuttingDown.Store(true)
@@ -234,20 +254,20 @@ const (
 // in one allocation (a million idle actors are a million of these for the
 // collector to mark).
 type cell[K comparable, M any] struct {
-	key          K
+	key K
+	// state is next to key, so that a Touch brings in both with one line.
+	state        atomic.Int32
 	registry     *Registry[K, M]
-	shard        *registryShard[K, M]
 	mailbox      Mailbox[M]
 	behaviour    Behaviour[M]
-	state        atomic.Int32
 	deadline     atomic.Int64 // Unix ns of the behaviour's Deadline; 0: none
 	timeoutDue   atomic.Bool
 	shuttingDown atomic.Bool
 }
 
 // newCell makes key's actor; called under the shard lock.
-func (r *Registry[K, M]) newCell(key K, s *registryShard[K, M]) *cell[K, M] {
-	c := &cell[K, M]{key: key, registry: r, shard: s, behaviour: r.spawn(key)}
+func (r *Registry[K, M]) newCell(key K) *cell[K, M] {
+	c := &cell[K, M]{key: key, registry: r, behaviour: r.spawn(key)}
 	c.mailbox.initDispatched(r.capacity, c, &r.buffers)
 	c.noteDeadline()
 	r.live.Add(1)
@@ -322,26 +342,22 @@ func (c *cell[K, M]) run() {
 // tryStop closes the mailbox and forgets the actor if nothing is queued or
 // reserved, under the shard lock that Reserve takes.
 func (c *cell[K, M]) tryStop() bool {
-	s := c.shard
+	s, h := c.registry.locate(c.key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !c.mailbox.closeIfIdle() {
 		return false
 	}
-	if s.actors[c.key] == c {
-		delete(s.actors, c.key)
-	}
+	s.actors.remove(h, c)
 	return true
 }
 
 // stop ends the actor for good: after a supervisor's Stop, or at shutdown.
 func (c *cell[K, M]) stop(reason StopReason) {
 	c.mailbox.Close()
-	s := c.shard
+	s, h := c.registry.locate(c.key)
 	s.mu.Lock()
-	if s.actors[c.key] == c {
-		delete(s.actors, c.key)
-	}
+	s.actors.remove(h, c)
 	s.mu.Unlock()
 	c.state.Store(cellStopped)
 	c.behaviour.Stopped(reason)
