@@ -167,7 +167,10 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 	// Once answered, nobody else looks at the request's room.
 	defer r.room.recycle()
 	// Reserve room in every session's mailbox first: once the events are on
-	// disk, handing them over must not fail.
+	// disk, handing them over must not fail. Touching every session first
+	// overlaps their cache misses (a third of a lookup's cost among 100k
+	// sessions).
+	w.sessions.Touch(len(r.room.slots), func(i int) string { return r.room.slots[i].session })
 	for i := range r.room.slots {
 		slot := &r.room.slots[i]
 		mb, spawned, err := w.sessions.ReserveSpawning(slot.session, slot.n)
@@ -304,6 +307,7 @@ func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *re
 	// Positions count logged events only, as the log record holds them, so
 	// that live evaluation and a replay see the same positions.
 	logged := uint32(0)
+	arrived := time.Now().UnixNano()
 	for i := range events {
 		mb := room.slots[room.ofEvent[i]].mailbox
 		if dup[i] {
@@ -312,7 +316,7 @@ func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *re
 		}
 		pos := model.LogPosition{Seq: seq, Idx: logged}
 		logged++
-		if err := mb.PushReserved(session.Message{Event: events[i], Pos: pos, Done: tracker}); err != nil {
+		if err := mb.PushReserved(session.Message{Event: events[i], Pos: pos, Done: tracker, Arrived: arrived}); err != nil {
 			// Only at shutdown: the event is in the log and is replayed.
 			w.logger.Warn("session stopped before its event was handed over; it will be replayed",
 				"session_id", events[i].SessionID, "seq", seq)

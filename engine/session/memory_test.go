@@ -106,8 +106,9 @@ func (d done) Done() { d.wg.Done() }
 
 // TestMergeUserKeepsCopies: a session keeps its own copies of what an
 // event says about its user (the event's strings share one allocation with
-// the rest of the event, which the session must not hold alive), copies
-// only changes, and reports a changed uid.
+// the rest of the event, which the session must not hold alive), in one
+// allocation, copies nothing when nothing changed, and reports a changed
+// uid.
 func TestMergeUserKeepsCopies(t *testing.T) {
 	batch := `u-1ann@example.comAnn{"plan":"pro"}`
 	event := &model.User{UID: batch[:3], Email: batch[3:18], DisplayName: batch[18:21], Properties: []byte(batch[21:])}
@@ -127,12 +128,23 @@ func TestMergeUserKeepsCopies(t *testing.T) {
 	if &kept.Properties[0] == &event.Properties[0] {
 		t.Error("the session's user properties share the event's bytes")
 	}
+	sharesOneAllocation := func(u model.User) bool {
+		after := func(s string) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), len(s)) }
+		return unsafe.Pointer(unsafe.StringData(u.Email)) == after(u.UID) &&
+			unsafe.Pointer(unsafe.StringData(u.DisplayName)) == after(u.Email)
+	}
+	if !sharesOneAllocation(kept) {
+		t.Fatalf("the session's user strings are not one allocation: %+v", kept)
+	}
 	uid := unsafe.StringData(kept.UID)
+	if mergeUser(&kept, &model.User{UID: "u-1", Email: "ann@example.com"}) || unsafe.StringData(kept.UID) != uid {
+		t.Fatal("an unchanged user is reported as a change or copied again")
+	}
 	if mergeUser(&kept, &model.User{UID: "u-1", Email: "new@example.com"}) {
 		t.Fatal("the same uid is reported as a change")
 	}
-	if unsafe.StringData(kept.UID) != uid || kept.Email != "new@example.com" || kept.DisplayName != "Ann" {
-		t.Fatalf("a repeated uid is copied again or a change is lost: %+v", kept)
+	if kept.UID != "u-1" || kept.Email != "new@example.com" || kept.DisplayName != "Ann" || !sharesOneAllocation(kept) {
+		t.Fatalf("a change is lost or spread over allocations: %+v", kept)
 	}
 }
 
