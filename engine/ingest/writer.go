@@ -304,6 +304,9 @@ func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *re
 	w.inFlight.Add(int64(fresh))
 	tracker := &logRecord{seq: seq, trimmer: w.trimmer, inFlight: &w.inFlight}
 	tracker.remaining.Store(int32(fresh))
+	// The sessions' cells have likely left the cache since Accept touched
+	// them (a sync lies between): touch them again, all at once.
+	w.sessions.Touch(len(room.slots), func(i int) string { return room.slots[i].session })
 	// Positions count logged events only, as the log record holds them, so
 	// that live evaluation and a replay see the same positions.
 	logged := uint32(0)
