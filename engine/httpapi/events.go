@@ -30,8 +30,8 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx) {
 			"Content-Type "+ct+" is not accepted: send application/json or application/x-ndjson")
 		return
 	}
-	events, err := ingest.Decode(ctx.PostBody(), format, a.cfg.MaxEventsPerRequest, time.Now())
-	a.accept(ctx, events, err)
+	batch, err := ingest.DecodeBatch(ctx.PostBody(), format, a.cfg.MaxEventsPerRequest, time.Now())
+	a.accept(ctx, batch, err)
 }
 
 // postFullstoryEvents takes Fullstory server API "Create Event" bodies (one,
@@ -42,7 +42,7 @@ func (a *API) postFullstoryEvents(ctx *fasthttp.RequestCtx, batch bool) {
 		return
 	}
 	events, err := ingest.DecodeFullstory(ctx.PostBody(), batch, a.cfg.MaxEventsPerRequest, a.writer.SessionFor, time.Now())
-	a.accept(ctx, events, err)
+	a.accept(ctx, ingest.Batch{Events: events}, err)
 }
 
 // ingestPreflight is the common start of every ingest route: 503 until the
@@ -65,20 +65,21 @@ func (a *API) ingestPreflight(ctx *fasthttp.RequestCtx) bool {
 
 // accept is the common end of every ingest route: refuse an invalid body,
 // apply the key's rate, then make the events durable and queue them.
-func (a *API) accept(ctx *fasthttp.RequestCtx, events []model.Event, err error) {
+func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, err error) {
 	if err != nil {
 		a.metrics.RequestsRejected.WithLabelValues("invalid").Inc()
 		a.fail(ctx, err, "invalid_event")
 		return
 	}
-	if ok, wait := a.limiter.admit(caller(ctx, a.cfg.Dev), len(events), time.Now()); !ok {
+	if ok, wait := a.limiter.admit(caller(ctx, a.cfg.Dev), len(batch.Events), time.Now()); !ok {
+		batch.Release()
 		a.metrics.RequestsRejected.WithLabelValues("rate_limited").Inc()
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		writeError(ctx, fasthttp.StatusTooManyRequests, "rate_limited",
 			fmt.Sprintf("this key may send %g events per second; retry in %s", a.cfg.IngestRate, wait.Round(time.Millisecond)))
 		return
 	}
-	res, err := a.writer.Accept(events)
+	res, err := a.writer.AcceptBatch(batch)
 	if err != nil {
 		a.metrics.RequestsRejected.WithLabelValues(rejectReason(err)).Inc()
 		a.fail(ctx, err, "invalid_event")

@@ -67,21 +67,32 @@ type wireUser struct {
 // whole body with an *model.InvalidError whose Index names it. now fills in
 // missing timestamps.
 func Decode(body []byte, format Format, maxEvents int, now time.Time) ([]model.Event, error) {
+	b, err := decode(body, format, maxEvents, now, false)
+	return b.Events, err
+}
+
+// DecodeBatch is Decode for a request on its way to Writer.AcceptBatch:
+// a batch of the common shape views memory lent from a pool.
+func DecodeBatch(body []byte, format Format, maxEvents int, now time.Time) (Batch, error) {
+	return decode(body, format, maxEvents, now, true)
+}
+
+func decode(body []byte, format Format, maxEvents int, now time.Time, lend bool) (Batch, error) {
 	if trimmed := bytes.TrimSpace(body); format == FormatJSON && len(trimmed) > 0 && trimmed[0] == '[' {
-		return decodeArray(trimmed, maxEvents, now)
+		return decodeArray(trimmed, maxEvents, now, lend)
 	}
 	items, err := split(body, format, maxEvents)
 	if err != nil {
-		return nil, err
+		return Batch{}, err
 	}
 	events := make([]model.Event, len(items))
 	for i, item := range items {
 		if err := decodeOne(item, &events[i], now); err != nil {
 			err.Index = i
-			return nil, err
+			return Batch{}, err
 		}
 	}
-	return events, nil
+	return Batch{Events: events}, nil
 }
 
 func reject(index int, path, format string, args ...any) *model.InvalidError {
@@ -139,11 +150,19 @@ func syntaxError(b []byte) error {
 
 // decodeArray decodes a JSON array of events in one pass: each element
 // straight into its wire form (the batch path, the hot one).
-func decodeArray(body []byte, maxEvents int, now time.Time) ([]model.Event, error) {
-	if events, ok := fastDecodeArray(body, maxEvents, now); ok {
-		return events, nil
+func decodeArray(body []byte, maxEvents int, now time.Time, lend bool) (Batch, error) {
+	var mem *batchMemory
+	if lend {
+		mem = lendBatchMemory(len(body))
 	}
-	return referenceDecodeArray(body, maxEvents, now)
+	if events, ok := fastDecodeArray(body, maxEvents, now, mem); ok {
+		return Batch{Events: events, memory: mem}, nil
+	}
+	if mem != nil {
+		mem.release()
+	}
+	events, err := referenceDecodeArray(body, maxEvents, now)
+	return Batch{Events: events}, err
 }
 
 // referenceDecodeArray is decodeArray with encoding/json: the reference
@@ -171,7 +190,7 @@ func referenceDecodeArray(body []byte, maxEvents int, now time.Time) ([]model.Ev
 			return nil, inv
 		}
 		events = append(events, model.Event{})
-		if err := normalize(&w, &events[i], now); err != nil {
+		if err := normalize(&w, &events[i], now, nil); err != nil {
 			err.Index = i
 			return nil, err
 		}
@@ -201,11 +220,12 @@ func decodeOne(raw json.RawMessage, out *model.Event, now time.Time) *model.Inva
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return reject(0, "", "unexpected data after the event")
 	}
-	return normalize(&w, out, now)
+	return normalize(&w, out, now, nil)
 }
 
-// normalize validates a decoded event and fills out its normalised form.
-func normalize(w *wireEvent, out *model.Event, now time.Time) *model.InvalidError {
+// normalize validates a decoded event and fills out its normalised form;
+// its user comes from mem (nil: a new one).
+func normalize(w *wireEvent, out *model.Event, now time.Time, mem *batchMemory) *model.InvalidError {
 	if w.SessionID == nil {
 		return reject(0, "session_id", "required")
 	}
@@ -251,7 +271,7 @@ func normalize(w *wireEvent, out *model.Event, now time.Time) *model.InvalidErro
 		return err
 	}
 	if w.User != nil {
-		if e.User, err = user(w.User); err != nil {
+		if e.User, err = user(w.User, mem); err != nil {
 			return err
 		}
 	}
@@ -381,8 +401,8 @@ func depth(b []byte) int {
 	return deepest
 }
 
-func user(w *wireUser) (*model.User, *model.InvalidError) {
-	u := &model.User{}
+func user(w *wireUser, mem *batchMemory) (*model.User, *model.InvalidError) {
+	u := mem.newUser()
 	for _, f := range []struct {
 		path string
 		src  *string

@@ -141,7 +141,9 @@ func FuzzFastDecodeAgrees(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		fast, ok := fastDecodeArray(body, 100, now)
+		mem := lendBatchMemory(len(body))
+		defer mem.release()
+		fast, ok := fastDecodeArray(body, 100, now, mem)
 		if !ok {
 			return
 		}
@@ -159,7 +161,7 @@ func TestFastDecodeTakesTheCommonShape(t *testing.T) {
 	body := `[{"id":"e1","session_id":"s","type":"click","timestamp":1795780800123,"url":"https://x/",` +
 		`"properties":{"a":[1,{"b":null}],"c":-0.5e+3},"user":{"uid":"u","email":"e","properties":{"plan":"pro"}}},` +
 		`{"session_id":"t","type":"custom","name":"n","properties":{ "spaced" : true }}]`
-	fast, ok := fastDecodeArray([]byte(body), 100, now)
+	fast, ok := fastDecodeArray([]byte(body), 100, now, nil)
 	if !ok || len(fast) != 2 {
 		t.Fatalf("the common shape fell back to the reference decoder: ok=%v, %d events", ok, len(fast))
 	}
@@ -173,27 +175,66 @@ func TestFastDecodeTakesTheCommonShape(t *testing.T) {
 }
 
 // TestFastDecodeOwnsItsBytes: each event's strings and properties live in
-// an allocation of its own, so the request's buffer may be reused once
-// decoded, and growing one event's properties cannot write over another
-// field.
+// an allocation of its own or in the batch's lent memory, not in the
+// request's buffer, which may be reused once decoded; growing one
+// event's properties cannot write over another field.
 func TestFastDecodeOwnsItsBytes(t *testing.T) {
-	body := []byte(`[{"session_id":"s1","type":"click","url":"/a","properties":{"k":1},"user":{"uid":"u1","properties":{"p":1},"email":"e"}},` +
-		`{"session_id":"s2","type":"navigate","url":"/b","properties":{"k":2}}]`)
-	events, ok := fastDecodeArray(body, 100, now)
-	if !ok {
-		t.Fatal("the common shape fell back to the reference decoder")
+	for _, lend := range []bool{false, true} {
+		body := []byte(`[{"session_id":"s1","type":"click","url":"/a","properties":{"k":1},"user":{"uid":"u1","properties":{"p":1},"email":"e"}},` +
+			`{"session_id":"s2","type":"navigate","url":"/b","properties":{"k":2}}]`)
+		var mem *batchMemory
+		if lend {
+			mem = lendBatchMemory(len(body))
+		}
+		events, ok := fastDecodeArray(body, 100, now, mem)
+		if !ok {
+			t.Fatal("the common shape fell back to the reference decoder")
+		}
+		want, err := referenceDecodeArray(body, 100, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range body {
+			body[i] = 'x' // the server reuses the request's buffer
+		}
+		_ = append(events[0].Properties, '!') // one byte: it would fit in any spare capacity
+		_ = append(events[0].User.Properties, '!')
+		if !reflect.DeepEqual(events, want) {
+			t.Fatalf("lent memory %v: events changed with the request's buffer or a neighbour's append:\n%+v\nwant %+v", lend, events, want)
+		}
+		if lend && (len(mem.bytes) == 0 || events[0].User != &mem.users.chunks[0][0]) {
+			t.Fatalf("a batch decoded with lent memory did not use it: %d bytes", len(mem.bytes))
+		}
 	}
-	want, err := referenceDecodeArray(body, 100, now)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestBatchMemoryWaitsForEveryHolder: lent memory goes back to the pool
+// only when its last holder lets go; until then the events read
+// the same.
+func TestBatchMemoryWaitsForEveryHolder(t *testing.T) {
+	body := []byte(`[{"session_id":"s1","type":"click","url":"/a","user":{"uid":"u1"}}]`)
+	b, err := DecodeBatch(body, FormatJSON, 100, now)
+	if err != nil || b.memory == nil {
+		t.Fatalf("the common shape did not get lent memory: %v", err)
 	}
-	for i := range body {
-		body[i] = 'x' // the server reuses the request's buffer
+	b.memory.hold() // a dispatched request's record
+	b.Release()     // the request answered
+	for range 10 { // later batches, which would take the memory were it back in the pool
+		next, err := DecodeBatch([]byte(`[{"session_id":"zz","type":"navigate","url":"/b","user":{"uid":"zz"}}]`), FormatJSON, 100, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.memory == b.memory {
+			t.Fatal("memory lent again while held")
+		}
+		next.Release()
 	}
-	_ = append(events[0].Properties, '!') // one byte: it would fit in any spare capacity
-	_ = append(events[0].User.Properties, '!')
-	if !reflect.DeepEqual(events, want) {
-		t.Fatalf("events changed with the request's buffer or a neighbour's append:\n%+v\nwant %+v", events, want)
+	if b.Events[0].SessionID != "s1" || b.Events[0].User.UID != "u1" || b.Events[0].URL != "/a" {
+		t.Fatalf("memory reused while held: %+v", b.Events[0])
+	}
+	b.memory.release()
+	if b.memory.refs.Load() != 0 || len(b.memory.bytes) != 0 {
+		t.Fatalf("memory not given back: %d holders, %d bytes", b.memory.refs.Load(), len(b.memory.bytes))
 	}
 }
 
@@ -206,7 +247,7 @@ func TestRecycledBatchLeavesEventsAlone(t *testing.T) {
 		`{"session_id":"s2","type":"custom","name":"n","url":"/b"}]`)
 	second := []byte(`[{"session_id":"t1","type":"change","url":"/zzzz","properties":{"k":22},"user":{"uid":"v1","email":"f1"}},` +
 		`{"session_id":"t2","type":"custom","name":"m","url":"/y"}]`)
-	events, ok := fastDecodeArray(first, 100, now)
+	events, ok := fastDecodeArray(first, 100, now, nil)
 	if !ok {
 		t.Fatal("the common shape fell back to the reference decoder")
 	}
@@ -215,7 +256,7 @@ func TestRecycledBatchLeavesEventsAlone(t *testing.T) {
 	recycleEvents(events)
 	reused := false
 	for range 10 { // the pool may drop a put; try a few batches
-		next, ok := fastDecodeArray(second, 100, now)
+		next, ok := fastDecodeArray(second, 100, now, nil)
 		if !ok {
 			t.Fatal("the second batch fell back")
 		}
@@ -231,7 +272,8 @@ func TestRecycledBatchLeavesEventsAlone(t *testing.T) {
 }
 
 // BenchmarkFastDecode: one batch of 100 events shaped like the load
-// harness's (~300 bytes each), through the fast decoder.
+// harness's (~300 bytes each), through the fast decoder into lent memory,
+// as the server decodes it.
 func BenchmarkFastDecode(b *testing.B) {
 	var body []byte
 	body = append(body, '[')
@@ -247,8 +289,12 @@ func BenchmarkFastDecode(b *testing.B) {
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := fastDecodeArray(body, 1000, now); !ok {
+		mem := lendBatchMemory(len(body))
+		events, ok := fastDecodeArray(body, 1000, now, mem)
+		if !ok {
 			b.Fatal("the harness's batch fell back to the reference decoder")
 		}
+		recycleEvents(events)
+		mem.release()
 	}
 }

@@ -22,11 +22,10 @@ import (
 // CPU in the standard scenario).
 //
 // While an event is scanned its strings and properties view the body; then
-// they move into one allocation of the event's own (the request's buffer is
-// reused after the answer): one allocation per event instead of about ten.
-// Not one copy of the body per batch: an event waiting in a slow session's
-// mailbox would keep the whole batch's body alive.
-func fastDecodeArray(body []byte, maxEvents int, now time.Time) (events []model.Event, ok bool) {
+// they move into the batch's lent memory (batchMemory: reused once every
+// event of the batch is evaluated), or, with none, into one allocation of
+// the event's own. The request's buffer itself is reused after the answer.
+func fastDecodeArray(body []byte, maxEvents int, now time.Time, mem *batchMemory) (events []model.Event, ok bool) {
 	// Typical events are a few hundred bytes: size for that, not by doubling.
 	capacity := min(maxEvents, len(body)/256+1)
 	s := scanners.Get().(*scanner)
@@ -47,10 +46,10 @@ func fastDecodeArray(body []byte, maxEvents int, now time.Time) (events []model.
 			return nil, false
 		}
 		events = append(events, model.Event{})
-		if normalize(&w, &events[len(events)-1], now) != nil {
+		if normalize(&w, &events[len(events)-1], now, mem) != nil {
 			return nil, false
 		}
-		own(&events[len(events)-1])
+		own(&events[len(events)-1], mem)
 		s.space()
 		if s.consume(',') {
 			continue
@@ -118,14 +117,18 @@ func (s *scanner) recycle() {
 }
 
 // own moves an event's strings and properties, which view the request's
-// body, into one allocation of the event's own. The buffer is sized first,
-// so appending never moves what earlier fields already point at.
-func own(e *model.Event) {
+// body, into the batch's memory, or (nil, or full) one allocation of the
+// event's own. The buffer is sized first, so appending never moves what
+// earlier fields already point at.
+func own(e *model.Event, mem *batchMemory) {
 	n := len(e.ID) + len(e.SessionID) + len(e.Type) + len(e.Name) + len(e.URL) + len(e.Properties)
 	if u := e.User; u != nil {
 		n += len(u.UID) + len(u.Email) + len(u.DisplayName) + len(u.Properties)
 	}
-	buf := make([]byte, 0, n)
+	buf := mem.take(n)
+	if buf == nil {
+		buf = make([]byte, 0, n)
+	}
 	str := func(s *string) {
 		if at := len(buf); *s != "" {
 			buf = append(buf, *s...)

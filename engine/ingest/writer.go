@@ -63,6 +63,7 @@ func (w *Writer) SweepUsers() { w.cfg.Users.Sweep(w.sessions.Has) }
 type request struct {
 	append store.AppendRequest
 	room   *reservations
+	memory *batchMemory // the events', if lent; held until they are evaluated
 	reply  chan error
 }
 
@@ -159,11 +160,20 @@ func (w *Writer) InFlight() int64 { return w.inFlight.Load() }
 // behind, and ErrShuttingDown once the writer has stopped. The slice is
 // Accept's, reused once it returns: the caller must not look at it again.
 func (w *Writer) Accept(events []model.Event) (Result, error) {
+	return w.AcceptBatch(Batch{Events: events})
+}
+
+// AcceptBatch is Accept for a decoded batch, whose memory it gives back
+// once the request is answered and its sessions have evaluated it.
+func (w *Writer) AcceptBatch(b Batch) (Result, error) {
+	events := b.Events
 	defer recycleEvents(events)
+	defer b.Release()
 	if w.inFlight.Load()+int64(len(events)) > w.cfg.MaxInFlight {
 		return Result{}, fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
 	}
-	r := &request{append: store.AppendRequest{Events: events}, room: groupBySession(events), reply: make(chan error, 1)}
+	r := &request{append: store.AppendRequest{Events: events}, room: groupBySession(events), memory: b.memory,
+		reply: make(chan error, 1)}
 	// Once answered, nobody else looks at the request's room.
 	defer r.room.recycle()
 	// Reserve room in every session's mailbox first: once the events are on
@@ -282,7 +292,7 @@ func (b *syncerBehaviour) Receive(groups []*writtenGroup) {
 	}
 	for _, g := range groups {
 		for _, r := range g.requests {
-			w.dispatch(r.append.Seq, r.append.Events, r.append.Duplicate, r.room)
+			w.dispatch(r.append.Seq, r.append.Events, r.append.Duplicate, r.room, r.memory)
 			r.reply <- nil
 		}
 	}
@@ -293,8 +303,9 @@ func (b *syncerBehaviour) Timeout(time.Time) bool    { return false }
 func (b *syncerBehaviour) Stopped(actors.StopReason) {}
 
 // dispatch hands a logged request's fresh events to their sessions, using
-// the reservations made in Accept; duplicates give theirs back.
-func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *reservations) {
+// the reservations made in Accept; duplicates give theirs back. The
+// events' memory, if lent, is held until the last of them is evaluated.
+func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *reservations, memory *batchMemory) {
 	fresh := 0
 	for _, d := range dup {
 		if !d {
@@ -304,6 +315,10 @@ func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *re
 	w.inFlight.Add(int64(fresh))
 	tracker := &logRecord{seq: seq, trimmer: w.trimmer, inFlight: &w.inFlight}
 	tracker.remaining.Store(int32(fresh))
+	if memory != nil && fresh > 0 {
+		memory.hold()
+		tracker.memory = memory
+	}
 	// The sessions' cells have likely left the cache since Accept touched
 	// them (a sync lies between): touch them again, all at once.
 	w.sessions.Touch(len(room.slots), func(i int) string { return room.slots[i].session })
@@ -338,12 +353,16 @@ type logRecord struct {
 	remaining atomic.Int32
 	trimmer   *Trimmer
 	inFlight  *atomic.Int64
+	memory    *batchMemory // nil: the events own theirs
 }
 
 func (l *logRecord) Done() {
 	l.inFlight.Add(-1)
 	if l.remaining.Add(-1) == 0 {
 		l.trimmer.add(l.seq)
+		if l.memory != nil {
+			l.memory.release()
+		}
 	}
 }
 
@@ -374,7 +393,7 @@ func (w *Writer) Replay(ctx context.Context) (int, error) {
 				}
 			}
 		}
-		w.dispatch(b.Seq, b.Events, make([]bool, len(b.Events)), room)
+		w.dispatch(b.Seq, b.Events, make([]bool, len(b.Events)), room, nil)
 		room.recycle()
 		total += len(b.Events)
 		return nil
