@@ -219,7 +219,8 @@ func TestBatchMemoryWaitsForEveryHolder(t *testing.T) {
 	}
 	b.memory.hold() // a dispatched request's record
 	b.Release()     // the request answered
-	for range 10 { // later batches, which would take the memory were it back in the pool
+	// Later batches would take the memory were it back in the pool.
+	for range 10 {
 		next, err := DecodeBatch([]byte(`[{"session_id":"zz","type":"navigate","url":"/b","user":{"uid":"zz"}}]`), FormatJSON, 100, now)
 		if err != nil {
 			t.Fatal(err)
