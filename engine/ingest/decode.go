@@ -156,6 +156,9 @@ func decodeArray(body []byte, maxEvents int, now time.Time, lend bool) (Batch, e
 		mem = lendBatchMemory(len(body))
 	}
 	if events, ok := fastDecodeArray(body, maxEvents, now, mem); ok {
+		if mem != nil {
+			mem.events = events
+		}
 		return Batch{Events: events, memory: mem}, nil
 	}
 	if mem != nil {

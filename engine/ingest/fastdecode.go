@@ -75,9 +75,9 @@ type scanner struct {
 	wireUsers slab[wireUser]
 }
 
-// eventSlices are batches' event slices, given back by the writer once
-// the batch is answered (recycleEvents): they were a sixth of the bytes
-// the engine allocated per event.
+// eventSlices are batches' event slices, given back with the batch's
+// lent memory once every event is evaluated (recycleEvents): they were a
+// sixth of the bytes the engine allocated per event.
 var eventSlices sync.Pool
 
 // newEvents is an empty event slice with room for capacity events.
@@ -89,8 +89,7 @@ func newEvents(capacity int) []model.Event {
 }
 
 // recycleEvents gives a batch's event slice back to the pool; nothing may
-// use it after. The events' own strings and users are untouched (session
-// messages hold copies of the events).
+// use it after.
 func recycleEvents(events []model.Event) {
 	if cap(events) == 0 || cap(events) > 1024 {
 		return

@@ -36,9 +36,10 @@ func (b Batch) Release() {
 // in-flight bound limit how many events can wait, and memory held that
 // way is only allocated anew, never reused early.
 type batchMemory struct {
-	bytes []byte
-	users slab[model.User]
-	refs  atomic.Int32
+	events []model.Event // the batch's, recycled with the memory
+	bytes  []byte
+	users  slab[model.User]
+	refs   atomic.Int32
 }
 
 // maxPooledBatchBytes: a burst's larger bodies are not kept for the pool.
@@ -65,6 +66,8 @@ func (m *batchMemory) release() {
 	if m.refs.Add(-1) != 0 {
 		return
 	}
+	recycleEvents(m.events)
+	m.events = nil
 	m.bytes = m.bytes[:0]
 	keepUsers := m.users.reset()
 	if cap(m.bytes) <= maxPooledBatchBytes && keepUsers {

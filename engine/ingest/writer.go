@@ -158,7 +158,8 @@ func (w *Writer) InFlight() int64 { return w.inFlight.Load() }
 // Accept makes events durable and queues them for evaluation. It returns
 // ErrSaturated without writing anything when sessions or the log are
 // behind, and ErrShuttingDown once the writer has stopped. The slice is
-// Accept's, reused once it returns: the caller must not look at it again.
+// Accept's: the caller must not look at it again (sessions point into it
+// until they have evaluated it).
 func (w *Writer) Accept(events []model.Event) (Result, error) {
 	return w.AcceptBatch(Batch{Events: events})
 }
@@ -166,8 +167,10 @@ func (w *Writer) Accept(events []model.Event) (Result, error) {
 // AcceptBatch is Accept for a decoded batch, whose memory it gives back
 // once the request is answered and its sessions have evaluated it.
 func (w *Writer) AcceptBatch(b Batch) (Result, error) {
+	// The sessions' messages point into the events: a lent batch's
+	// slice is recycled with its memory, any other is left to the
+	// collector.
 	events := b.Events
-	defer recycleEvents(events)
 	defer b.Release()
 	if w.inFlight.Load()+int64(len(events)) > w.cfg.MaxInFlight {
 		return Result{}, fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
@@ -334,7 +337,7 @@ func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *re
 		}
 		pos := model.LogPosition{Seq: seq, Idx: logged}
 		logged++
-		if err := mb.PushReserved(session.Message{Event: events[i], Pos: pos, Done: tracker, Arrived: arrived}); err != nil {
+		if err := mb.PushReserved(session.Message{Event: &events[i], Pos: pos, Done: tracker, Arrived: arrived}); err != nil {
 			// Only at shutdown: the event is in the log and is replayed.
 			w.logger.Warn("session stopped before its event was handed over; it will be replayed",
 				"session_id", events[i].SessionID, "seq", seq)

@@ -63,7 +63,7 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 			b.Fatal(err)
 		}
 		evaluated.Add(1)
-		mb.PushReserved(Message{Event: model.Event{SessionID: id, Type: "click", Timestamp: time.Now().UTC(),
+		mb.PushReserved(Message{Event: &model.Event{SessionID: id, Type: "click", Timestamp: time.Now().UTC(),
 			URL:        "https://shop.example/products/42?ref=campaign-autumn&utm_source=newsletter",
 			Properties: json.RawMessage(`{"target_text":"Add to cart","price":19.99,"sku":"SKU-42","position":1}`),
 			User:       &model.User{UID: "user-" + id, Email: "user" + id + "@example.com"}}, Done: done{&evaluated}})

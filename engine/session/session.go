@@ -21,7 +21,9 @@ type Completion interface{ Done() }
 // Message is what a session actor receives: one accepted event and its
 // place in the event log, or (Query set) a request for its current view.
 type Message struct {
-	Event model.Event
+	// Event points into its request's batch, which stays put until the
+	// event is Done: a message is 64 bytes to copy, not 192.
+	Event *model.Event
 	Pos   model.LogPosition
 	Done  Completion
 	// Arrived is when the event was handed over (Unix ns), read once per
@@ -196,8 +198,8 @@ func (a *actor) Receive(batch []Message) {
 		if !m.Pos.After(a.session.Evaluated) && m.Pos != (model.LogPosition{}) {
 			continue // replayed: its effects are in the stored record
 		}
-		a.observe(&m.Event)
-		a.evaluate(snap, &m.Event)
+		a.observe(m.Event)
+		a.evaluate(snap, m.Event)
 		evaluated++
 		if m.Pos != (model.LogPosition{}) {
 			a.session.Evaluated = m.Pos
