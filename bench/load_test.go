@@ -74,3 +74,29 @@ func TestHalfOfMaximum(t *testing.T) {
 		t.Fatalf("by tenth %v, CPU per event %.2f µs", r.LatencyByTenth, r.CPUMicrosPerEvent)
 	}
 }
+
+// TestScalingTableTakesTheStandardMedian: the scaling table gives each
+// row's rate against the median of the runs of the standard
+// configuration, whichever variants they were named as.
+func TestScalingTableTakesTheStandardMedian(t *testing.T) {
+	row := func(name string, edit func(*LoadConfig), rate float64) ScalingRow {
+		c := DefaultLoadConfig()
+		edit(&c)
+		return ScalingRow{Variant: name, Report: &LoadReport{Config: c, EvaluatedPerSec: rate}}
+	}
+	same := func(*LoadConfig) {}
+	rows := []ScalingRow{
+		row("10 streams (mixed)", same, 240000), // a slow moment
+		row("1000 streams (mixed)", func(c *LoadConfig) { c.Streams = 1000 }, 300000),
+		row("100000 sessions", same, 400000),
+		row("durability sync", same, 420000),
+		row("durability batch", func(c *LoadConfig) { c.Durability = "batch" }, 500000),
+	}
+	md := ScalingTable(rows)
+	for _, want := range []string{"| 1000 streams (mixed) | 300000 | 75 % |", "| 10 streams (mixed) | 240000 | 60 % |",
+		"median of 3 runs: 240000, 400000, 420000 events/s"} {
+		if !strings.Contains(md, want) {
+			t.Fatalf("no %q in\n%s", want, md)
+		}
+	}
+}

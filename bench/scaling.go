@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -98,16 +99,55 @@ func writeScaling(dir string, rows []ScalingRow) error {
 	return os.WriteFile(filepath.Join(dir, "scaling.md"), []byte(ScalingTable(rows)), 0o644)
 }
 
-// ScalingTable is the rows as a markdown table.
+// ScalingTable is the rows as a markdown table. Each row's rate is also
+// given against the standard configuration's: the median of the rows that
+// ran it (10 mixed streams, 100k sessions and sync durability are one
+// configuration, run three times by default), since one run of it swings
+// with the machine as much as a variant's effect.
 func ScalingTable(rows []ScalingRow) string {
+	reference, runs := standardRate(rows)
 	var b strings.Builder
-	b.WriteString("| variant | evaluated events/s | event → webhook p50 / p99 ms | lost / dup | live sessions | heap per live session | peak RSS | max GC pause |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| variant | evaluated events/s | of the standard configuration | event → webhook p50 / p99 ms | lost / dup | live sessions | heap per live session | peak RSS | max GC pause |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		p := r.Report
-		fmt.Fprintf(&b, "| %s | %.0f | %.1f / %.1f | %d / %d | %.0f | %.0f B | %.0f MiB | %.2f ms |\n",
-			r.Variant, p.EvaluatedPerSec, p.Latency.P50, p.Latency.P99, p.Lost, p.Duplicated, p.LiveSessions,
+		ratio := "–"
+		if reference > 0 {
+			ratio = fmt.Sprintf("%.0f %%", 100*p.EvaluatedPerSec/reference)
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %.1f / %.1f | %d / %d | %.0f | %.0f B | %.0f MiB | %.2f ms |\n",
+			r.Variant, p.EvaluatedPerSec, ratio, p.Latency.P50, p.Latency.P99, p.Lost, p.Duplicated, p.LiveSessions,
 			p.HeapPerSessionBytes, float64(p.PeakRSSBytes)/(1<<20), p.MaxGCPauseMS)
 	}
+	if reference > 0 {
+		fmt.Fprintf(&b, "\nThe standard configuration (10 mixed streams, 100000 sessions, durability sync) is the median of %d runs: %s events/s.\n",
+			len(runs), strings.Join(runs, ", "))
+	}
 	return b.String()
+}
+
+// standardRate is the median evaluated rate of the rows that ran the
+// standard scenario's configuration, and those rates as text; 0 if none.
+func standardRate(rows []ScalingRow) (float64, []string) {
+	standard := DefaultLoadConfig()
+	var rates []float64
+	for _, r := range rows {
+		c := r.Report.Config
+		if c.Streams == standard.Streams && c.Catalog == standard.Catalog && c.Sessions == standard.Sessions &&
+			c.Durability == standard.Durability && c.FilterStreams == standard.FilterStreams {
+			rates = append(rates, r.Report.EvaluatedPerSec)
+		}
+	}
+	if len(rates) == 0 {
+		return 0, nil
+	}
+	text := make([]string, len(rates))
+	for i, rate := range rates {
+		text[i] = fmt.Sprintf("%.0f", rate)
+	}
+	slices.Sort(rates)
+	if n := len(rates); n%2 == 0 {
+		return (rates[n/2-1] + rates[n/2]) / 2, text
+	}
+	return rates[len(rates)/2], text
 }
