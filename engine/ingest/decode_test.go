@@ -208,6 +208,31 @@ func TestFastDecodeOwnsItsBytes(t *testing.T) {
 	}
 }
 
+// TestLendingStopsAtItsBound: past maxLentBytes a batch's events own
+// their bytes (and decode the same); memory given back is lent again.
+func TestLendingStopsAtItsBound(t *testing.T) {
+	defer func(was int64) { maxLentBytes = was }(maxLentBytes)
+	body := []byte(`[{"session_id":"s1","type":"click","url":"/a","user":{"uid":"u1"}}]`)
+	maxLentBytes = lentBytes.Load() + int64(len(body)) + int64(len(body))/2
+	first, err := DecodeBatch(body, FormatJSON, 100, now)
+	if err != nil || first.memory == nil {
+		t.Fatalf("the first batch is not lent memory: %v", err)
+	}
+	second, err := DecodeBatch(body, FormatJSON, 100, now)
+	if err != nil || second.memory != nil {
+		t.Fatalf("a batch past the bound was lent memory: %v", err)
+	}
+	if !reflect.DeepEqual(first.Events, second.Events) {
+		t.Fatalf("lent and owned decoding disagree:\n%+v\n%+v", first.Events, second.Events)
+	}
+	first.Release()
+	third, err := DecodeBatch(body, FormatJSON, 100, now)
+	if err != nil || third.memory == nil {
+		t.Fatalf("memory given back is not lent again: %v", err)
+	}
+	third.Release()
+}
+
 // TestBatchMemoryWaitsForEveryHolder: lent memory, and the batch's event
 // slice that sessions' messages point into, go back to the pool only when
 // the last holder lets go; until then the events read the same.

@@ -32,28 +32,43 @@ func (b Batch) Release() {
 // collector, whose mark phases made the latency tail at 100k sessions.
 //
 // A session slow to evaluate keeps its batch's memory from the pool (not
-// just its own event's bytes) until it is done; mailboxes and the
-// in-flight bound limit how many events can wait, and memory held that
-// way is only allocated anew, never reused early.
+// just its own event's bytes) until it is done, and memory held that way
+// is only allocated anew, never reused early. So that a few slow sessions
+// spread over many batches cannot pin a hundred times their events'
+// size, no more than maxLentBytes is lent at once: past it, a batch's
+// events own their bytes as before.
 type batchMemory struct {
 	events []model.Event // the batch's, recycled with the memory
 	bytes  []byte
 	users  slab[model.User]
 	refs   atomic.Int32
+	lent   int64 // bytes counted in lentBytes while lent
 }
 
 // maxPooledBatchBytes: a burst's larger bodies are not kept for the pool.
 const maxPooledBatchBytes = 1 << 20
 
-var batchMemories = sync.Pool{New: func() any { return new(batchMemory) }}
+var (
+	batchMemories = sync.Pool{New: func() any { return new(batchMemory) }}
+	// lentBytes is the memory lent to batches not yet evaluated; lending
+	// stops at maxLentBytes (a variable for tests).
+	lentBytes    atomic.Int64
+	maxLentBytes int64 = 256 << 20
+)
 
 // lendBatchMemory returns memory with room for at least size bytes (a
-// body's events never need more bytes than the body), held once.
+// body's events never need more bytes than the body), held once; nil when
+// maxLentBytes are already lent.
 func lendBatchMemory(size int) *batchMemory {
+	if lentBytes.Load()+int64(size) > maxLentBytes {
+		return nil
+	}
 	m := batchMemories.Get().(*batchMemory)
 	if cap(m.bytes) < size {
 		m.bytes = make([]byte, 0, size)
 	}
+	m.lent = int64(cap(m.bytes))
+	lentBytes.Add(m.lent)
 	m.refs.Store(1)
 	return m
 }
@@ -66,6 +81,7 @@ func (m *batchMemory) release() {
 	if m.refs.Add(-1) != 0 {
 		return
 	}
+	lentBytes.Add(-m.lent)
 	recycleEvents(m.events)
 	m.events = nil
 	m.bytes = m.bytes[:0]
