@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -358,5 +359,48 @@ func TestRegistryRetainsKeys(t *testing.T) {
 	}
 	if len(spawnedWith) != 0 || reg.Len() != 1 {
 		t.Fatalf("an equal key spawned a second actor (%d live)", reg.Len())
+	}
+}
+
+type countingScheduler struct{ turns int }
+
+func (s *countingScheduler) schedule() { s.turns++ }
+
+// TestDispatchedMailboxKeepsALoneMessageInPlace: a registry mailbox keeps
+// its only message in its own slot and moves to a borrowed buffer when
+// more come, in order, whether they come one by one or reserved together.
+func TestDispatchedMailboxKeepsALoneMessageInPlace(t *testing.T) {
+	var m Mailbox[int]
+	var sched countingScheduler
+	var buffers bufferPool[int]
+	m.initDispatched(8, &sched, &buffers)
+	drain := func() []int { return m.Drain(nil) }
+	if err := m.Push(1); err != nil {
+		t.Fatal(err)
+	}
+	if m.borrowed != nil || &m.user[0] != &m.one[0] {
+		t.Fatal("a lone message borrowed a buffer")
+	}
+	if got := drain(); len(got) != 1 || got[0] != 1 || m.one[0] != 0 {
+		t.Fatalf("drained %v, slot left %d", got, m.one[0])
+	}
+	for i := 2; i <= 4; i++ {
+		if err := m.Push(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m.borrowed == nil || m.one[0] != 0 {
+		t.Fatalf("three messages: borrowed %v, slot %d", m.borrowed != nil, m.one[0])
+	}
+	if got := drain(); !slices.Equal(got, []int{2, 3, 4}) {
+		t.Fatalf("drained %v, want 2 3 4", got)
+	}
+	if err := m.Reserve(2); err != nil {
+		t.Fatal(err)
+	}
+	m.PushReserved(5, 6)
+	m.Push(7)
+	if got := drain(); !slices.Equal(got, []int{5, 6, 7}) || m.Len() != 0 || sched.turns == 0 {
+		t.Fatalf("drained %v (len after %d, %d turns scheduled), want 5 6 7", got, m.Len(), sched.turns)
 	}
 }

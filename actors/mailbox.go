@@ -39,6 +39,11 @@ type Mailbox[M any] struct {
 	// (borrowed holds it while lent).
 	buffers  *bufferPool[M]
 	borrowed *[]M
+	// one holds a registry mailbox's message while it is the only one:
+	// among many sessions most turns carry one event, and borrowing a
+	// pooled buffer for it missed the cache on every push (the buffer was
+	// last written by the worker that drained it, on the other core).
+	one [1]M
 }
 
 // NewMailbox returns a mailbox that holds at most capacity ordinary messages
@@ -61,12 +66,18 @@ func (m *Mailbox[M]) initDispatched(capacity int, notify scheduler, buffers *buf
 	m.capacity, m.notify, m.buffers = max(capacity, 1), notify, buffers
 }
 
-// appendUser queues msgs, borrowing a buffer first if the mailbox lends
-// them. Called with mu held.
+// appendUser queues msgs: a registry mailbox keeps a lone message in its
+// own slot and borrows a buffer once there are more. Called with mu held.
 func (m *Mailbox[M]) appendUser(msgs ...M) {
 	if m.buffers != nil && m.borrowed == nil {
+		if len(m.user) == 0 && len(msgs) == 1 {
+			m.one[0] = msgs[0]
+			m.user = m.one[:1:1]
+			return
+		}
 		m.borrowed = m.buffers.get()
-		m.user = (*m.borrowed)[:0]
+		m.user = append((*m.borrowed)[:0], m.user...) // the lone message, if any
+		clear(m.one[:])
 	}
 	m.user = append(m.user, msgs...)
 }
@@ -171,6 +182,8 @@ func (m *Mailbox[M]) Drain(dst []M) []M {
 	clear(m.user)
 	m.control = m.control[:0]
 	switch {
+	case m.buffers != nil && m.borrowed == nil:
+		m.user = nil // the lone message's slot, cleared above
 	case m.borrowed != nil:
 		// Give the buffer back: a registry actor is one of very many and
 		// mostly idle, and keeps none between turns.
