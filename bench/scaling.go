@@ -66,7 +66,14 @@ func RunScaling(ctx context.Context, cfg ScalingConfig) ([]ScalingRow, error) {
 	var rows []ScalingRow
 	for i, v := range variants {
 		c := cfg.Base
-		c.Name, c.OutDir, c.Ceilings, c.Logf = "scaling", "", false, nil
+		c.Name, c.OutDir, c.Ceilings = "scaling", "", false
+		// A variant's progress stays quiet; the server's account of a
+		// webhook that did not arrive does not.
+		c.Logf = func(format string, args ...any) {
+			if strings.HasPrefix(format, "lost:") {
+				logf("  "+format, args...)
+			}
+		}
 		v.edit(&c)
 		logf("[%d/%d] %s", i+1, len(variants), v.name)
 		rep, err := RunLoad(ctx, c)
