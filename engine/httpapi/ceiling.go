@@ -40,11 +40,11 @@ func ServeCeiling(ln net.Listener, maxBodyBytes, maxEvents int) error {
 				ctx.SetStatusCode(fasthttp.StatusBadRequest)
 				return
 			}
-			events := batch.Events
+			accepted := len(batch.Events)
 			batch.Release()
 			ctx.SetStatusCode(fasthttp.StatusAccepted)
 			ctx.SetContentType("application/json")
-			ctx.SetBodyString(`{"accepted":` + strconv.Itoa(len(events)) + `,"duplicates":0}`)
+			ctx.SetBodyString(`{"accepted":` + strconv.Itoa(accepted) + `,"duplicates":0}`)
 		},
 	}
 	return srv.Serve(ln)

@@ -71,7 +71,7 @@ func Decode(body []byte, format Format, maxEvents int, now time.Time) ([]model.E
 	return b.Events, err
 }
 
-// DecodeBatch is Decode for a request on its way to Writer.AcceptBatch:
+// DecodeBatch is Decode for a request on its way to Writer.Accept:
 // a batch of the common shape views memory lent from a pool.
 func DecodeBatch(body []byte, format Format, maxEvents int, now time.Time) (Batch, error) {
 	return decode(body, format, maxEvents, now, true)

@@ -10,7 +10,7 @@ import (
 // Batch is a request's decoded events. Events of the common shape view
 // memory lent to the batch from a pool, given back once the request has
 // been answered and every event it handed to a session has been
-// evaluated (Writer.AcceptBatch sees to both); Release gives it back for a
+// evaluated (Writer.Accept sees to both); Release gives it back for a
 // batch that goes nowhere.
 type Batch struct {
 	Events []model.Event
@@ -18,7 +18,7 @@ type Batch struct {
 }
 
 // Release gives the batch's memory back; nothing may look at its events
-// after. Only for a batch not given to AcceptBatch.
+// after. Only for a batch not given to Writer.Accept.
 func (b Batch) Release() {
 	if b.memory != nil {
 		b.memory.release()

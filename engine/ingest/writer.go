@@ -155,21 +155,14 @@ func NewWriter(write, sync Stage, cfg Config, st *store.Store, trim *Trimmer,
 // InFlight reports accepted events not yet evaluated.
 func (w *Writer) InFlight() int64 { return w.inFlight.Load() }
 
-// Accept makes events durable and queues them for evaluation. It returns
-// ErrSaturated without writing anything when sessions or the log are
-// behind, and ErrShuttingDown once the writer has stopped. The slice is
-// Accept's: the caller must not look at it again (sessions point into it
-// until they have evaluated it).
-func (w *Writer) Accept(events []model.Event) (Result, error) {
-	return w.AcceptBatch(Batch{Events: events})
-}
-
-// AcceptBatch is Accept for a decoded batch, whose memory it gives back
-// once the request is answered and its sessions have evaluated it.
-func (w *Writer) AcceptBatch(b Batch) (Result, error) {
-	// The sessions' messages point into the events: a lent batch's
-	// slice is recycled with its memory, any other is left to the
-	// collector.
+// Accept makes a batch's events durable and queues them for evaluation. It
+// returns ErrSaturated without writing anything when sessions or the log
+// are behind, and ErrShuttingDown once the writer has stopped. The batch is
+// Accept's: the caller must not look at it again. Sessions' messages point
+// into its events, so its memory (if lent) goes back once the request is
+// answered and the sessions have evaluated it; any other batch is left to
+// the collector.
+func (w *Writer) Accept(b Batch) (Result, error) {
 	events := b.Events
 	defer b.Release()
 	if w.inFlight.Load()+int64(len(events)) > w.cfg.MaxInFlight {
