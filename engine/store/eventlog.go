@@ -23,11 +23,11 @@ import (
 //
 // A retired segment is renamed a spare (up to maxSpareSegments; its records
 // never replay again) and later renamed to become the next active segment,
-// overwritten from the start
-// (as PostgreSQL recycles WAL files and RocksDB its logs): writing over
-// blocks the file already has changes no metadata, so a group commit's
-// fdatasync flushes data alone instead of committing the file system's
-// journal too, which halved the sync's CPU and latency here (bench/README.md).
+// overwritten from the start (as PostgreSQL recycles WAL files and RocksDB
+// its logs): writing over blocks the file already has changes no metadata,
+// so a group commit's fdatasync flushes data alone instead of committing
+// the file system's journal too, which halved the sync's CPU and latency
+// here (bench/README.md).
 //
 // It lives beside Badger, not in it: every event passing through an LSM
 // tree was written to its WAL, its memtable, an L0 table and compactions,
@@ -110,6 +110,17 @@ func segmentPath(dir string, number uint64) string {
 	return filepath.Join(dir, fmt.Sprintf("%020d%s", number, segmentSuffix))
 }
 
+// numbered is the number of a segment or spare file named
+// <number><suffix>.
+func numbered(name, suffix string) (uint64, bool) {
+	digits, ok := strings.CutSuffix(name, suffix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return n, err == nil
+}
+
 func sparePath(dir string, number uint64) string {
 	return filepath.Join(dir, fmt.Sprintf("%020d%s", number, spareSuffix))
 }
@@ -128,10 +139,10 @@ func openEventLog(dir string, sync bool, logger *slog.Logger, watermark uint64) 
 	}
 	var numbers []uint64
 	for _, e := range names {
-		if n, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), segmentSuffix), 10, 64); err == nil && strings.HasSuffix(e.Name(), segmentSuffix) {
+		if n, ok := numbered(e.Name(), segmentSuffix); ok {
 			numbers = append(numbers, n)
 		}
-		if n, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), spareSuffix), 10, 64); err == nil && strings.HasSuffix(e.Name(), spareSuffix) {
+		if n, ok := numbered(e.Name(), spareSuffix); ok {
 			l.spares = append(l.spares, n)
 		}
 	}
