@@ -168,8 +168,8 @@ type LoadReport struct {
 func byTenth(samples []latencySample, start time.Time, d time.Duration) []Latency {
 	tenths := make([][]float64, 10)
 	for _, s := range samples {
-		i := int(10 * s.sent.Sub(start) / d)
-		tenths[min(max(i, 0), 9)] = append(tenths[min(max(i, 0), 9)], s.ms)
+		i := min(max(int(10*s.sent.Sub(start)/d), 0), 9)
+		tenths[i] = append(tenths[i], s.ms)
 	}
 	out := make([]Latency, 10)
 	for i, ms := range tenths {
