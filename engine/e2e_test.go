@@ -138,6 +138,18 @@ func TestOneWebhookPerMatchingSession(t *testing.T) {
 			t.Fatalf("user.uid = %v", p["user"])
 		}
 	}
+	// Every session still knows its own user once the batches that told
+	// it are gone (their memory is reused, and under -race overwritten).
+	for s := range sessions {
+		sid := fmt.Sprintf("sess-%03d", s)
+		var sess struct {
+			Events int
+			User   struct{ UID string }
+		}
+		if code := srv.call("GET", "/v1/sessions/"+sid, nil, &sess); code != 200 || sess.Events != 12 || sess.User.UID != "u-"+sid {
+			t.Fatalf("GET session %s: %d, %d events, user.uid %q; want 200, 12, %q", sid, code, sess.Events, sess.User.UID, "u-"+sid)
+		}
+	}
 }
 
 // TestRestartKeepsOncePerSession: a restart between a session's first match

@@ -84,6 +84,11 @@ func (m *batchMemory) release() {
 	lentBytes.Add(-m.lent)
 	recycleEvents(m.events)
 	m.events = nil
+	if poisonReleased {
+		for i := range m.bytes {
+			m.bytes[i] = 0xA5
+		}
+	}
 	m.bytes = m.bytes[:0]
 	keepUsers := m.users.reset()
 	if cap(m.bytes) <= maxPooledBatchBytes && keepUsers {

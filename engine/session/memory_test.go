@@ -148,6 +148,34 @@ func TestMergeUserKeepsCopies(t *testing.T) {
 	}
 }
 
+// TestMergeUserCopiesALoneField: a user with only one of its strings set
+// (the common uid-only event) is copied too. Go's concatenation returns a
+// lone non-empty operand as it is, so joining the fields kept the event's
+// own bytes: memory lent to the batch and reused for the next one, which
+// then rewrote the session's uid (a race the detector found in CI).
+func TestMergeUserCopiesALoneField(t *testing.T) {
+	for _, field := range []string{"uid", "email", "display_name"} {
+		lent := []byte("lent-bytes")
+		value := unsafe.String(&lent[0], len(lent))
+		event := &model.User{}
+		switch field {
+		case "uid":
+			event.UID = value
+		case "email":
+			event.Email = value
+		case "display_name":
+			event.DisplayName = value
+		}
+		var kept model.User
+		mergeUser(&kept, event)
+		copy(lent, "next-batch") // the memory lent to the next batch
+		if got := kept.UID + kept.Email + kept.DisplayName; got != "lent-bytes" {
+			t.Errorf("a user with only its %s set: the session kept %q after the batch's memory was reused, want %q",
+				field, got, "lent-bytes")
+		}
+	}
+}
+
 // TestObserveMergesEveryChangeOfUser: over a session's events the user it
 // keeps takes every change, including a return to an earlier user's
 // fields (what an event leaves out stays), and its uid is noted.

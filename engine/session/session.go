@@ -310,7 +310,14 @@ func mergeUser(dst, src *model.User) (uidChanged bool) {
 		}
 	}
 	if changed {
-		joined := next.UID + next.Email + next.DisplayName
+		// Built, not concatenated: a concatenation with one non-empty
+		// operand is that operand, the event's bytes, not a copy.
+		var b strings.Builder
+		b.Grow(len(next.UID) + len(next.Email) + len(next.DisplayName))
+		b.WriteString(next.UID)
+		b.WriteString(next.Email)
+		b.WriteString(next.DisplayName)
+		joined := b.String()
 		uid, email := len(next.UID), len(next.UID)+len(next.Email)
 		dst.UID, dst.Email, dst.DisplayName = joined[:uid], joined[uid:email], joined[email:]
 	}
