@@ -343,22 +343,35 @@ func (b *writerBehaviour) Timeout(time.Time) bool    { return false }
 func (b *writerBehaviour) Stopped(actors.StopReason) {}
 
 // logRecord counts a log record's events still to be evaluated; the last
-// Done queues the record for trimming.
+// of them queues the record for trimming, unless one was abandoned (then
+// the record stays for the replay at the next start), and gives the
+// batch's memory back either way.
 type logRecord struct {
 	seq       uint64
 	remaining atomic.Int32
+	abandoned atomic.Bool
 	trimmer   *Trimmer
 	inFlight  *atomic.Int64
 	memory    *batchMemory // nil: the events own theirs
 }
 
-func (l *logRecord) Done() {
+func (l *logRecord) Done() { l.finish() }
+
+func (l *logRecord) Abandon() {
+	l.abandoned.Store(true)
+	l.finish()
+}
+
+func (l *logRecord) finish() {
 	l.inFlight.Add(-1)
-	if l.remaining.Add(-1) == 0 {
+	if l.remaining.Add(-1) != 0 {
+		return
+	}
+	if !l.abandoned.Load() {
 		l.trimmer.add(l.seq)
-		if l.memory != nil {
-			l.memory.release()
-		}
+	}
+	if l.memory != nil {
+		l.memory.release()
 	}
 }
 

@@ -43,6 +43,13 @@ type commit struct {
 	done       []Completion
 }
 
+// abandon tells the turn's completions that its events stay in the log.
+func (cm *commit) abandon() {
+	for _, d := range cm.done {
+		d.Abandon()
+	}
+}
+
 type segmentMatch struct {
 	id string
 	at time.Time
@@ -71,6 +78,7 @@ func (c *Committer) submit(cm *commit) {
 				c.logger.Error("session effects not written: the committer has stopped; "+
 					"their events stay in the log and are evaluated again after a restart",
 					"session_id", cm.Record.ID, "err", err)
+				cm.abandon()
 			}
 			return
 		}
@@ -83,10 +91,14 @@ func (c *Committer) Receive(batch []*commit) {
 	kept := batch[:0]
 	for _, cm := range batch {
 		if gen, ok := c.failed[cm.Record.ID]; ok && cm.generation <= gen {
+			cm.abandon()
 			continue
 		}
 		todo = append(todo, &cm.SessionCommit)
 		kept = append(kept, cm)
+	}
+	if len(todo) == 0 {
+		return
 	}
 	if err := c.store.CommitSessions(todo, c.retention); err != nil {
 		c.logger.Error("recording sessions' matches failed; their events stay in the log and are "+
@@ -96,6 +108,7 @@ func (c *Committer) Receive(batch []*commit) {
 			if c.sessions != nil {
 				c.sessions.PushControl(cm.Record.ID, Message{reload: cm.generation + 1})
 			}
+			cm.abandon()
 		}
 		return
 	}

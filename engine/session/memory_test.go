@@ -102,7 +102,8 @@ func (discard) Matched(string, string, time.Time) {}
 
 type done struct{ wg *sync.WaitGroup }
 
-func (d done) Done() { d.wg.Done() }
+func (d done) Done()    { d.wg.Done() }
+func (d done) Abandon() { panic("an event of the benchmark was abandoned") }
 
 // TestMergeUserKeepsCopies: a session keeps its own copies of what an
 // event says about its user (the event's strings share one allocation with

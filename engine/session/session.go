@@ -14,9 +14,15 @@ import (
 	"github.com/hookwire/hookwire/engine/streams"
 )
 
-// Completion is told when an event has been evaluated and its effects are
-// durable, so the event log can let go of it.
-type Completion interface{ Done() }
+// Completion is told once what became of an event: Done when it has been
+// evaluated and its effects are durable, so the event log can let go of
+// it; Abandon when its effects could not be made durable (a failed write,
+// a panicking turn), so it stays in the log for the replay at the next
+// start, but stops counting as in flight and lets its batch's memory go.
+type Completion interface {
+	Done()
+	Abandon()
+}
 
 // Message is what a session actor receives: one accepted event and its
 // place in the event log, or (Query set) a request for its current view.
@@ -169,6 +175,14 @@ func (a *actor) load() {
 // and the messages go to delivery once they are written. A replayed event
 // the stored record already covers is skipped.
 func (a *actor) Receive(batch []Message) {
+	// Until the completions are handed on, a panic abandons them (the
+	// supervisor restarts the actor from its stored record).
+	handedOn := false
+	defer func() {
+		if !handedOn {
+			abandon(batch)
+		}
+	}()
 	for i := range batch {
 		if r := batch[i].reload; r != 0 && r > a.generation {
 			a.generation, a.session = r, nil
@@ -219,6 +233,7 @@ func (a *actor) Receive(batch []Message) {
 			return
 		}
 	}
+	handedOn = true
 	for i := range batch {
 		if d := batch[i].Done; d != nil {
 			if cm != nil {
@@ -233,6 +248,15 @@ func (a *actor) Receive(batch []Message) {
 		a.deps.Committer.submit(cm)
 	}
 	a.outgoing, a.segments = nil, nil
+}
+
+// abandon tells every completion of batch that its event stays in the log.
+func abandon(batch []Message) {
+	for i := range batch {
+		if d := batch[i].Done; d != nil {
+			d.Abandon()
+		}
+	}
 }
 
 // commit captures the session's record and the turn's effects for the

@@ -1,0 +1,52 @@
+package ingest
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/hookwire/hookwire/actors"
+)
+
+// TestLogRecordTrimsOnlyWhatWasEvaluated: a record whose events were all
+// Done is queued for trimming; one with an abandoned event stays in the
+// log (for the replay at the next start). Either way its events stop
+// counting as in flight and its batch's memory goes back once the last
+// of them is told.
+func TestLogRecordTrimsOnlyWhatWasEvaluated(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		abandon   bool
+		wantTrims int
+	}{
+		{"every event done", false, 1},
+		{"one event abandoned", true, 0},
+	} {
+		trimmer := &Trimmer{mailbox: actors.NewMailbox[uint64](16)}
+		var inFlight atomic.Int64
+		inFlight.Store(2)
+		mem := lendBatchMemory(64)
+		if mem == nil {
+			t.Fatal("no memory lent")
+		}
+		mem.hold() // the request's own hold, let go at its answer
+		mem.release()
+		record := &logRecord{seq: 7, trimmer: trimmer, inFlight: &inFlight, memory: mem}
+		record.remaining.Store(2)
+		if tc.abandon {
+			record.Abandon()
+		} else {
+			record.Done()
+		}
+		if mem.refs.Load() != 1 || trimmer.mailbox.Len() != 0 {
+			t.Fatalf("%s: let go after one of two events (%d holders, %d trims queued)",
+				tc.name, mem.refs.Load(), trimmer.mailbox.Len())
+		}
+		record.Done()
+		if got := trimmer.mailbox.Len(); got != tc.wantTrims {
+			t.Errorf("%s: %d trims queued, want %d", tc.name, got, tc.wantTrims)
+		}
+		if inFlight.Load() != 0 || mem.refs.Load() != 0 {
+			t.Errorf("%s: %d events still in flight, %d holders of the memory; want none", tc.name, inFlight.Load(), mem.refs.Load())
+		}
+	}
+}

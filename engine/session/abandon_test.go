@@ -1,0 +1,116 @@
+package session
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/hookwire/hookwire/actors"
+	"github.com/hookwire/hookwire/engine/metrics"
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/store"
+)
+
+// outcome records what a completion was told.
+type outcome chan string
+
+func (o outcome) Done()    { o <- "done" }
+func (o outcome) Abandon() { o <- "abandoned" }
+
+func (o outcome) wait(t *testing.T) string {
+	t.Helper()
+	select {
+	case got := <-o:
+		return got
+	case <-time.After(5 * time.Second):
+		t.Fatal("the completion was told nothing")
+		return ""
+	}
+}
+
+func testMetrics() *metrics.Metrics {
+	return metrics.New(metrics.Gauges{LiveSessions: func() float64 { return 0 }, EventsInFlight: func() float64 { return 0 },
+		StoreBytes: func() (float64, float64) { return 0, 0 }})
+}
+
+// TestCommitterAbandonsWhatItCannotWrite: when the store refuses a commit
+// (here it has been closed under the committer), its events are abandoned
+// (they stay in the log for the next start, but no longer count as in
+// flight), and so is a later commit of that session made on the state
+// the store does not have (without asking the store).
+func TestCommitterAbandonsWhatItCannotWrite(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	var group actors.Group
+	committer := NewCommitter(ctx, &group, st, time.Hour, discard{}, discard{}, testMetrics(), logger)
+	defer func() { cancel(); group.Wait() }()
+
+	steps := []struct {
+		name string
+		want string
+	}{
+		{"a commit the store takes", "done"},
+		{"a commit the closed store refuses", "abandoned"},
+		{"a later commit on the state the store refused", "abandoned"},
+	}
+	for i, step := range steps {
+		if i == 1 {
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		rec, err := store.EncodeSession(&model.Session{ID: "s-1", Events: int64(i + 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := make(outcome, 1)
+		committer.submit(&commit{SessionCommit: store.SessionCommit{Record: rec}, done: []Completion{o}})
+		if got := o.wait(t); got != step.want {
+			t.Fatalf("%s: %s, want %s", step.name, got, step.want)
+		}
+	}
+}
+
+// TestPanickingTurnAbandonsItsEvents: a turn that panics (here the session
+// has no stream catalog to read) abandons the events it was given, and the
+// supervisor's restart lets the actor take its next turn.
+func TestPanickingTurnAbandonsItsEvents(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	var group, commitGroup actors.Group
+	commitCtx, stopCommitter := context.WithCancel(context.Background())
+	m := testMetrics()
+	committer := NewCommitter(commitCtx, &commitGroup, st, time.Hour, discard{}, discard{}, m, logger)
+	reg := NewRegistry(ctx, &group, &Deps{Config: Config{Idle: time.Hour, Max: 24 * time.Hour, Retention: time.Hour},
+		Store: st, Committer: committer, Metrics: m, Logger: logger}, 8)
+	defer func() { cancel(); group.Wait(); stopCommitter(); commitGroup.Wait() }()
+
+	for round := range 2 {
+		mb, err := reg.Reserve("s-1", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, second := make(outcome, 1), make(outcome, 1)
+		event := &model.Event{SessionID: "s-1", Type: "click", Timestamp: time.Now().UTC()}
+		if err := mb.PushReserved(Message{Event: event, Pos: model.LogPosition{Seq: uint64(round + 1)}, Done: first},
+			Message{Event: event, Pos: model.LogPosition{Seq: uint64(round + 1), Idx: 1}, Done: second}); err != nil {
+			t.Fatal(err)
+		}
+		for name, o := range map[string]outcome{"first": first, "second": second} {
+			if got := o.wait(t); got != "abandoned" {
+				t.Fatalf("round %d, %s event of a panicking turn: %s, want abandoned", round, name, got)
+			}
+		}
+	}
+}
