@@ -18,6 +18,7 @@ type Metrics struct {
 	RequestsRejected *prometheus.CounterVec // reason
 	EventsEvaluated  prometheus.Counter
 	EventsReplayed   prometheus.Counter
+	EventsAbandoned  prometheus.Counter
 	StreamMatches    *prometheus.CounterVec // stream_id
 	FilterFaults     *prometheus.CounterVec // stream_id
 	DeliveryAttempts *prometheus.CounterVec // outcome: success, failure, gone
@@ -51,6 +52,8 @@ func New(g Gauges) *Metrics {
 			Help: "Events evaluated by their session actor."}),
 		EventsReplayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_replayed_total",
 			Help: "Events re-read from the log at start-up because their evaluation was not recorded."}),
+		EventsAbandoned: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_abandoned_total",
+			Help: "Events whose evaluation could not be recorded (a failed commit, a panicking turn); they stay in the log and are evaluated again at the next start."}),
 		StreamMatches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_stream_matches_total",
 			Help: "Sessions that fired a stream (messages created)."}, []string{"stream_id"}),
 		FilterFaults: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_filter_faults_total",
@@ -67,7 +70,7 @@ func New(g Gauges) *Metrics {
 			Help: "Each endpoint's circuit breaker: 0 closed, 1 half-open, 2 open."}, []string{"endpoint"}),
 	}
 	m.Registry.MustRegister(m.EventsAccepted, m.IngestSeconds, m.EventsDuplicate, m.RequestsRejected, m.EventsEvaluated,
-		m.EventsReplayed, m.StreamMatches, m.FilterFaults, m.DeliveryAttempts, m.DeliveriesFinal,
+		m.EventsReplayed, m.EventsAbandoned, m.StreamMatches, m.FilterFaults, m.DeliveryAttempts, m.DeliveriesFinal,
 		m.AttemptSeconds, m.BreakerChanges, m.BreakerState,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
 			Help: "Session actors currently live."}, g.LiveSessions),

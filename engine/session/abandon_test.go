@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/hookwire/hookwire/actors"
 	"github.com/hookwire/hookwire/engine/metrics"
 	"github.com/hookwire/hookwire/engine/model"
@@ -48,7 +50,8 @@ func TestCommitterAbandonsWhatItCannotWrite(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
 	var group actors.Group
-	committer := NewCommitter(ctx, &group, st, time.Hour, discard{}, discard{}, testMetrics(), logger)
+	m := testMetrics()
+	committer := NewCommitter(ctx, &group, st, time.Hour, discard{}, discard{}, m, logger)
 	defer func() { cancel(); group.Wait() }()
 
 	steps := []struct {
@@ -74,6 +77,9 @@ func TestCommitterAbandonsWhatItCannotWrite(t *testing.T) {
 		if got := o.wait(t); got != step.want {
 			t.Fatalf("%s: %s, want %s", step.name, got, step.want)
 		}
+	}
+	if got := testutil.ToFloat64(m.EventsAbandoned); got != 2 {
+		t.Errorf("hookwire_events_abandoned_total = %v, want 2", got)
 	}
 }
 
@@ -112,5 +118,8 @@ func TestPanickingTurnAbandonsItsEvents(t *testing.T) {
 				t.Fatalf("round %d, %s event of a panicking turn: %s, want abandoned", round, name, got)
 			}
 		}
+	}
+	if got := testutil.ToFloat64(m.EventsAbandoned); got != 4 {
+		t.Errorf("hookwire_events_abandoned_total = %v, want 4", got)
 	}
 }

@@ -43,11 +43,12 @@ type commit struct {
 	done       []Completion
 }
 
-// abandon tells the turn's completions that its events stay in the log.
-func (cm *commit) abandon() {
+// abandon tells a turn's completions that its events stay in the log.
+func (c *Committer) abandon(cm *commit) {
 	for _, d := range cm.done {
 		d.Abandon()
 	}
+	c.metrics.EventsAbandoned.Add(float64(len(cm.done)))
 }
 
 type segmentMatch struct {
@@ -78,7 +79,7 @@ func (c *Committer) submit(cm *commit) {
 				c.logger.Error("session effects not written: the committer has stopped; "+
 					"their events stay in the log and are evaluated again after a restart",
 					"session_id", cm.Record.ID, "err", err)
-				cm.abandon()
+				c.abandon(cm)
 			}
 			return
 		}
@@ -91,7 +92,7 @@ func (c *Committer) Receive(batch []*commit) {
 	kept := batch[:0]
 	for _, cm := range batch {
 		if gen, ok := c.failed[cm.Record.ID]; ok && cm.generation <= gen {
-			cm.abandon()
+			c.abandon(cm)
 			continue
 		}
 		todo = append(todo, &cm.SessionCommit)
@@ -108,7 +109,7 @@ func (c *Committer) Receive(batch []*commit) {
 			if c.sessions != nil {
 				c.sessions.PushControl(cm.Record.ID, Message{reload: cm.generation + 1})
 			}
-			cm.abandon()
+			c.abandon(cm)
 		}
 		return
 	}

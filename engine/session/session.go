@@ -180,7 +180,7 @@ func (a *actor) Receive(batch []Message) {
 	handedOn := false
 	defer func() {
 		if !handedOn {
-			abandon(batch)
+			a.abandon(batch)
 		}
 	}()
 	for i := range batch {
@@ -251,12 +251,15 @@ func (a *actor) Receive(batch []Message) {
 }
 
 // abandon tells every completion of batch that its event stays in the log.
-func abandon(batch []Message) {
+func (a *actor) abandon(batch []Message) {
+	n := 0
 	for i := range batch {
 		if d := batch[i].Done; d != nil {
 			d.Abandon()
+			n++
 		}
 	}
+	a.deps.Metrics.EventsAbandoned.Add(float64(n))
 }
 
 // commit captures the session's record and the turn's effects for the
