@@ -362,25 +362,45 @@ func object(path string, raw json.RawMessage, compact bool) (json.RawMessage, *m
 	if raw[0] != '{' {
 		return nil, reject(0, path, "must be a JSON object")
 	}
-	if compact {
-		if len(raw) > MaxPropertiesBytes {
-			return nil, reject(0, path, "%d bytes, over the limit of %d", len(raw), MaxPropertiesBytes)
+	out := raw[:len(raw):len(raw)] // an append cannot reach the bytes after it
+	if !compact {
+		// Compact so the stored and delivered form does not carry the
+		// producer's whitespace.
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, raw); err != nil {
+			return nil, reject(0, path, "malformed JSON: %v", err)
 		}
-		return raw[:len(raw):len(raw)], nil // an append cannot reach the bytes after it
+		if d := depth(buf.Bytes()); d > MaxNestingDepth {
+			return nil, reject(0, path, "nested %d levels deep, over the limit of %d", d, MaxNestingDepth)
+		}
+		out = buf.Bytes()
 	}
-	// Compact so the stored and delivered form does not carry the
-	// producer's whitespace.
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		return nil, reject(0, path, "malformed JSON: %v", err)
+	if !utf8.Valid(out) {
+		out = replaceInvalidUTF8(out)
 	}
-	if buf.Len() > MaxPropertiesBytes {
-		return nil, reject(0, path, "%d bytes, over the limit of %d", buf.Len(), MaxPropertiesBytes)
+	if len(out) > MaxPropertiesBytes {
+		return nil, reject(0, path, "%d bytes, over the limit of %d", len(out), MaxPropertiesBytes)
 	}
-	if d := depth(buf.Bytes()); d > MaxNestingDepth {
-		return nil, reject(0, path, "nested %d levels deep, over the limit of %d", d, MaxNestingDepth)
+	return out, nil
+}
+
+// replaceInvalidUTF8 replaces each byte of b that is not part of valid
+// UTF-8 with U+FFFD, as encoding/json does in the event's other strings.
+// JSON's syntax is ASCII, so such bytes can only be inside strings; left
+// in, they made webhook bodies and filter input that strict parsers
+// refuse.
+func replaceInvalidUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+16)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
 	}
-	return buf.Bytes(), nil
+	return out
 }
 
 // depth is the deepest nesting of objects and arrays in valid JSON.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookwire/hookwire/engine/model"
 )
@@ -289,5 +290,34 @@ func BenchmarkFastDecode(b *testing.B) {
 		}
 		recycleEvents(events)
 		mem.release()
+	}
+}
+
+// TestDecodeReplacesInvalidUTF8: bytes that are not UTF-8 inside the
+// properties become U+FFFD, as encoding/json makes them in the event's
+// other strings, on the fast path and the reference one alike: a webhook
+// body or a filter's input is always valid UTF-8 JSON.
+func TestDecodeReplacesInvalidUTF8(t *testing.T) {
+	event := "{\"session_id\":\"s\",\"type\":\"click\",\"url\":\"/\xff\",\"properties\":{\"a\":\"\xc3\",\"\xfe\":[\"ok \xe2\x82\xac\"]}," +
+		"\"user\":{\"uid\":\"u\xff\",\"properties\":{\"b\":\"\xed\xa0\x80\"}}}"
+	for _, tc := range []struct{ name, body string }{
+		{"fast path (array)", "[" + event + "]"},
+		{"reference path (one object, spaced)", " " + event + " "},
+	} {
+		b, err := DecodeBatch([]byte(tc.body), FormatJSON, 10, now)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		e := b.Events[0]
+		for field, value := range map[string]string{"url": e.URL, "user.uid": e.User.UID,
+			"properties": string(e.Properties), "user.properties": string(e.User.Properties)} {
+			if !utf8.ValidString(value) || !strings.Contains(value, "\uFFFD") {
+				t.Errorf("%s: %s = %q, want valid UTF-8 with U+FFFD for the bad bytes", tc.name, field, value)
+			}
+		}
+		if want := "{\"a\":\"\uFFFD\",\"\uFFFD\":[\"ok \u20ac\"]}"; string(e.Properties) != want {
+			t.Errorf("%s: properties = %s, want %s", tc.name, e.Properties, want)
+		}
+		b.Release()
 	}
 }
