@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookwire/hookwire/engine/ingest"
+	"github.com/hookwire/hookwire/engine/model"
 	"github.com/hookwire/hookwire/engine/streams"
 )
 
@@ -55,7 +57,11 @@ func (a *API) evalFilter(ctx *fasthttp.RequestCtx, name string) {
 		Config json.RawMessage `json:"config"`
 		Events json.RawMessage `json:"events"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(ctx.PostBody()))
+	raw := ctx.PostBody()
+	if !utf8.Valid(raw) {
+		raw = model.ReplaceInvalidUTF8(raw) // the config goes to the filter as it is
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", `body must be {"config": <any JSON>, "events": [<event>, ...]}: `+err.Error())

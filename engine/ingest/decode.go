@@ -376,31 +376,12 @@ func object(path string, raw json.RawMessage, compact bool) (json.RawMessage, *m
 		out = buf.Bytes()
 	}
 	if !utf8.Valid(out) {
-		out = replaceInvalidUTF8(out)
+		out = model.ReplaceInvalidUTF8(out)
 	}
 	if len(out) > MaxPropertiesBytes {
 		return nil, reject(0, path, "%d bytes, over the limit of %d", len(out), MaxPropertiesBytes)
 	}
 	return out, nil
-}
-
-// replaceInvalidUTF8 replaces each byte of b that is not part of valid
-// UTF-8 with U+FFFD, as encoding/json does in the event's other strings.
-// JSON's syntax is ASCII, so such bytes can only be inside strings; left
-// in, they made webhook bodies and filter input that strict parsers
-// refuse.
-func replaceInvalidUTF8(b []byte) []byte {
-	out := make([]byte, 0, len(b)+16)
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		if r == utf8.RuneError && size == 1 {
-			out = utf8.AppendRune(out, utf8.RuneError)
-		} else {
-			out = append(out, b[:size]...)
-		}
-		b = b[size:]
-	}
-	return out
 }
 
 // depth is the deepest nesting of objects and arrays in valid JSON.

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 )
 
 // Event is one user-behaviour event, validated and normalised at ingest:
@@ -25,4 +26,24 @@ type User struct {
 	Email       string          `json:"email,omitempty"`
 	DisplayName string          `json:"display_name,omitempty"`
 	Properties  json.RawMessage `json:"properties,omitempty"`
+}
+
+// ReplaceInvalidUTF8 replaces each byte of JSON text b that is not part
+// of valid UTF-8 with U+FFFD, as encoding/json does in the strings it
+// decodes. JSON's syntax is ASCII, so such bytes can only be inside
+// strings: the result is the same JSON, but one that strict parsers (a
+// receiver's, a filter's) accept. Raw members kept as they came (event
+// properties, filter configs, condition values) pass through it.
+func ReplaceInvalidUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+16)
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if r == utf8.RuneError && size == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return out
 }

@@ -48,6 +48,11 @@ func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &model.InvalidError{Message: "request body is empty: send a JSON object", Index: -1}
 	}
+	// Conditions' values and filter configs are kept as raw JSON, which
+	// encoding/json does not make valid UTF-8 as it does decoded strings.
+	if !utf8.Valid(body) {
+		body = model.ReplaceInvalidUTF8(body)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

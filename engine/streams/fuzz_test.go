@@ -1,8 +1,11 @@
 package streams
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hookwire/hookwire/engine/model"
 )
@@ -27,6 +30,9 @@ func FuzzParseDefinition(f *testing.F) {
 			}
 			return
 		}
+		if stored, err := json.Marshal(def); err != nil || !utf8.Valid(stored) {
+			t.Fatalf("a parsed definition must store as valid UTF-8 JSON: %v, %q", err, stored)
+		}
 		if _, err := checkName(def.Name); err != nil {
 			return
 		}
@@ -42,4 +48,23 @@ func FuzzParseDefinition(f *testing.F) {
 			t.Fatal("valid triggers produced neither a module nor filter triggers")
 		}
 	})
+}
+
+// TestParseDefinitionMakesRawMembersValidUTF8: bytes that are not UTF-8 in
+// a filter's config or a condition's value (kept as raw JSON) become
+// U+FFFD, as they do in the definition's decoded strings: the stored
+// stream, its API answers and a filter's hw_init input are valid UTF-8.
+func TestParseDefinitionMakesRawMembersValidUTF8(t *testing.T) {
+	body := "{\"name\":\"n\xff\",\"triggers\":[{\"filter\":\"f\",\"config\":{\"k\":\"\xc3\"}}," +
+		"{\"event\":\"click\",\"where\":[{\"field\":\"url\",\"op\":\"eq\",\"value\":\"\xfe\"}]}]}"
+	def, err := ParseDefinition([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, value := string(def.Triggers[0].Config), string(def.Triggers[1].Where[0].Value)
+	for what, got := range map[string]string{"name": def.Name, "config": config, "value": value} {
+		if !utf8.ValidString(got) || !strings.Contains(got, "\uFFFD") {
+			t.Errorf("%s = %q, want valid UTF-8 with U+FFFD for the bad bytes", what, got)
+		}
+	}
 }
