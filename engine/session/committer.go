@@ -45,10 +45,10 @@ type commit struct {
 
 // abandon tells a turn's completions that its events stay in the log.
 func (c *Committer) abandon(cm *commit) {
+	c.metrics.EventsAbandoned.Add(float64(len(cm.done))) // counted before anyone is told
 	for _, d := range cm.done {
 		d.Abandon()
 	}
-	c.metrics.EventsAbandoned.Add(float64(len(cm.done)))
 }
 
 type segmentMatch struct {

@@ -254,12 +254,16 @@ func (a *actor) Receive(batch []Message) {
 func (a *actor) abandon(batch []Message) {
 	n := 0
 	for i := range batch {
-		if d := batch[i].Done; d != nil {
-			d.Abandon()
+		if batch[i].Done != nil {
 			n++
 		}
 	}
-	a.deps.Metrics.EventsAbandoned.Add(float64(n))
+	a.deps.Metrics.EventsAbandoned.Add(float64(n)) // counted before anyone is told
+	for i := range batch {
+		if d := batch[i].Done; d != nil {
+			d.Abandon()
+		}
+	}
 }
 
 // commit captures the session's record and the turn's effects for the
