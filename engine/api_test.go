@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -293,6 +294,7 @@ func TestStartupRefusals(t *testing.T) {
 		{"dev off loopback", func(c *engine.Config) { c.Listen = "0.0.0.0:0" }, "--dev"},
 		{"bad durability", func(c *engine.Config) { c.Durability = "maybe" }, "--durability"},
 		{"tls half", func(c *engine.Config) { c.TLSCert = "x.pem" }, "--tls-key"},
+		{"tls pair missing", func(c *engine.Config) { c.TLSCert, c.TLSKey = "/nonexistent/c.pem", "/nonexistent/k.pem" }, "/nonexistent/c.pem"},
 		{"org id with comma", func(c *engine.Config) { c.OrgID = "a,b" }, "--org-id"},
 	}
 	for _, tc := range tests {
@@ -303,6 +305,11 @@ func TestStartupRefusals(t *testing.T) {
 			_, err := engine.New(cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.mentions) {
 				t.Fatalf("New: %v, want an error mentioning %s", err, tc.mentions)
+			}
+			// Refused before anything was opened: the data directory
+			// holds no store.
+			if entries, _ := os.ReadDir(cfg.DataDir); len(entries) > 0 {
+				t.Fatalf("a refused start left %d entries in --data", len(entries))
 			}
 		})
 	}
