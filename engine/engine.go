@@ -59,6 +59,10 @@ type Engine struct {
 	ingestStage, syncStage, sessionStage, commitStage, trimStage, deliveryStage, background *stage
 }
 
+// minAdminKeyLength is the length under which an admin key draws a
+// warning at start-up.
+const minAdminKeyLength = 16
+
 // New opens the store, loads and compiles the streams, and binds the
 // listener. Nothing is served until Run.
 func New(cfg Config) (e *Engine, err error) {
@@ -145,6 +149,12 @@ func New(cfg Config) (e *Engine, err error) {
 	ring, err := keys.Open(e.store, cfg.AdminKey)
 	if err != nil {
 		return nil, err
+	}
+	if n := len(cfg.AdminKey); n > 0 && n < minAdminKeyLength {
+		// Allowed (it is the operator's to choose), but said: the key
+		// opens everything, and short ones fall to guessing.
+		cfg.Logger.Warn("the admin key is short and easy to guess; use one of 32 or more random characters "+
+			"(e.g. openssl rand -hex 32)", "length", n)
 	}
 	e.api = httpapi.New(httpapi.Config{Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes,
 		IngestRate: cfg.IngestRate, IngestBurst: cfg.IngestBurst,
