@@ -10,6 +10,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // Instance is one instantiation of a Module. It is not safe for concurrent
@@ -141,19 +142,24 @@ func (i *Instance) callWith(timeout time.Duration, fn api.Function, stack []uint
 }
 
 // explain turns wazero's "module closed" after a watchdog cancel into
-// ErrDeadline, so faults say what happened.
+// ErrDeadline, so faults say what happened. A trap (a stack overflow, an
+// out-of-bounds access) is reported as itself even when the budget ran
+// out meanwhile: it is what stopped the call.
 func (i *Instance) explain(err error) error {
 	if err == nil {
 		return nil
 	}
-	if i.ctx.Err() != nil {
+	var exit *sys.ExitError
+	if !errors.As(err, &exit) {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("%w (%v)", ErrDeadline, err)
+		}
+		return err
+	}
+	if code := exit.ExitCode(); code == sys.ExitCodeContextCanceled || code == sys.ExitCodeDeadlineExceeded || i.ctx.Err() != nil {
 		return fmt.Errorf("%w (%v)", ErrDeadline, err)
 	}
-	var exit interface{ ExitCode() uint32 }
-	if errors.As(err, &exit) {
-		return fmt.Errorf("wasm: the guest exited with code %d", exit.ExitCode())
-	}
-	return err
+	return fmt.Errorf("wasm: the guest exited with code %d", exit.ExitCode())
 }
 
 // MemoryBytes is the current size of the instance's memory.

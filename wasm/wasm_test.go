@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookwire/hookwire/internal/wasmenc"
 	"github.com/hookwire/hookwire/wasm"
@@ -108,6 +109,39 @@ func TestMemoryCap(t *testing.T) {
 	got, err := wasm.NewPool(mod, nil, 1).Match(ctx, []byte("x"), nil)
 	if err != nil || got != -1 {
 		t.Fatalf("growing past the cap: %d, %v; want -1 from memory.grow", got, err)
+	}
+}
+
+// TestFaultsSayWhatStoppedTheCall: a guest that spins is stopped at its
+// time budget and says so; one that recurses without end traps on its
+// stack, and says that, even when the budget ran out meanwhile; either
+// way the pool's next call gets a fresh instance.
+func TestFaultsSayWhatStoppedTheCall(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, wasm.Config{CallTimeout: 20 * time.Millisecond})
+	spin := (&wasmenc.Code{}).Loop(wasmenc.BlockEmpty).Br(0).End().I32(0)
+	recurse := (&wasmenc.Code{}).Get(0).Get(1).Call(1) // hw_match calls itself
+	for _, tc := range []struct {
+		name      string
+		body      *wasmenc.Code
+		deadline  bool
+		mentioned string
+	}{
+		{"spin", spin, true, "time budget"},
+		{"endless recursion", recurse, false, "stack overflow"},
+	} {
+		mod, err := rt.Compile(ctx, guest(twoToOne, tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool := wasm.NewPool(mod, nil, 1)
+		for round := range 2 {
+			_, err := pool.Match(ctx, []byte("x"), nil)
+			if err == nil || errors.Is(err, wasm.ErrDeadline) != tc.deadline || !strings.Contains(err.Error(), tc.mentioned) {
+				t.Fatalf("%s, call %d: %v; want a fault mentioning %q (time budget: %v)", tc.name, round+1, err, tc.mentioned, tc.deadline)
+			}
+		}
+		pool.Close(ctx)
 	}
 }
 
