@@ -75,6 +75,12 @@ func send(client *fasthttp.Client, cfg *Config, url string, signer *signing.Sign
 	start := time.Now()
 	err := client.Do(req, resp)
 	o := Outcome{Latency: time.Since(start)}
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		// The receiver answered (its status is read) and then sent more
+		// than we keep of an answer, which we do not use: its status
+		// decides, as for any answer. fasthttp closes the connection.
+		err = nil
+	}
 	if err != nil {
 		if errors.Is(err, fasthttp.ErrTimeout) {
 			err = fmt.Errorf("timed out after %s", cfg.Timeout)
