@@ -46,6 +46,19 @@ func TestDecodeFullstory(t *testing.T) {
 			t.Errorf("%s: %v (%+v), want path %q index %d", tc.body, err, inv, tc.path, tc.index)
 		}
 	}
+	// A member of the wrong kind is worded as the JSON it wants, not as
+	// the Go type it decodes into.
+	for body, want := range map[string]string{
+		`{"name":"x","session":{"id":"s"},"context":"x"}`:             "context: must be an object, got JSON string",
+		`{"name":"x","session":{"id":"s"},"context":{"browser":[1]}}`: "context.browser: must be an object, got JSON array",
+		`{"name":"x","session":"s"}`:                                  "session: must be an object, got JSON string",
+		`{"name":["x"],"session":{"id":"s"}}`:                         "name: must be a string, got JSON array",
+	} {
+		_, err := DecodeFullstory([]byte(body), false, 10, fixedSession, now)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
+	}
 }
 
 // FuzzDecodeFullstory: the Fullstory v2 mapping never panics and whatever it
