@@ -3,6 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -46,12 +48,18 @@ func (a *API) deleteKey(ctx *fasthttp.RequestCtx, id string) {
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
-// decodeBody decodes one JSON object, refusing unknown members.
+// decodeBody decodes one JSON object, refusing unknown members; a member
+// of the wrong kind is named with its path.
 func decodeBody(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &model.InvalidError{Message: "malformed JSON body: " + err.Error(), Index: -1}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			path, msg := model.DescribeTypeError(body, te)
+			return &model.InvalidError{Path: path, Message: msg, Index: -1}
+		}
+		return &model.InvalidError{Message: "malformed JSON body: " + strings.TrimPrefix(err.Error(), "json: "), Index: -1}
 	}
 	return nil
 }

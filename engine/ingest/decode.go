@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -286,7 +285,7 @@ func normalize(w *wireEvent, out *model.Event, now time.Time, mem *batchMemory) 
 func fromJSONError(err error) *model.InvalidError {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
-		return reject(0, te.Field, "must be %s, got JSON %s", goKindName(te.Type), te.Value)
+		return reject(0, te.Field, "must be %s, got JSON %s", model.JSONKindName(te.Type), te.Value)
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if field, ok := strings.CutPrefix(msg, "unknown field "); ok {
@@ -294,30 +293,6 @@ func fromJSONError(err error) *model.InvalidError {
 			"timestamp, url, properties and user")
 	}
 	return reject(0, "", "malformed JSON: %s", msg)
-}
-
-// goKindName words a Go type of the wire structs as the JSON it wants.
-func goKindName(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "a boolean"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Slice, reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 { // json.RawMessage: any JSON
-			return "JSON"
-		}
-		return "an array"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
-		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "a number"
-	}
-	return t.String()
 }
 
 func checkText(path, s string, minLen, maxLen int) *model.InvalidError {

@@ -56,7 +56,12 @@ func decodeStrict(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &model.InvalidError{Path: jsonErrorPath(err), Message: jsonErrorMessage(err), Index: -1}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			path, msg := model.DescribeTypeError(body, te)
+			return &model.InvalidError{Path: path, Message: msg, Index: -1}
+		}
+		return &model.InvalidError{Message: jsonErrorMessage(err), Index: -1}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return &model.InvalidError{Message: "unexpected data after the JSON object", Index: -1}
@@ -64,20 +69,9 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
-func jsonErrorPath(err error) string {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return te.Field
-	}
-	return ""
-}
-
 func jsonErrorMessage(err error) string {
-	var te *json.UnmarshalTypeError
 	var se *json.SyntaxError
 	switch {
-	case errors.As(err, &te):
-		return fmt.Sprintf("must be %s, got JSON %s", jsonKind(te.Type.Kind().String()), te.Value)
 	case errors.As(err, &se):
 		return fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
@@ -85,22 +79,6 @@ func jsonErrorMessage(err error) string {
 	default:
 		return "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")
 	}
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "bool":
-		return "a boolean"
-	case "slice":
-		return "an array"
-	case "struct", "map", "ptr":
-		return "an object"
-	case "int", "int64", "float64":
-		return "a number"
-	}
-	return goKind
 }
 
 // ParseDefinition decodes a create/replace body. Semantic checks happen in
