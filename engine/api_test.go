@@ -340,3 +340,29 @@ func TestLiveSessionView(t *testing.T) {
 		t.Fatalf("session = %+v", sess)
 	}
 }
+
+// TestRetryRefusesAnOrphanedDelivery: once a delivery's stream is deleted
+// there is no secret to sign it with; a retry says so (409) and leaves the
+// delivery as it was, instead of queueing an attempt that can only fail.
+func TestRetryRefusesAnOrphanedDelivery(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	stream := srv.createStream(checkoutFriction(recv.URL))
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "rage_click", "url": "/cart"})
+	waitFor(t, 5*time.Second, "the webhook", func() bool { return recv.count() == 1 })
+	id := recv.received()[0].id()
+	if code := srv.call("DELETE", "/v1/streams/"+stream.ID, nil, nil); code != 204 {
+		t.Fatalf("DELETE stream: %d", code)
+	}
+	code, body := srv.raw("POST", "/v1/deliveries/"+id+"/retry", "application/json", nil)
+	if code != 409 || !strings.Contains(string(body), "owner_deleted") {
+		t.Fatalf("retry of an orphaned delivery: %d %s, want 409 owner_deleted", code, body)
+	}
+	if d := srv.delivery(id); d.Status != "succeeded" || len(d.Attempts) != 1 {
+		t.Fatalf("the refused retry changed the delivery: %s with %d attempts", d.Status, len(d.Attempts))
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := recv.count(); n != 1 {
+		t.Fatalf("the receiver got %d webhooks, want the one", n)
+	}
+}

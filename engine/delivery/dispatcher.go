@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -87,8 +89,15 @@ func (d *Dispatcher) Recover() (int, error) {
 // retry schedule over.
 func (d *Dispatcher) Retry(id string) (*model.Delivery, error) {
 	del, err := d.store.GetDelivery(id)
+	if errors.Is(err, model.ErrNotFound) {
+		return nil, fmt.Errorf("%w: no delivery %s", model.ErrNotFound, id)
+	}
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := d.owner.Secret(del); !ok {
+		// Queued, it could only fail: say so now, and change nothing.
+		return nil, fmt.Errorf("%w: delivery %s cannot be sent again, nothing is left to sign it with", model.ErrOrphaned, id)
 	}
 	if del.Status != model.StatusPending {
 		now := time.Now().UTC()

@@ -58,6 +58,8 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
 		// bad request, as CONTRACT §2 says; 413 is for bodies over the
 		// transport limit.
 		writeError(ctx, fasthttp.StatusBadRequest, invalidCode, err.Error())
+	case errors.Is(err, model.ErrOrphaned):
+		writeError(ctx, fasthttp.StatusConflict, "owner_deleted", err.Error())
 	case errors.Is(err, model.ErrNameTaken):
 		writeError(ctx, fasthttp.StatusConflict, "name_taken", err.Error())
 	case errors.Is(err, model.ErrSaturated):

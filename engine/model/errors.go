@@ -12,6 +12,9 @@ var (
 	ErrShuttingDown = errors.New("engine: shutting down")
 	ErrInUse        = errors.New("engine: in use")
 	ErrTooLarge     = errors.New("engine: too large")
+	// ErrOrphaned: a delivery's stream (or system endpoint) was deleted,
+	// so there is no secret left to sign it with.
+	ErrOrphaned = errors.New("engine: its stream or endpoint was deleted")
 )
 
 // InvalidError is a rejected input, naming the JSON path of the problem.
