@@ -186,3 +186,50 @@ func TestSystemInputsAreValidated(t *testing.T) {
 		t.Fatalf("refused requests created %d endpoints", len(list.SystemWebhooks))
 	}
 }
+
+// TestSegmentWithAFilterTrigger: a segment's triggers are a stream's, so a
+// filter trigger works there too (rage3 matches a session's third
+// rage_click, counting in the session's state): its users count towards
+// the segment's alerts, a session short of three does not, and the filter
+// cannot be deleted while the segment uses it, but can be replaced.
+func TestSegmentWithAFilterTrigger(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.AlertInterval = 50 * time.Millisecond })
+	srv.putFilter("rage3", exampleFilter(t, "rage3"))
+	if status := srv.call("POST", "/v1/system-webhooks", map[string]any{"url": recv.URL, "secret": testSecret,
+		"event_types": []string{"segment.trend.alert"}}, nil); status != 201 {
+		t.Fatalf("create system webhook: %d", status)
+	}
+	var seg struct{ ID string }
+	if status := srv.call("POST", "/v1/segments", map[string]any{"name": "Third rage", "creator": "ada@example.com",
+		"triggers": []any{map[string]any{"filter": "rage3"}}}, &seg); status != 201 {
+		t.Fatalf("create segment with a filter trigger: %d", status)
+	}
+	if status := srv.call("POST", "/v1/segments/"+seg.ID+"/alerts", map[string]any{"description": "two raging users",
+		"threshold": 1, "direction": "ABOVE", "window": "1h"}, nil); status != 201 {
+		t.Fatalf("create alert: %d", status)
+	}
+	rage := func(user string, clicks int) {
+		for range clicks {
+			srv.sendEvents(map[string]any{"session_id": "s-" + user, "type": "rage_click", "url": "/cart",
+				"user": map[string]any{"uid": user}})
+		}
+	}
+	rage("u-1", 3)
+	rage("u-2", 2) // short of three: not in the segment
+	time.Sleep(300 * time.Millisecond)
+	if n := recv.count(); n != 0 {
+		t.Fatalf("%d alerts with one user in the segment, threshold 1 ABOVE", n)
+	}
+	rage("u-3", 4)
+	waitFor(t, 5*time.Second, "the alert", func() bool { return recv.count() == 1 })
+	if alert := byEventName(t, recv.received())["segment.trend.alert"]; len(alert) != 1 || alert[0]["value"] != float64(2) {
+		t.Fatalf("alerts %v, want one with value 2 (u-1 and u-3)", alert)
+	}
+	if code, body := srv.raw("DELETE", "/v1/filters/rage3", "", nil); code != 409 || !strings.Contains(string(body), seg.ID) {
+		t.Fatalf("deleting a filter a segment uses: %d %s, want 409 naming the segment", code, body)
+	}
+	if code, _ := srv.raw("PUT", "/v1/filters/rage3", "application/wasm", exampleFilter(t, "rage3")); code != 200 {
+		t.Fatalf("replacing a filter a segment uses: %d, want 200", code)
+	}
+}

@@ -77,10 +77,11 @@ type Snapshot struct {
 
 	// The index, built on first use: with a thousand streams an event runs
 	// only the predicates that can react to it.
-	indexOnce      sync.Once
-	streamsByType  map[string]*typeIndex
-	streamsAnyType []int32 // positions of the streams with filter triggers
-	segmentsByType map[string][]*CompiledSegment
+	indexOnce       sync.Once
+	streamsByType   map[string]*typeIndex
+	streamsAnyType  []int32 // positions of the streams with filter triggers
+	segmentsByType  map[string][]*CompiledSegment
+	segmentsAnyType []*CompiledSegment // segments with a filter trigger that sees every type
 }
 
 // Lookup returns the stream with id, or nil.

@@ -72,30 +72,43 @@ func (c *Catalog) PutFilter(ctx context.Context, name string, binary []byte) (f 
 	}
 	loaded[name] = &LoadedFilter{Meta: f, Module: mod}
 
-	// Recompile the streams that use it before anything is stored.
-	next := &Snapshot{byID: make(map[string]*Compiled, len(snap.Streams)), filters: loaded, Segments: snap.Segments}
-	var swapped []*Compiled
+	// Recompile the streams and segments that use it before anything is
+	// stored.
+	next := &Snapshot{byID: make(map[string]*Compiled, len(snap.Streams)), filters: loaded}
+	var swapped []*Predicate
+	undo := func() {
+		for _, p := range swapped {
+			p.release(ctx)
+		}
+		mod.Close(ctx)
+	}
 	for _, cs := range snap.Streams {
 		if cs.UsesFilter(name) {
 			nc, err := c.compile(ctx, cs.Stream, cs.Faults, loaded, true)
 			if err != nil {
-				for _, s := range swapped {
-					s.release(ctx)
-				}
-				mod.Close(ctx)
+				undo()
 				return nil, false, invalid("module", "stream %s (%q) cannot use the new module: %v", cs.Stream.ID, cs.Stream.Name, err)
 			}
-			swapped = append(swapped, nc)
+			swapped = append(swapped, nc.Predicate)
 			cs = nc
 		}
 		next.Streams = append(next.Streams, cs)
 		next.byID[cs.Stream.ID] = cs
 	}
-	if err := c.store.PutFilter(f, binary); err != nil {
-		for _, s := range swapped {
-			s.release(ctx)
+	for _, seg := range snap.Segments {
+		if seg.UsesFilter(name) {
+			pred, err := c.predicate(ctx, seg.Segment.Triggers, loaded, true)
+			if err != nil {
+				undo()
+				return nil, false, invalid("module", "segment %s (%q) cannot use the new module: %v", seg.Segment.ID, seg.Segment.Name, err)
+			}
+			swapped = append(swapped, pred)
+			seg = &CompiledSegment{Segment: seg.Segment, Predicate: pred, Faults: seg.Faults}
 		}
-		mod.Close(ctx)
+		next.Segments = append(next.Segments, seg)
+	}
+	if err := c.store.PutFilter(f, binary); err != nil {
+		undo()
 		return nil, false, err
 	}
 	c.snapshot.Store(next)
@@ -104,13 +117,18 @@ func (c *Catalog) PutFilter(ctx context.Context, name string, binary []byte) (f 
 			cs.release(ctx)
 		}
 	}
+	for _, seg := range snap.Segments {
+		if seg.UsesFilter(name) {
+			seg.release(ctx)
+		}
+	}
 	if prev != nil {
 		prev.Module.Close(ctx)
 	}
 	return f, prev == nil, nil
 }
 
-// DeleteFilter removes a filter no stream uses.
+// DeleteFilter removes a filter no stream or segment uses.
 func (c *Catalog) DeleteFilter(ctx context.Context, name string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -122,6 +140,11 @@ func (c *Catalog) DeleteFilter(ctx context.Context, name string) error {
 	for _, cs := range snap.Streams {
 		if cs.UsesFilter(name) {
 			return fmt.Errorf("%w: stream %s (%q) uses filter %q; change or delete it first", model.ErrInUse, cs.Stream.ID, cs.Stream.Name, name)
+		}
+	}
+	for _, seg := range snap.Segments {
+		if seg.UsesFilter(name) {
+			return fmt.Errorf("%w: segment %s (%q) uses filter %q; delete it first", model.ErrInUse, seg.Segment.ID, seg.Segment.Name, name)
 		}
 	}
 	if err := c.store.DeleteFilter(name); err != nil {

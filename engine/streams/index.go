@@ -177,7 +177,10 @@ func (bi *boundIndex) admit(x float64, out []int32) []int32 {
 // SegmentsFor returns the segments whose triggers name event type t.
 func (s *Snapshot) SegmentsFor(t string) []*CompiledSegment {
 	s.indexOnce.Do(s.buildIndex)
-	return s.segmentsByType[t]
+	if segs, ok := s.segmentsByType[t]; ok {
+		return segs
+	}
+	return s.segmentsAnyType
 }
 
 func (s *Snapshot) buildIndex() {
@@ -233,13 +236,38 @@ func (s *Snapshot) buildIndex() {
 			slices.SortStableFunc(ti.bounds[i].entries, func(x, y boundEntry) int { return cmp.Compare(x.bound, y.bound) })
 		}
 	}
+	// Segments likewise: by the types their declarative triggers and
+	// scoped filter triggers react to; one with an unscoped filter trigger
+	// under every type (and for a type no segment names).
 	s.segmentsByType = map[string][]*CompiledSegment{}
 	for _, seg := range s.Segments {
-		if seg.Pool == nil {
-			continue
+		var types []string
+		if seg.Pool != nil {
+			types = append(types, seg.Program.EventTypes...)
 		}
-		for _, t := range seg.Program.EventTypes {
+		for _, run := range seg.Custom {
+			if run.Trigger.Event == "" {
+				s.segmentsAnyType = append(s.segmentsAnyType, seg)
+				types = nil
+				break
+			}
+			types = append(types, run.Trigger.Event)
+		}
+		slices.Sort(types)
+		for _, t := range slices.Compact(types) {
 			s.segmentsByType[t] = append(s.segmentsByType[t], seg)
+		}
+	}
+	if len(s.segmentsAnyType) > 0 {
+		for t, segs := range s.segmentsByType {
+			// In the segments' order, each once.
+			merged := make([]*CompiledSegment, 0, len(segs)+len(s.segmentsAnyType))
+			for _, seg := range s.Segments {
+				if slices.Contains(segs, seg) || slices.Contains(s.segmentsAnyType, seg) {
+					merged = append(merged, seg)
+				}
+			}
+			s.segmentsByType[t] = merged
 		}
 	}
 }

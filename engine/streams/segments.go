@@ -47,9 +47,9 @@ func (c *Catalog) Segment(id string) *CompiledSegment {
 	return nil
 }
 
-// CreateSegment validates, compiles and stores a segment. Segments take
-// declarative triggers (counting and sequences included); filter triggers
-// are for streams.
+// CreateSegment validates, compiles and stores a segment. Its triggers are
+// a stream's (CONTRACT §2): declarative ones, counting and sequences
+// included, and filter triggers, started once with their config here.
 func (c *Catalog) CreateSegment(ctx context.Context, d *SegmentDefinition) (*CompiledSegment, error) {
 	name, err := checkName(d.Name)
 	if err != nil {
@@ -59,11 +59,6 @@ func (c *Catalog) CreateSegment(ctx context.Context, d *SegmentDefinition) (*Com
 	if creator == "" || utf8.RuneCountInString(creator) > MaxNameLength {
 		return nil, invalid("creator", "required, at most %d characters: who made the segment", MaxNameLength)
 	}
-	for i, t := range d.Triggers {
-		if t.Filter != "" || len(t.Config) > 0 {
-			return nil, invalid(fmt.Sprintf("triggers[%d].filter", i), "segments take declarative triggers; use filter triggers in streams")
-		}
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	snap := c.snapshot.Load()
@@ -72,7 +67,7 @@ func (c *Catalog) CreateSegment(ctx context.Context, d *SegmentDefinition) (*Com
 			return nil, fmt.Errorf("%w: segment %s is already named %q", model.ErrNameTaken, s.Segment.ID, s.Segment.Name)
 		}
 	}
-	pred, err := c.predicate(ctx, d.Triggers, snap.filters, false)
+	pred, err := c.predicate(ctx, d.Triggers, snap.filters, true)
 	if err != nil {
 		return nil, err
 	}
