@@ -279,7 +279,8 @@ func TestReplacingAFilterSwitchesItsStreams(t *testing.T) {
 }
 
 // TestHostileModules: each hostile module is refused at upload or contained
-// at run time; while the contained ones run on the same sessions, a
+// at run time (a loop, memory growth, a trap, an hour-long WASI sleep);
+// while the contained ones run on the same sessions, a
 // declarative stream delivers every webhook, and memory stays bounded.
 func TestHostileModules(t *testing.T) {
 	recv := newReceiver(t)
@@ -312,7 +313,7 @@ func TestHostileModules(t *testing.T) {
 	}
 
 	contained := map[string][]byte{"loop": hostileFilter(t, "loop"), "grow": hostileFilter(t, "grow"),
-		"trap": hostileFilter(t, "trap"), "databomb": dataBomb()}
+		"trap": hostileFilter(t, "trap"), "sleep": hostileFilter(t, "sleep"), "databomb": dataBomb()}
 	ids := map[string]string{}
 	for name, module := range contained {
 		if status, e := srv.putFilter(name, module); status != 201 {

@@ -48,7 +48,7 @@ func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, err
 	// Real clocks matter: with wazero's fake clock a Go guest's GC pacing
 	// stalls after about a million calls and its heap grows without end.
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions().
-		WithSysNanotime().WithSysWalltime().WithSysNanosleep().WithRandSource(rand.Reader).
+		WithSysNanotime().WithSysWalltime().WithNanosleep(inst.sleep).WithRandSource(rand.Reader).
 		WithStdout(io.Discard).WithStderr(io.Discard)
 	mod, err := m.rt.rt.InstantiateModule(inst.guard(m.rt.cfg.InitTimeout), m.compiled, mc)
 	inst.watchdog.Stop()
@@ -137,8 +137,29 @@ func (i *Instance) callWith(timeout time.Duration, fn api.Function, stack []uint
 	err := fn.CallWithStack(i.guard(timeout), stack)
 	if timeout > 0 && !i.watchdog.Stop() {
 		i.dead = true
+		if err == nil {
+			// It returned, but past its budget (a sleep cut short at
+			// the deadline, say): a verdict that late counts as none.
+			return fmt.Errorf("%w (returned after it)", ErrDeadline)
+		}
 	}
 	return i.explain(err)
+}
+
+// sleep is the guest's nanosleep (WASI poll_oneoff on a clock, which a
+// Go guest's time.Sleep becomes). It ends early when the call's budget
+// runs out: wazero's own sleeps without looking at the context, and a
+// filter asking for an hour held a session worker for an hour.
+func (i *Instance) sleep(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-i.ctx.Done():
+	}
 }
 
 // explain turns wazero's "module closed" after a watchdog cancel into
