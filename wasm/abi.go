@@ -34,4 +34,7 @@ const (
 	MaxStateKey   = 256
 	MaxStateValue = 64 << 10
 	MaxLogLine    = 4 << 10
+	// MaxLogLines bounds what one call may log: a filter logging in a
+	// loop for its whole budget wrote thousands of lines per event.
+	MaxLogLines = 16
 )

@@ -2,6 +2,7 @@ package wasm
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -89,11 +90,21 @@ func stateSet(ctx context.Context, mod api.Module, stack []uint64) {
 	stack[0] = 0
 }
 
-// logLine(ptr, len): at most MaxLogLine bytes reach the log.
+// logLine(ptr, len): at most MaxLogLine bytes of each of at most
+// MaxLogLines lines per call reach the log, then one line saying that the
+// call's further lines are dropped.
 func logLine(ctx context.Context, mod api.Module, stack []uint64) {
 	ptr, n := uint32(stack[0]), uint32(stack[1])
 	inst := instanceOf(ctx)
 	if inst == nil || inst.state == nil {
+		return
+	}
+	inst.logged++
+	switch {
+	case inst.logged == MaxLogLines+1:
+		inst.state.Log(fmt.Appendf(nil, "(hookwire: more than %d lines in one call; the rest of this call's are dropped)", MaxLogLines))
+		return
+	case inst.logged > MaxLogLines:
 		return
 	}
 	line, ok := mod.Memory().Read(ptr, min(n, MaxLogLine))

@@ -31,6 +31,7 @@ type Instance struct {
 	cancel   context.CancelFunc
 	watchdog *time.Timer
 	state    CallState
+	logged   int // lines this call has logged
 	// dead is set when the watchdog fired just as a call finished: the
 	// result stands, but the instance's context is gone.
 	dead bool
@@ -102,7 +103,7 @@ func (i *Instance) init(config []byte) error {
 // is reused while input fits in it. An error (trap, deadline, allocation
 // failure) leaves the instance unusable: close it.
 func (i *Instance) Match(input []byte, state CallState) (int32, error) {
-	i.state = state
+	i.state, i.logged = state, 0
 	defer func() { i.state = nil }()
 	n := uint32(len(input))
 	if n > i.bufCap || i.buf == 0 {

@@ -145,6 +145,52 @@ func TestFaultsSayWhatStoppedTheCall(t *testing.T) {
 	}
 }
 
+// lines is a CallState that keeps what the guest logs.
+type lines struct{ got []string }
+
+func (l *lines) Get([]byte) ([]byte, bool) { return nil, false }
+func (l *lines) Set(_, _ []byte) bool      { return false }
+func (l *lines) Log(line []byte)           { l.got = append(l.got, string(line)) }
+
+// TestLogIsBoundedPerCall: a guest that logs 40 lines in one call gets
+// MaxLogLines of them through, then one line saying the rest are dropped;
+// the next call starts counting again.
+func TestLogIsBoundedPerCall(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, wasm.Config{})
+	logType := wasmenc.FuncType{Params: []wasmenc.ValType{i32, i32}}
+	match := &wasmenc.Code{}
+	for range 40 {
+		match.I32(0).I32(5).Call(0) // log("hello")
+	}
+	match.I32(0)
+	m := &wasmenc.Module{
+		Types:         []wasmenc.FuncType{oneToOne, twoToOne, logType},
+		Imports:       []wasmenc.Import{{Module: "hookwire", Name: "log", Type: 2}},
+		Funcs:         []wasmenc.Func{{Type: 0, Body: (&wasmenc.Code{}).I32(1024)}, {Type: 1, Body: match}},
+		MemoryMinPage: 1,
+		Exports: []wasmenc.Export{{Name: "memory", Kind: wasmenc.ExportMemory},
+			{Name: "hw_alloc", Kind: wasmenc.ExportFunc, Index: 1}, {Name: "hw_match", Kind: wasmenc.ExportFunc, Index: 2}},
+		Data: []wasmenc.Data{{Offset: 0, Bytes: []byte("hello")}},
+	}
+	mod, err := rt.Compile(ctx, m.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := wasm.NewPool(mod, nil, 1)
+	defer pool.Close(ctx)
+	for call := range 2 {
+		state := &lines{}
+		if _, err := pool.Match(ctx, []byte("{}"), state); err != nil {
+			t.Fatal(err)
+		}
+		if len(state.got) != wasm.MaxLogLines+1 || state.got[0] != "hello" || !strings.Contains(state.got[wasm.MaxLogLines], "dropped") {
+			t.Fatalf("call %d logged %d lines (%q ... %q), want %d then one saying the rest are dropped",
+				call+1, len(state.got), state.got[0], state.got[len(state.got)-1], wasm.MaxLogLines)
+		}
+	}
+}
+
 func newRuntime(t testing.TB, cfg wasm.Config) *wasm.Runtime {
 	t.Helper()
 	rt, err := wasm.NewRuntime(context.Background(), cfg)
