@@ -34,7 +34,7 @@ func parseWithEnv(fs *flag.FlagSet, args []string) error {
 		name := envName(f.Name)
 		if v, ok := os.LookupEnv(name); ok {
 			if serr := fs.Set(f.Name, v); serr != nil {
-				err = fmt.Errorf("%s=%q: %v", name, v, serr)
+				err = fmt.Errorf("%s=%q: %v", name, v, explainValue(f, serr))
 			}
 			given[f.Name] = true
 		}
@@ -86,10 +86,30 @@ func applyConfigFile(fs *flag.FlagSet, path string, given map[string]bool) error
 			continue
 		}
 		if err := fs.Set(k.Value, value); err != nil {
-			return fmt.Errorf("config file %s, line %d: key %q: %v", path, v.Line, k.Value, err)
+			return fmt.Errorf("config file %s, line %d: key %q: %v", path, v.Line, k.Value, explainValue(f, err))
 		}
 	}
 	return nil
+}
+
+// explainValue says what a flag wants when the flag package's own answer
+// is only "parse error" (numbers, booleans, durations).
+func explainValue(f *flag.Flag, err error) error {
+	getter, ok := f.Value.(flag.Getter)
+	if !ok || !strings.Contains(err.Error(), "parse error") {
+		return err
+	}
+	switch getter.Get().(type) {
+	case bool:
+		return fmt.Errorf("want true or false")
+	case int, int64, uint, uint64:
+		return fmt.Errorf("want a whole number")
+	case float64:
+		return fmt.Errorf("want a number")
+	case time.Duration:
+		return fmt.Errorf("want a duration such as 30s, 10m or 2h")
+	}
+	return err
 }
 
 // scalarOrList renders a YAML value as a flag value: scalars as written,

@@ -50,7 +50,8 @@ func TestConfigFileEnvAndFlagsPrecedence(t *testing.T) {
 func TestConfigFileErrorsNameTheKey(t *testing.T) {
 	tests := []struct{ text, mentions string }{
 		{"listn: 127.0.0.1:1\n", `unknown key "listn"`},
-		{"session-idle: soon\n", `line 1: key "session-idle"`},
+		{"session-idle: soon\n", `line 1: key "session-idle": want a duration such as 30s, 10m or 2h`},
+		{"dev: maybe\n", `key "dev": want true or false`},
 		{"retry-schedule: [0s, {a: 1}]\n", `key "retry-schedule"`},
 		{"- just\n- a list\n", "mapping"},
 		{"listen: [unclosed\n", "not YAML"},
@@ -61,6 +62,24 @@ func TestConfigFileErrorsNameTheKey(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.mentions) {
 			t.Errorf("%q: %v, want an error mentioning %s", tc.text, err, tc.mentions)
 		}
+	}
+}
+
+// TestEnvironmentErrorsSayWhatIsWanted: a bad HOOKWIRE_* value names the
+// variable and what it wants, not the flag package's "parse error".
+func TestEnvironmentErrorsSayWhatIsWanted(t *testing.T) {
+	for name, tc := range map[string]struct{ value, mentions string }{
+		"HOOKWIRE_SESSION_IDLE":   {"5", `HOOKWIRE_SESSION_IDLE="5": want a duration such as 30s, 10m or 2h`},
+		"HOOKWIRE_DEV":            {"maybe", `HOOKWIRE_DEV="maybe": want true or false`},
+		"HOOKWIRE_RETRY_SCHEDULE": {"0s,x", `HOOKWIRE_RETRY_SCHEDULE="0s,x": entry 2`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv(name, tc.value)
+			fs, _, _, _, _ := testFlags()
+			if err := parseWithEnv(fs, nil); err == nil || !strings.Contains(err.Error(), tc.mentions) {
+				t.Fatalf("%v, want an error mentioning %s", err, tc.mentions)
+			}
+		})
 	}
 }
 
