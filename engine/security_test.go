@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -38,6 +39,31 @@ func (l *lockedBuffer) String() string {
 
 // as makes a request with a given key ("" for none) and returns the status
 // and body.
+// declareBody sends a POST whose header declares a body of n bytes, sends
+// none of it, and reads the answer: one comes only if the server refuses
+// the request from its header alone.
+func declareBody(t *testing.T, s *server, key, path string, n int) (int, string) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	auth := ""
+	if key != "" {
+		auth = "Authorization: Bearer " + key + "\r\n"
+	}
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: hookwire\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n", path, auth, n)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("POST %s declaring %d bytes: no answer before the body (%v)", path, n, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
 func (s *server) as(key, method, path string, body any) (int, []byte) {
 	s.t.Helper()
 	var r io.Reader
@@ -111,6 +137,29 @@ func TestRolesAndKeys(t *testing.T) {
 			}
 		}
 	}
+	// A body is read only as far as its route and key allow: without a key
+	// the server knows, 64 KiB; with one, the route's own limit. A request
+	// declaring more is answered at once, before any of its body is sent:
+	// 401 like any other request without a key, or 413 naming the limit.
+	for _, tc := range []struct {
+		key, path string
+		declared  int
+		status    int
+		mentions  string
+	}{
+		{"", "/v1/streams", 2 << 20, 401, "unauthorized"},
+		{"", "/v1/events", 2 << 20, 401, "unauthorized"},
+		{"hwk_wrongwrongwrongwrongwrongwrongwrongwr", "/v1/filters/f/eval", 2 << 20, 401, "unauthorized"},
+		{architect, "/v1/streams", 2 << 20, 413, "1048576"},
+		{ingest, "/v1/events", 20 << 20, 413, "10485760"},
+	} {
+		status, body := declareBody(t, srv, tc.key, tc.path, tc.declared)
+		if status != tc.status || !strings.Contains(body, tc.mentions) {
+			t.Errorf("POST %s declaring %d bytes with key %.8q: %d %.200s, want %d mentioning %q before the body",
+				tc.path, tc.declared, tc.key, status, body, tc.status, tc.mentions)
+		}
+	}
+
 	// The architect configures streams; the key list shows no key.
 	if status, raw := srv.as(architect, "POST", "/v1/streams", streamDef); status != 201 {
 		t.Fatalf("architect creates a stream: %d %s", status, raw)

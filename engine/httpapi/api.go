@@ -91,13 +91,14 @@ func (a *API) Server() *fasthttp.Server {
 	return &fasthttp.Server{
 		Handler: a.route,
 		Name:    "hookwire",
-		// Room for a filter module (16 MiB, over which PUT answers 400 as
-		// the contract says); POST /v1/events applies MaxBodyBytes itself.
+		// Each request's limit comes from its route and key
+		// (requestConfig); this is only the largest of them.
 		MaxRequestBodySize:    max(a.cfg.MaxBodyBytes, 2*streams.MaxFilterBytes),
+		HeaderReceived:        a.requestConfig,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           90 * time.Second,
-		ErrorHandler:          serverError(a.logger),
+		ErrorHandler:          a.serverError,
 		Logger:                fasthttpLogger{a.logger},
 		NoDefaultContentType:  true,
 		DisableKeepalive:      false,
@@ -138,7 +139,11 @@ func (a *API) authorize(ctx *fasthttp.RequestCtx, need keys.Role, allowBasic boo
 }
 
 func credential(ctx *fasthttp.RequestCtx, allowBasic bool) string {
-	h := strings.TrimSpace(string(ctx.Request.Header.Peek("Authorization")))
+	return credentialIn(&ctx.Request.Header, allowBasic)
+}
+
+func credentialIn(header *fasthttp.RequestHeader, allowBasic bool) string {
+	h := strings.TrimSpace(string(header.Peek("Authorization")))
 	scheme, value, ok := strings.Cut(h, " ")
 	if !ok {
 		// Fullstory's Node client sends the API key as the whole header.

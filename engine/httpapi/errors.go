@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 
 	"github.com/valyala/fasthttp"
 
@@ -75,13 +74,10 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
 }
 
 // serverError answers errors fasthttp raises before a handler runs.
-func serverError(logger *slog.Logger) func(*fasthttp.RequestCtx, error) {
-	return func(ctx *fasthttp.RequestCtx, err error) {
-		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-			writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
-				"the request body is over the limit; send smaller batches")
-			return
-		}
-		writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request: "+err.Error())
+func (a *API) serverError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		a.bodyTooLarge(ctx)
+		return
 	}
+	writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request: "+err.Error())
 }
