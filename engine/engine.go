@@ -264,15 +264,15 @@ func (e *Engine) collectGarbage(ctx context.Context) {
 // owner gives delivery what it needs from the streams.
 type owner struct{ e *Engine }
 
-func (o owner) Secret(d *model.Delivery) (string, bool) {
+func (o owner) Destination(d *model.Delivery) (url, secret string, ok bool) {
 	if d.SystemWebhookID != "" {
-		return o.e.system.Secret(d.SystemWebhookID)
+		return o.e.system.Destination(d.SystemWebhookID)
 	}
 	cs := o.e.catalog.Snapshot().Lookup(d.StreamID)
 	if cs == nil {
-		return "", false
+		return "", "", false
 	}
-	return cs.Stream.Destination.Secret, true
+	return cs.Stream.Destination.URL, cs.Stream.Destination.Secret, true
 }
 
 func (o owner) Gone(d *model.Delivery) {

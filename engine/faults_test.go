@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
 	"github.com/hookwire/hookwire/engine"
 )
 
@@ -197,4 +199,65 @@ func p99(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[(len(s)*99)/100-1]
+}
+
+// TestDeliveriesFollowTheirStreamsDestination: a message waiting on a
+// failing destination goes to the stream's new destination once it is
+// changed (signed with the new secret), and a failed one retried after
+// the change goes there too: fix the URL, then retry or recover.
+func TestDeliveriesFollowTheirStreamsDestination(t *testing.T) {
+	failing := make([]int, 100)
+	for i := range failing {
+		failing[i] = 500
+	}
+	broken, fixed := newReceiver(t, failing...), newReceiver(t)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
+		c.RetrySchedule = []time.Duration{0, 50 * time.Millisecond, 50 * time.Millisecond, 2 * time.Second, time.Second}
+	})
+	stream := srv.createStream(checkoutFriction(broken.URL))
+	other := srv.createStream(map[string]any{"name": "Second", "triggers": []any{map[string]any{"event": "dead_click"}},
+		"destination": map[string]any{"url": broken.URL, "secret": testSecret}})
+	srv.sendEvents(map[string]any{"session_id": "waiting", "type": "rage_click", "url": "/cart"},
+		map[string]any{"session_id": "given-up", "type": "dead_click"})
+	waitFor(t, 5*time.Second, "failed attempts", func() bool { return broken.count() >= 6 })
+
+	// The waiting message (its next attempt 2 s away) goes to the new
+	// destination, signed with the new secret.
+	const newSecret = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD"
+	def := checkoutFriction(fixed.URL)
+	def["destination"] = map[string]any{"url": fixed.URL, "secret": newSecret}
+	if status := srv.call("PUT", "/v1/streams/"+stream.ID, def, nil); status != 200 {
+		t.Fatalf("changing the destination: %d", status)
+	}
+	waitFor(t, 10*time.Second, "the waiting message at the new destination", func() bool { return fixed.count() == 1 })
+	h := fixed.received()[0]
+	verifier, _ := standardwebhooks.NewWebhook(newSecret)
+	if err := verifier.Verify(h.body, h.header); err != nil {
+		t.Fatalf("the moved message is not signed with the new secret: %v", err)
+	}
+	if d := srv.delivery(h.id()); d.Status != "succeeded" || d.URL != fixed.URL {
+		t.Fatalf("delivery after the move: %s to %s, want succeeded to %s", d.Status, d.URL, fixed.URL)
+	}
+
+	// The other stream's message fails for good; retried once its stream
+	// points elsewhere, it goes to where the stream points now.
+	var failed string
+	waitFor(t, 10*time.Second, "the second message to fail for good", func() bool {
+		var list struct{ Deliveries []delivery }
+		srv.call("GET", "/v1/deliveries?status=failed&stream_id="+other.ID, nil, &list)
+		if len(list.Deliveries) == 1 {
+			failed = list.Deliveries[0].ID
+		}
+		return failed != ""
+	})
+	if status := srv.call("PATCH", "/v1/streams/"+other.ID, map[string]any{"destination": map[string]any{"url": fixed.URL}}, nil); status != 200 {
+		t.Fatalf("patching the destination: %d", status)
+	}
+	if status := srv.call("POST", "/v1/deliveries/"+failed+"/retry", nil, nil); status != 202 {
+		t.Fatalf("retry: %d", status)
+	}
+	waitFor(t, 5*time.Second, "the retried message at the new destination", func() bool { return fixed.count() == 2 })
+	if got := fixed.received()[1].id(); got != failed {
+		t.Fatalf("the new destination got %s, want the retried %s", got, failed)
+	}
 }

@@ -200,6 +200,7 @@ type delivery struct {
 	ID        string `json:"id"`
 	StreamID  string `json:"stream_id"`
 	SessionID string `json:"session_id"`
+	URL       string `json:"url"`
 	Status    string `json:"status"`
 	Attempts  []struct {
 		Status    int    `json:"status"`

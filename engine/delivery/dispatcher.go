@@ -21,9 +21,11 @@ import (
 // Owner is what delivery needs from the rest of the engine. Its methods are
 // called from attempt goroutines, concurrently.
 type Owner interface {
-	// Secret returns the signing secret for a delivery's stream (or system
-	// endpoint); false when it no longer exists.
-	Secret(d *model.Delivery) (string, bool)
+	// Destination returns where a delivery's stream (or system endpoint)
+	// sends now, and its signing secret; false when it no longer exists.
+	// A stream's destination may have changed since the delivery was
+	// made: every attempt goes to the current one.
+	Destination(d *model.Delivery) (url, secret string, ok bool)
 	// Gone is told that a destination answered 410 for d.
 	Gone(d *model.Delivery)
 }
@@ -95,14 +97,23 @@ func (d *Dispatcher) Retry(id string) (*model.Delivery, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := d.owner.Secret(del); !ok {
+	url, _, ok := d.owner.Destination(del)
+	if !ok {
 		// Queued, it could only fail: say so now, and change nothing.
 		return nil, fmt.Errorf("%w: delivery %s cannot be sent again, nothing is left to sign it with", model.ErrOrphaned, id)
 	}
-	if del.Status != model.StatusPending {
+	switch {
+	case del.Status != model.StatusPending:
 		now := time.Now().UTC()
+		// To where its stream sends now: the usual reason to retry is a
+		// destination fixed since.
+		del.URL = url
 		del.Status, del.Step, del.NextAttemptAt, del.LastError = model.StatusPending, 0, &now, ""
 		if err := d.store.UpdateDelivery(del); err != nil {
+			return nil, err
+		}
+	case del.URL != url:
+		if err := d.store.MoveDelivery(del, url); err != nil {
 			return nil, err
 		}
 	}

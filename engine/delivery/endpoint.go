@@ -170,9 +170,22 @@ func (ep *endpoint) try(id string) (next time.Time) {
 	if del.Status != model.StatusPending {
 		return time.Time{}
 	}
-	secret, ok := d.owner.Secret(del)
+	url, secret, ok := d.owner.Destination(del)
 	if !ok {
 		return ep.finish(del, model.StatusFailed, "its stream or endpoint was deleted; nothing to sign with")
+	}
+	switch {
+	case del.URL != ep.url:
+		return time.Time{} // moved to another endpoint (a retry), which attempts it
+	case url != del.URL:
+		// Its stream's destination changed since it was queued: it goes
+		// there now, through that endpoint's actor and breaker.
+		if err := d.store.MoveDelivery(del, url); err != nil {
+			d.logger.Error("moving a delivery to its stream's new destination", "id", id, "err", err)
+			return time.Now().Add(time.Second)
+		}
+		d.endpoint(url).schedule(del.ID, time.Now())
+		return time.Time{}
 	}
 	signer, err := signing.NewSigner(secret, d.cfg.OrgID)
 	if err != nil {

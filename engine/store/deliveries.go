@@ -172,6 +172,23 @@ func (s *Store) putDelivery(txn *badger.Txn, d *model.Delivery, encoded []byte) 
 	return txn.Delete(pk)
 }
 
+// MoveDelivery points a pending delivery at url (its stream's destination
+// changed), keeping the index of pending deliveries by URL in step.
+func (s *Store) MoveDelivery(d *model.Delivery, url string) error {
+	old := d.URL
+	d.URL = url
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Delete(pendingKey(old, d.ID)); err != nil {
+			return err
+		}
+		return s.putDelivery(txn, d, b)
+	})
+}
+
 // GetDelivery returns a delivery with its attempts.
 func (s *Store) GetDelivery(id string) (*model.Delivery, error) {
 	d := new(model.Delivery)

@@ -169,15 +169,15 @@ func (s *Service) DeleteEndpoint(id string) error {
 	return nil
 }
 
-// Secret returns an endpoint's signing secret (for delivery).
-func (s *Service) Secret(id string) (string, bool) {
+// Destination returns an endpoint's URL and signing secret (for delivery).
+func (s *Service) Destination(id string) (url, secret string, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h, ok := s.hooks[id]
 	if !ok {
-		return "", false
+		return "", "", false
 	}
-	return h.Secret, true
+	return h.URL, h.Secret, true
 }
 
 // Disable turns an endpoint off after its URL answered 410.
