@@ -53,8 +53,8 @@ func (a *API) bodyLimit(h *fasthttp.RequestHeader) int {
 
 // keyAccepted reports whether the request may reach its route's handler
 // as far as its key goes: no key needed, or one the ring knows (the
-// handler then checks its role). Like route, it lets /metrics through
-// from loopback, which it cannot tell here: /metrics has no body.
+// handler then checks its role). /metrics needs none from loopback, which
+// the header does not tell; it takes no body, so route decides.
 func (a *API) keyAccepted(h *fasthttp.RequestHeader, r *route) bool {
 	if a.cfg.Dev || r.role == "" || r.path == "/metrics" {
 		return true
