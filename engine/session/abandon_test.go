@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -121,5 +122,58 @@ func TestPanickingTurnAbandonsItsEvents(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.EventsAbandoned); got != 4 {
 		t.Errorf("hookwire_events_abandoned_total = %v, want 4", got)
+	}
+}
+
+// TestCommitterKeepsAFailedSessionOut: once a session's commit fails (here
+// one too large for a transaction), its later commits are not written
+// either, even after it reloaded: one would move its evaluated position
+// past the lost events and the replay at the next start would skip them.
+// Other sessions commit as before.
+func TestCommitterKeepsAFailedSessionOut(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	var group actors.Group
+	committer := NewCommitter(ctx, &group, st, time.Hour, discard{}, discard{}, testMetrics(), logger)
+	defer func() { cancel(); group.Wait() }()
+
+	turn := func(session string, generation uint64, deliveries int) (*commit, outcome) {
+		rec, err := store.EncodeSession(&model.Session{ID: session, Events: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cm := &commit{SessionCommit: store.SessionCommit{Record: rec}, generation: generation}
+		now := time.Now().UTC()
+		for i := range deliveries {
+			cm.Deliveries = append(cm.Deliveries, &model.Delivery{ID: fmt.Sprintf("msg_%d", i), StreamID: fmt.Sprintf("st_%d", i),
+				SessionID: session, URL: "http://127.0.0.1:9/hook", Status: model.StatusPending, CreatedAt: now, NextAttemptAt: &now})
+		}
+		o := make(outcome, 1)
+		cm.done = []Completion{o}
+		return cm, o
+	}
+	for _, step := range []struct {
+		name, session string
+		generation    uint64
+		deliveries    int
+		want          string
+	}{
+		{"a commit too large for one transaction", "s-big", 0, 30000, "abandoned"},
+		{"its session's next commit, after reloading", "s-big", 1, 0, "abandoned"},
+		{"another session's commit", "s-other", 0, 1, "done"},
+	} {
+		cm, o := turn(step.session, step.generation, step.deliveries)
+		committer.submit(cm)
+		if got := o.wait(t); got != step.want {
+			t.Fatalf("%s: %s, want %s", step.name, got, step.want)
+		}
+	}
+	if sess, err := st.LoadSession("s-big"); err != nil || sess != nil {
+		t.Fatalf("the failed session has a stored record (%v, %v): a replay would skip its lost events", sess, err)
 	}
 }

@@ -28,10 +28,12 @@ type Committer struct {
 	logger    *slog.Logger
 	mailbox   *actors.Mailbox[*commit]
 	sessions  *actors.Registry[string, Message]
-	// failed holds, per session, the generation whose commit failed: its
-	// later commits (made on state the store does not have) are dropped
-	// until the actor has reloaded, and their events stay in the log.
-	failed map[string]uint64
+	// failed holds the sessions a commit of which failed. Their later
+	// commits are not written either (their events are abandoned) until a
+	// restart: a later commit would move the session's evaluated position
+	// past the events whose effects were lost, and the replay at the next
+	// start would skip them. Kept out, they are all evaluated again then.
+	failed map[string]bool
 }
 
 // commit is one session turn's effects.
@@ -65,7 +67,7 @@ const committerCapacity = 1 << 16
 func NewCommitter(ctx context.Context, group *actors.Group, st *store.Store, retention time.Duration,
 	outbox Outbox, segments SegmentSink, m *metrics.Metrics, logger *slog.Logger) *Committer {
 	c := &Committer{store: st, retention: retention, outbox: outbox, segments: segments, metrics: m,
-		logger: logger, mailbox: actors.NewMailbox[*commit](committerCapacity), failed: map[string]uint64{}}
+		logger: logger, mailbox: actors.NewMailbox[*commit](committerCapacity), failed: map[string]bool{}}
 	actors.Spawn(ctx, group, "session-committer", c.mailbox, c, nil)
 	return c
 }
@@ -91,7 +93,7 @@ func (c *Committer) Receive(batch []*commit) {
 	todo := make([]*store.SessionCommit, 0, len(batch))
 	kept := batch[:0]
 	for _, cm := range batch {
-		if gen, ok := c.failed[cm.Record.ID]; ok && cm.generation <= gen {
+		if c.failed[cm.Record.ID] {
 			c.abandon(cm)
 			continue
 		}
@@ -102,10 +104,10 @@ func (c *Committer) Receive(batch []*commit) {
 		return
 	}
 	if err := c.store.CommitSessions(todo, c.retention); err != nil {
-		c.logger.Error("recording sessions' matches failed; their events stay in the log and are "+
-			"evaluated again after a restart", "sessions", len(kept), "err", err)
+		c.logger.Error("recording sessions' matches failed; their events, and those that follow in "+
+			"these sessions, stay in the log: restart hookwire to evaluate them again", "sessions", len(kept), "err", err)
 		for _, cm := range kept {
-			c.failed[cm.Record.ID] = max(c.failed[cm.Record.ID], cm.generation)
+			c.failed[cm.Record.ID] = true
 			if c.sessions != nil {
 				c.sessions.PushControl(cm.Record.ID, Message{reload: cm.generation + 1})
 			}
@@ -114,7 +116,6 @@ func (c *Committer) Receive(batch []*commit) {
 		return
 	}
 	for _, cm := range kept {
-		delete(c.failed, cm.Record.ID)
 		for _, d := range cm.Written {
 			c.metrics.StreamMatches.WithLabelValues(d.StreamID).Inc()
 			c.outbox.Enqueue(d)
