@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ import (
 // environment, file, default. A bad value names its source.
 func parseWithEnv(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return err
+		return explainParseError(fs, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (flags start with --)", fs.Arg(0))
@@ -90,6 +91,22 @@ func applyConfigFile(fs *flag.FlagSet, path string, given map[string]bool) error
 		}
 	}
 	return nil
+}
+
+// badFlagValue is how the flag package reports a value it cannot parse.
+var badFlagValue = regexp.MustCompile(`^invalid value "(.*)" for flag -([A-Za-z0-9-]+): `)
+
+// explainParseError rewords the flag package's "parse error" for a value
+// on the command line, as explainValue does for the environment.
+func explainParseError(fs *flag.FlagSet, err error) error {
+	m := badFlagValue.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	if f := fs.Lookup(m[2]); f != nil {
+		return fmt.Errorf("--%s %q: %v", m[2], m[1], explainValue(f, err))
+	}
+	return err
 }
 
 // explainValue says what a flag wants when the flag package's own answer

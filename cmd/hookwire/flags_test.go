@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,6 +81,17 @@ func TestEnvironmentErrorsSayWhatIsWanted(t *testing.T) {
 				t.Fatalf("%v, want an error mentioning %s", err, tc.mentions)
 			}
 		})
+	}
+}
+
+// TestCommandLineErrorsSayWhatIsWanted: the same for a bad value on the
+// command line (the flag package prints its usage too).
+func TestCommandLineErrorsSayWhatIsWanted(t *testing.T) {
+	fs, _, _, _, _ := testFlags()
+	fs.SetOutput(io.Discard)
+	err := parseWithEnv(fs, []string{"--session-idle", "5"})
+	if want := `--session-idle "5": want a duration such as 30s, 10m or 2h`; err == nil || err.Error() != want {
+		t.Fatalf("%v, want %q", err, want)
 	}
 }
 
