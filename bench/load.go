@@ -725,7 +725,9 @@ func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (perSec,
 	if err != nil {
 		return 0, 0, err
 	}
-	p := &serverProcess{binary: cfg.Binary, addr: addr, log: log, command: []string{"ceiling", "--listen", addr}}
+	// The same runtime environment as the server's (GOMAXPROCS, GOGC):
+	// the ceiling is measured under the conditions the engine runs in.
+	p := &serverProcess{binary: cfg.Binary, addr: addr, log: log, command: []string{"ceiling", "--listen", addr}, env: cfg.ServerEnv}
 	if err := p.start(ctx); err != nil {
 		return 0, 0, err
 	}

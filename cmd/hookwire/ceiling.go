@@ -18,6 +18,9 @@ func ceiling(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// The runtime as `hookwire serve` sets it up, so the ceiling is
+	// measured under the engine's conditions.
+	addSpareProcs(defaultExtraProcs)
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return err

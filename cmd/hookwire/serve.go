@@ -30,6 +30,10 @@ func serve(args []string) error {
 	if proc.gcHeadroomMiB < 0 {
 		return fmt.Errorf("--gc-headroom-mib %d: want 0 (off) or more", proc.gcHeadroomMiB)
 	}
+	if proc.extraProcs < 0 || proc.extraProcs > 64 {
+		return fmt.Errorf("--extra-procs %d: want 0 to 64", proc.extraProcs)
+	}
+	addSpareProcs(proc.extraProcs)
 	cfg.Logger = logger
 	e, err := engine.New(cfg)
 	if err != nil {
@@ -48,6 +52,7 @@ func serve(args []string) error {
 type processSettings struct {
 	logFormat, logLevel string
 	gcHeadroomMiB       int
+	extraProcs          int
 }
 
 // serveFlags binds every serve flag to cfg, or for the process's own
@@ -88,6 +93,8 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
 	fs.StringVar(&proc.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.IntVar(&proc.gcHeadroomMiB, "gc-headroom-mib", 512,
 		"let the heap grow at least this many MiB past the live heap between collections (0, or GOGC set: Go's own pacing)")
+	fs.IntVar(&proc.extraProcs, "extra-procs", defaultExtraProcs,
+		"run Go with this many Ps beyond the CPUs, so that a P held by a blocking system call (the group commit's fdatasync) leaves no core idle (GOMAXPROCS set: as given)")
 	return fs, proc
 }
 

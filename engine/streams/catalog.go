@@ -226,7 +226,13 @@ func (c *Catalog) Snapshot() *Snapshot { return c.snapshot.Load() }
 // workers. Each pool keeps that many instances idle, so that no call makes
 // an instance only to throw it away after (16 µs and 92 KB each, for a
 // generated module).
-func Evaluators() int { return 2 * runtime.GOMAXPROCS(0) }
+func Evaluators() int { return 2 * cpus }
+
+// cpus is the CPUs the process may use: GOMAXPROCS as Go sets it, read
+// before `hookwire serve` adds spare Ps (--extra-procs) for the goroutines
+// that wait in blocking system calls. Evaluators follow the CPUs, not the
+// Ps: more would only hold more instances.
+var cpus = runtime.GOMAXPROCS(0)
 
 func poolSize() int { return Evaluators() }
 
