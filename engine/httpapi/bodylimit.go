@@ -90,6 +90,9 @@ func (a *API) bodyTooLarge(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing, unknown or revoked API key: send Authorization: Bearer <key>")
 		return
 	}
-	writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
-		fmt.Sprintf("the request body is over this endpoint's limit of %d bytes; send smaller batches", a.bodyLimit(h)))
+	msg := fmt.Sprintf("the request body is over this endpoint's limit of %d bytes", a.bodyLimit(h))
+	if r := routeOf(h); r != nil && r.role == keys.RoleIngest {
+		msg += "; send smaller batches"
+	}
+	writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", msg)
 }
