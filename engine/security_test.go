@@ -137,10 +137,10 @@ func TestRolesAndKeys(t *testing.T) {
 			}
 		}
 	}
-	// A body is read only as far as its route and key allow: without a key
-	// the server knows, 64 KiB; with one, the route's own limit. A request
-	// declaring more is answered at once, before any of its body is sent:
-	// 401 like any other request without a key, or 413 naming the limit.
+	// Without a key the server knows, a body is read only to 1 MiB: a
+	// request declaring more is answered 401 at once, before any of its
+	// body is sent, like any request without one. With a key, a body over
+	// what any route takes is answered 413 at once, naming the limit.
 	for _, tc := range []struct {
 		key, path string
 		declared  int
@@ -150,14 +150,21 @@ func TestRolesAndKeys(t *testing.T) {
 		{"", "/v1/streams", 2 << 20, 401, "unauthorized"},
 		{"", "/v1/events", 2 << 20, 401, "unauthorized"},
 		{"hwk_wrongwrongwrongwrongwrongwrongwrongwr", "/v1/filters/f/eval", 2 << 20, 401, "unauthorized"},
-		{architect, "/v1/streams", 2 << 20, 413, "1048576"},
-		{ingest, "/v1/events", 20 << 20, 413, "10485760"},
+		{ingest, "/v1/events", 40 << 20, 413, "10485760"},
 	} {
 		status, body := declareBody(t, srv, tc.key, tc.path, tc.declared)
 		if status != tc.status || !strings.Contains(body, tc.mentions) {
 			t.Errorf("POST %s declaring %d bytes with key %.8q: %d %.200s, want %d mentioning %q before the body",
 				tc.path, tc.declared, tc.key, status, body, tc.status, tc.mentions)
 		}
+	}
+	// A keyless batch of a thousand events is still read and answered 401.
+	batch := make([]any, 1000)
+	for i := range batch {
+		batch[i] = map[string]any{"session_id": fmt.Sprintf("s-%d", i), "type": "click", "url": strings.Repeat("u", 200)}
+	}
+	if status, raw := srv.as("", "POST", "/v1/events", batch); status != 401 {
+		t.Errorf("a keyless batch of 1000 events: %d %.200s, want 401", status, raw)
 	}
 
 	// The architect configures streams; the key list shows no key.

@@ -11,44 +11,27 @@ import (
 	"github.com/hookwire/hookwire/engine/streams"
 )
 
-// Body limits fasthttp applies before a handler runs, decided from the
-// request's header (Server.HeaderReceived). fasthttp reads a whole body
-// into memory first; with one limit for every route (room for a 16 MiB
-// filter module), any client, even one without a key, could make each
-// connection hold 32 MiB.
-const (
-	// unauthenticatedBodyBytes is all that is read for a route that needs a
-	// key when the request carries none the server knows: it is answered
-	// 401 whatever its body.
-	unauthenticatedBodyBytes = 64 << 10
-	// documentBodyBytes is the limit of the JSON documents of the admin
-	// routes (a stream definition is at most 256 KiB).
-	documentBodyBytes = 1 << 20
-)
+// keylessBodyBytes is all fasthttp reads of a body sent, without a key
+// the server knows, to a route that needs one (Server.HeaderReceived):
+// it is answered 401 whatever it holds. fasthttp reads a whole body into
+// memory before a handler runs, and the server-wide limit (readBodyBytes)
+// let any client make each connection hold 32 MiB. A megabyte keeps a
+// keyless batch of a thousand events answered 401 like a small one.
+const keylessBodyBytes = 1 << 20
+
+// readBodyBytes is what is read of any other request's body: room for a
+// filter module (over 16 MiB is answered 400, as the contract says) and
+// for the handlers to answer a body over their own limits themselves
+// (413 over --max-body-bytes), which a client still writing its body
+// reads reliably only if the body was read.
+func (a *API) readBodyBytes() int { return max(a.cfg.MaxBodyBytes, 2*streams.MaxFilterBytes) }
 
 // requestConfig is Server.HeaderReceived.
 func (a *API) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	return fasthttp.RequestConfig{MaxRequestBodySize: a.bodyLimit(h)}
-}
-
-// bodyLimit is what a request's route may need, or, for a route that
-// needs a key, unauthenticatedBodyBytes when the request has none the
-// server knows.
-func (a *API) bodyLimit(h *fasthttp.RequestHeader) int {
-	r := routeOf(h)
-	if r == nil {
-		return unauthenticatedBodyBytes // answered 404 or 405
+	if r := routeOf(h); r != nil && !a.keyAccepted(h, r) {
+		return fasthttp.RequestConfig{MaxRequestBodySize: keylessBodyBytes}
 	}
-	if !a.keyAccepted(h, r) {
-		return unauthenticatedBodyBytes
-	}
-	switch {
-	case r.method == "PUT" && r.path == "/v1/filters/{name}":
-		return 2 * streams.MaxFilterBytes // over 16 MiB is answered 400, as the contract says
-	case r.role == keys.RoleIngest, r.path == "/v1/filters/{name}/eval":
-		return a.cfg.MaxBodyBytes
-	}
-	return documentBodyBytes
+	return fasthttp.RequestConfig{MaxRequestBodySize: a.readBodyBytes()}
 }
 
 // keyAccepted reports whether the request may reach its route's handler
@@ -81,18 +64,20 @@ func routeOf(h *fasthttp.RequestHeader) *route {
 	return nil
 }
 
-// bodyTooLarge answers a body over its limit: as the handler would have
+// bodyTooLarge answers a body over what is read: as the handler would have
 // (401) when the key is what is wrong, else 413 naming the limit.
 func (a *API) bodyTooLarge(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
-	if r := routeOf(h); r != nil && !a.keyAccepted(h, r) {
+	r := routeOf(h)
+	if r != nil && !a.keyAccepted(h, r) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookwire"`)
 		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing, unknown or revoked API key: send Authorization: Bearer <key>")
 		return
 	}
-	msg := fmt.Sprintf("the request body is over this endpoint's limit of %d bytes", a.bodyLimit(h))
-	if r := routeOf(h); r != nil && r.role == keys.RoleIngest {
-		msg += "; send smaller batches"
+	limit, advice := a.readBodyBytes(), ""
+	if r != nil && r.role == keys.RoleIngest {
+		limit, advice = a.cfg.MaxBodyBytes, "; send smaller batches"
 	}
-	writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large", msg)
+	writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
+		fmt.Sprintf("the request body is over the limit of %d bytes%s", limit, advice))
 }
