@@ -28,6 +28,9 @@ func (a *API) readBodyBytes() int { return max(a.cfg.MaxBodyBytes, 2*streams.Max
 
 // requestConfig is Server.HeaderReceived.
 func (a *API) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if a.cfg.Dev { // no keys: nothing to look up per request
+		return fasthttp.RequestConfig{MaxRequestBodySize: a.readBodyBytes()}
+	}
 	if r := routeOf(h); r != nil && !a.keyAccepted(h, r) {
 		return fasthttp.RequestConfig{MaxRequestBodySize: keylessBodyBytes}
 	}
