@@ -5,44 +5,277 @@ import (
 	"fmt"
 )
 
-// precheck walks a module's section headers before wazero decodes it.
-// wazero v1.12 sizes some slices from the counts a module declares, so a
-// 17-byte module declaring billions of imports makes it allocate gigabytes
-// and kills the process (found by FuzzCompileModule; the input is kept in
-// testdata/fuzz). Every section must fit in the bytes that remain, and every
-// vector section's count must fit in its section (each entry takes at least
-// one byte), which bounds what any decoder can be asked to allocate.
-func precheck(b []byte) error {
+// precheck walks a module's structure before wazero decodes it, and returns
+// the module without its custom sections (names and other metadata, which
+// a filter does not need). wazero v1.12 sizes slices from the counts a
+// module declares before it reads the entries: a 17-byte module declaring
+// billions of imports, an element segment declaring billions of entries
+// (times 32 bytes each: the process dies), a function type with a billion
+// parameters or a function with four billion locals (gigabytes, and
+// seconds of appends) were all found by FuzzCompileModule; the inputs are
+// kept in testdata/fuzz. Here every section must fit in the bytes that
+// remain, and every count that wazero allocates by must fit in the bytes
+// of its section that remain (each entry takes at least a byte); locals
+// are bounded as browsers bound them.
+func precheck(b []byte) ([]byte, error) {
 	if len(b) < 8 || string(b[:4]) != "\x00asm" {
-		return fmt.Errorf("%w: it does not start with the \\0asm magic bytes", ErrNotWasm)
+		return nil, fmt.Errorf("%w: it does not start with the \\0asm magic bytes", ErrNotWasm)
 	}
 	if b[4] != 1 || b[5] != 0 || b[6] != 0 || b[7] != 0 {
-		return fmt.Errorf("%w: binary format version %d, want 1", ErrInvalid, b[4])
+		return nil, fmt.Errorf("%w: binary format version %d, want 1", ErrInvalid, b[4])
 	}
-	b = b[8:]
-	for len(b) > 0 {
-		id := b[0]
-		size, n, err := leb128(b[1:])
+	kept := append(make([]byte, 0, len(b)), b[:8]...)
+	rest := b[8:]
+	for len(rest) > 0 {
+		start := rest
+		id := rest[0]
+		size, n, err := leb128(rest[1:])
 		if err != nil {
-			return fmt.Errorf("%w: section %d: %v", ErrInvalid, id, err)
+			return nil, fmt.Errorf("%w: section %d: %v", ErrInvalid, id, err)
 		}
-		b = b[1+n:]
-		if uint64(len(b)) < size {
-			return fmt.Errorf("%w: section %d claims %d bytes, only %d remain", ErrInvalid, id, size, len(b))
+		rest = rest[1+n:]
+		if uint64(len(rest)) < size {
+			return nil, fmt.Errorf("%w: section %d claims %d bytes, only %d remain", ErrInvalid, id, size, len(rest))
 		}
-		body := b[:size]
-		b = b[size:]
-		if id >= 1 && id <= 11 && id != 8 { // vector sections (8 is start)
-			count, _, err := leb128(body)
-			if err != nil {
-				return fmt.Errorf("%w: section %d: %v", ErrInvalid, id, err)
+		body := rest[:size]
+		rest = rest[size:]
+		if id == 0 {
+			continue // custom: dropped
+		}
+		if err := checkSection(id, body); err != nil {
+			return nil, fmt.Errorf("%w: section %d: %v", ErrInvalid, id, err)
+		}
+		kept = append(kept, start[:1+n+int(size)]...)
+	}
+	return kept, nil
+}
+
+// maxLocals bounds a function's locals (V8's and SpiderMonkey's limit).
+const maxLocals = 50000
+
+func checkSection(id byte, body []byte) error {
+	r := &reader{b: body}
+	switch id {
+	case 1: // types
+		for range r.vec() {
+			if form := r.byte(); form != 0x60 && r.err == nil {
+				return fmt.Errorf("function type form 0x%x", form)
 			}
-			if count > uint64(len(body)) {
-				return fmt.Errorf("%w: section %d declares %d entries in %d bytes", ErrInvalid, id, count, len(body))
+			for range 2 { // parameters, results
+				for range r.vec() {
+					r.valType()
+				}
 			}
+		}
+	case 2: // imports
+		for range r.vec() {
+			r.name()
+			r.name()
+			switch kind := r.byte(); kind {
+			case 0:
+				r.u32()
+			case 1:
+				r.valType()
+				r.limits()
+			case 2:
+				r.limits()
+			case 3:
+				r.valType()
+				r.byte()
+			case 4:
+				r.byte()
+				r.u32()
+			default:
+				if r.err == nil {
+					return fmt.Errorf("import kind %d", kind)
+				}
+			}
+		}
+	case 7: // exports
+		for range r.vec() {
+			r.name()
+			r.byte()
+			r.u32()
+		}
+	case 9: // elements
+		for range r.vec() {
+			r.element()
+		}
+	case 10: // code
+		for range r.vec() {
+			size := r.u32()
+			entry := &reader{b: r.take(size)}
+			locals := uint64(0)
+			for range entry.vec() {
+				locals += uint64(entry.u32())
+				entry.valType()
+			}
+			if locals > maxLocals {
+				return fmt.Errorf("a function declares %d locals, over the limit of %d", locals, maxLocals)
+			}
+			if entry.err != nil {
+				r.err = entry.err
+			}
+		}
+	case 11: // data
+		for range r.vec() {
+			switch flags := r.u32(); flags {
+			case 0:
+				r.constExpr()
+			case 1:
+			case 2:
+				r.u32()
+				r.constExpr()
+			default:
+				if r.err == nil {
+					return fmt.Errorf("data segment flags %d", flags)
+				}
+			}
+			r.take(r.u32())
+		}
+	case 3, 4, 5, 6, 13: // functions, tables, memories, globals, tags: counts only
+		r.vec()
+	}
+	return r.err
+}
+
+// reader reads a section; the first problem sticks in err, after which
+// every read returns zero.
+type reader struct {
+	b   []byte
+	err error
+}
+
+var errShort = errors.New("entry runs past the end of its section")
+
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.b = nil
+}
+
+func (r *reader) byte() byte {
+	if len(r.b) == 0 {
+		r.fail(errShort)
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+func (r *reader) u32() uint32 {
+	v, n, err := leb128(r.b)
+	if err != nil {
+		r.fail(err)
+		return 0
+	}
+	r.b = r.b[n:]
+	return uint32(v)
+}
+
+// skipLEB skips a signed or 64-bit LEB128 number (at most 10 bytes).
+func (r *reader) skipLEB() {
+	for i := 0; i < 10; i++ {
+		if r.byte()&0x80 == 0 {
+			return
 		}
 	}
-	return nil
+	r.fail(errLEB)
+}
+
+func (r *reader) take(n uint32) []byte {
+	if uint64(n) > uint64(len(r.b)) {
+		r.fail(errShort)
+		return nil
+	}
+	out := r.b[:n]
+	r.b = r.b[n:]
+	return out
+}
+
+// vec reads a vector's count, which must fit in what remains (every entry
+// takes at least a byte): the count wazero allocates by.
+func (r *reader) vec() int {
+	n := r.u32()
+	if uint64(n) > uint64(len(r.b)) {
+		r.fail(fmt.Errorf("declares %d entries in %d bytes", n, len(r.b)))
+		return 0
+	}
+	return int(n)
+}
+
+func (r *reader) name() { r.take(r.u32()) }
+
+// valType reads a value type: one byte, or a reference type's prefix and
+// heap type.
+func (r *reader) valType() {
+	if c := r.byte(); c == 0x63 || c == 0x64 {
+		r.skipLEB()
+	}
+}
+
+func (r *reader) limits() {
+	flags := r.byte()
+	r.skipLEB()
+	if flags&1 != 0 {
+		r.skipLEB()
+	}
+}
+
+// constExpr skips a constant expression up to its end.
+func (r *reader) constExpr() {
+	for r.err == nil {
+		switch op := r.byte(); op {
+		case 0x0b: // end
+			return
+		case 0x41, 0x42, 0x23, 0xd2: // i32.const, i64.const, global.get, ref.func
+			r.skipLEB()
+		case 0x43: // f32.const
+			r.take(4)
+		case 0x44: // f64.const
+			r.take(8)
+		case 0xd0: // ref.null
+			r.skipLEB()
+		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended constant arithmetic
+		case 0xfd: // v128.const
+			r.skipLEB()
+			r.take(16)
+		default:
+			r.fail(fmt.Errorf("opcode 0x%x in a constant expression", op))
+		}
+	}
+}
+
+// element reads one element segment of any of its eight forms.
+func (r *reader) element() {
+	flags := r.u32()
+	if flags > 7 {
+		r.fail(fmt.Errorf("element segment flags %d", flags))
+		return
+	}
+	if flags&1 == 0 { // active
+		if flags&2 != 0 {
+			r.u32() // table
+		}
+		r.constExpr()
+	}
+	exprs := flags&4 != 0
+	if flags&3 != 0 { // element kind or reference type
+		if exprs {
+			r.valType()
+		} else {
+			r.byte()
+		}
+	}
+	for range r.vec() {
+		if exprs {
+			r.constExpr()
+		} else {
+			r.u32()
+		}
+	}
 }
 
 var errLEB = errors.New("malformed LEB128 number")

@@ -95,7 +95,8 @@ type Module struct {
 // hw_alloc and hw_match with their signatures, import only the hookwire
 // host functions and WASI, and fit the memory cap.
 func (r *Runtime) Compile(ctx context.Context, binary []byte) (*Module, error) {
-	if err := precheck(binary); err != nil {
+	binary, err := precheck(binary)
+	if err != nil {
 		return nil, err
 	}
 	compiled, err := r.rt.CompileModule(ctx, binary)
