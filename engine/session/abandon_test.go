@@ -38,22 +38,42 @@ func testMetrics() *metrics.Metrics {
 		StoreBytes: func() (float64, float64) { return 0, 0 }})
 }
 
+var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// openStore opens a store in a temporary directory, closed when the test
+// ends.
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// runCommitter runs a committer on st until the test ends (before a store
+// opened by openStore closes).
+func runCommitter(t *testing.T, st *store.Store) (*Committer, *metrics.Metrics) {
+	m := testMetrics()
+	ctx, cancel := context.WithCancel(context.Background())
+	var group actors.Group
+	committer := NewCommitter(ctx, &group, st, time.Hour, discard{}, discard{}, m, quietLogger)
+	t.Cleanup(func() { cancel(); group.Wait() })
+	return committer, m
+}
+
 // TestCommitterAbandonsWhatItCannotWrite: when the store refuses a commit
 // (here it has been closed under the committer), its events are abandoned
 // (they stay in the log for the next start, but no longer count as in
 // flight), and so is a later commit of that session made on the state
 // the store does not have (without asking the store).
 func TestCommitterAbandonsWhatItCannotWrite(t *testing.T) {
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	st, err := store.Open(store.Options{Dir: t.TempDir()}) // closed by the test itself
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	var group actors.Group
-	m := testMetrics()
-	committer := NewCommitter(ctx, &group, st, time.Hour, discard{}, discard{}, m, logger)
-	defer func() { cancel(); group.Wait() }()
+	committer, m := runCommitter(t, st)
 
 	steps := []struct {
 		name string
@@ -88,20 +108,13 @@ func TestCommitterAbandonsWhatItCannotWrite(t *testing.T) {
 // has no stream catalog to read) abandons the events it was given, and the
 // supervisor's restart lets the actor take its next turn.
 func TestPanickingTurnAbandonsItsEvents(t *testing.T) {
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	st := openStore(t)
+	committer, m := runCommitter(t, st)
 	ctx, cancel := context.WithCancel(context.Background())
-	var group, commitGroup actors.Group
-	commitCtx, stopCommitter := context.WithCancel(context.Background())
-	m := testMetrics()
-	committer := NewCommitter(commitCtx, &commitGroup, st, time.Hour, discard{}, discard{}, m, logger)
+	var group actors.Group
 	reg := NewRegistry(ctx, &group, &Deps{Config: Config{Idle: time.Hour, Max: 24 * time.Hour, Retention: time.Hour},
-		Store: st, Committer: committer, Metrics: m, Logger: logger}, 8)
-	defer func() { cancel(); group.Wait(); stopCommitter(); commitGroup.Wait() }()
+		Store: st, Committer: committer, Metrics: m, Logger: quietLogger}, 8)
+	defer func() { cancel(); group.Wait() }()
 
 	for round := range 2 {
 		mb, err := reg.Reserve("s-1", 2)
@@ -131,16 +144,8 @@ func TestPanickingTurnAbandonsItsEvents(t *testing.T) {
 // past the lost events and the replay at the next start would skip them.
 // Other sessions commit as before.
 func TestCommitterKeepsAFailedSessionOut(t *testing.T) {
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	var group actors.Group
-	committer := NewCommitter(ctx, &group, st, time.Hour, discard{}, discard{}, testMetrics(), logger)
-	defer func() { cancel(); group.Wait() }()
+	st := openStore(t)
+	committer, _ := runCommitter(t, st)
 
 	turn := func(session string, generation uint64, deliveries int) (*commit, outcome) {
 		rec, err := store.EncodeSession(&model.Session{ID: session, Events: 1})
