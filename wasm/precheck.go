@@ -58,8 +58,8 @@ func checkSection(id byte, body []byte) error {
 	switch id {
 	case 1: // types
 		for range r.vec() {
-			if form := r.byte(); form != 0x60 && r.err == nil {
-				return fmt.Errorf("function type form 0x%x", form)
+			if form := r.byte(); form != 0x60 {
+				r.fail(fmt.Errorf("function type form 0x%x", form))
 			}
 			for range 2 { // parameters, results
 				for range r.vec() {
@@ -86,9 +86,7 @@ func checkSection(id byte, body []byte) error {
 				r.byte()
 				r.u32()
 			default:
-				if r.err == nil {
-					return fmt.Errorf("import kind %d", kind)
-				}
+				r.fail(fmt.Errorf("import kind %d", kind))
 			}
 		}
 	case 7: // exports
@@ -111,10 +109,10 @@ func checkSection(id byte, body []byte) error {
 				entry.valType()
 			}
 			if locals > maxLocals {
-				return fmt.Errorf("a function declares %d locals, over the limit of %d", locals, maxLocals)
+				entry.fail(fmt.Errorf("a function declares %d locals, over the limit of %d", locals, maxLocals))
 			}
 			if entry.err != nil {
-				r.err = entry.err
+				r.fail(entry.err)
 			}
 		}
 	case 11: // data
@@ -127,9 +125,7 @@ func checkSection(id byte, body []byte) error {
 				r.u32()
 				r.constExpr()
 			default:
-				if r.err == nil {
-					return fmt.Errorf("data segment flags %d", flags)
-				}
+				r.fail(fmt.Errorf("data segment flags %d", flags))
 			}
 			r.take(r.u32())
 		}
