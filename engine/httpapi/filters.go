@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
 	"github.com/valyala/fasthttp"
 
@@ -57,11 +56,8 @@ func (a *API) evalFilter(ctx *fasthttp.RequestCtx, name string) {
 		Config json.RawMessage `json:"config"`
 		Events json.RawMessage `json:"events"`
 	}
-	raw := ctx.PostBody()
-	if !utf8.Valid(raw) {
-		raw = model.ReplaceInvalidUTF8(raw) // the config goes to the filter as it is
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
+	// The config goes to the filter as it is.
+	dec := json.NewDecoder(bytes.NewReader(model.ValidUTF8(ctx.PostBody())))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", `body must be {"config": <any JSON>, "events": [<event>, ...]}: `+err.Error())

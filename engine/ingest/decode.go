@@ -365,9 +365,7 @@ func object(path string, raw json.RawMessage, compact bool) (json.RawMessage, *m
 		}
 		out = buf.Bytes()
 	}
-	if !utf8.Valid(out) {
-		out = model.ReplaceInvalidUTF8(out)
-	}
+	out = model.ValidUTF8(out)
 	if len(out) > MaxPropertiesBytes {
 		return nil, reject(0, path, "%d bytes, over the limit of %d", len(out), MaxPropertiesBytes)
 	}

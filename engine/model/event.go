@@ -28,13 +28,17 @@ type User struct {
 	Properties  json.RawMessage `json:"properties,omitempty"`
 }
 
-// ReplaceInvalidUTF8 replaces each byte of JSON text b that is not part
-// of valid UTF-8 with U+FFFD, as encoding/json does in the strings it
-// decodes. JSON's syntax is ASCII, so such bytes can only be inside
-// strings: the result is the same JSON, but one that strict parsers (a
-// receiver's, a filter's) accept. Raw members kept as they came (event
-// properties, filter configs, condition values) pass through it.
-func ReplaceInvalidUTF8(b []byte) []byte {
+// ValidUTF8 returns JSON text b with each byte that is not part of valid
+// UTF-8 replaced by U+FFFD, as encoding/json does in the strings it
+// decodes; b itself when it is valid already (the common case, no copy).
+// JSON's syntax is ASCII, so such bytes can only be inside strings: the
+// result is the same JSON, but one that strict parsers (a receiver's, a
+// filter's) accept. Raw members kept as they came (event properties,
+// filter configs, condition values) pass through it.
+func ValidUTF8(b []byte) []byte {
+	if utf8.Valid(b) {
+		return b
+	}
 	out := make([]byte, 0, len(b)+16)
 	for len(b) > 0 {
 		r, size := utf8.DecodeRune(b)

@@ -50,9 +50,7 @@ func decodeStrict(body []byte, v any) error {
 	}
 	// Conditions' values and filter configs are kept as raw JSON, which
 	// encoding/json does not make valid UTF-8 as it does decoded strings.
-	if !utf8.Valid(body) {
-		body = model.ReplaceInvalidUTF8(body)
-	}
+	body = model.ValidUTF8(body)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
