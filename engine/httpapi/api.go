@@ -120,14 +120,12 @@ func (a *API) authorize(ctx *fasthttp.RequestCtx, need keys.Role, allowBasic boo
 	}
 	key := credential(ctx, allowBasic)
 	if key == "" {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookwire"`)
-		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing API key: send Authorization: Bearer <key>")
+		unauthorized(ctx, "missing API key: send Authorization: Bearer <key>")
 		return false
 	}
 	role := a.keys.Authenticate(key)
 	if role == "" {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookwire"`)
-		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "unknown or revoked API key")
+		unauthorized(ctx, "unknown or revoked API key")
 		return false
 	}
 	if role != need && role != keys.RoleAdmin {
@@ -136,6 +134,12 @@ func (a *API) authorize(ctx *fasthttp.RequestCtx, need keys.Role, allowBasic boo
 		return false
 	}
 	return true
+}
+
+// unauthorized answers 401 with the challenge RFC 9110 asks of it.
+func unauthorized(ctx *fasthttp.RequestCtx, message string) {
+	ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookwire"`)
+	writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", message)
 }
 
 func credential(ctx *fasthttp.RequestCtx, allowBasic bool) string {

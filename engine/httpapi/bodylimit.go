@@ -27,12 +27,15 @@ const keylessBodyBytes = 1 << 20
 func (a *API) readBodyBytes() int { return max(a.cfg.MaxBodyBytes, 2*streams.MaxFilterBytes) }
 
 // requestConfig is Server.HeaderReceived.
+// The route and the key are looked up here only for a body that declares
+// more than keylessBodyBytes (or no length): for the others, as for every
+// request in --dev, there is nothing to decide, and route looks them up
+// anyway.
 func (a *API) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	if a.cfg.Dev { // no keys: nothing to look up per request
-		return fasthttp.RequestConfig{MaxRequestBodySize: a.readBodyBytes()}
-	}
-	if r := routeOf(h); r != nil && !a.keyAccepted(h, r) {
-		return fasthttp.RequestConfig{MaxRequestBodySize: keylessBodyBytes}
+	if n := h.ContentLength(); !a.cfg.Dev && (n < 0 || n > keylessBodyBytes) {
+		if r := routeOf(h); r != nil && !a.keyAccepted(h, r) {
+			return fasthttp.RequestConfig{MaxRequestBodySize: keylessBodyBytes}
+		}
 	}
 	return fasthttp.RequestConfig{MaxRequestBodySize: a.readBodyBytes()}
 }
@@ -73,8 +76,7 @@ func (a *API) bodyTooLarge(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
 	r := routeOf(h)
 	if r != nil && !a.keyAccepted(h, r) {
-		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="hookwire"`)
-		writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", "missing, unknown or revoked API key: send Authorization: Bearer <key>")
+		unauthorized(ctx, "missing, unknown or revoked API key: send Authorization: Bearer <key>")
 		return
 	}
 	limit, advice := a.readBodyBytes(), ""
