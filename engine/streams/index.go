@@ -236,38 +236,39 @@ func (s *Snapshot) buildIndex() {
 			slices.SortStableFunc(ti.bounds[i].entries, func(x, y boundEntry) int { return cmp.Compare(x.bound, y.bound) })
 		}
 	}
-	// Segments likewise: by the types their declarative triggers and
-	// scoped filter triggers react to; one with an unscoped filter trigger
-	// under every type (and for a type no segment names).
+	// Segments likewise, in their order: under the types their
+	// declarative and scoped filter triggers react to; one with an
+	// unscoped filter trigger under every type (and any type no segment
+	// names).
+	reacts := make([][]string, len(s.Segments))
+	everyType := make([]bool, len(s.Segments))
 	s.segmentsByType = map[string][]*CompiledSegment{}
-	for _, seg := range s.Segments {
-		var types []string
+	for i, seg := range s.Segments {
 		if seg.Pool != nil {
-			types = append(types, seg.Program.EventTypes...)
+			reacts[i] = slices.Clone(seg.Program.EventTypes)
 		}
 		for _, run := range seg.Custom {
-			if run.Trigger.Event == "" {
-				s.segmentsAnyType = append(s.segmentsAnyType, seg)
-				types = nil
-				break
-			}
-			types = append(types, run.Trigger.Event)
+			everyType[i] = everyType[i] || run.Trigger.Event == ""
+			reacts[i] = append(reacts[i], run.Trigger.Event)
 		}
-		slices.Sort(types)
-		for _, t := range slices.Compact(types) {
-			s.segmentsByType[t] = append(s.segmentsByType[t], seg)
+		if everyType[i] {
+			reacts[i] = nil
+		}
+		slices.Sort(reacts[i])
+		reacts[i] = slices.Compact(reacts[i])
+		for _, t := range reacts[i] {
+			s.segmentsByType[t] = nil
 		}
 	}
-	if len(s.segmentsAnyType) > 0 {
-		for t, segs := range s.segmentsByType {
-			// In the segments' order, each once.
-			merged := make([]*CompiledSegment, 0, len(segs)+len(s.segmentsAnyType))
-			for _, seg := range s.Segments {
-				if slices.Contains(segs, seg) || slices.Contains(s.segmentsAnyType, seg) {
-					merged = append(merged, seg)
-				}
+	for i, seg := range s.Segments {
+		if everyType[i] {
+			s.segmentsAnyType = append(s.segmentsAnyType, seg)
+			for t := range s.segmentsByType {
+				s.segmentsByType[t] = append(s.segmentsByType[t], seg)
 			}
-			s.segmentsByType[t] = merged
+		}
+		for _, t := range reacts[i] {
+			s.segmentsByType[t] = append(s.segmentsByType[t], seg)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hookwire/hookwire/bench/catalog"
 	"github.com/hookwire/hookwire/engine/model"
 	"github.com/hookwire/hookwire/filters"
+	"github.com/hookwire/hookwire/wasm"
 )
 
 // TestSubstringsFindEveryLiteral: the automaton reports exactly the
@@ -190,5 +191,41 @@ func BenchmarkCandidates(b *testing.B) {
 				b.Fatalf("%d streams offered for events none can match", offered)
 			}
 		})
+	}
+}
+
+// TestSegmentsForEachType: a segment is offered the types its declarative
+// triggers and scoped filter triggers react to; one with an unscoped
+// filter trigger every type, including types no segment names; each list
+// in the segments' order.
+func TestSegmentsForEachType(t *testing.T) {
+	segment := func(name string, declared []string, filterTypes ...string) *CompiledSegment {
+		p := &Predicate{Program: &filters.Program{EventTypes: declared}}
+		if declared != nil {
+			p.Pool = &wasm.Pool{}
+		}
+		for _, ft := range filterTypes {
+			p.Custom = append(p.Custom, CustomRun{Trigger: filters.CustomTrigger{Filter: "f", Event: ft}})
+		}
+		return &CompiledSegment{Segment: &model.Segment{Name: name}, Predicate: p}
+	}
+	clicks := segment("clicks", []string{"click"})
+	anything := segment("anything", nil, "")
+	navigations := segment("navigations", []string{"click"}, "navigate", "navigate")
+	snap := &Snapshot{Segments: []*CompiledSegment{clicks, anything, navigations}}
+	names := func(segs []*CompiledSegment) (out []string) {
+		for _, s := range segs {
+			out = append(out, s.Segment.Name)
+		}
+		return out
+	}
+	for typ, want := range map[string][]string{
+		"click":    {"clicks", "anything", "navigations"},
+		"navigate": {"anything", "navigations"},
+		"custom":   {"anything"},
+	} {
+		if got := names(snap.SegmentsFor(typ)); !slices.Equal(got, want) {
+			t.Errorf("SegmentsFor(%s) = %v, want %v", typ, got, want)
+		}
 	}
 }
