@@ -228,9 +228,17 @@ func (w *Writer) Accept(b Batch) (Result, error) {
 
 type writerBehaviour struct{ w *Writer }
 
-// Receive writes every queued request to the event log at once, then hands
-// the group to the syncer and takes the next: group n+1 is written while
-// group n syncs (a pipelined group commit).
+// Receive writes every queued request to the event log at once, hands
+// their events to their sessions, then hands the group to the syncer and
+// takes the next: group n+1 is written while group n syncs (a pipelined
+// group commit).
+//
+// The events are evaluated while they sync, not after: they are still in
+// the cache (after a sync they were not, and sessions spent a tenth more
+// CPU per event). What they cause waits for them: the session committer
+// writes a turn's effects, and so sends its webhooks, only once the log
+// is durable through its events (store.WaitDurable), and the requests are
+// answered once the group is durable, as before.
 func (b *writerBehaviour) Receive(batch []*request) {
 	w := b.w
 	reqs := make([]*store.AppendRequest, len(batch))
@@ -239,15 +247,25 @@ func (b *writerBehaviour) Receive(batch []*request) {
 	}
 	written, err := w.store.WriteEvents(reqs, w.cfg.DedupeTTL)
 	if err != nil {
-		fail(w, batch, err)
+		w.logger.Error("appending to the event log failed; requests answered 500", "err", err)
+		for _, r := range batch {
+			r.room.release()
+		}
+		answer(batch, err)
 		return
+	}
+	for _, r := range batch {
+		w.dispatch(r.append.Seq, r.append.Events, r.append.Duplicate, r.room, r.memory)
 	}
 	group := &writtenGroup{requests: slices.Clone(batch), written: written}
 	for {
 		err := w.synced.Push(group)
 		if !errors.Is(err, actors.ErrMailboxFull) {
-			if err != nil { // only at shutdown, which stops the syncer after the writer
-				fail(w, batch, err)
+			if err != nil {
+				// Only at shutdown, which stops the syncer after the
+				// writer: sync here, so that the events handed over are
+				// not left waiting for a sync that never comes.
+				w.makeDurable([]*writtenGroup{group})
 			}
 			return
 		}
@@ -255,11 +273,14 @@ func (b *writerBehaviour) Receive(batch []*request) {
 	}
 }
 
-func fail(w *Writer, batch []*request, err error) {
-	w.logger.Error("appending to the event log failed; requests answered 500", "err", err)
+// answer tells every request of batch how its group commit ended.
+func answer(batch []*request, err error) {
 	for _, r := range batch {
-		r.room.release()
-		r.reply <- fmt.Errorf("ingest: event log: %w", err)
+		if err != nil {
+			r.reply <- fmt.Errorf("ingest: event log: %w", err)
+		} else {
+			r.reply <- nil
+		}
 	}
 }
 
@@ -271,26 +292,24 @@ type writtenGroup struct {
 
 type syncerBehaviour struct{ w *Writer }
 
-// Receive makes every written group durable with one sync, then hands the
-// events over in log order (so per-session order is acceptance order) and
-// answers the requests.
-func (b *syncerBehaviour) Receive(groups []*writtenGroup) {
-	w := b.w
+// Receive makes every written group durable with one sync and answers the
+// requests.
+func (b *syncerBehaviour) Receive(groups []*writtenGroup) { b.w.makeDurable(groups) }
+
+func (w *Writer) makeDurable(groups []*writtenGroup) {
 	written := make([]*store.Written, len(groups))
 	for i, g := range groups {
 		written[i] = g.written
 	}
-	if err := w.store.MakeDurable(written); err != nil {
-		for _, g := range groups {
-			fail(w, g.requests, err)
-		}
-		return
+	err := w.store.MakeDurable(written)
+	if err != nil {
+		// The events were handed over: their effects are never written
+		// (the committer's wait fails), and they are evaluated again
+		// after a restart, if their records made it to the disk.
+		w.logger.Error("making the event log durable failed; requests answered 500", "err", err)
 	}
 	for _, g := range groups {
-		for _, r := range g.requests {
-			w.dispatch(r.append.Seq, r.append.Events, r.append.Duplicate, r.room, r.memory)
-			r.reply <- nil
-		}
+		answer(g.requests, err)
 	}
 }
 
@@ -315,8 +334,8 @@ func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *re
 		memory.hold()
 		tracker.memory = memory
 	}
-	// The sessions' cells have likely left the cache since Accept touched
-	// them (a sync lies between): touch them again, all at once.
+	// The sessions' cells may have left the cache since Accept touched
+	// them (a group's write lies between): touch them again, all at once.
 	w.sessions.Touch(len(room.slots), func(i int) string { return room.slots[i].session })
 	// Positions count logged events only, as the log record holds them, so
 	// that live evaluation and a replay see the same positions.

@@ -182,3 +182,69 @@ func TestCommitterKeepsAFailedSessionOut(t *testing.T) {
 		t.Fatalf("the failed session has a stored record (%v, %v): a replay would skip its lost events", sess, err)
 	}
 }
+
+// TestCommitterWaitsForTheLog: sessions evaluate events while the event
+// log syncs them, so the committer holds a turn's effects until the log is
+// durable through the turn's last event: until then nothing is stored and
+// no completion is told. A wait that cannot be answered abandons them.
+func TestCommitterWaitsForTheLog(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir(), Sync: true}) // closed by the test itself
+	if err != nil {
+		t.Fatal(err)
+	}
+	committer, _ := runCommitter(t, st)
+
+	logged := func() (uint64, *store.Written) {
+		req := &store.AppendRequest{Events: []model.Event{{SessionID: "s-1", Type: "click", Timestamp: time.Now().UTC()}}}
+		w, err := st.WriteEvents([]*store.AppendRequest{req}, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req.Seq, w
+	}
+	turn := func(session string, seq uint64) outcome {
+		rec, err := store.EncodeSession(&model.Session{ID: session, Events: 1, Evaluated: model.LogPosition{Seq: seq}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := make(outcome, 1)
+		committer.submit(&commit{SessionCommit: store.SessionCommit{Record: rec}, logSeq: seq, done: []Completion{o}})
+		return o
+	}
+
+	seq, written := logged()
+	o := turn("s-1", seq)
+	select {
+	case got := <-o:
+		t.Fatalf("a turn's effects were %s before its event was durable", got)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if sess, err := st.LoadSession("s-1"); err != nil || sess != nil {
+		t.Fatalf("stored before its event was durable: %v, %v", sess, err)
+	}
+	if err := st.MakeDurable([]*store.Written{written}); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.wait(t); got != "done" {
+		t.Fatalf("after the sync: %s, want done", got)
+	}
+	if sess, err := st.LoadSession("s-1"); err != nil || sess == nil || sess.Evaluated.Seq != seq {
+		t.Fatalf("after the sync the record is stored: %v, %v", sess, err)
+	}
+
+	// The store closes before the next group is durable: the turn's wait
+	// can never be answered, and its events are abandoned.
+	seq2, _ := logged()
+	o = turn("s-2", seq2)
+	select {
+	case got := <-o:
+		t.Fatalf("a second turn's effects were %s before its event was durable", got)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := o.wait(t); got != "abandoned" {
+		t.Fatalf("the store closed under a waiting turn: %s, want abandoned", got)
+	}
+}

@@ -39,6 +39,9 @@ type Committer struct {
 // commit is one session turn's effects.
 type commit struct {
 	store.SessionCommit
+	// logSeq is the event log record of the last event the record covers:
+	// the commit is written once the log is durable through it.
+	logSeq     uint64
 	generation uint64
 	userID     string
 	segments   []segmentMatch
@@ -103,16 +106,19 @@ func (c *Committer) Receive(batch []*commit) {
 	if len(todo) == 0 {
 		return
 	}
+	// Sessions evaluate events while the log syncs them; what the events
+	// caused is written only once they are durable, so that a crash can
+	// never leave a webhook (or a fired marker) for an event the log lost.
+	through := uint64(0)
+	for _, cm := range kept {
+		through = max(through, cm.logSeq)
+	}
+	if err := c.store.WaitDurable(through); err != nil {
+		c.fail(kept, "the event log could not make their events durable", err)
+		return
+	}
 	if err := c.store.CommitSessions(todo, c.retention); err != nil {
-		c.logger.Error("recording sessions' matches failed; their events, and those that follow in "+
-			"these sessions, stay in the log: restart hookwire to evaluate them again", "sessions", len(kept), "err", err)
-		for _, cm := range kept {
-			c.failed[cm.Record.ID] = true
-			if c.sessions != nil {
-				c.sessions.PushControl(cm.Record.ID, Message{reload: cm.generation + 1})
-			}
-			c.abandon(cm)
-		}
+		c.fail(kept, "recording sessions' matches failed", err)
 		return
 	}
 	for _, cm := range kept {
@@ -126,6 +132,21 @@ func (c *Committer) Receive(batch []*commit) {
 		for _, d := range cm.done {
 			d.Done()
 		}
+	}
+}
+
+// fail keeps the sessions of commits that could not be written out until a
+// restart, reloads them from their stored records, and abandons the
+// commits' events.
+func (c *Committer) fail(kept []*commit, why string, err error) {
+	c.logger.Error(why+"; their events, and those that follow in these sessions, stay in the log: "+
+		"restart hookwire to evaluate them again", "sessions", len(kept), "err", err)
+	for _, cm := range kept {
+		c.failed[cm.Record.ID] = true
+		if c.sessions != nil {
+			c.sessions.PushControl(cm.Record.ID, Message{reload: cm.generation + 1})
+		}
+		c.abandon(cm)
 	}
 }
 

@@ -281,7 +281,7 @@ func (a *actor) commit() *commit {
 		uid = a.session.User.UID
 	}
 	return &commit{SessionCommit: store.SessionCommit{Record: rec, Deliveries: a.outgoing},
-		generation: a.generation, userID: UserID(uid, a.id), segments: a.segments}
+		logSeq: a.session.Evaluated.Seq, generation: a.generation, userID: UserID(uid, a.id), segments: a.segments}
 }
 
 // view is a copy of the session safe to hand to another goroutine.

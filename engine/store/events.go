@@ -32,8 +32,9 @@ type AppendRequest struct {
 
 // Written is a group of requests in the event log, not yet known durable.
 type Written struct {
-	ids [][]byte // dedupe keys, remembered once durable
-	ttl time.Duration
+	ids  [][]byte // dedupe keys, remembered once durable
+	ttl  time.Duration
+	last uint64 // the group's last record's sequence (0: none)
 }
 
 // WriteEvents is the first half of a group commit: it marks duplicates
@@ -76,6 +77,7 @@ func (s *Store) WriteEvents(reqs []*AppendRequest, dedupeTTL time.Duration) (*Wr
 		}
 		r.Seq = seq + 1 // sequences start at 0; keep 0 for "nothing logged"
 		seqs = append(seqs, r.Seq)
+		w.last = r.Seq
 		records = appendRecord(records, r.Seq, func(dst []byte) []byte { return appendLogRecord(dst, fresh) })
 	}
 	if cap(records) <= 8<<20 { // keep the buffer, unless a burst grew it
@@ -124,17 +126,28 @@ func (s *Store) lookUpIDs(reqs []*AppendRequest, w *Written) error {
 }
 
 // MakeDurable is the second half: one sync covers every group written
-// before it; then the groups' ids are remembered. The ids come after the
-// records: a crash in between loses ids of logged events, which replay
-// restores, never an event whose id says it was accepted. On error the
-// groups' events are not accepted, and their ids are let go.
+// before it; then the groups' ids are remembered and WaitDurable lets
+// their events' effects be written. The ids come after the records: a
+// crash in between loses ids of logged events, which replay restores,
+// never an event whose id says it was accepted. On error the groups'
+// events are not accepted and their ids are let go. A failed sync also
+// fails every wait for them (or a later record): the log is broken until
+// a restart. A failed write of the ids does not: the records are on disk.
 func (s *Store) MakeDurable(groups []*Written) error {
-	err := s.log.syncWritten()
+	syncErr := s.log.syncWritten()
+	err := syncErr
+	last := uint64(0)
 	for _, w := range groups {
 		if err == nil {
 			err = s.rememberIDs(w.ids, w.ttl)
 		}
 		s.holdIDs(w.ids, false)
+		last = max(last, w.last)
+	}
+	if syncErr != nil {
+		s.logDurable.fail(syncErr)
+	} else {
+		s.logDurable.advance(last)
 	}
 	return err
 }

@@ -44,6 +44,7 @@ type Store struct {
 	syncer            *groupSync
 	deliveryRetention time.Duration
 	log               *eventLog
+	logDurable        *durableMark
 	logBuf            []byte // WriteEvents' records, reused (one writer calls it)
 	// pendingIDs are the dedupe ids of groups written to the log and not
 	// yet durable (and so not yet in Badger).
@@ -93,6 +94,14 @@ func Open(opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("store: event sequence: %w", err)
 	}
+	// Every record logged before this open has a sequence at or below the
+	// next one's: those count as durable (the replay treats them so).
+	opened, err := s.seq.Next()
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: event sequence: %w", err)
+	}
+	s.logDurable = newDurableMark(opened)
 	if s.log, err = openEventLog(filepath.Join(opts.Dir, "eventlog"), opts.Sync, opts.Logger, s.evaluatedWatermark()); err != nil {
 		s.Close()
 		return nil, err
@@ -120,6 +129,9 @@ func lastLegacyRecord(db *badger.DB) (uint64, error) {
 
 // Close releases the sequence lease and closes the database.
 func (s *Store) Close() error {
+	if s.logDurable != nil {
+		s.logDurable.fail(ErrClosed)
+	}
 	var logErr error
 	if s.log != nil {
 		logErr = s.log.close()
