@@ -160,9 +160,15 @@ func TestTriggersAreOredAndTypeChecked(t *testing.T) {
 // regexp on the same inputs.
 func TestRegexAgreesWithGo(t *testing.T) {
 	patterns := []string{`a+b`, `^a.c$`, `(?i)héllo`, `[0-9]{3}-[0-9]{4}`, `x|y|z`, `^$`, `colou?r`,
-		`(?s)a.b`, `a.b`, `\d+\.\d\d$`, `^(ab)*$`, `[^a-z]`, `\pL\PL`}
+		`(?s)a.b`, `a.b`, `\d+\.\d\d$`, `^(ab)*$`, `[^a-z]`, `\pL\PL`,
+		// Assertions decided between two runes: word boundaries and the
+		// multi-line anchors.
+		`\bcheckout\b`, `\Bout`, `\b`, `\B`, `^\b`, `\b$`, `x\b|y\B`, `(?i)\bHELLO\b`, `\b\d+\b`,
+		`(?m)^ab$`, `(?m)^c`, `(?m)b$`, `(?m)^$`, `(?m)^\bb`, `(?m)a$\n^b`, `(?s)a.\bb`, `é\b`}
 	inputs := []string{"", "ab", "aab", "abc", "a\nc", "a\nb", "HÉLLO", "call 555-1234 now", "colour", "color",
-		"12.50", "abab", "ababa", "ABC", "é1", "z", "x y"}
+		"12.50", "abab", "ababa", "ABC", "é1", "z", "x y",
+		"/checkout", "/checkouts", "precheckout", "checkout", "out", "about", "hello world", "x", "xy", "y",
+		"ab\ncd", "c\nab\n", "\n", "\n\n", "b\n", "a\nb\n", "a b", "éb", "é b", "_b", "a_"}
 	for _, p := range patterns {
 		want := regexp.MustCompile(p)
 		for _, in := range inputs {
@@ -198,8 +204,6 @@ func TestValidationNamesThePath(t *testing.T) {
 			"triggers[0].where[0].value", "must be a string"},
 		{"bad regex", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "matches", `"a("`)}}},
 			"triggers[0].where[0].value", "invalid RE2"},
-		{"word boundary", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "matches", `"\\bx"`)}}},
-			"triggers[0].where[0].value", "not supported"},
 		{"in empty", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "in", `[]`)}}},
 			"triggers[0].where[0].value", "1 to"},
 		{"in nested", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("url", "in", `["a", {"b":1}]`)}}},

@@ -78,6 +78,7 @@ func FuzzRegexAgreesWithGo(f *testing.F) {
 		{`a+b`, "xaab"}, {`^$`, ""}, {`(?i)straße`, "STRASSE"}, {`[^\x00-\x7f]`, "é"},
 		{`a{2,4}$`, "baaaaa"}, {`(a|ab)(c|bcd)(d*)`, "abcd"}, {`\pN+\.`, "٣٤."}, {`(?s).`, "\n"},
 		{`^https://shop\.example/(cart|checkout)/n\d+$`, "https://shop.example/cart/n1"}, {`(ab)+c?(x|yz)`, "ababyz"},
+		{`\bcheckout\b`, "/checkout?x"}, {`\Bout\B`, "routes"}, {`(?m)^b$`, "a\nb\nc"}, {`(?m)$\n^`, "a\n"},
 	} {
 		f.Add(seed[0], seed[1])
 	}

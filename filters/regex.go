@@ -48,13 +48,12 @@ func compileRegex(pattern string) ([]byte, error) {
 	if len(prog.Inst) > maxProgInsts {
 		return nil, errTooComplex
 	}
+	b := dfaBuilder{prog: prog, index: map[string]uint32{}}
 	for _, inst := range prog.Inst {
-		if inst.Op == syntax.InstEmptyWidth &&
-			syntax.EmptyOp(inst.Arg)&^(syntax.EmptyBeginText|syntax.EmptyEndText) != 0 {
-			return nil, fmt.Errorf("multi-line anchors and word boundaries (\\b, \\B, (?m)) are not supported")
+		if inst.Op == syntax.InstEmptyWidth {
+			b.assertions |= syntax.EmptyOp(inst.Arg)
 		}
 	}
-	b := dfaBuilder{prog: prog, index: map[string]uint32{}}
 	b.classify()
 	if err := b.build(); err != nil {
 		return nil, err
@@ -83,8 +82,17 @@ func expandedSize(re *syntax.Regexp) int {
 	return min(sum, ceiling)
 }
 
+// A DFA state is the threads waiting at one position of the text, and as
+// much as the assertions among them need to know of the rune before it:
+// an assertion (^, $, \b, \B and their (?m) forms) is decided between two
+// runes, so it waits in the state until the next rune (or the end of the
+// text) is known, and is then decided by syntax.EmptyOpContext(prev, next).
+// prev is a representative: -1 the start of the text, '\n' after a
+// newline, 'a' after a word rune, ' ' after any other rune (or when no
+// waiting assertion cares which).
 type dfaState struct {
 	pcs         []uint32
+	prev        rune
 	matchNow    bool
 	matchAtEnd  bool
 	transitions []uint32
@@ -92,6 +100,8 @@ type dfaState struct {
 
 type dfaBuilder struct {
 	prog *syntax.Prog
+	// assertions are the empty-width operators the program uses.
+	assertions syntax.EmptyOp
 	// bounds[i] is the first rune of interval i+1; interval 0 starts at 0.
 	bounds []rune
 	// classOf[i] is the class of interval i; reps[c] is a rune of class c.
@@ -125,6 +135,14 @@ func (b *dfaBuilder) classify() {
 			}
 		}
 	}
+	// Word-boundary assertions tell word runes from others, so a class
+	// must not mix them.
+	wordSensitive := b.assertions&(syntax.EmptyWordBoundary|syntax.EmptyNoWordBoundary) != 0
+	if wordSensitive {
+		for _, r := range []rune{'0', '9', 'A', 'Z', '_', '_', 'a', 'z'} {
+			edges[r], edges[r+1] = true, true
+		}
+	}
 	for _, inst := range b.prog.Inst {
 		fold := syntax.Flags(inst.Arg)&syntax.FoldCase != 0
 		switch inst.Op {
@@ -154,6 +172,7 @@ func (b *dfaBuilder) classify() {
 			rep = b.bounds[i-1]
 		}
 		sig.Reset()
+		sig.WriteRune(b.context(rep))
 		for _, inst := range b.prog.Inst {
 			if isRuneInst(inst.Op) {
 				if inst.MatchRune(rep) {
@@ -171,6 +190,18 @@ func (b *dfaBuilder) classify() {
 		}
 		b.classOf = append(b.classOf, class)
 	}
+}
+
+// context is what the assertions the program uses can tell of r, as the
+// representative rune of dfaState.prev: a newline, a word rune, or other.
+func (b *dfaBuilder) context(r rune) rune {
+	switch {
+	case r == '\n' && b.assertions&(syntax.EmptyBeginLine|syntax.EmptyEndLine) != 0:
+		return '\n'
+	case syntax.IsWordChar(r) && b.assertions&(syntax.EmptyWordBoundary|syntax.EmptyNoWordBoundary) != 0:
+		return 'a'
+	}
+	return ' '
 }
 
 // closure adds pc and everything reachable from it without consuming a
@@ -204,22 +235,33 @@ func (b *dfaBuilder) hasMatch(set map[uint32]bool) bool {
 	return false
 }
 
-// intern returns the state for a thread set, creating it if new. The first
-// state is the start of text, which is also the only one where an empty
-// remainder means "begin and end of text at once".
-func (b *dfaBuilder) intern(set map[uint32]bool, atBegin bool) (uint32, error) {
+// intern returns the state for a thread set after a rune of context prev
+// (-1: the start of the text), creating it if new.
+func (b *dfaBuilder) intern(set map[uint32]bool, prev rune) (uint32, error) {
 	var pcs []uint32
+	var waiting syntax.EmptyOp // what the assertions waiting here ask
 	for pc := range set {
-		op := b.prog.Inst[pc].Op
-		if isRuneInst(op) || op == syntax.InstEmptyWidth || op == syntax.InstMatch {
+		switch op := b.prog.Inst[pc].Op; {
+		case op == syntax.InstEmptyWidth:
+			waiting |= syntax.EmptyOp(b.prog.Inst[pc].Arg)
+			pcs = append(pcs, pc)
+		case isRuneInst(op) || op == syntax.InstMatch:
 			pcs = append(pcs, pc)
 		}
 	}
 	slices.Sort(pcs)
-	var key strings.Builder
-	if atBegin {
-		key.WriteString("^")
+	// Keep of prev only what a waiting assertion can tell: states that
+	// differ in nothing else are one.
+	switch {
+	case prev < 0:
+	case prev == '\n' && waiting&syntax.EmptyBeginLine != 0:
+	case prev == 'a' && waiting&(syntax.EmptyWordBoundary|syntax.EmptyNoWordBoundary) != 0:
+	default:
+		prev = ' '
 	}
+	var key strings.Builder
+	key.WriteRune(prev + 1)
+	key.WriteByte(':')
 	for _, pc := range pcs {
 		key.WriteString(strconv.FormatUint(uint64(pc), 36))
 		key.WriteByte(',')
@@ -230,24 +272,20 @@ func (b *dfaBuilder) intern(set map[uint32]bool, atBegin bool) (uint32, error) {
 	if len(b.states) >= maxDFAStates {
 		return 0, fmt.Errorf("pattern too complex: its automaton exceeds %d states", maxDFAStates)
 	}
-	endEdges := syntax.EmptyEndText
-	if atBegin {
-		endEdges |= syntax.EmptyBeginText
-	}
 	atEnd := map[uint32]bool{}
 	for _, pc := range pcs {
-		b.closure(atEnd, pc, endEdges)
+		b.closure(atEnd, pc, syntax.EmptyOpContext(prev, -1))
 	}
 	id := uint32(len(b.states))
-	b.states = append(b.states, dfaState{pcs: pcs, matchNow: b.hasMatch(set), matchAtEnd: b.hasMatch(atEnd)})
+	b.states = append(b.states, dfaState{pcs: pcs, prev: prev, matchNow: b.hasMatch(set), matchAtEnd: b.hasMatch(atEnd)})
 	b.index[key.String()] = id
 	return id, nil
 }
 
 func (b *dfaBuilder) build() error {
 	start := map[uint32]bool{}
-	b.closure(start, uint32(b.prog.Start), syntax.EmptyBeginText)
-	if _, err := b.intern(start, true); err != nil {
+	b.closure(start, uint32(b.prog.Start), 0)
+	if _, err := b.intern(start, -1); err != nil {
 		return err
 	}
 	for id := 0; id < len(b.states); id++ {
@@ -256,18 +294,33 @@ func (b *dfaBuilder) build() error {
 			continue // the search stops here; transitions are never read
 		}
 		for class, rep := range b.reps {
-			next := map[uint32]bool{}
+			decided := map[uint32]bool{}
+			edges := syntax.EmptyOpContext(b.states[id].prev, rep)
 			for _, pc := range b.states[id].pcs {
-				inst := &b.prog.Inst[pc]
-				if isRuneInst(inst.Op) && inst.MatchRune(rep) {
-					b.closure(next, inst.Out, 0)
-				}
+				b.closure(decided, pc, edges)
 			}
-			b.closure(next, uint32(b.prog.Start), 0) // unanchored: a match may start here
+			next := map[uint32]bool{}
+			// A match an assertion allows only once this rune is known
+			// (foo\b before a space) is a match here.
+			if b.hasMatch(decided) {
+				for pc := range decided {
+					if b.prog.Inst[pc].Op == syntax.InstMatch {
+						next[pc] = true
+					}
+				}
+			} else {
+				for pc := range decided {
+					inst := &b.prog.Inst[pc]
+					if isRuneInst(inst.Op) && inst.MatchRune(rep) {
+						b.closure(next, inst.Out, 0)
+					}
+				}
+				b.closure(next, uint32(b.prog.Start), 0) // unanchored: a match may start here
+			}
 			if b.work > maxDFAWork {
 				return errTooComplex
 			}
-			to, err := b.intern(next, false)
+			to, err := b.intern(next, b.context(rep))
 			if err != nil {
 				return err
 			}
