@@ -175,12 +175,13 @@ func (e *Engine) Run(ctx context.Context) error {
 	log := e.cfg.Logger
 	server := e.api.Server()
 	served := make(chan error, 1)
+	ln := httpapi.LingeringListener(e.listener)
 	go func() {
 		if e.cfg.TLSCert != "" {
-			served <- server.ServeTLS(e.listener, e.cfg.TLSCert, e.cfg.TLSKey)
+			served <- server.ServeTLS(ln, e.cfg.TLSCert, e.cfg.TLSKey)
 			return
 		}
-		served <- server.Serve(e.listener)
+		served <- server.Serve(ln)
 	}()
 	log.Info("hookwire listening", "addr", e.Addr(), "data", e.cfg.DataDir, "dev", e.cfg.Dev,
 		"streams", len(e.catalog.Snapshot().Streams), "tls", e.cfg.TLSCert != "")

@@ -307,3 +307,57 @@ func TestRedirectToInternalIsNotFollowed(t *testing.T) {
 		t.Fatal("hookwire followed the redirect")
 	}
 }
+
+// sendWholeBody writes a request with an n-byte body, all of it, before
+// reading the answer, as Python's urllib and requests do.
+func sendWholeBody(t *testing.T, s *server, key, path string, n int) (int, string, error) {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	auth := ""
+	if key != "" {
+		auth = "Authorization: Bearer " + key + "\r\n"
+	}
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: hookwire\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n", path, auth, n)
+	chunk := bytes.Repeat([]byte(" "), 64<<10)
+	for sent := 0; sent < n; sent += len(chunk) {
+		if _, err := conn.Write(chunk[:min(len(chunk), n-sent)]); err != nil {
+			return 0, "", fmt.Errorf("writing the body, %d of %d bytes sent: %w", sent, n, err)
+		}
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return 0, "", fmt.Errorf("reading the answer after the body: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), nil
+}
+
+// TestEarlyAnswerReachesAClientThatWritesFirst: a request refused before
+// its body is read (over every limit; keyless and over 1 MiB) closes its
+// connection, but a client that sends its whole body before it reads
+// still gets the answer, not a reset.
+func TestEarlyAnswerReachesAClientThatWritesFirst(t *testing.T) {
+	const admin = "bootstrap-admin-key-0123456789"
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.Dev, c.AdminKey = false, admin })
+	for _, tc := range []struct {
+		key, path string
+		size      int
+		status    int
+		mentions  string
+	}{
+		{admin, "/v1/events", 40 << 20, 413, "10485760"},
+		{"", "/v1/events", 3 << 20, 401, "unauthorized"},
+	} {
+		status, body, err := sendWholeBody(t, srv, tc.key, tc.path, tc.size)
+		if err != nil || status != tc.status || !strings.Contains(body, tc.mentions) {
+			t.Errorf("POST %s with a %d-byte body, key %.8q: %d %.200s (%v), want %d mentioning %q",
+				tc.path, tc.size, tc.key, status, body, err, tc.status, tc.mentions)
+		}
+	}
+}

@@ -76,6 +76,9 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
 // serverError answers errors fasthttp raises before a handler runs.
 func (a *API) serverError(ctx *fasthttp.RequestCtx, err error) {
 	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		// Answered before the body is read: the connection closes after
+		// the answer, and lingers so that the client gets to read it.
+		lingerOnClose(ctx.Conn())
 		a.bodyTooLarge(ctx)
 		return
 	}
