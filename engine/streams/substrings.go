@@ -27,9 +27,12 @@ type substrings struct {
 	// out[s] are the literals that end at state s, its failure chain's
 	// included.
 	out [][]int32
-	// next[s*classes+class[b]] is the state after s on byte b, stored as
-	// ^state when that state has literals to report; nil when the table
-	// would pass maxTableEntries. Bytes no literal has share class 0.
+	// next[row+class[b]] is where the state whose row starts at row goes
+	// on byte b: that state's row (state*classes), stored as ^row when the
+	// state has literals to report; nil when the table would pass
+	// maxTableEntries. Bytes no literal has share class 0. Rows rather
+	// than state numbers take a multiplication off each byte's chain of
+	// dependent loads.
 	next    []int32
 	class   [256]uint16
 	classes int
@@ -151,10 +154,11 @@ func (a *substrings) tabulate(order []int32) {
 	}
 	a.next = make([]int32, len(a.edges)*a.classes)
 	mark := func(t int32) int32 {
+		row := t * int32(a.classes)
 		if len(a.out[t]) > 0 {
-			return ^t
+			return ^row
 		}
-		return t
+		return row
 	}
 	for _, s := range order {
 		row := a.next[int(s)*a.classes : int(s+1)*a.classes]
@@ -167,7 +171,7 @@ func (a *substrings) tabulate(order []int32) {
 				if t, ok := a.child(s, byte(b)); ok {
 					row[c] = mark(t)
 				} else {
-					row[c] = a.next[int(a.fail[s])*a.classes+c]
+					row[c] = a.next[int(a.fail[s])*a.classes+c] // already marked
 				}
 			}
 		}
@@ -187,14 +191,14 @@ func (a *substrings) find(text string, found []int32) []int32 {
 		return found
 	}
 	if a.next != nil {
-		s := 0
+		row := int32(0)
 		for i := 0; i < len(text); i++ {
-			t := a.next[s*a.classes+int(a.class[text[i]])]
+			t := a.next[row+int32(a.class[text[i]])]
 			if t < 0 {
 				t = ^t
-				found = append(found, a.out[t]...)
+				found = append(found, a.out[int(t)/a.classes]...)
 			}
-			s = int(t)
+			row = t
 		}
 		return found
 	}
