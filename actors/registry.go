@@ -28,9 +28,8 @@ type Registry[K comparable, M any] struct {
 	sweep      time.Duration
 	retainKey  func(K) K
 	seed       maphash.Seed
-	dispatcher *dispatcher
+	dispatcher *dispatcher[*cell[K, M]]
 	live       sync.WaitGroup // one per actor not yet Stopped
-	batches    sync.Pool      // *[]M, a worker's drain buffer
 	buffers    bufferPool[M]  // mailbox buffers, lent while messages wait
 	shards     [registryShards]registryShard[K, M]
 }
@@ -66,14 +65,13 @@ type RegistryConfig[K comparable, M any] struct {
 // waits for its workers, and for every actor's Stopped.
 func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg RegistryConfig[K, M]) *Registry[K, M] {
 	r := &Registry[K, M]{ctx: ctx, spawn: cfg.Spawn, capacity: cfg.MailboxCapacity, supervisor: cfg.Supervisor,
-		sweep: cfg.SweepInterval, retainKey: cfg.RetainKey, seed: maphash.MakeSeed(), dispatcher: newDispatcher()}
+		sweep: cfg.SweepInterval, retainKey: cfg.RetainKey, seed: maphash.MakeSeed(), dispatcher: newDispatcher[*cell[K, M]]()}
 	if r.supervisor == nil {
 		r.supervisor = ResumeAlways
 	}
 	if r.sweep <= 0 {
 		r.sweep = time.Second
 	}
-	r.batches.New = func() any { return new([]M) }
 	workers := cfg.Workers
 	if workers <= 0 {
 		workers = 2 * runtime.GOMAXPROCS(0)
@@ -83,7 +81,8 @@ func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg Reg
 		working.Add(1)
 		group.Go(func() {
 			defer working.Done()
-			r.dispatcher.work()
+			var drained []M // the worker's own, turn after turn
+			r.dispatcher.work(func(c *cell[K, M]) { c.run(&drained) })
 		})
 	}
 	group.Go(func() {
@@ -290,11 +289,11 @@ func (c *cell[K, M]) noteDeadline() {
 	}
 }
 
-// run is one turn on a worker: the queued messages, then a due timeout,
-// then the last rites if the registry is shutting down.
-func (c *cell[K, M]) run() {
+// run is one turn on a worker: the queued messages (drained into the
+// worker's buffer), then a due timeout, then the last rites if the
+// registry is shutting down.
+func (c *cell[K, M]) run(buf *[]M) {
 	r := c.registry
-	buf := r.batches.Get().(*[]M)
 	batch := c.mailbox.Drain((*buf)[:0])
 	ok := true
 	if len(batch) > 0 {
@@ -302,7 +301,6 @@ func (c *cell[K, M]) run() {
 	}
 	clear(batch)
 	*buf = batch[:0]
-	r.batches.Put(buf)
 	if !ok {
 		c.stop(StopSupervisor)
 		return

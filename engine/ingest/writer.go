@@ -152,7 +152,8 @@ func NewWriter(write, sync Stage, cfg Config, st *store.Store, trim *Trimmer,
 	return w
 }
 
-// InFlight reports accepted events not yet evaluated.
+// InFlight reports accepted events not yet evaluated: those of every log
+// record with an event still to evaluate.
 func (w *Writer) InFlight() int64 { return w.inFlight.Load() }
 
 // Accept makes a batch's events durable and queues them for evaluation. It
@@ -328,7 +329,7 @@ func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *re
 		}
 	}
 	w.inFlight.Add(int64(fresh))
-	tracker := &logRecord{seq: seq, trimmer: w.trimmer, inFlight: &w.inFlight}
+	tracker := &logRecord{seq: seq, trimmer: w.trimmer, inFlight: &w.inFlight, events: int32(fresh)}
 	tracker.remaining.Store(int32(fresh))
 	if memory != nil && fresh > 0 {
 		memory.hold()
@@ -364,9 +365,12 @@ func (b *writerBehaviour) Stopped(actors.StopReason) {}
 // logRecord counts a log record's events still to be evaluated; the last
 // of them queues the record for trimming, unless one was abandoned (then
 // the record stays for the replay at the next start), and gives the
-// batch's memory back either way.
+// batch's memory back and the record's events off the in-flight count
+// either way. In flight is counted down per record, not per event: every
+// session worker wrote that one shared counter for every event.
 type logRecord struct {
 	seq       uint64
+	events    int32
 	remaining atomic.Int32
 	abandoned atomic.Bool
 	trimmer   *Trimmer
@@ -382,10 +386,10 @@ func (l *logRecord) Abandon() {
 }
 
 func (l *logRecord) finish() {
-	l.inFlight.Add(-1)
 	if l.remaining.Add(-1) != 0 {
 		return
 	}
+	l.inFlight.Add(-int64(l.events))
 	if !l.abandoned.Load() {
 		l.trimmer.add(l.seq)
 	}

@@ -30,16 +30,16 @@ func TestLogRecordTrimsOnlyWhatWasEvaluated(t *testing.T) {
 		}
 		mem.hold() // the request's own hold, let go at its answer
 		mem.release()
-		record := &logRecord{seq: 7, trimmer: trimmer, inFlight: &inFlight, memory: mem}
+		record := &logRecord{seq: 7, trimmer: trimmer, inFlight: &inFlight, memory: mem, events: 2}
 		record.remaining.Store(2)
 		if tc.abandon {
 			record.Abandon()
 		} else {
 			record.Done()
 		}
-		if mem.refs.Load() != 1 || trimmer.mailbox.Len() != 0 {
-			t.Fatalf("%s: let go after one of two events (%d holders, %d trims queued)",
-				tc.name, mem.refs.Load(), trimmer.mailbox.Len())
+		if mem.refs.Load() != 1 || trimmer.mailbox.Len() != 0 || inFlight.Load() != 2 {
+			t.Fatalf("%s: let go after one of two events (%d holders, %d trims queued, %d in flight)",
+				tc.name, mem.refs.Load(), trimmer.mailbox.Len(), inFlight.Load())
 		}
 		record.Done()
 		if got := trimmer.mailbox.Len(); got != tc.wantTrims {

@@ -75,7 +75,7 @@ func New(g Gauges) *Metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
 			Help: "Session actors currently live."}, g.LiveSessions),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_events_in_flight",
-			Help: "Events accepted and queued in session mailboxes, not yet evaluated."}, g.EventsInFlight),
+			Help: "Events accepted and not yet evaluated (a request's events leave the count together, when its last is evaluated)."}, g.EventsInFlight),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_lsm_bytes",
 			Help: "Badger LSM tree size."}, func() float64 { l, _ := g.StoreBytes(); return l }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_vlog_bytes",
