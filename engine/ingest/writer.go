@@ -30,6 +30,9 @@ type Config struct {
 	// Users is the user → session index the session actors keep, which
 	// events naming only a user are resolved against; nil: a private one.
 	Users *session.Users
+	// Prepare, if set, runs on each batch before it is accepted, on the
+	// request's goroutine (session.OfferStreams).
+	Prepare func(events []model.Event)
 }
 
 // Result is what a request's events came to.
@@ -168,6 +171,9 @@ func (w *Writer) Accept(b Batch) (Result, error) {
 	defer b.Release()
 	if w.inFlight.Load()+int64(len(events)) > w.cfg.MaxInFlight {
 		return Result{}, fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
+	}
+	if w.cfg.Prepare != nil {
+		w.cfg.Prepare(events)
 	}
 	r := &request{append: store.AppendRequest{Events: events}, room: groupBySession(events), memory: b.memory,
 		reply: make(chan error, 1)}

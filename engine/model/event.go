@@ -18,6 +18,13 @@ type Event struct {
 	URL        string          `json:"url,omitempty"`
 	Properties json.RawMessage `json:"properties,omitempty"`
 	User       *User           `json:"user,omitempty"`
+	// Offered are the positions of the streams the stream index offers the
+	// event, looked up by ingest while the batch is still in the cache of
+	// the core that decoded it; they hold only while OfferedBy is the
+	// catalog snapshot its session evaluates with (a *streams.Snapshot).
+	// Neither is logged: a replayed event is looked up again.
+	Offered   []int32 `json:"-"`
+	OfferedBy any     `json:"-"`
 }
 
 // User is who the session belongs to, as the producer knows them.

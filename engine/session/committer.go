@@ -27,7 +27,11 @@ type Committer struct {
 	metrics   *metrics.Metrics
 	logger    *slog.Logger
 	mailbox   *actors.Mailbox[*commit]
-	sessions  *actors.Registry[string, Message]
+	// stopping ends with the committer's stage. A wait for the event log
+	// then gives up rather than hold the shutdown (the ingest stages stop
+	// first, so what sessions evaluated is durable by then).
+	stopping context.Context
+	sessions *actors.Registry[string, Message]
 	// failed holds the sessions a commit of which failed. Their later
 	// commits are not written either (their events are abandoned) until a
 	// restart: a later commit would move the session's evaluated position
@@ -70,7 +74,7 @@ const committerCapacity = 1 << 16
 func NewCommitter(ctx context.Context, group *actors.Group, st *store.Store, retention time.Duration,
 	outbox Outbox, segments SegmentSink, m *metrics.Metrics, logger *slog.Logger) *Committer {
 	c := &Committer{store: st, retention: retention, outbox: outbox, segments: segments, metrics: m,
-		logger: logger, mailbox: actors.NewMailbox[*commit](committerCapacity), failed: map[string]bool{}}
+		logger: logger, mailbox: actors.NewMailbox[*commit](committerCapacity), stopping: ctx, failed: map[string]bool{}}
 	actors.Spawn(ctx, group, "session-committer", c.mailbox, c, nil)
 	return c
 }
@@ -113,7 +117,7 @@ func (c *Committer) Receive(batch []*commit) {
 	for _, cm := range kept {
 		through = max(through, cm.logSeq)
 	}
-	if err := c.store.WaitDurable(through); err != nil {
+	if err := c.store.WaitDurable(c.stopping, through); err != nil {
 		c.fail(kept, "the event log could not make their events durable", err)
 		return
 	}

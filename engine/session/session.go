@@ -363,7 +363,11 @@ func mergeUser(dst, src *model.User) (uidChanged bool) {
 // fired and queues its message for the turn's commit.
 func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 	a.eval.reset(e)
-	for _, pos := range snap.Candidates(e.Type, a.eval.valueOf, &a.eval.candidates) {
+	offered := e.Offered
+	if e.OfferedBy != any(snap) {
+		offered = snap.Candidates(e.Type, a.eval.valueOf, &a.eval.candidates)
+	}
+	for _, pos := range offered {
 		cs := snap.Streams[pos]
 		if !cs.Stream.Enabled {
 			continue

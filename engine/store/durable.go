@@ -1,7 +1,9 @@
 package store
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 )
@@ -55,8 +57,8 @@ func (d *durableMark) fail(err error) {
 }
 
 // wait returns once every record up to seq is durable, or the error that
-// means it never will be.
-func (d *durableMark) wait(seq uint64) error {
+// means it never will be, or ctx's error if it ends first.
+func (d *durableMark) wait(ctx context.Context, seq uint64) error {
 	for {
 		if seq <= d.through.Load() {
 			return nil
@@ -70,12 +72,19 @@ func (d *durableMark) wait(seq uint64) error {
 		if err != nil {
 			return err
 		}
-		<-changed
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("store: waiting for event log record %d to be durable: %w", seq, ctx.Err())
+		}
 	}
 }
 
 // WaitDurable returns once the event log record seq, and every one before
 // it, is durable (with durability batch: written), or with the error that
-// means it will not be: the log failed, or the store closed. Records
-// written before the store was opened count as durable.
-func (s *Store) WaitDurable(seq uint64) error { return s.logDurable.wait(seq) }
+// means it will not be: the log failed, or the store closed; or with ctx's
+// error if ctx ends while it waits. Records written before the store was
+// opened count as durable.
+func (s *Store) WaitDurable(ctx context.Context, seq uint64) error {
+	return s.logDurable.wait(ctx, seq)
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 // waitAsync starts WaitDurable(seq) and returns where its answer arrives.
 func waitAsync(s *Store, seq uint64) <-chan error {
 	done := make(chan error, 1)
-	go func() { done <- s.WaitDurable(seq) }()
+	go func() { done <- s.WaitDurable(context.Background(), seq) }()
 	return done
 }
 
@@ -60,7 +61,7 @@ func TestWaitDurable(t *testing.T) {
 	if err := expectAnswer(t, "synced", done); err != nil {
 		t.Fatalf("synced: %v", err)
 	}
-	if err := s.WaitDurable(0); err != nil {
+	if err := s.WaitDurable(context.Background(), 0); err != nil {
 		t.Fatalf("no record at all: %v", err)
 	}
 	laterGroup := waitAsync(s, second.Seq)
@@ -76,7 +77,7 @@ func TestWaitDurable(t *testing.T) {
 	// Reopened: the records logged before count as durable; a new one
 	// whose sync fails fails its waits, and every later one's.
 	s = open(t, dir, Options{Sync: true})
-	if err := s.WaitDurable(second.Seq); err != nil {
+	if err := s.WaitDurable(context.Background(), second.Seq); err != nil {
 		t.Fatalf("a record from before the open: %v", err)
 	}
 	third := &AppendRequest{Events: []model.Event{ev("s", "")}}
@@ -99,10 +100,10 @@ func TestWaitDurable(t *testing.T) {
 	if err := expectAnswer(t, "a failed sync", done); err == nil || err.Error() != syncErr.Error() {
 		t.Fatalf("a failed sync: WaitDurable = %v, want %v", err, syncErr)
 	}
-	if err := s.WaitDurable(third.Seq + 10); err == nil {
+	if err := s.WaitDurable(context.Background(), third.Seq+10); err == nil {
 		t.Fatal("after a failed sync, a wait for a later record must fail too")
 	}
-	if err := s.WaitDurable(second.Seq); err != nil {
+	if err := s.WaitDurable(context.Background(), second.Seq); err != nil {
 		t.Fatalf("a record durable before the failure: %v", err)
 	}
 }
@@ -125,5 +126,23 @@ func TestWaitDurableEndsAtClose(t *testing.T) {
 	}
 	if err := expectAnswer(t, "closed", done); !errors.Is(err, ErrClosed) {
 		t.Fatalf("closed: WaitDurable = %v, want ErrClosed", err)
+	}
+}
+
+// TestWaitDurableEndsWithItsContext: a wait whose context ends returns
+// then, with the context's error.
+func TestWaitDurableEndsWithItsContext(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Sync: true})
+	req := &AppendRequest{Events: []model.Event{ev("s", "")}}
+	if _, err := s.WriteEvents([]*AppendRequest{req}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.WaitDurable(ctx, req.Seq) }()
+	expectWaiting(t, "written", done)
+	cancel()
+	if err := expectAnswer(t, "cancelled", done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: WaitDurable = %v, want context.Canceled", err)
 	}
 }
