@@ -3,6 +3,7 @@ package session
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/hookwire/hookwire/filters"
@@ -52,6 +53,13 @@ func memberOf(b []byte, key string) []byte {
 		}
 		if keyEquals(k, key) {
 			found = b[vStart:vEnd]
+			// The last of duplicate keys wins, but a later one spells
+			// the key in its bytes or with an escape: with neither in
+			// the rest of the object, this one is the answer (most
+			// lookups stop here instead of reading the whole object).
+			if rest := aliasString(b[vEnd:]); !strings.Contains(rest, key) && strings.IndexByte(rest, '\\') < 0 {
+				return found
+			}
 		}
 		i = vEnd
 		if i < len(b) && b[i] == ',' {

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -53,9 +54,12 @@ func walk(raw []byte, path []string) filters.Value {
 }
 
 func TestLookupRaw(t *testing.T) {
-	raw := []byte(`{"a":1,"s":"x\"y\u00e9","nested":{"b":[10,{"c":true},null],"k\\ey":"esc"},"a":2,"empty":{},"arr":[]}`)
+	raw := []byte(`{"a":1,"s":"x\"y\u00e9","nested":{"b":[10,{"c":true},null],"k\\ey":"esc"},"a":2,"empty":{},"arr":[],` +
+		`"ab":1,"a\u0062":2,"cd":1,"x":{"cd":5},"ef":1,"gh":"ef"}`)
+	// Duplicate keys: the last wins, also when it is spelled with an
+	// escape ("a\u0062") or the key's text appears later inside a value.
 	for _, path := range []string{"a", "s", "nested.b.0", "nested.b.1.c", "nested.b.2", "nested.b.3", "nested.k\\ey",
-		"nested", "empty", "arr", "missing", "a.b", "nested.b.x", "nested.b.-1"} {
+		"nested", "empty", "arr", "missing", "a.b", "nested.b.x", "nested.b.-1", "ab", "cd", "ef", "gh", "x.cd"} {
 		segs := strings.Split(path, ".")
 		if got, want := lookupRaw(raw, segs), walk(raw, segs); got != want {
 			t.Errorf("%s: %+v, want %+v", path, got, want)
@@ -69,6 +73,7 @@ func FuzzLookupRaw(f *testing.F) {
 	f.Add([]byte(`{"a":{"b":[1,"two",{"c":null}]},"d":"e"}`), "a.b.2.c")
 	f.Add([]byte(`{"x":"\u263a","y":[true,false]}`), "y.1")
 	f.Add([]byte(`{"":{"":1}}`), ".")
+	f.Add([]byte(`{"ab":1,"a\u0062":2,"x":{"ab":3}}`), "ab")
 	f.Fuzz(func(t *testing.T, doc []byte, path string) {
 		var v any
 		if json.Unmarshal(doc, &v) != nil {
@@ -82,5 +87,29 @@ func FuzzLookupRaw(f *testing.F) {
 		if got, want := lookupRaw(compact, segs), walk(compact, segs); got != want {
 			t.Fatalf("%s in %s: %+v, want %+v", path, compact, got, want)
 		}
+		// The document as it came, when already compact: duplicate keys
+		// and escapes survive there (ingest keeps properties' bytes).
+		var buf bytes.Buffer
+		if json.Compact(&buf, doc) == nil && bytes.Equal(buf.Bytes(), doc) {
+			if got, want := lookupRaw(doc, segs), walk(doc, segs); got != want {
+				t.Fatalf("%s in %s: %+v, want %+v", path, doc, got, want)
+			}
+		}
 	})
+}
+
+// BenchmarkLookupRaw reads the fields the standard catalogue's streams
+// read from the harness's properties.
+func BenchmarkLookupRaw(b *testing.B) {
+	raw := []byte(`{"target_text":"Add to cart","price":19.99,"sku":"SKU-4242","position":17}`)
+	for _, key := range []string{"target_text", "price"} {
+		b.Run(key, func(b *testing.B) {
+			path := []string{key}
+			for b.Loop() {
+				if v := lookupRaw(raw, path); v.Kind == filters.KindNull {
+					b.Fatal(v)
+				}
+			}
+		})
+	}
 }
