@@ -89,7 +89,7 @@ func (a *API) SetDraining() { a.draining.Store(true) }
 // Server returns the fasthttp server for the API.
 func (a *API) Server() *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler: a.route,
+		Handler: recoverPanics(a.logger, a.metrics.HandlerPanics, a.route),
 		Name:    "hookwire",
 		// Each request's limit comes from its route and key
 		// (requestConfig); this is only the largest of them.

@@ -16,6 +16,7 @@ type Metrics struct {
 	IngestSeconds    prometheus.Histogram
 	EventsDuplicate  prometheus.Counter
 	RequestsRejected *prometheus.CounterVec // reason
+	HandlerPanics    prometheus.Counter
 	EventsEvaluated  prometheus.Counter
 	EventsReplayed   prometheus.Counter
 	EventsAbandoned  prometheus.Counter
@@ -48,6 +49,8 @@ func New(g Gauges) *Metrics {
 			Help: "Events accepted but not evaluated again: their (session_id, id) was seen before."}),
 		RequestsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_event_requests_rejected_total",
 			Help: "Event requests rejected, by reason (invalid, saturated, shutting_down, error)."}, []string{"reason"}),
+		HandlerPanics: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_http_handler_panics_total",
+			Help: "HTTP requests whose handler panicked (answered 500; the panic is logged)."}),
 		EventsEvaluated: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_evaluated_total",
 			Help: "Events evaluated by their session actor."}),
 		EventsReplayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_replayed_total",
@@ -69,7 +72,7 @@ func New(g Gauges) *Metrics {
 		BreakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hookwire_endpoint_breaker_state",
 			Help: "Each endpoint's circuit breaker: 0 closed, 1 half-open, 2 open."}, []string{"endpoint"}),
 	}
-	m.Registry.MustRegister(m.EventsAccepted, m.IngestSeconds, m.EventsDuplicate, m.RequestsRejected, m.EventsEvaluated,
+	m.Registry.MustRegister(m.EventsAccepted, m.IngestSeconds, m.EventsDuplicate, m.RequestsRejected, m.HandlerPanics, m.EventsEvaluated,
 		m.EventsReplayed, m.EventsAbandoned, m.StreamMatches, m.FilterFaults, m.DeliveryAttempts, m.DeliveriesFinal,
 		m.AttemptSeconds, m.BreakerChanges, m.BreakerState,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
