@@ -310,9 +310,12 @@ func (w *Writer) makeDurable(groups []*writtenGroup) {
 	}
 	err := w.store.MakeDurable(written)
 	if err != nil {
-		// The events were handed over: their effects are never written
-		// (the committer's wait fails), and they are evaluated again
-		// after a restart, if their records made it to the disk.
+		// The events were handed over already. After a failed sync their
+		// effects are never written (the committer's wait fails), and
+		// they are evaluated again after a restart if their records made
+		// it to the disk. If only their ids could not be remembered, they
+		// are durable and their effects written; a retry is accepted and
+		// evaluated again (a fired stream stays fired).
 		w.logger.Error("making the event log durable failed; requests answered 500", "err", err)
 	}
 	for _, g := range groups {
