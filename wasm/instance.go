@@ -10,6 +10,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 )
 
@@ -42,7 +43,11 @@ type Instance struct {
 // module exports it). ErrInitRefused when hw_init says no.
 func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, error) {
 	inst := &Instance{rt: m.rt}
-	inst.ctx, inst.cancel = context.WithCancel(context.WithValue(context.WithoutCancel(ctx), instanceKey{}, inst))
+	base := context.WithValue(context.WithoutCancel(ctx), instanceKey{}, inst)
+	if allocateMemory != nil {
+		base = experimental.WithMemoryAllocator(base, allocateMemory)
+	}
+	inst.ctx, inst.cancel = context.WithCancel(base)
 	inst.watchdog = time.AfterFunc(time.Hour, inst.cancel)
 	inst.watchdog.Stop()
 

@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,49 @@ func newRuntime(t testing.TB, cfg wasm.Config) *wasm.Runtime {
 	}
 	t.Cleanup(func() { rt.Close(context.Background()) })
 	return rt
+}
+
+// TestInstanceMemoryIsOutsideTheGoHeap: a guest that grows its memory to
+// 60 MiB does not grow the Go heap by as much: instance memory is mapped
+// outside it (and grown in place, without the copy a Go slice's growth
+// made), so idle instances do not pace the collector.
+func TestInstanceMemoryIsOutsideTheGoHeap(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("instance memory is mapped outside the Go heap on Linux only (wasm/memory_linux.go)")
+	}
+	ctx := context.Background()
+	rt := newRuntime(t, wasm.Config{})
+	// hw_match grows memory by 960 pages and writes its last word.
+	grow := (&wasmenc.Code{}).I32(960).MemoryGrow().Op(wasmenc.Drop).
+		I32(961*65536 - 4).I32('z').StoreI32(0).I32(0)
+	mod, err := rt.Compile(ctx, guest(twoToOne, grow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	pool := wasm.NewPool(mod, nil, 1)
+	defer pool.Close(ctx)
+	if got, err := pool.Match(ctx, []byte("x"), nil); err != nil || got != 0 {
+		t.Fatalf("warm-up call: %d, %v", got, err)
+	}
+	before := heap()
+	grown, err := mod.Instantiate(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer grown.Close(ctx)
+	if got, err := grown.Match([]byte("x"), nil); err != nil || got != 0 {
+		t.Fatalf("growing to 961 pages: %d, %v", got, err)
+	}
+	if size := grown.MemoryBytes(); size != 961*65536 {
+		t.Fatalf("memory is %d bytes, want %d", size, 961*65536)
+	}
+	if after := heap(); after > before+16<<20 {
+		t.Fatalf("the Go heap grew %d MiB for a guest's 60 MiB", (after-before)>>20)
+	}
 }
