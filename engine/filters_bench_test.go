@@ -38,8 +38,9 @@ func exampleModule(b *testing.B, name string) (*wasm.Runtime, *wasm.Module) {
 // BenchmarkExampleFilter is one event through each example filter, with the
 // engine's 10 ms deadline armed: JSON into guest memory, hw_match, state. A
 // call over the deadline is what the engine does with it: counted (as
-// "faults"), the instance replaced. A Go guest's occasional collection can
-// take that long on a busy machine (about one call in 10,000 here).
+// "faults"), the instance replaced. Before instance memory was mapped
+// (wasm/memory_linux.go) a Go guest's heap growth copied its memory and
+// about one call in 15,000 took that long; "faults" shows if any still do.
 func BenchmarkExampleFilter(b *testing.B) {
 	for _, name := range []string{"wat/rage3", "c/pagevisit", "assemblyscript/pricing-then-help", "go/bigspender"} {
 		filter := name[indexByte(name, '/')+1:]
