@@ -44,8 +44,15 @@ type Instance struct {
 func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, error) {
 	inst := &Instance{rt: m.rt}
 	base := context.WithValue(context.WithoutCancel(ctx), instanceKey{}, inst)
+	// wazero frees a memory with the module it returns; when instantiation
+	// fails after the memory was made (a data segment out of bounds, a
+	// start function that traps), the memory is ours to free.
+	var memory experimental.LinearMemory
 	if allocateMemory != nil {
-		base = experimental.WithMemoryAllocator(base, allocateMemory)
+		base = experimental.WithMemoryAllocator(base, experimental.MemoryAllocatorFunc(func(capacity, max uint64) experimental.LinearMemory {
+			memory = allocateMemory.Allocate(capacity, max)
+			return memory
+		}))
 	}
 	inst.ctx, inst.cancel = context.WithCancel(base)
 	inst.watchdog = time.AfterFunc(time.Hour, inst.cancel)
@@ -60,6 +67,9 @@ func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, err
 	inst.watchdog.Stop()
 	if err != nil {
 		inst.cancel()
+		if memory != nil {
+			memory.Free()
+		}
 		return nil, fmt.Errorf("wasm: instantiate: %w", inst.explain(err))
 	}
 	inst.mod = mod

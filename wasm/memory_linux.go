@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"sync/atomic"
 	"syscall"
 
 	"github.com/tetratelabs/wazero/experimental"
@@ -20,6 +21,9 @@ type linearMemory struct {
 	buf      []byte
 }
 
+// mappedMemories counts the mappings made and not yet unmapped.
+var mappedMemories atomic.Int64
+
 // allocateMemory is the runtime's memory allocator (experimental API).
 // The initial capacity is opened here, so that wazero's first Reallocate
 // (to the memory's minimum, at most that) cannot fail; when the mapping
@@ -32,6 +36,7 @@ var allocateMemory = experimental.MemoryAllocatorFunc(func(capacity, max uint64)
 	if err != nil {
 		return &heapMemory{max: max}
 	}
+	mappedMemories.Add(1)
 	m := &linearMemory{reserved: reserved, buf: reserved[:0]}
 	if capacity > 0 && m.Reallocate(capacity) == nil {
 		m.Free()
@@ -59,10 +64,12 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 }
 
 // Free unmaps the memory; wazero calls it once the instance is closed and
-// no call runs in it.
+// no call runs in it (Instantiate, when instantiation fails). A second
+// call does nothing.
 func (m *linearMemory) Free() {
 	if m.reserved != nil {
 		_ = syscall.Munmap(m.reserved)
+		mappedMemories.Add(-1)
 		m.reserved, m.buf = nil, nil
 	}
 }
