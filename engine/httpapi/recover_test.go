@@ -37,7 +37,9 @@ func TestAPanickingHandlerIsAnswered500(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the panicking request got no answer: %v", err)
 	}
-	var body struct{ Error struct{ Code, Message string } }
+	var body struct {
+		Error struct{ Code, Message string }
+	}
 	json.NewDecoder(resp.Body).Decode(&body)
 	resp.Body.Close()
 	if resp.StatusCode != 500 || body.Error.Code != "internal" || body.Error.Message == "" {
