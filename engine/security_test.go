@@ -37,33 +37,50 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// as makes a request with a given key ("" for none) and returns the status
-// and body.
-// declareBody sends a POST whose header declares a body of n bytes, sends
-// none of it, and reads the answer: one comes only if the server refuses
-// the request from its header alone.
-func declareBody(t *testing.T, s *server, key, path string, n int) (int, string) {
+// postHeader dials the server and writes a POST's header declaring an
+// n-byte body, as a raw client would, so that a test decides what of the
+// body to send and when to read.
+func postHeader(t *testing.T, s *server, key, path string, n int, timeout time.Duration) net.Conn {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(timeout))
 	auth := ""
 	if key != "" {
 		auth = "Authorization: Bearer " + key + "\r\n"
 	}
 	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: hookwire\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n", path, auth, n)
+	return conn
+}
+
+// readAnswer reads an HTTP answer from conn: its status and body.
+func readAnswer(conn net.Conn) (int, string, error) {
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
-		t.Fatalf("POST %s declaring %d bytes: no answer before the body (%v)", path, n, err)
+		return 0, "", err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	return resp.StatusCode, string(body), nil
 }
 
+// declareBody sends a POST whose header declares a body of n bytes, sends
+// none of it, and reads the answer: one comes only if the server refuses
+// the request from its header alone.
+func declareBody(t *testing.T, s *server, key, path string, n int) (int, string) {
+	t.Helper()
+	status, body, err := readAnswer(postHeader(t, s, key, path, n, 5*time.Second))
+	if err != nil {
+		t.Fatalf("POST %s declaring %d bytes: no answer before the body (%v)", path, n, err)
+	}
+	return status, body
+}
+
+// as makes a request with a given key ("" for none) and returns the status
+// and body.
 func (s *server) as(key, method, path string, body any) (int, []byte) {
 	s.t.Helper()
 	var r io.Reader
@@ -312,30 +329,18 @@ func TestRedirectToInternalIsNotFollowed(t *testing.T) {
 // reading the answer, as Python's urllib and requests do.
 func sendWholeBody(t *testing.T, s *server, key, path string, n int) (int, string, error) {
 	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(20 * time.Second))
-	auth := ""
-	if key != "" {
-		auth = "Authorization: Bearer " + key + "\r\n"
-	}
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: hookwire\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n", path, auth, n)
+	conn := postHeader(t, s, key, path, n, 20*time.Second)
 	chunk := bytes.Repeat([]byte(" "), 64<<10)
 	for sent := 0; sent < n; sent += len(chunk) {
 		if _, err := conn.Write(chunk[:min(len(chunk), n-sent)]); err != nil {
 			return 0, "", fmt.Errorf("writing the body, %d of %d bytes sent: %w", sent, n, err)
 		}
 	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	status, body, err := readAnswer(conn)
 	if err != nil {
 		return 0, "", fmt.Errorf("reading the answer after the body: %w", err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), nil
+	return status, body, nil
 }
 
 // TestEarlyAnswerReachesAClientThatWritesFirst: a request refused before
@@ -352,7 +357,7 @@ func TestEarlyAnswerReachesAClientThatWritesFirst(t *testing.T) {
 		mentions  string
 	}{
 		{admin, "/v1/events", 40 << 20, 413, "10485760"},
-		{"", "/v1/events", 3 << 20, 401, "unauthorized"},
+		{"", "/v1/events", 16 << 20, 401, "unauthorized"},
 	} {
 		status, body, err := sendWholeBody(t, srv, tc.key, tc.path, tc.size)
 		if err != nil || status != tc.status || !strings.Contains(body, tc.mentions) {
