@@ -18,7 +18,6 @@ import (
 type linearMemory struct {
 	reserved []byte // the whole reservation, PROT_NONE past open
 	open     uint64 // bytes readable and writable
-	buf      []byte
 }
 
 // mappedMemories counts the mappings made and not yet unmapped.
@@ -37,12 +36,11 @@ var allocateMemory = experimental.MemoryAllocatorFunc(func(capacity, max uint64)
 		return &heapMemory{max: max}
 	}
 	mappedMemories.Add(1)
-	m := &linearMemory{reserved: reserved, buf: reserved[:0]}
+	m := &linearMemory{reserved: reserved}
 	if capacity > 0 && m.Reallocate(capacity) == nil {
 		m.Free()
 		return &heapMemory{max: max}
 	}
-	m.buf = reserved[:0]
 	return m
 })
 
@@ -59,8 +57,7 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 		}
 		m.open = size
 	}
-	m.buf = m.reserved[:size]
-	return m.buf
+	return m.reserved[:size]
 }
 
 // Free unmaps the memory; wazero calls it once the instance is closed and
@@ -70,6 +67,29 @@ func (m *linearMemory) Free() {
 	if m.reserved != nil {
 		_ = syscall.Munmap(m.reserved)
 		mappedMemories.Add(-1)
-		m.reserved, m.buf = nil, nil
+		m.reserved = nil
 	}
 }
+
+// heapMemory is a linear memory on the Go heap, as wazero allocates by
+// default (growing past its capacity copies it): the stand-in when a
+// mapping cannot be made.
+type heapMemory struct {
+	buf []byte
+	max uint64
+}
+
+func (h *heapMemory) Reallocate(size uint64) []byte {
+	if size > h.max {
+		return nil
+	}
+	if size > uint64(cap(h.buf)) {
+		grown := make([]byte, size, min(max(size, 2*uint64(cap(h.buf))), h.max))
+		copy(grown, h.buf)
+		h.buf = grown
+	}
+	h.buf = h.buf[:size]
+	return h.buf
+}
+
+func (h *heapMemory) Free() { h.buf = nil }

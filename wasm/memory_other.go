@@ -2,14 +2,7 @@
 
 package wasm
 
-import (
-	"sync/atomic"
-
-	"github.com/tetratelabs/wazero/experimental"
-)
+import "github.com/tetratelabs/wazero/experimental"
 
 // allocateMemory is nil elsewhere: wazero's own allocation.
 var allocateMemory experimental.MemoryAllocator
-
-// mappedMemories is always zero here.
-var mappedMemories atomic.Int64
