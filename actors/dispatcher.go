@@ -10,7 +10,7 @@ import "sync"
 //
 // A turn (T) is an actor that has messages (or a timeout) waiting: a
 // worker runs it once, on its own goroutine.
-type dispatcher[T comparable] struct {
+type dispatcher[T any] struct {
 	mu     sync.Mutex
 	ready  sync.Cond
 	queue  []T // FIFO ring: head at start, len is size
@@ -19,7 +19,7 @@ type dispatcher[T comparable] struct {
 	closed bool
 }
 
-func newDispatcher[T comparable]() *dispatcher[T] {
+func newDispatcher[T any]() *dispatcher[T] {
 	d := &dispatcher[T]{queue: make([]T, 1024)}
 	d.ready.L = &d.mu
 	return d
