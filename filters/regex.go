@@ -137,10 +137,9 @@ func (b *dfaBuilder) classify() {
 	}
 	// Word-boundary assertions tell word runes from others, so a class
 	// must not mix them.
-	wordSensitive := b.assertions&(syntax.EmptyWordBoundary|syntax.EmptyNoWordBoundary) != 0
-	if wordSensitive {
-		for _, r := range []rune{'0', '9', 'A', 'Z', '_', '_', 'a', 'z'} {
-			edges[r], edges[r+1] = true, true
+	if b.assertions&(syntax.EmptyWordBoundary|syntax.EmptyNoWordBoundary) != 0 {
+		for _, word := range [][2]rune{{'0', '9'}, {'A', 'Z'}, {'_', '_'}, {'a', 'z'}} {
+			edges[word[0]], edges[word[1]+1] = true, true
 		}
 	}
 	for _, inst := range b.prog.Inst {
