@@ -38,32 +38,17 @@ func TestMailboxBoundsAndOrder(t *testing.T) {
 	}
 }
 
-func TestMailboxReservations(t *testing.T) {
+func TestMailboxClosesOnlyWhenIdle(t *testing.T) {
 	mb := NewMailbox[int](4)
-	if err := mb.Reserve(3); err != nil {
-		t.Fatal(err)
-	}
-	if err := mb.Push(1); err != nil {
-		t.Fatalf("one slot is still free: %v", err)
-	}
-	if err := mb.Push(2); !errors.Is(err, ErrMailboxFull) {
-		t.Fatalf("reserved slots must count: %v", err)
-	}
+	mb.Push(1)
 	if mb.closeIfIdle() {
-		t.Fatal("a mailbox with reservations must not close as idle")
+		t.Fatal("a mailbox holding a message must not close as idle")
 	}
-	if err := mb.PushReserved(7, 8); err != nil {
-		t.Fatal(err)
-	}
-	mb.Release(1)
-	if err := mb.Push(3); err != nil {
-		t.Fatalf("released slot should be free: %v", err)
-	}
-	if got := mb.Drain(nil); len(got) != 4 {
+	if got := mb.Drain(nil); len(got) != 1 {
 		t.Fatalf("drained %v", got)
 	}
 	if !mb.closeIfIdle() {
-		t.Fatal("empty mailbox without reservations should close")
+		t.Fatal("an empty mailbox should close")
 	}
 	if err := mb.Push(1); !errors.Is(err, ErrMailboxClosed) {
 		t.Fatalf("push after close: %v", err)
@@ -181,8 +166,7 @@ func TestRegistryPassivatesIdleActorsAndRespawns(t *testing.T) {
 	var spawned atomic.Int32
 	recs := sync.Map{}
 	reg := NewRegistry(ctx, &g, RegistryConfig[string, int]{
-		MailboxCapacity: 8,
-		SweepInterval:   5 * time.Millisecond,
+		SweepInterval: 5 * time.Millisecond,
 		Spawn: func(key string) Behaviour[int] {
 			spawned.Add(1)
 			r := &recorder{idleAfter: 20 * time.Millisecond, stopped: make(chan StopReason, 1)}
@@ -190,25 +174,19 @@ func TestRegistryPassivatesIdleActorsAndRespawns(t *testing.T) {
 			return r
 		},
 	})
-	mb, err := reg.Reserve("a", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mb.PushReserved(1, 2)
-	if _, err := reg.Reserve("b", 9); !errors.Is(err, ErrMailboxFull) || reg.Has("b") {
-		t.Fatalf("a reservation over capacity must fail without spawning: %v, live=%v", err, reg.Has("b"))
-	}
-	waitUntil(t, func() bool { return !reg.Has("a") })
+	reg.Send("a", 1)
+	reg.Send("a", 2)
+	waitUntil(t, func() bool { return spawned.Load() == 1 && !reg.Has("a") })
 	first, _ := recs.Load(int32(1))
 	if reason := <-first.(*recorder).stopped; reason != StopIdle {
 		t.Fatalf("stop reason %v, want idle", reason)
 	}
-	mb, err = reg.Reserve("a", 1)
-	if err != nil {
-		t.Fatal(err)
+	if got := first.(*recorder).values(); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("the first actor received %v, want 1 2", got)
 	}
-	mb.PushReserved(3)
-	if spawned.Load() != 2 || !reg.Has("a") {
+	reg.Send("a", 3)
+	waitUntil(t, func() bool { return reg.Has("a") })
+	if spawned.Load() != 2 {
 		t.Fatalf("spawned %d actors, want a fresh one for the returning key", spawned.Load())
 	}
 	cancel()
@@ -216,19 +194,21 @@ func TestRegistryPassivatesIdleActorsAndRespawns(t *testing.T) {
 	if reg.Len() != 0 {
 		t.Fatalf("%d actors left after shutdown", reg.Len())
 	}
+	if err := reg.Send("a", 4); !errors.Is(err, ErrMailboxClosed) {
+		t.Fatalf("send after shutdown: %v, want ErrMailboxClosed", err)
+	}
 }
 
-// TestRegistryNeverLosesAMessageToPassivation races pushes against idle
-// stops: every reserved message must be received by some incarnation.
+// TestRegistryNeverLosesAMessageToPassivation races sends against idle
+// stops: every message must be received by some incarnation.
 func TestRegistryNeverLosesAMessageToPassivation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var g Group
-	var received atomic.Int64
+	var received, stops atomic.Int64
 	reg := NewRegistry(ctx, &g, RegistryConfig[int, int]{
-		MailboxCapacity: 1024,
-		SweepInterval:   time.Millisecond,
+		SweepInterval: time.Millisecond,
 		Spawn: func(int) Behaviour[int] {
-			return &countingIdle{received: &received, since: time.Now()}
+			return &countingIdle{received: &received, stops: &stops, since: time.Now()}
 		},
 	})
 	const senders, each = 4, 2000
@@ -238,13 +218,8 @@ func TestRegistryNeverLosesAMessageToPassivation(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range each {
-				key := (s*each + i) % 7
-				for {
-					mb, err := reg.Reserve(key, 1)
-					if err == nil {
-						mb.PushReserved(i)
-						break
-					}
+				if err := reg.Send((s*each+i)%7, i); err != nil {
+					t.Errorf("send: %v", err)
 				}
 				if i%100 == 0 {
 					time.Sleep(time.Millisecond)
@@ -258,46 +233,59 @@ func TestRegistryNeverLosesAMessageToPassivation(t *testing.T) {
 	if got := received.Load(); got != senders*each {
 		t.Fatalf("received %d of %d messages", got, senders*each)
 	}
+	if stops.Load() == 0 {
+		t.Fatal("no actor passivated: the race was not run")
+	}
 }
 
 type countingIdle struct {
-	received *atomic.Int64
-	since    time.Time
+	received, stops *atomic.Int64
+	since           time.Time
 }
 
 func (c *countingIdle) Receive(b []int)        { c.received.Add(int64(len(b))); c.since = time.Now() }
 func (c *countingIdle) Deadline() time.Time    { return c.since.Add(50 * time.Microsecond) }
 func (c *countingIdle) Timeout(time.Time) bool { return true }
-func (c *countingIdle) Stopped(StopReason)     {}
+func (c *countingIdle) Stopped(r StopReason) {
+	if r == StopIdle {
+		c.stops.Add(1)
+	}
+}
 
 // TestRegistryActorsOwnNoGoroutine: ten thousand actors that have had
-// their turn cost no goroutine each, each sees its messages in order,
-// and shutdown stops every one of them after draining.
+// their turn cost no goroutine each, each sees its messages in order
+// (sent one by one and staged together), and shutdown stops every one of
+// them after draining.
 func TestRegistryActorsOwnNoGoroutine(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var g Group
 	before := runtime.NumGoroutine()
-	const actors, each = 10_000, 5
+	const actors, each = 10_000, 6
 	var stopped, outOfOrder, received atomic.Int64
 	reg := NewRegistry(ctx, &g, RegistryConfig[int, int]{
-		MailboxCapacity: each,
-		Workers:         4,
+		Partitions: 4,
 		Spawn: func(int) Behaviour[int] {
 			return &ordered{stopped: &stopped, outOfOrder: &outOfOrder, received: &received}
 		},
 	})
+	sender := reg.NewSender()
 	for i := range each {
 		for key := range actors {
-			mb, err := reg.Reserve(key, 1)
-			if err != nil {
-				t.Fatalf("reserve %d: %v", key, err)
+			if i%2 == 0 {
+				if err := reg.Send(key, i); err != nil {
+					t.Fatalf("send to %d: %v", key, err)
+				}
+				continue
 			}
-			mb.PushReserved(i)
+			sender.Add(key, i)
+		}
+		if err := sender.Flush(); err != nil {
+			t.Fatal(err)
 		}
 	}
 	waitUntil(t, func() bool { return received.Load() == actors*each })
-	if n := runtime.NumGoroutine() - before; n > 4+1+5 {
-		t.Fatalf("%d goroutines for %d live actors, want the 4 workers and the sweeper", n, reg.Len())
+	if n := runtime.NumGoroutine() - before; n > 4+5 {
+		t.Fatalf("%d goroutines for %d live actors, want the 4 workers", n, reg.Len())
 	}
 	if reg.Len() != actors {
 		t.Fatalf("%d live actors, want %d", reg.Len(), actors)
@@ -340,8 +328,7 @@ func TestRegistryRetainsKeys(t *testing.T) {
 	defer cancel()
 	spawnedWith := make(chan string, 2)
 	reg := NewRegistry(ctx, &g, RegistryConfig[string, int]{
-		MailboxCapacity: 8,
-		RetainKey:       strings.Clone,
+		RetainKey: strings.Clone,
 		Spawn: func(key string) Behaviour[int] {
 			spawnedWith <- key
 			return &recorder{idleAfter: time.Minute, stopped: make(chan StopReason, 1)}
@@ -350,9 +337,12 @@ func TestRegistryRetainsKeys(t *testing.T) {
 	batch := "session-a and the rest of a large buffer"
 	key := batch[:9]
 	for range 2 {
-		if _, err := reg.Reserve(key, 1); err != nil {
+		if err := reg.Send(key, 1); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := reg.Settle(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if got := <-spawnedWith; got != key || unsafe.StringData(got) == unsafe.StringData(key) {
 		t.Fatalf("spawned with %q at the caller's bytes: %v", got, unsafe.StringData(got) == unsafe.StringData(key))
@@ -362,45 +352,102 @@ func TestRegistryRetainsKeys(t *testing.T) {
 	}
 }
 
-type countingScheduler struct{ turns int }
+// TestRegistryControlMessagesSpawnNobody: a control message reaches a live
+// actor; for a key without one it goes to Undeliverable and spawns none.
+func TestRegistryControlMessagesSpawnNobody(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var g Group
+	defer g.Wait()
+	defer cancel()
+	undelivered := make(chan int, 4)
+	rec := &recorder{stopped: make(chan StopReason, 1)}
+	reg := NewRegistry(ctx, &g, RegistryConfig[string, int]{
+		Spawn:         func(string) Behaviour[int] { return rec },
+		Undeliverable: func(key string, msg int) { undelivered <- msg },
+	})
+	reg.PushControl("nobody", 7)
+	if got := <-undelivered; got != 7 {
+		t.Fatalf("undeliverable got %d, want 7", got)
+	}
+	if reg.Has("nobody") || reg.Len() != 0 {
+		t.Fatal("a control message spawned an actor")
+	}
+	reg.Send("a", 1)
+	reg.PushControl("a", 2)
+	reg.Settle(ctx)
+	if got := rec.values(); !slices.Equal(got, []int{1, 2}) || len(undelivered) != 0 {
+		t.Fatalf("the live actor received %v (%d undelivered), want 1 2", got, len(undelivered))
+	}
+}
 
-func (s *countingScheduler) schedule() { s.turns++ }
+// TestRegistryPanicHarmsOnlyItsActor: a turn that panics is supervised;
+// the other actors of the partition get their messages in the same round.
+func TestRegistryPanicHarmsOnlyItsActor(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var g Group
+	defer g.Wait()
+	defer cancel()
+	recs := map[string]*recorder{
+		"bad":  {panicOn: 13, stopped: make(chan StopReason, 1)},
+		"good": {panicOn: 13, stopped: make(chan StopReason, 1)},
+	}
+	var panics atomic.Int32
+	reg := NewRegistry(ctx, &g, RegistryConfig[string, int]{
+		Partitions: 1,
+		Spawn:      func(key string) Behaviour[int] { return recs[key] },
+		Supervisor: func(key, recovered any, stack []byte) Directive {
+			if key != "bad" {
+				t.Errorf("panic reported for %v", key)
+			}
+			panics.Add(1)
+			return Restart
+		},
+	})
+	sender := reg.NewSender()
+	sender.Add("bad", 13)
+	sender.Add("good", 1)
+	sender.Add("bad", 2)
+	sender.Flush()
+	reg.Settle(ctx)
+	reg.Send("bad", 3)
+	reg.Settle(ctx)
+	if panics.Load() != 1 || recs["bad"].restarts != 1 {
+		t.Fatalf("%d panics, %d restarts; want 1 and 1", panics.Load(), recs["bad"].restarts)
+	}
+	if got := recs["good"].values(); !slices.Equal(got, []int{1}) {
+		t.Fatalf("the other actor received %v, want 1", got)
+	}
+	if got := recs["bad"].values(); !slices.Equal(got, []int{3}) {
+		t.Fatalf("the restarted actor received %v after its panic, want 3", got)
+	}
+}
 
-// TestDispatchedMailboxKeepsALoneMessageInPlace: a registry mailbox keeps
-// its only message in its own slot and moves to a borrowed buffer when
-// more come, in order, whether they come one by one or reserved together.
-func TestDispatchedMailboxKeepsALoneMessageInPlace(t *testing.T) {
-	var m Mailbox[int]
-	var sched countingScheduler
-	var buffers bufferPool[int]
-	m.initDispatched(8, &sched, &buffers)
-	drain := func() []int { return m.Drain(nil) }
-	if err := m.Push(1); err != nil {
+// TestRegistrySettleWaitsForQueuedTurns: Settle returns once what was
+// queued before it has been handled, and not before.
+func TestRegistrySettleWaitsForQueuedTurns(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var g Group
+	defer g.Wait()
+	defer cancel()
+	block := make(chan struct{})
+	rec := &recorder{panicOn: -1, stopped: make(chan StopReason, 1)}
+	reg := NewRegistry(ctx, &g, RegistryConfig[string, int]{
+		Spawn: func(string) Behaviour[int] { return behaviourFunc{rec, block} },
+	})
+	reg.Send("a", 1)
+	short, stop := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer stop()
+	if err := reg.Settle(short); err == nil {
+		t.Fatal("Settle returned while a queued turn was blocked")
+	}
+	if reg.Pending() != 1 {
+		t.Fatalf("pending %d, want 1", reg.Pending())
+	}
+	close(block)
+	if err := reg.Settle(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if m.borrowed != nil || &m.user[0] != &m.one[0] {
-		t.Fatal("a lone message borrowed a buffer")
-	}
-	if got := drain(); len(got) != 1 || got[0] != 1 || m.one[0] != 0 {
-		t.Fatalf("drained %v, slot left %d", got, m.one[0])
-	}
-	for i := 2; i <= 4; i++ {
-		if err := m.Push(i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if m.borrowed == nil || m.one[0] != 0 {
-		t.Fatalf("three messages: borrowed %v, slot %d", m.borrowed != nil, m.one[0])
-	}
-	if got := drain(); !slices.Equal(got, []int{2, 3, 4}) {
-		t.Fatalf("drained %v, want 2 3 4", got)
-	}
-	if err := m.Reserve(2); err != nil {
-		t.Fatal(err)
-	}
-	m.PushReserved(5, 6)
-	m.Push(7)
-	if got := drain(); !slices.Equal(got, []int{5, 6, 7}) || m.Len() != 0 || sched.turns == 0 {
-		t.Fatalf("drained %v (len after %d, %d turns scheduled), want 5 6 7", got, m.Len(), sched.turns)
+	if got := rec.values(); !slices.Equal(got, []int{1}) || reg.Pending() != 0 {
+		t.Fatalf("after Settle: received %v, pending %d", got, reg.Pending())
 	}
 }

@@ -3,8 +3,9 @@
 // registry that spawns an actor on first use and lets it passivate when idle.
 //
 // A standalone actor (Spawn) owns a goroutine: it may block on I/O. A
-// registry's actors own none: a push schedules the actor's turn on the
-// registry's few workers, so a million idle actors cost their state only.
+// registry's actors own none: keys are partitioned over a few workers, and
+// each worker runs its own actors' turns from one queue, so a million idle
+// actors cost their state only.
 //
 // It knows nothing of events or webhooks; engine/session and
 // engine/delivery give it their behaviours. protoactor-go's actor/ and

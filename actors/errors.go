@@ -3,7 +3,7 @@ package actors
 import "errors"
 
 var (
-	// ErrMailboxFull is returned by Push and Reserve when the mailbox holds
+	// ErrMailboxFull is returned by Push when the mailbox holds
 	// its capacity. Callers answer with back-pressure (HTTP 429); nothing is
 	// dropped silently.
 	ErrMailboxFull = errors.New("actors: mailbox full")

@@ -4,54 +4,51 @@ import (
 	"context"
 	"hash/maphash"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-const registryShards = 1 << shardBits
-
-// Registry owns one actor per key, spawned on first use and removed when its
-// behaviour asks to stop while idle (passivation). Its actors own no
-// goroutine: a push schedules the actor's turn on a fixed pool of workers,
-// and one sweeper goroutine hands due timeouts out, so an idle actor costs
-// only its state. Every method is safe for concurrent use.
+// Registry owns one actor per key, spawned by its first message and
+// removed when its behaviour asks to stop while idle (passivation).
 //
-// Lookups that reserve room and the idle check that closes a mailbox take
-// the same shard lock, so a message is never pushed to an actor that has
-// just decided to leave.
+// Keys are partitioned by hash over a few workers, and a key's actor lives
+// in its worker's partition for good: the worker alone spawns, runs and
+// passivates it, so an actor needs no mailbox, lock or scheduling state of
+// its own, and an idle one costs its behaviour and a table entry. A sender
+// appends messages to their partitions' queues (one lock per partition per
+// batch, not one per actor); the worker takes its whole queue at once,
+// groups the messages by key in arrival order, and gives each actor one
+// turn with all of its messages. A turn that blocks holds up the other
+// actors of its partition, so Receive must be quick.
+//
+// This replaced a registry of per-actor mailboxes scheduled on a shared
+// queue: for events spread over 100k sessions, nearly every message went
+// to its own actor, and locking, reserving, scheduling and draining a
+// mailbox per message cost a fifth of the engine's CPU (RATIONALE.md).
+//
+// Every method is safe for concurrent use.
 type Registry[K comparable, M any] struct {
-	ctx        context.Context
-	spawn      func(K) Behaviour[M]
-	capacity   int
-	supervisor Supervisor
-	sweep      time.Duration
-	retainKey  func(K) K
-	seed       maphash.Seed
-	dispatcher *dispatcher[*cell[K, M]]
-	live       sync.WaitGroup // one per actor not yet Stopped
-	buffers    bufferPool[M]  // mailbox buffers, lent while messages wait
-	shards     [registryShards]registryShard[K, M]
-}
-
-type registryShard[K comparable, M any] struct {
-	mu     sync.Mutex
-	closed bool
-	actors cellTable[K, M]
+	spawn         func(K) Behaviour[M]
+	supervisor    Supervisor
+	sweep         time.Duration
+	retainKey     func(K) K
+	undeliverable func(K, M)
+	seed          maphash.Seed
+	parts         []partition[K, M]
 }
 
 // RegistryConfig configures a Registry.
 type RegistryConfig[K comparable, M any] struct {
-	// Spawn makes the behaviour of a new actor for key. It runs under the
-	// shard lock, so it must be quick (defer loading to the first Receive).
+	// Spawn makes the behaviour of a new actor for key, on its partition's
+	// worker; it should be quick (defer loading to the first Receive).
 	Spawn func(key K) Behaviour[M]
-	// MailboxCapacity bounds each actor's ordinary messages.
-	MailboxCapacity int
 	// Supervisor handles panics; nil means ResumeAlways.
 	Supervisor Supervisor
-	// Workers run the actors' turns; 0 means 2 per CPU. Receive should not
-	// block for long: a blocked turn holds a worker.
-	Workers int
+	// Partitions is the number of workers, each owning the actors of its
+	// share of the keys; 0 means 2 per CPU.
+	Partitions int
 	// SweepInterval is how often deadlines are checked (default 1s): a
 	// Timeout runs up to this long after its Deadline.
 	SweepInterval time.Duration
@@ -59,311 +56,395 @@ type RegistryConfig[K comparable, M any] struct {
 	// the registry and the actor to keep (strings.Clone for a string that
 	// views a larger buffer).
 	RetainKey func(key K) K
+	// Undeliverable, when set, is given each control message whose key
+	// has no live actor (control messages spawn none), so that a question
+	// can be answered "nobody here" instead of waiting.
+	Undeliverable func(key K, msg M)
+}
+
+// partition is one worker's share of the keys: the queue senders append
+// to, and the actors the worker owns.
+type partition[K comparable, M any] struct {
+	mu     sync.Mutex
+	queue  []envelope[K, M]
+	closed bool
+	wake   chan struct{} // 1-buffered: the queue is not empty
+	// queued and handled count messages in and out, for Settle and Pending.
+	queued  atomic.Int64
+	handled atomic.Int64
+	// actors is written by the worker only, under members; the worker
+	// reads it without the lock, everyone else (Has) with it.
+	members sync.RWMutex
+	actors  memberTable[K, M]
+	// keep partitions' locks on cache lines of their own.
+	_ [64]byte
+}
+
+// envelope is a queued message and the key of its actor.
+type envelope[K comparable, M any] struct {
+	key     K
+	hash    uint64 // slotHash of key, computed once by the sender
+	msg     M
+	control bool
+}
+
+// member is one live actor of a partition.
+type member[K comparable, M any] struct {
+	key       K
+	hash      uint64
+	behaviour Behaviour[M]
+	deadline  int64 // Unix ns of the behaviour's Deadline; 0: none
+	// pending and next place the actor's messages in the worker's turn
+	// buffer while a taken queue is sorted by actor.
+	pending, next int32
 }
 
 // NewRegistry returns a registry whose actors run until ctx ends; group
-// waits for its workers, and for every actor's Stopped.
+// waits for its workers, which drain their queues and call every actor's
+// Stopped before they return.
 func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg RegistryConfig[K, M]) *Registry[K, M] {
-	r := &Registry[K, M]{ctx: ctx, spawn: cfg.Spawn, capacity: cfg.MailboxCapacity, supervisor: cfg.Supervisor,
-		sweep: cfg.SweepInterval, retainKey: cfg.RetainKey, seed: maphash.MakeSeed(), dispatcher: newDispatcher[*cell[K, M]]()}
+	r := &Registry[K, M]{spawn: cfg.Spawn, supervisor: cfg.Supervisor, sweep: cfg.SweepInterval,
+		retainKey: cfg.RetainKey, undeliverable: cfg.Undeliverable, seed: maphash.MakeSeed()}
 	if r.supervisor == nil {
 		r.supervisor = ResumeAlways
 	}
 	if r.sweep <= 0 {
 		r.sweep = time.Second
 	}
-	workers := cfg.Workers
-	if workers <= 0 {
-		workers = 2 * runtime.GOMAXPROCS(0)
+	n := cfg.Partitions
+	if n <= 0 {
+		n = 2 * runtime.GOMAXPROCS(0)
 	}
-	var working sync.WaitGroup
-	for range workers {
-		working.Add(1)
-		group.Go(func() {
-			defer working.Done()
-			var drained []M // the worker's own, turn after turn
-			r.dispatcher.work(func(c *cell[K, M]) { c.run(&drained) })
-		})
+	r.parts = make([]partition[K, M], n)
+	for i := range r.parts {
+		p := &r.parts[i]
+		p.wake = make(chan struct{}, 1)
+		w := &worker[K, M]{r: r, p: p}
+		group.Go(func() { w.run(ctx) })
 	}
-	group.Go(func() {
-		r.sweepUntilDone()
-		r.shutdown()
-		r.dispatcher.close()
-		working.Wait()
-	})
 	return r
 }
 
-// locate returns key's shard and its hash in the shard's table.
-func (r *Registry[K, M]) locate(key K) (*registryShard[K, M], uint64) {
-	h := tableHash(maphash.Comparable(r.seed, key))
-	return &r.shards[h%registryShards], h
+// locate returns key's partition and its slotHash there.
+func (r *Registry[K, M]) locate(key K) (int, uint64) {
+	h := maphash.Comparable(r.seed, key)
+	return int(h % uint64(len(r.parts))), slotHash(h)
 }
 
-// Touch reads where the actors of n keys are kept, without locking, so
-// that a caller about to Reserve them all has them in the cache: their
-// misses overlap here instead of each waiting for the one before inside
-// a lookup (which takes a lock, and a lock orders memory). It changes
-// nothing; the sum it returns means nothing.
-func (r *Registry[K, M]) Touch(n int, key func(i int) K) int {
-	var hashes [32]uint64
-	sum := 0
-	for start := 0; start < n; start += len(hashes) {
-		chunk := hashes[:min(len(hashes), n-start)]
-		for i := range chunk {
-			chunk[i] = tableHash(maphash.Comparable(r.seed, key(start+i)))
-		}
-		for _, h := range chunk {
-			sum += r.shards[h%registryShards].actors.touchSlot(h)
-		}
-		for _, h := range chunk {
-			sum += r.shards[h%registryShards].actors.touchCell(h)
-		}
-	}
-	return sum
+// Send queues an ordinary message for key's actor, spawning it if needed.
+// It fails only with ErrMailboxClosed, once the registry is shutting down.
+func (r *Registry[K, M]) Send(key K, msg M) error {
+	p, h := r.locate(key)
+	return r.parts[p].append(envelope[K, M]{key: key, hash: h, msg: msg})
 }
 
-// Reserve finds or spawns key's actor and reserves room for n messages in
-// its mailbox. The caller must follow with PushReserved or Release on the
-// returned mailbox.
-func (r *Registry[K, M]) Reserve(key K, n int) (*Mailbox[M], error) {
-	mb, _, err := r.ReserveSpawning(key, n)
-	return mb, err
-}
-
-// ReserveSpawning is Reserve that also reports whether it spawned the
-// actor, for callers that tell others about a new actor before its first
-// turn.
-func (r *Registry[K, M]) ReserveSpawning(key K, n int) (mb *Mailbox[M], spawned bool, err error) {
-	s, h := r.locate(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || r.ctx.Err() != nil {
-		return nil, false, ErrMailboxClosed
-	}
-	c, ok := s.actors.get(h, key)
-	if !ok {
-		if n > r.capacity {
-			return nil, false, ErrMailboxFull // refuse before spawning an actor for nothing
-		}
-		if r.retainKey != nil {
-			key = r.retainKey(key)
-		}
-		c = r.newCell(key)
-		s.actors.put(h, c)
-	}
-	if err := c.mailbox.Reserve(n); err != nil {
-		return nil, !ok, err
-	}
-	return &c.mailbox, !ok, nil
-}
-
-// PushControl delivers a control message to key's actor if it is running.
+// PushControl queues a message for key's actor if it is live when its
+// worker comes to it; otherwise Undeliverable gets it.
 func (r *Registry[K, M]) PushControl(key K, msg M) error {
-	s, h := r.locate(key)
-	s.mu.Lock()
-	c, ok := s.actors.get(h, key)
-	s.mu.Unlock()
-	if !ok {
+	p, h := r.locate(key)
+	return r.parts[p].append(envelope[K, M]{key: key, hash: h, msg: msg, control: true})
+}
+
+func (p *partition[K, M]) append(envs ...envelope[K, M]) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
 		return ErrMailboxClosed
 	}
-	return c.mailbox.PushControl(msg)
+	wasEmpty := len(p.queue) == 0
+	p.queue = append(p.queue, envs...)
+	p.queued.Add(int64(len(envs)))
+	p.mu.Unlock()
+	if wasEmpty {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// Sender stages many messages and queues them with one lock per
+// partition. It belongs to one goroutine.
+type Sender[K comparable, M any] struct {
+	r      *Registry[K, M]
+	staged [][]envelope[K, M]
+}
+
+// NewSender returns a Sender for r.
+func (r *Registry[K, M]) NewSender() *Sender[K, M] {
+	return &Sender[K, M]{r: r, staged: make([][]envelope[K, M], len(r.parts))}
+}
+
+// Add stages an ordinary message for key's actor.
+func (s *Sender[K, M]) Add(key K, msg M) {
+	p, h := s.r.locate(key)
+	s.staged[p] = append(s.staged[p], envelope[K, M]{key: key, hash: h, msg: msg})
+}
+
+// Flush queues everything staged, in the order it was added per key. It
+// fails with ErrMailboxClosed if a partition has shut down; what was
+// staged for it is dropped.
+func (s *Sender[K, M]) Flush() error {
+	var err error
+	for i, envs := range s.staged {
+		if len(envs) == 0 {
+			continue
+		}
+		if e := s.r.parts[i].append(envs...); e != nil {
+			err = e
+		}
+		clear(envs)
+		s.staged[i] = envs[:0]
+		if cap(envs) > 1<<14 { // a burst's buffer: let it go
+			s.staged[i] = nil
+		}
+	}
+	return err
+}
+
+// Has reports whether key's actor is live.
+func (r *Registry[K, M]) Has(key K) bool {
+	i, h := r.locate(key)
+	p := &r.parts[i]
+	p.members.RLock()
+	m := p.actors.get(h, key)
+	p.members.RUnlock()
+	return m != nil
 }
 
 // Len reports the number of live actors.
 func (r *Registry[K, M]) Len() int {
 	n := 0
-	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.Lock()
-		n += s.actors.live
-		s.mu.Unlock()
+	for i := range r.parts {
+		p := &r.parts[i]
+		p.members.RLock()
+		n += p.actors.live
+		p.members.RUnlock()
 	}
 	return n
 }
 
-// Has reports whether key's actor is live.
-func (r *Registry[K, M]) Has(key K) bool {
-	s, h := r.locate(key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.actors.get(h, key)
-	return ok
+// Pending reports messages queued and not yet handled.
+func (r *Registry[K, M]) Pending() int64 {
+	n := int64(0)
+	for i := range r.parts {
+		n += r.parts[i].queued.Load() - r.parts[i].handled.Load()
+	}
+	return n
 }
 
-// sweepUntilDone hands timeouts to the actors whose deadline has passed,
-// every sweep interval, until the context ends.
-func (r *Registry[K, M]) sweepUntilDone() {
-	ticker := time.NewTicker(r.sweep)
-	defer ticker.Stop()
-	var due []*cell[K, M]
-	for {
-		select {
-		case <-r.ctx.Done():
-			return
-		case now := <-ticker.C:
-			for i := range r.shards {
-				s := &r.shards[i]
-				s.mu.Lock()
-				s.actors.all(func(c *cell[K, M]) {
-					if d := c.deadline.Load(); d != 0 && d <= now.UnixNano() {
-						due = append(due, c)
-					}
-				})
-				s.mu.Unlock()
-				for _, c := range due {
-					c.timeoutDue.Store(true)
-					c.schedule()
-				}
-				clear(due)
-				due = due[:0]
+// Settle waits until every message queued before the call has been
+// handled (or ctx ends): what those messages caused their actors to do
+// within their turns is done then.
+func (r *Registry[K, M]) Settle(ctx context.Context) error {
+	targets := make([]int64, len(r.parts))
+	for i := range r.parts {
+		targets[i] = r.parts[i].queued.Load()
+	}
+	for i := range r.parts {
+		for r.parts[i].handled.Load() < targets[i] {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Microsecond):
 			}
 		}
 	}
+	return nil
 }
 
-// shutdown closes every mailbox and gives every actor a last turn: it
-// drains what was queued, then Stopped(StopShutdown) runs. It returns
-// when every actor has stopped.
-func (r *Registry[K, M]) shutdown() {
-	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.Lock()
-		s.closed = true
-		cells := make([]*cell[K, M], 0, s.actors.live)
-		s.actors.all(func(c *cell[K, M]) { cells = append(cells, c) })
-		s.mu.Unlock()
-		for _, c := range cells {
-			c.shuttingDown.Store(true)
-			c.mailbox.Close() // refuses pushes from now on, and schedules a turn
+// worker runs one partition: its actors' turns and timeouts.
+type worker[K comparable, M any] struct {
+	r *Registry[K, M]
+	p *partition[K, M]
+	// The worker's own buffers, turn after turn: the queue it took last
+	// (handed back to senders on the next take), each message's actor, the
+	// actors with messages, and the messages sorted by actor.
+	spare   []envelope[K, M]
+	owners  []*member[K, M]
+	touched []*member[K, M]
+	batch   []M
+	sink    uint64 // what touch read, stored so that its reads are kept
+}
+
+func (w *worker[K, M]) run(ctx context.Context) {
+	ticker := time.NewTicker(w.r.sweep)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-w.p.wake:
+			w.handle(w.take())
+		case now := <-ticker.C:
+			// What is queued first: a message due to an actor that is
+			// about to time out keeps it.
+			w.handle(w.take())
+			w.sweepDue(now)
+		case <-ctx.Done():
+			w.p.mu.Lock()
+			w.p.closed = true
+			w.p.mu.Unlock()
+			w.handle(w.take())
+			w.stopAll()
+			return
 		}
 	}
-	r.live.Wait()
 }
 
-// Cell states: idle (no turn queued), scheduled (queued or running), and
-// stopped (gone; never scheduled again).
-const (
-	cellIdle int32 = iota
-	cellScheduled
-	cellStopped
-)
-
-// cell is one registry actor: its mailbox, behaviour and scheduling state,
-// in one allocation (a million idle actors are a million of these for the
-// collector to mark).
-type cell[K comparable, M any] struct {
-	key K
-	// state is next to key, so that a Touch brings in both with one line.
-	state        atomic.Int32
-	registry     *Registry[K, M]
-	mailbox      Mailbox[M]
-	behaviour    Behaviour[M]
-	deadline     atomic.Int64 // Unix ns of the behaviour's Deadline; 0: none
-	timeoutDue   atomic.Bool
-	shuttingDown atomic.Bool
+// take swaps the partition's queue for the worker's empty spare.
+func (w *worker[K, M]) take() []envelope[K, M] {
+	w.p.mu.Lock()
+	q := w.p.queue
+	w.p.queue = w.spare[:0]
+	w.p.mu.Unlock()
+	w.spare = nil
+	return q
 }
 
-// newCell makes key's actor; called under the shard lock.
-func (r *Registry[K, M]) newCell(key K) *cell[K, M] {
-	c := &cell[K, M]{key: key, registry: r, behaviour: r.spawn(key)}
-	c.mailbox.initDispatched(r.capacity, c, &r.buffers)
-	c.noteDeadline()
-	r.live.Add(1)
-	return c
-}
-
-// schedule queues the actor's turn unless one is already queued or
-// running (that turn looks at the mailbox again before it goes idle).
-func (c *cell[K, M]) schedule() {
-	if c.state.CompareAndSwap(cellIdle, cellScheduled) {
-		c.registry.dispatcher.schedule(c)
+// handle gives every actor with messages in q one turn with all of them,
+// in the order they were queued.
+func (w *worker[K, M]) handle(q []envelope[K, M]) {
+	if len(q) == 0 {
+		w.spare = q
+		return
 	}
-}
-
-func (c *cell[K, M]) noteDeadline() {
-	if d := c.behaviour.Deadline(); d.IsZero() {
-		c.deadline.Store(0)
-	} else {
-		c.deadline.Store(d.UnixNano())
+	w.touch(q)
+	owners, touched := w.owners[:0], w.touched[:0]
+	for i := range q {
+		e := &q[i]
+		m := w.p.actors.get(e.hash, e.key)
+		if m == nil {
+			if e.control {
+				if w.r.undeliverable != nil {
+					w.r.undeliverable(e.key, e.msg)
+				}
+				owners = append(owners, nil)
+				continue
+			}
+			m = w.spawn(e.key, e.hash)
+		}
+		if m.pending == 0 {
+			touched = append(touched, m)
+		}
+		m.pending++
+		owners = append(owners, m)
 	}
-}
-
-// run is one turn on a worker: the queued messages (drained into the
-// worker's buffer), then a due timeout, then the last rites if the
-// registry is shutting down.
-func (c *cell[K, M]) run(buf *[]M) {
-	r := c.registry
-	batch := c.mailbox.Drain((*buf)[:0])
-	ok := true
-	if len(batch) > 0 {
-		ok = c.guard(func() { c.behaviour.Receive(batch) })
+	// A counting sort by actor: each actor's messages end up together, in
+	// queue order.
+	n := int32(0)
+	for _, m := range touched {
+		m.next = n
+		n += m.pending
 	}
+	batch := slices.Grow(w.batch[:0], int(n))[:n]
+	for i, m := range owners {
+		if m != nil {
+			batch[m.next] = q[i].msg
+			m.next++
+		}
+	}
+	for _, m := range touched {
+		w.turn(m, batch[m.next-m.pending:m.next])
+		m.pending = 0
+	}
+	w.p.handled.Add(int64(len(q)))
 	clear(batch)
-	*buf = batch[:0]
-	if !ok {
-		c.stop(StopSupervisor)
+	clear(owners)
+	clear(touched)
+	clear(q)
+	w.batch, w.owners, w.touched = batch[:0], owners[:0], touched[:0]
+	if cap(q) <= 1<<14 { // a burst's buffer is let go
+		w.spare = q[:0]
+	}
+}
+
+// touch reads the table where q's actors are found, slots first, then
+// their members and keys, so that the lookups after find them in the cache
+// (their misses overlap here instead of each waiting for the one before).
+func (w *worker[K, M]) touch(q []envelope[K, M]) {
+	sum := uint64(0)
+	for i := range q {
+		sum += w.p.actors.touchSlot(q[i].hash)
+	}
+	for i := range q {
+		sum += uint64(w.p.actors.touchMember(q[i].hash, q[i].key))
+	}
+	w.sink = sum
+}
+
+func (w *worker[K, M]) spawn(key K, hash uint64) *member[K, M] {
+	if w.r.retainKey != nil {
+		key = w.r.retainKey(key)
+	}
+	m := &member[K, M]{key: key, hash: hash, behaviour: w.r.spawn(key)}
+	m.noteDeadline()
+	w.p.members.Lock()
+	w.p.actors.put(hash, m)
+	w.p.members.Unlock()
+	return m
+}
+
+func (w *worker[K, M]) remove(m *member[K, M]) {
+	w.p.members.Lock()
+	w.p.actors.remove(m.hash, m)
+	w.p.members.Unlock()
+}
+
+// turn runs Receive for one actor's messages under its supervisor.
+func (w *worker[K, M]) turn(m *member[K, M], msgs []M) {
+	if !guard(m.key, m.behaviour, w.r.supervisor, func() { m.behaviour.Receive(msgs) }) {
+		w.remove(m)
+		m.behaviour.Stopped(StopSupervisor)
 		return
 	}
-	if c.shuttingDown.Load() {
-		if c.mailbox.Len() > 0 { // queued before the close: one more turn
-			r.dispatcher.schedule(c)
-			return
+	m.noteDeadline()
+}
+
+func (m *member[K, M]) noteDeadline() {
+	if d := m.behaviour.Deadline(); d.IsZero() {
+		m.deadline = 0
+	} else {
+		m.deadline = d.UnixNano()
+	}
+}
+
+// sweepDue runs Timeout for every actor whose deadline has passed and
+// removes those that ask to stop: the worker is the only one who queues
+// turns for its actors, so none can have a message waiting.
+func (w *worker[K, M]) sweepDue(now time.Time) {
+	at := now.UnixNano()
+	due := w.touched[:0]
+	w.p.actors.all(func(m *member[K, M]) {
+		if m.deadline != 0 && m.deadline <= at {
+			due = append(due, m)
 		}
-		c.stop(StopShutdown)
-		return
-	}
-	if c.timeoutDue.Swap(false) {
+	})
+	defer func() {
+		clear(due)
+		w.touched = due[:0]
+	}()
+	for _, m := range due {
 		stop := false
-		if !c.guard(func() { stop = c.behaviour.Timeout(time.Now()) }) {
-			c.stop(StopSupervisor)
-			return
+		if !guard(m.key, m.behaviour, w.r.supervisor, func() { stop = m.behaviour.Timeout(now) }) {
+			w.remove(m)
+			m.behaviour.Stopped(StopSupervisor)
+			continue
 		}
-		if stop && c.tryStop() {
-			// Closed while empty: nothing can have arrived since.
-			c.state.Store(cellStopped)
-			c.behaviour.Stopped(StopIdle)
-			r.live.Done()
-			return
+		if stop {
+			w.remove(m)
+			m.behaviour.Stopped(StopIdle)
+			continue
 		}
+		m.noteDeadline()
 	}
-	c.noteDeadline()
-	c.state.Store(cellIdle)
-	// A push between the drain and going idle found the turn running and
-	// queued nothing: look again.
-	if c.mailbox.Len() == 0 && !c.timeoutDue.Load() && !c.shuttingDown.Load() {
-		return
-	}
-	c.schedule()
 }
 
-// tryStop closes the mailbox and forgets the actor if nothing is queued or
-// reserved, under the shard lock that Reserve takes.
-func (c *cell[K, M]) tryStop() bool {
-	s, h := c.registry.locate(c.key)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !c.mailbox.closeIfIdle() {
-		return false
-	}
-	s.actors.remove(h, c)
-	return true
-}
-
-// stop ends the actor for good: after a supervisor's Stop, or at shutdown.
-func (c *cell[K, M]) stop(reason StopReason) {
-	c.mailbox.Close()
-	s, h := c.registry.locate(c.key)
-	s.mu.Lock()
-	s.actors.remove(h, c)
-	s.mu.Unlock()
-	c.state.Store(cellStopped)
-	c.behaviour.Stopped(reason)
-	c.registry.live.Done()
-}
-
-// guard runs f and applies the supervisor to a panic. It reports whether the
-// actor should keep running.
-func (c *cell[K, M]) guard(f func()) bool {
-	return guard(c.key, c.behaviour, c.registry.supervisor, f)
+// stopAll ends every actor of the partition at shutdown, after its last
+// queued messages.
+func (w *worker[K, M]) stopAll() {
+	w.p.members.Lock()
+	all := w.p.actors
+	w.p.actors = memberTable[K, M]{}
+	w.p.members.Unlock()
+	all.all(func(m *member[K, M]) { m.behaviour.Stopped(StopShutdown) })
 }

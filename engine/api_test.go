@@ -248,10 +248,11 @@ func TestStreamTestEndpoint(t *testing.T) {
 	}
 }
 
-// TestBackPressure: a session whose mailbox cannot take a request's events
-// gets 429 with Retry-After, and nothing of the request is accepted.
+// TestBackPressure: a request whose events would take the engine past its
+// bound on events awaiting evaluation gets 429, and nothing of it is
+// accepted.
 func TestBackPressure(t *testing.T) {
-	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.SessionMailbox = 2 })
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxInFlightEvents = 2 })
 	events := `[{"session_id":"s","type":"click"},{"session_id":"s","type":"click"},{"session_id":"s","type":"click"}]`
 	status, raw := srv.raw("POST", "/v1/events", "application/json", events)
 	var e apiError

@@ -45,8 +45,6 @@ type Config struct {
 	DeliveryRetention   time.Duration
 	MaxBodyBytes        int
 	MaxEventsPerRequest int
-	// SessionMailbox bounds one session's queued events.
-	SessionMailbox int
 	// MaxInFlightEvents bounds accepted events awaiting evaluation.
 	MaxInFlightEvents int64
 	// EndpointConcurrency bounds concurrent attempts per destination.
@@ -96,7 +94,6 @@ func DefaultConfig() Config {
 		DeliveryRetention:    30 * 24 * time.Hour,
 		MaxBodyBytes:         10 << 20,
 		MaxEventsPerRequest:  10000,
-		SessionMailbox:       4096,
 		MaxInFlightEvents:    1 << 20,
 		EndpointConcurrency:  16,
 		ShutdownTimeout:      30 * time.Second,
@@ -161,7 +158,7 @@ func (c *Config) Validate() error {
 		return errors.New("--filter-timeout must be positive")
 	case c.FilterMemoryBytes < 1<<16 || c.FilterMemoryBytes > 4<<30:
 		return errors.New("--filter-memory must be between 64KiB and 4GiB")
-	case c.SessionMailbox < 1 || c.MaxInFlightEvents < 1 || c.EndpointConcurrency < 1:
+	case c.MaxInFlightEvents < 1 || c.EndpointConcurrency < 1:
 		return errors.New("queue limits must be at least 1")
 	}
 	if c.Dev {

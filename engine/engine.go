@@ -140,7 +140,7 @@ func New(cfg Config) (e *Engine, err error) {
 	e.sessions = session.NewRegistry(e.sessionStage.ctx, &e.sessionStage.group, &session.Deps{
 		Config:  session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention},
 		Catalog: e.catalog, Store: e.store, Committer: committer, Users: users, Metrics: e.metrics, Logger: cfg.Logger,
-	}, cfg.SessionMailbox)
+	})
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
 	e.writer = ingest.NewWriter(ingest.Stage{Ctx: e.ingestStage.ctx, Group: &e.ingestStage.group},
 		ingest.Stage{Ctx: e.syncStage.ctx, Group: &e.syncStage.group}, ingest.Config{

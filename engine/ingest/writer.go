@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -53,11 +51,28 @@ type Writer struct {
 	synced   *actors.Mailbox[*writtenGroup] // written groups, to sync
 	trimmer  *Trimmer
 	inFlight atomic.Int64
+	sender   *actors.Sender[string, session.Message] // the writer goroutine's
 }
 
 // SessionFor is the session an event naming only user uid joins: the
 // user's most recent live session, or a new one.
-func (w *Writer) SessionFor(uid string) string { return w.cfg.Users.Resolve(uid, w.sessions.Has) }
+//
+// A session notes its user when it evaluates its events, which may be
+// after their request was answered. So before a user is taken for new,
+// the sessions catch up with every event handed over so far (at most
+// settleWait): an event for the user that was answered is then noted.
+func (w *Writer) SessionFor(uid string) string {
+	if id, ok := w.cfg.Users.Lookup(uid, w.sessions.Has); ok {
+		return id
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), settleWait)
+	defer cancel()
+	_ = w.sessions.Settle(ctx) // behind for longer: the user is taken for new
+	return w.cfg.Users.Resolve(uid, w.sessions.Has)
+}
+
+// settleWait bounds how long SessionFor waits for the sessions.
+const settleWait = 2 * time.Second
 
 // SweepUsers forgets users whose latest session has ended; call it now and
 // then to bound the memory of user → session.
@@ -65,70 +80,8 @@ func (w *Writer) SweepUsers() { w.cfg.Users.Sweep(w.sessions.Has) }
 
 type request struct {
 	append store.AppendRequest
-	room   *reservations
 	memory *batchMemory // the events', if lent; held until they are evaluated
 	reply  chan error
-}
-
-// reservations are a request's room in its sessions' mailboxes: one slot
-// per distinct session, and for each event the slot of its session.
-type reservations struct {
-	slots   []reservation
-	ofEvent []int32
-	index   map[string]int32 // session → slot, while grouping
-}
-
-type reservation struct {
-	session string
-	n       int
-	mailbox *actors.Mailbox[session.Message]
-	spawned bool // the session's actor is new (and its user not yet noted)
-}
-
-// rooms lends requests their reservations, given back once the request
-// is answered: a request's slots, their growth and a map from session to
-// slot were an eighth of the bytes the engine allocated per event, and
-// allocation is what paces the collector.
-var rooms = sync.Pool{New: func() any { return &reservations{index: map[string]int32{}} }}
-
-// groupBySession counts events per session. The caller gives the result
-// back with recycle once nothing uses it.
-func groupBySession(events []model.Event) *reservations {
-	rs := rooms.Get().(*reservations)
-	rs.ofEvent = slices.Grow(rs.ofEvent[:0], len(events))[:len(events)]
-	for i := range events {
-		id := events[i].SessionID
-		slot, ok := rs.index[id]
-		if !ok {
-			slot = int32(len(rs.slots))
-			rs.index[id] = slot
-			rs.slots = append(rs.slots, reservation{session: id})
-		}
-		rs.slots[slot].n++
-		rs.ofEvent[i] = slot
-	}
-	clear(rs.index)
-	return rs
-}
-
-// recycle gives the reservations back to the pool; its room must have
-// been used (dispatch) or released. A burst's large buffers are let go.
-func (rs *reservations) recycle() {
-	if cap(rs.slots) > 4096 || cap(rs.ofEvent) > 16384 {
-		return
-	}
-	clear(rs.slots) // the sessions' ids and mailboxes
-	rs.slots = rs.slots[:0]
-	rooms.Put(rs)
-}
-
-// release gives back whatever room is held.
-func (rs *reservations) release() {
-	for _, r := range rs.slots {
-		if r.mailbox != nil {
-			r.mailbox.Release(r.n)
-		}
-	}
 }
 
 // Stage is where an actor runs: it stops when Ctx ends, and Group waits
@@ -149,7 +102,7 @@ func NewWriter(write, sync Stage, cfg Config, st *store.Store, trim *Trimmer,
 	}
 	w := &Writer{cfg: cfg, store: st, sessions: sessions, metrics: m, logger: logger, trimmer: trim,
 		mailbox: actors.NewMailbox[*request](cfg.QueueCapacity),
-		synced:  actors.NewMailbox[*writtenGroup](cfg.QueueCapacity)}
+		synced:  actors.NewMailbox[*writtenGroup](cfg.QueueCapacity), sender: sessions.NewSender()}
 	actors.Spawn(sync.Ctx, sync.Group, "ingest-syncer", w.synced, &syncerBehaviour{w}, nil)
 	actors.Spawn(write.Ctx, write.Group, "ingest-writer", w.mailbox, &writerBehaviour{w}, nil)
 	return w
@@ -175,30 +128,8 @@ func (w *Writer) Accept(b Batch) (Result, error) {
 	if w.cfg.Prepare != nil {
 		w.cfg.Prepare(events)
 	}
-	r := &request{append: store.AppendRequest{Events: events}, room: groupBySession(events), memory: b.memory,
-		reply: make(chan error, 1)}
-	// Once answered, nobody else looks at the request's room.
-	defer r.room.recycle()
-	// Reserve room in every session's mailbox first: once the events are on
-	// disk, handing them over must not fail. Touching every session first
-	// overlaps their cache misses (a third of a lookup's cost among 100k
-	// sessions).
-	w.sessions.Touch(len(r.room.slots), func(i int) string { return r.room.slots[i].session })
-	for i := range r.room.slots {
-		slot := &r.room.slots[i]
-		mb, spawned, err := w.sessions.ReserveSpawning(slot.session, slot.n)
-		slot.spawned = spawned
-		if err != nil {
-			r.room.release()
-			if errors.Is(err, actors.ErrMailboxClosed) {
-				return Result{}, model.ErrShuttingDown
-			}
-			return Result{}, fmt.Errorf("%w: session %q has too many events waiting", model.ErrSaturated, slot.session)
-		}
-		slot.mailbox = mb
-	}
+	r := &request{append: store.AppendRequest{Events: events}, memory: b.memory, reply: make(chan error, 1)}
 	if err := w.mailbox.Push(r); err != nil {
-		r.room.release()
 		if errors.Is(err, actors.ErrMailboxClosed) {
 			return Result{}, model.ErrShuttingDown
 		}
@@ -206,19 +137,6 @@ func (w *Writer) Accept(b Batch) (Result, error) {
 	}
 	if err := <-r.reply; err != nil {
 		return Result{}, err
-	}
-	// A new session's user is known before the answer, so an event naming
-	// only that user, sent after it, joins the session. Sessions note
-	// later changes of their user themselves. Once per new session, its
-	// last uid (the one the session will hold), so from the end.
-	for i := len(events) - 1; i >= 0; i-- {
-		slot := &r.room.slots[r.room.ofEvent[i]]
-		if u := events[i].User; u != nil && u.UID != "" && slot.spawned {
-			// Copies: the event's strings share its allocation. The
-			// session's first turn notes its own strings over them.
-			w.cfg.Users.Note(strings.Clone(u.UID), strings.Clone(slot.session))
-			slot.spawned = false
-		}
 	}
 	res := Result{}
 	for _, dup := range r.append.Duplicate {
@@ -255,14 +173,11 @@ func (b *writerBehaviour) Receive(batch []*request) {
 	written, err := w.store.WriteEvents(reqs, w.cfg.DedupeTTL)
 	if err != nil {
 		w.logger.Error("appending to the event log failed; requests answered 500", "err", err)
-		for _, r := range batch {
-			r.room.release()
-		}
 		answer(batch, err)
 		return
 	}
 	for _, r := range batch {
-		w.dispatch(r.append.Seq, r.append.Events, r.append.Duplicate, r.room, r.memory)
+		w.dispatch(w.sender, r.append.Seq, r.append.Events, r.append.Duplicate, r.memory)
 	}
 	group := &writtenGroup{requests: slices.Clone(batch), written: written}
 	for {
@@ -327,43 +242,40 @@ func (b *syncerBehaviour) Deadline() time.Time       { return time.Time{} }
 func (b *syncerBehaviour) Timeout(time.Time) bool    { return false }
 func (b *syncerBehaviour) Stopped(actors.StopReason) {}
 
-// dispatch hands a logged request's fresh events to their sessions, using
-// the reservations made in Accept; duplicates give theirs back. The
+// dispatch hands a logged request's fresh events to their sessions. The
 // events' memory, if lent, is held until the last of them is evaluated.
-func (w *Writer) dispatch(seq uint64, events []model.Event, dup []bool, room *reservations, memory *batchMemory) {
+func (w *Writer) dispatch(to *actors.Sender[string, session.Message], seq uint64, events []model.Event, dup []bool, memory *batchMemory) {
 	fresh := 0
 	for _, d := range dup {
 		if !d {
 			fresh++
 		}
 	}
+	if fresh == 0 {
+		return
+	}
 	w.inFlight.Add(int64(fresh))
 	tracker := &logRecord{seq: seq, trimmer: w.trimmer, inFlight: &w.inFlight, events: int32(fresh)}
 	tracker.remaining.Store(int32(fresh))
-	if memory != nil && fresh > 0 {
+	if memory != nil {
 		memory.hold()
 		tracker.memory = memory
 	}
-	// The sessions' cells may have left the cache since Accept touched
-	// them (a group's write lies between): touch them again, all at once.
-	w.sessions.Touch(len(room.slots), func(i int) string { return room.slots[i].session })
 	// Positions count logged events only, as the log record holds them, so
 	// that live evaluation and a replay see the same positions.
 	logged := uint32(0)
 	arrived := time.Now().UnixNano()
 	for i := range events {
-		mb := room.slots[room.ofEvent[i]].mailbox
 		if dup[i] {
-			mb.Release(1)
 			continue
 		}
 		pos := model.LogPosition{Seq: seq, Idx: logged}
 		logged++
-		if err := mb.PushReserved(session.Message{Event: &events[i], Pos: pos, Done: tracker, Arrived: arrived}); err != nil {
-			// Only at shutdown: the event is in the log and is replayed.
-			w.logger.Warn("session stopped before its event was handed over; it will be replayed",
-				"session_id", events[i].SessionID, "seq", seq)
-		}
+		to.Add(events[i].SessionID, session.Message{Event: &events[i], Pos: pos, Done: tracker, Arrived: arrived})
+	}
+	if err := to.Flush(); err != nil {
+		// Only at shutdown: the events are in the log and are replayed.
+		w.logger.Warn("sessions stopped before their events were handed over; they will be replayed", "seq", seq)
 	}
 }
 
@@ -407,35 +319,24 @@ func (l *logRecord) finish() {
 	}
 }
 
+// replayBacklog bounds the replayed events waiting for their sessions.
+const replayBacklog = 1 << 16
+
 // Replay hands every logged, not yet evaluated event to its session, oldest
-// first. It runs before the front door opens, so it waits for room instead
-// of refusing.
+// first. It runs before the front door opens, so it waits for the sessions
+// to catch up instead of refusing.
 func (w *Writer) Replay(ctx context.Context) (int, error) {
 	total := 0
+	to := w.sessions.NewSender()
 	err := w.store.ReplayEvents(w.cfg.DedupeTTL, func(b store.LogBatch) error {
-		room := groupBySession(b.Events)
-		for i := range room.slots {
-			slot := &room.slots[i]
-			for {
-				mb, err := w.sessions.Reserve(slot.session, slot.n)
-				if err == nil {
-					slot.mailbox = mb
-					break
-				}
-				if errors.Is(err, actors.ErrMailboxClosed) {
-					room.release()
-					return err
-				}
-				select {
-				case <-ctx.Done():
-					room.release()
-					return ctx.Err()
-				case <-time.After(5 * time.Millisecond):
-				}
+		for w.sessions.Pending() > replayBacklog {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Millisecond):
 			}
 		}
-		w.dispatch(b.Seq, b.Events, make([]bool, len(b.Events)), room, nil)
-		room.recycle()
+		w.dispatch(to, b.Seq, b.Events, make([]bool, len(b.Events)), nil)
 		total += len(b.Events)
 		return nil
 	})

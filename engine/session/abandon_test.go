@@ -113,18 +113,16 @@ func TestPanickingTurnAbandonsItsEvents(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var group actors.Group
 	reg := NewRegistry(ctx, &group, &Deps{Config: Config{Idle: time.Hour, Max: 24 * time.Hour, Retention: time.Hour},
-		Store: st, Committer: committer, Metrics: m, Logger: quietLogger}, 8)
+		Store: st, Committer: committer, Metrics: m, Logger: quietLogger})
 	defer func() { cancel(); group.Wait() }()
 
+	sender := reg.NewSender()
 	for round := range 2 {
-		mb, err := reg.Reserve("s-1", 2)
-		if err != nil {
-			t.Fatal(err)
-		}
 		first, second := make(outcome, 1), make(outcome, 1)
 		event := &model.Event{SessionID: "s-1", Type: "click", Timestamp: time.Now().UTC()}
-		if err := mb.PushReserved(Message{Event: event, Pos: model.LogPosition{Seq: uint64(round + 1)}, Done: first},
-			Message{Event: event, Pos: model.LogPosition{Seq: uint64(round + 1), Idx: 1}, Done: second}); err != nil {
+		sender.Add("s-1", Message{Event: event, Pos: model.LogPosition{Seq: uint64(round + 1)}, Done: first})
+		sender.Add("s-1", Message{Event: event, Pos: model.LogPosition{Seq: uint64(round + 1), Idx: 1}, Done: second})
+		if err := sender.Flush(); err != nil {
 			t.Fatal(err)
 		}
 		for name, o := range map[string]outcome{"first": first, "second": second} {

@@ -54,16 +54,12 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 	commitCtx, stopCommitter := context.WithCancel(context.Background())
 	committer := NewCommitter(commitCtx, &commitGroup, st, time.Hour, discard{}, discard{}, m, logger)
 	reg := NewRegistry(ctx, &group, &Deps{Config: Config{Idle: time.Hour, Max: 24 * time.Hour, Retention: time.Hour},
-		Catalog: cat, Store: st, Committer: committer, Metrics: m, Logger: logger}, 64)
+		Catalog: cat, Store: st, Committer: committer, Metrics: m, Logger: logger})
 
 	var evaluated sync.WaitGroup
 	send := func(id string) {
-		mb, err := reg.Reserve(id, 1)
-		if err != nil {
-			b.Fatal(err)
-		}
 		evaluated.Add(1)
-		mb.PushReserved(Message{Event: &model.Event{SessionID: id, Type: "click", Timestamp: time.Now().UTC(),
+		reg.Send(id, Message{Event: &model.Event{SessionID: id, Type: "click", Timestamp: time.Now().UTC(),
 			URL:        "https://shop.example/products/42?ref=campaign-autumn&utm_source=newsletter",
 			Properties: json.RawMessage(`{"target_text":"Add to cart","price":19.99,"sku":"SKU-42","position":1}`),
 			User:       &model.User{UID: "user-" + id, Email: "user" + id + "@example.com"}}, Done: done{&evaluated}})

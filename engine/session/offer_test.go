@@ -65,7 +65,7 @@ func TestOfferedStreamsHoldOnlyForTheirSnapshot(t *testing.T) {
 	committer := NewCommitter(commitCtx, &commitGroup, st, time.Hour, out, discard{}, m, quietLogger)
 	regCtx, stopSessions := context.WithCancel(ctx)
 	reg := NewRegistry(regCtx, &group, &Deps{Config: Config{Idle: time.Hour, Max: 24 * time.Hour, Retention: time.Hour},
-		Catalog: cat, Store: st, Committer: committer, Metrics: m, Logger: quietLogger}, 8)
+		Catalog: cat, Store: st, Committer: committer, Metrics: m, Logger: quietLogger})
 	defer func() { stopSessions(); group.Wait(); stopCommitter(); commitGroup.Wait() }()
 
 	click := func(session string) model.Event {
@@ -74,12 +74,8 @@ func TestOfferedStreamsHoldOnlyForTheirSnapshot(t *testing.T) {
 	}
 	evaluate := func(e *model.Event) {
 		t.Helper()
-		mb, err := reg.Reserve(e.SessionID, 1)
-		if err != nil {
-			t.Fatal(err)
-		}
 		o := make(outcome, 1)
-		if err := mb.PushReserved(Message{Event: e, Done: o}); err != nil {
+		if err := reg.Send(e.SessionID, Message{Event: e, Done: o}); err != nil {
 			t.Fatal(err)
 		}
 		if got := o.wait(t); got != "done" {

@@ -50,8 +50,8 @@ func Query(sessions *actors.Registry[string, Message], id string, timeout time.D
 		return model.Session{}, false
 	}
 	select {
-	case s := <-reply:
-		return s, true
+	case s, live := <-reply: // closed: no live actor
+		return s, live
 	case <-time.After(timeout):
 		return model.Session{}, false
 	}
@@ -90,10 +90,9 @@ type Deps struct {
 
 // NewRegistry returns the registry of session actors. Their effects are
 // written by deps.Committer, which must outlive them.
-func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps, mailboxCapacity int) *actors.Registry[string, Message] {
+func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps) *actors.Registry[string, Message] {
 	reg := actors.NewRegistry(ctx, group, actors.RegistryConfig[string, Message]{
-		MailboxCapacity: mailboxCapacity,
-		Workers:         streams.Evaluators(),
+		Partitions: streams.Evaluators(),
 		// A session ends within a tenth of its idle time (at most a second)
 		// of the deadline.
 		SweepInterval: min(time.Second, max(deps.Config.Idle/10, 10*time.Millisecond)),
@@ -102,10 +101,15 @@ func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps, mailboxCa
 		// rather than its first event.
 		RetainKey: strings.Clone,
 		Spawn: func(id string) actors.Behaviour[Message] {
-			// Timers start at spawn, so an actor whose reservation was
-			// released without a message still passivates.
 			now := time.Now()
 			return &actor{deps: deps, id: id, firstSeen: now, lastSeen: now}
+		},
+		// A query for a session without an actor is answered at once;
+		// a reload for one is moot (its next actor loads the record).
+		Undeliverable: func(_ string, m Message) {
+			if m.Query != nil {
+				close(m.Query)
+			}
 		},
 		Supervisor: func(key any, recovered any, stack []byte) actors.Directive {
 			deps.Logger.Error("session actor panicked; its batch stays in the event log for replay",

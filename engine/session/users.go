@@ -45,6 +45,16 @@ func (u *Users) Note(uid, session string) {
 	u.latest[uid] = session
 }
 
+// Lookup returns the user's live session, if it has one.
+func (u *Users) Lookup(uid string, live func(string) bool) (string, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if id, ok := u.latest[uid]; ok && u.standing(id, live, time.Now()) {
+		return id, true
+	}
+	return "", false
+}
+
 // Resolve returns the user's live session, or a new session id that
 // later calls return until it is noted or its grace ends.
 func (u *Users) Resolve(uid string, live func(string) bool) string {
