@@ -23,6 +23,13 @@ type Behaviour[M any] interface {
 	Stopped(reason StopReason)
 }
 
+// Toucher is implemented by registry behaviours that can read what their
+// next turn reads first, without changing anything: a worker about to run
+// many actors' turns touches them all first, so that the cache misses of
+// actors spread over a large heap overlap instead of coming one by one.
+// What Touch returns means nothing; it keeps its reads from being dropped.
+type Toucher interface{ Touch() uint64 }
+
 // Restarter is implemented by behaviours that can reset themselves after a
 // panic when the supervisor answers Restart.
 type Restarter interface{ Restart() }

@@ -329,6 +329,7 @@ func (w *worker[K, M]) handle(q []envelope[K, M]) {
 		m.pending++
 		owners = append(owners, m)
 	}
+	w.touchActors(touched)
 	// A counting sort by actor: each actor's messages end up together, in
 	// queue order.
 	n := int32(0)
@@ -370,6 +371,18 @@ func (w *worker[K, M]) touch(q []envelope[K, M]) {
 		sum += uint64(w.p.actors.touchMember(q[i].hash, q[i].key))
 	}
 	w.sink = sum
+}
+
+// touchActors has the behaviours that can read ahead what their turns will
+// read do so, all of them before the first turn, for the same reason.
+func (w *worker[K, M]) touchActors(touched []*member[K, M]) {
+	sum := uint64(0)
+	for _, m := range touched {
+		if t, ok := m.behaviour.(Toucher); ok {
+			sum += t.Touch()
+		}
+	}
+	w.sink += sum
 }
 
 func (w *worker[K, M]) spawn(key K, hash uint64) *member[K, M] {

@@ -150,6 +150,19 @@ type actor struct {
 	userNoted    bool // this actor told deps.Users its session's uid
 }
 
+// Touch reads the lines of the actor its turn reads first, and its user's
+// uid, which the turn compares with its events' (actors.Toucher).
+func (a *actor) Touch() uint64 {
+	sum := a.generation + uint64(a.record.Events) + a.record.Evaluated.Seq + uint64(a.lastSeen.Unix())
+	if a.session != nil {
+		sum++
+	}
+	if uid := a.user.UID; uid != "" {
+		sum += uint64(uid[0])
+	}
+	return sum
+}
+
 // Restart forgets in-memory state; the next batch reloads it.
 func (a *actor) Restart() { a.session = nil }
 
