@@ -47,7 +47,7 @@ type RegistryConfig[K comparable, M any] struct {
 	// Supervisor handles panics; nil means ResumeAlways.
 	Supervisor Supervisor
 	// Partitions is the number of workers, each owning the actors of its
-	// share of the keys; 0 means 2 per CPU.
+	// share of the keys; 0 means one per CPU.
 	Partitions int
 	// SweepInterval is how often deadlines are checked (default 1s): a
 	// Timeout runs up to this long after its Deadline.
@@ -113,7 +113,7 @@ func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg Reg
 	}
 	n := cfg.Partitions
 	if n <= 0 {
-		n = 2 * runtime.GOMAXPROCS(0)
+		n = runtime.GOMAXPROCS(0)
 	}
 	r.parts = make([]partition[K, M], n)
 	for i := range r.parts {

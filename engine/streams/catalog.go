@@ -223,10 +223,12 @@ func (c *Catalog) Close(ctx context.Context) {
 func (c *Catalog) Snapshot() *Snapshot { return c.snapshot.Load() }
 
 // Evaluators is how many goroutines run predicates at once: the session
-// workers. Each pool keeps that many instances idle, so that no call makes
-// an instance only to throw it away after (16 µs and 92 KB each, for a
-// generated module).
-func Evaluators() int { return 2 * cpus }
+// workers, one per CPU (each owns a partition of the sessions, and more
+// partitions only meant smaller batches and more wake-ups: 6 alternating
+// pairs, 645k → 685k events/s with 2 instead of 4 on 2 CPUs). Each pool
+// keeps that many instances idle, so that no call makes an instance only
+// to throw it away after (16 µs and 92 KB each, for a generated module).
+func Evaluators() int { return cpus }
 
 // cpus is the CPUs the process may use: GOMAXPROCS as Go sets it, read
 // before `hookwire serve` adds spare Ps (--extra-procs) for the goroutines
