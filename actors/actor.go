@@ -14,7 +14,9 @@ type Behaviour[M any] interface {
 	// Receive handles a batch in mailbox order, control messages first.
 	// The batch slice is reused after Receive returns.
 	Receive(batch []M)
-	// Deadline is when the actor next wants Timeout; zero means never.
+	// Deadline is when the actor next wants Timeout; zero means never. It
+	// may only move later (or from never to a time): a registry reads it
+	// again only when the time it read last has passed.
 	Deadline() time.Time
 	// Timeout runs at or after Deadline. Returning true asks to stop; a
 	// registry-owned actor stops only if its mailbox is empty then.

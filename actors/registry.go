@@ -93,7 +93,12 @@ type member[K comparable, M any] struct {
 	key       K
 	hash      uint64
 	behaviour Behaviour[M]
-	deadline  int64 // Unix ns of the behaviour's Deadline; 0: none
+	// deadline is the behaviour's Deadline (Unix ns; 0: none) when last
+	// read: at spawn, after a turn while it was none, and after a Timeout.
+	// Deadlines only move later, so a stale one is early, and the sweep
+	// that finds it passed reads the behaviour's again (reading it after
+	// every turn was 1 % of the engine's CPU).
+	deadline int64
 	// pending and next place the actor's messages in the worker's turn
 	// buffer while a taken queue is sorted by actor.
 	pending, next int32
@@ -410,7 +415,9 @@ func (w *worker[K, M]) turn(m *member[K, M], msgs []M) {
 		m.behaviour.Stopped(StopSupervisor)
 		return
 	}
-	m.noteDeadline()
+	if m.deadline == 0 {
+		m.noteDeadline()
+	}
 }
 
 func (m *member[K, M]) noteDeadline() {
@@ -437,6 +444,9 @@ func (w *worker[K, M]) sweepDue(now time.Time) {
 		w.touched = due[:0]
 	}()
 	for _, m := range due {
+		if m.noteDeadline(); m.deadline == 0 || m.deadline > at {
+			continue // it moved on since it was read
+		}
 		stop := false
 		if !guard(m.key, m.behaviour, w.r.supervisor, func() { stop = m.behaviour.Timeout(now) }) {
 			w.remove(m)

@@ -27,6 +27,14 @@ type evaluation struct {
 	candidates streams.CandidateBuffer
 	// valueOf is ev.field, bound once (a method value allocates).
 	valueOf func(filters.Field) filters.Value
+
+	// What the turn made, for its commit: messages, segment matches, and
+	// whether filter state changed (it must be written before the turn's
+	// events leave the log). state is what custom filters reach.
+	outgoing     []*model.Delivery
+	segments     []segmentMatch
+	stateChanged bool
+	state        filterState
 }
 
 type fieldValue struct {
@@ -40,6 +48,13 @@ var evaluations = sync.Pool{New: func() any {
 	ev.valueOf = ev.field
 	return ev
 }}
+
+// endTurn forgets the turn's effects (handed to its commit, not reused)
+// and its actor, before the evaluation goes back to the pool.
+func (ev *evaluation) endTurn() {
+	ev.reset(nil)
+	ev.outgoing, ev.segments, ev.stateChanged, ev.state = nil, nil, false, filterState{}
+}
 
 func (ev *evaluation) reset(e *model.Event) {
 	ev.event = e
