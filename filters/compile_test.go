@@ -164,7 +164,8 @@ func TestRegexAgreesWithGo(t *testing.T) {
 		// Assertions decided between two runes: word boundaries and the
 		// multi-line anchors.
 		`\bcheckout\b`, `\Bout`, `\b`, `\B`, `^\b`, `\b$`, `x\b|y\B`, `(?i)\bHELLO\b`, `\b\d+\b`,
-		`(?m)^ab$`, `(?m)^c`, `(?m)b$`, `(?m)^$`, `(?m)^\bb`, `(?m)a$\n^b`, `(?s)a.\bb`, `é\b`}
+		`(?m)^ab$`, `(?m)^c`, `(?m)b$`, `(?m)^$`, `(?m)^\bb`, `(?m)a$\n^b`, `(?s)a.\bb`, `é\b`,
+		`(?m)$^`, `$\b`, `(?m)\b$^`, `\B$`}
 	inputs := []string{"", "ab", "aab", "abc", "a\nc", "a\nb", "HÉLLO", "call 555-1234 now", "colour", "color",
 		"12.50", "abab", "ababa", "ABC", "é1", "z", "x y",
 		"/checkout", "/checkouts", "precheckout", "checkout", "out", "about", "hello world", "x", "xy", "y",

@@ -225,6 +225,10 @@ func (b *dfaBuilder) closure(set map[uint32]bool, pc uint32, edges syntax.EmptyO
 	}
 }
 
+// anyEdge lets a closure pass every assertion.
+const anyEdge = syntax.EmptyBeginLine | syntax.EmptyEndLine | syntax.EmptyBeginText | syntax.EmptyEndText |
+	syntax.EmptyWordBoundary | syntax.EmptyNoWordBoundary
+
 func (b *dfaBuilder) hasMatch(set map[uint32]bool) bool {
 	for pc := range set {
 		if b.prog.Inst[pc].Op == syntax.InstMatch {
@@ -249,6 +253,22 @@ func (b *dfaBuilder) intern(set map[uint32]bool, prev rune) (uint32, error) {
 		}
 	}
 	slices.Sort(pcs)
+	// An assertion may wait behind another at the same position ((?m)$^
+	// after "a\n": ^ is reached once $ holds, at the end): what a waiting
+	// one may lead to waits too.
+	if waiting != 0 {
+		behind := map[uint32]bool{}
+		for _, pc := range pcs {
+			if b.prog.Inst[pc].Op == syntax.InstEmptyWidth {
+				b.closure(behind, pc, anyEdge)
+			}
+		}
+		for pc := range behind {
+			if b.prog.Inst[pc].Op == syntax.InstEmptyWidth {
+				waiting |= syntax.EmptyOp(b.prog.Inst[pc].Arg)
+			}
+		}
+	}
 	// Keep of prev only what a waiting assertion can tell: states that
 	// differ in nothing else are one.
 	switch {
