@@ -451,3 +451,47 @@ func TestRegistrySettleWaitsForQueuedTurns(t *testing.T) {
 		t.Fatalf("after Settle: received %v, pending %d", got, reg.Pending())
 	}
 }
+
+// TestRegistryKeepsAnActorWhoseDeadlineMoved: the registry reads a
+// deadline again only once the one it read has passed; an actor that got
+// messages since is not stopped then (its Timeout trusts that it runs at
+// or after its Deadline, as the contract says), and is once it is idle
+// for real.
+func TestRegistryKeepsAnActorWhoseDeadlineMoved(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var g Group
+	defer func() { cancel(); g.Wait() }()
+	var spawned atomic.Int32
+	rec := &recorder{idleAfter: 40 * time.Millisecond, stopped: make(chan StopReason, 64)}
+	reg := NewRegistry(ctx, &g, RegistryConfig[string, int]{
+		SweepInterval: 2 * time.Millisecond,
+		Spawn: func(string) Behaviour[int] {
+			spawned.Add(1)
+			return trusting{rec}
+		},
+	})
+	busyUntil := time.Now().Add(200 * time.Millisecond) // five times the idle time
+	for i := 0; time.Now().Before(busyUntil); i++ {
+		reg.Send("a", i)
+		time.Sleep(10 * time.Millisecond)
+	}
+	select {
+	case reason := <-rec.stopped:
+		t.Fatalf("an actor with a message every 10 ms was stopped (%v) with a 40 ms idle time", reason)
+	default:
+	}
+	select {
+	case reason := <-rec.stopped:
+		if reason != StopIdle || spawned.Load() != 1 {
+			t.Fatalf("stopped %v after %d spawns, want idle after 1", reason, spawned.Load())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the actor was not stopped once idle")
+	}
+}
+
+// trusting stops whenever asked: it relies on Timeout coming only at or
+// after its Deadline.
+type trusting struct{ *recorder }
+
+func (trusting) Timeout(time.Time) bool { return true }
