@@ -88,15 +88,18 @@ func insert[K comparable, M any](slots []memberSlot[K, M], hash uint64, m *membe
 	slots[i] = memberSlot[K, M]{hash: hash, member: m}
 }
 
-// remove drops m, which is in the table under hash, shifting the run
-// after it back so that no probe ever crosses a hole (no tombstones).
-func (t *memberTable[K, M]) remove(hash uint64, m *member[K, M]) {
+// remove drops m if it is in the table under hash, shifting the run after
+// it back so that no probe ever crosses a hole (no tombstones).
+func (t *memberTable[K, M]) remove(hash uint64, m *member[K, M]) bool {
 	slots := t.slots
+	if len(slots) == 0 {
+		return false
+	}
 	mask := len(slots) - 1
 	i := home(hash, mask)
 	for slots[i].member != m {
 		if slots[i].hash == 0 {
-			return
+			return false
 		}
 		i = (i + 1) & mask
 	}
@@ -118,6 +121,7 @@ func (t *memberTable[K, M]) remove(hash uint64, m *member[K, M]) {
 	if len(slots) > minTableSlots && t.live*8 < len(slots) {
 		t.resize(len(slots) / 2)
 	}
+	return true
 }
 
 // resize moves every entry to a new slot array of size (a power of two).
