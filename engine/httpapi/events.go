@@ -41,7 +41,7 @@ func (a *API) postFullstoryEvents(ctx *fasthttp.RequestCtx, batch bool) {
 	if !a.ingestPreflight(ctx) || !requireJSON(ctx) {
 		return
 	}
-	events, err := ingest.DecodeFullstory(ctx.PostBody(), batch, a.cfg.MaxEventsPerRequest, a.writer.SessionFor, time.Now())
+	events, err := ingest.DecodeFullstory(ctx.PostBody(), batch, a.cfg.MaxEventsPerRequest, a.writer.SessionFinder(), time.Now())
 	a.accept(ctx, ingest.Batch{Events: events}, err)
 }
 

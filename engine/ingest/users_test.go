@@ -16,7 +16,8 @@ import (
 )
 
 // notingSession stands in for a session actor: it notes its events' users
-// when it evaluates them, as sessions do, but only once let go.
+// when it evaluates them, as sessions do, but each turn only once it takes
+// a token from letGo (a closed letGo lets every turn go).
 type notingSession struct {
 	id    string
 	users *session.Users
@@ -38,40 +39,58 @@ func (s *notingSession) Deadline() time.Time       { return time.Time{} }
 func (s *notingSession) Timeout(time.Time) bool    { return false }
 func (s *notingSession) Stopped(actors.StopReason) {}
 
-// TestSessionForWaitsForSessionsToNoteTheirUsers: a session learns its
-// user when it evaluates its events, which may be after their request was
-// answered; an event naming only that user, resolved after the answer,
-// still joins the session instead of starting a new one.
-func TestSessionForWaitsForSessionsToNoteTheirUsers(t *testing.T) {
+// startNotingWriter runs a writer on a real store whose sessions are
+// notingSessions on letGo; release lets every turn go (and must be called
+// once the test is done with letGo).
+func startNotingWriter(t *testing.T, letGo chan struct{}) (w *Writer, release func()) {
+	t.Helper()
 	st, err := store.Open(store.Options{Dir: t.TempDir(), Sync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New(metrics.Gauges{LiveSessions: func() float64 { return 0 }, EventsInFlight: func() float64 { return 0 },
 		StoreBytes: func() (float64, float64) { return 0, 0 }})
 	ctx, cancel := context.WithCancel(context.Background())
 	var sessions, ingest, trim actors.Group
 	users := &session.Users{}
-	letGo := make(chan struct{})
 	var once sync.Once
-	release := func() { once.Do(func() { close(letGo) }) }
-	defer func() { release(); cancel(); ingest.Wait(); sessions.Wait(); trim.Wait() }()
+	release = func() { once.Do(func() { close(letGo) }) }
+	t.Cleanup(func() {
+		release()
+		cancel()
+		ingest.Wait()
+		sessions.Wait()
+		trim.Wait()
+		st.Close()
+	})
 	reg := actors.NewRegistry(ctx, &sessions, actors.RegistryConfig[string, session.Message]{
 		Spawn: func(id string) actors.Behaviour[session.Message] {
 			return &notingSession{id: id, users: users, letGo: letGo}
 		},
 	})
-	w := NewWriter(Stage{Ctx: ctx, Group: &ingest}, Stage{Ctx: ctx, Group: &ingest},
+	w = NewWriter(Stage{Ctx: ctx, Group: &ingest}, Stage{Ctx: ctx, Group: &ingest},
 		Config{MaxInFlight: 100, QueueCapacity: 8, DedupeTTL: time.Hour, Users: users},
 		st, StartTrimmer(ctx, &trim, st, logger), reg, m, logger)
+	return w, release
+}
 
-	res, err := w.Accept(Batch{Events: []model.Event{{SessionID: "web-1", Type: "navigate",
-		Timestamp: time.Now().UTC(), User: &model.User{UID: "u-42"}}}})
+func acceptOne(t *testing.T, w *Writer, sessionID, uid string) {
+	t.Helper()
+	res, err := w.Accept(Batch{Events: []model.Event{{SessionID: sessionID, Type: "navigate",
+		Timestamp: time.Now().UTC(), User: &model.User{UID: uid}}}})
 	if err != nil || res.Accepted != 1 {
 		t.Fatalf("accept: %+v, %v", res, err)
 	}
+}
+
+// TestSessionForWaitsForSessionsToNoteTheirUsers: a session learns its
+// user when it evaluates its events, which may be after their request was
+// answered; an event naming only that user, resolved after the answer,
+// still joins the session instead of starting a new one.
+func TestSessionForWaitsForSessionsToNoteTheirUsers(t *testing.T) {
+	w, release := startNotingWriter(t, make(chan struct{}))
+	acceptOne(t, w, "web-1", "u-42")
 	// Answered; the session has not evaluated its event yet.
 	resolved := make(chan string, 1)
 	go func() { resolved <- w.SessionFor("u-42") }()
@@ -83,5 +102,44 @@ func TestSessionForWaitsForSessionsToNoteTheirUsers(t *testing.T) {
 	release()
 	if id := <-resolved; id != "web-1" {
 		t.Fatalf("an event naming only u-42 joins %q, want web-1", id)
+	}
+}
+
+// TestSessionFinderWaitsOncePerRequest: one request's events for many new
+// users wait for the sessions once, not once per user: after the first
+// wait, what was answered before the request began is evaluated.
+func TestSessionFinderWaitsOncePerRequest(t *testing.T) {
+	tokens := make(chan struct{})
+	w, release := startNotingWriter(t, tokens)
+	acceptOne(t, w, "web-1", "u-1")
+	find := w.SessionFinder() // one request's
+	first := make(chan string, 1)
+	go func() { first <- find("u-first") }() // a user nobody has: it waits
+	tokens <- struct{}{}                     // web-1's turn
+	if id := <-first; id == "" || id == "web-1" {
+		t.Fatalf("a new user got %q, want a session of its own", id)
+	}
+	acceptOne(t, w, "web-2", "u-2") // its turn waits for a token
+	later := make(chan string, 1)
+	go func() { later <- find("u-new") }()
+	select {
+	case id := <-later:
+		if id == "" || id == "web-1" || id == "web-2" {
+			t.Fatalf("a new user got %q, want a session of its own", id)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the request's second new user waited for the sessions again")
+	}
+	// A new request waits again: web-2's event was answered before it.
+	next := make(chan string, 1)
+	go func() { next <- w.SessionFinder()("u-2") }()
+	select {
+	case id := <-next:
+		t.Fatalf("a new request resolved u-2 to %q before web-2 noted it", id)
+	case <-time.After(50 * time.Millisecond):
+	}
+	release()
+	if id := <-next; id != "web-2" {
+		t.Fatalf("u-2 joins %q, want web-2", id)
 	}
 }

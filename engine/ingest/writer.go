@@ -61,14 +61,26 @@ type Writer struct {
 // after their request was answered. So before a user is taken for new,
 // the sessions catch up with every event handed over so far (at most
 // settleWait): an event for the user that was answered is then noted.
-func (w *Writer) SessionFor(uid string) string {
-	if id, ok := w.cfg.Users.Lookup(uid, w.sessions.Has); ok {
-		return id
+func (w *Writer) SessionFor(uid string) string { return w.SessionFinder()(uid) }
+
+// SessionFinder returns SessionFor for one request's events: the sessions
+// catch up at most once per request. After the first wait, everything
+// answered before the request began has been evaluated, so a batch of
+// events for many new users waits once, not once per user.
+func (w *Writer) SessionFinder() func(uid string) string {
+	settled := false
+	return func(uid string) string {
+		if !settled {
+			if id, ok := w.cfg.Users.Lookup(uid, w.sessions.Has); ok {
+				return id
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), settleWait)
+			_ = w.sessions.Settle(ctx) // behind for longer: the user is taken for new
+			cancel()
+			settled = true
+		}
+		return w.cfg.Users.Resolve(uid, w.sessions.Has)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), settleWait)
-	defer cancel()
-	_ = w.sessions.Settle(ctx) // behind for longer: the user is taken for new
-	return w.cfg.Users.Resolve(uid, w.sessions.Has)
 }
 
 // settleWait bounds how long SessionFor waits for the sessions.
