@@ -84,23 +84,31 @@ func acceptOne(t *testing.T, w *Writer, sessionID, uid string) {
 	}
 }
 
-// TestSessionForWaitsForSessionsToNoteTheirUsers: a session learns its
-// user when it evaluates its events, which may be after their request was
-// answered; an event naming only that user, resolved after the answer,
-// still joins the session instead of starting a new one.
-func TestSessionForWaitsForSessionsToNoteTheirUsers(t *testing.T) {
-	w, release := startNotingWriter(t, make(chan struct{}))
-	acceptOne(t, w, "web-1", "u-42")
-	// Answered; the session has not evaluated its event yet.
+// resolvesOnceReleased resolves uid with find, checks that it is still
+// waiting for the sessions a moment later, lets them go, and returns what
+// uid resolved to.
+func resolvesOnceReleased(t *testing.T, find func(uid string) string, uid string, release func()) string {
+	t.Helper()
 	resolved := make(chan string, 1)
-	go func() { resolved <- w.SessionFor("u-42") }()
+	go func() { resolved <- find(uid) }()
 	select {
 	case id := <-resolved:
-		t.Fatalf("resolved to %q before the session had noted its user", id)
+		t.Fatalf("%s resolved to %q before its session had noted it", uid, id)
 	case <-time.After(50 * time.Millisecond):
 	}
 	release()
-	if id := <-resolved; id != "web-1" {
+	return <-resolved
+}
+
+// TestSessionFinderWaitsForSessionsToNoteTheirUsers: a session learns its
+// user when it evaluates its events, which may be after their request was
+// answered; an event naming only that user, resolved after the answer,
+// still joins the session instead of starting a new one.
+func TestSessionFinderWaitsForSessionsToNoteTheirUsers(t *testing.T) {
+	w, release := startNotingWriter(t, make(chan struct{}))
+	acceptOne(t, w, "web-1", "u-42")
+	// Answered; the session has not evaluated its event yet.
+	if id := resolvesOnceReleased(t, w.SessionFinder(), "u-42", release); id != "web-1" {
 		t.Fatalf("an event naming only u-42 joins %q, want web-1", id)
 	}
 }
@@ -131,15 +139,7 @@ func TestSessionFinderWaitsOncePerRequest(t *testing.T) {
 		t.Fatal("the request's second new user waited for the sessions again")
 	}
 	// A new request waits again: web-2's event was answered before it.
-	next := make(chan string, 1)
-	go func() { next <- w.SessionFinder()("u-2") }()
-	select {
-	case id := <-next:
-		t.Fatalf("a new request resolved u-2 to %q before web-2 noted it", id)
-	case <-time.After(50 * time.Millisecond):
-	}
-	release()
-	if id := <-next; id != "web-2" {
+	if id := resolvesOnceReleased(t, w.SessionFinder(), "u-2", release); id != "web-2" {
 		t.Fatalf("u-2 joins %q, want web-2", id)
 	}
 }

@@ -54,19 +54,17 @@ type Writer struct {
 	sender   *actors.Sender[string, session.Message] // the writer goroutine's
 }
 
-// SessionFor is the session an event naming only user uid joins: the
-// user's most recent live session, or a new one.
+// SessionFinder returns what one request's events that name only a user
+// use to find the session they join: the user's most recent live
+// session, or a new one.
 //
 // A session notes its user when it evaluates its events, which may be
 // after their request was answered. So before a user is taken for new,
 // the sessions catch up with every event handed over so far (at most
 // settleWait): an event for the user that was answered is then noted.
-func (w *Writer) SessionFor(uid string) string { return w.SessionFinder()(uid) }
-
-// SessionFinder returns SessionFor for one request's events: the sessions
-// catch up at most once per request. After the first wait, everything
-// answered before the request began has been evaluated, so a batch of
-// events for many new users waits once, not once per user.
+// They catch up at most once per request: after the first wait,
+// everything answered before the request began is evaluated, so a batch
+// of events for many new users waits once, not once per user.
 func (w *Writer) SessionFinder() func(uid string) string {
 	settled := false
 	return func(uid string) string {
@@ -83,7 +81,7 @@ func (w *Writer) SessionFinder() func(uid string) string {
 	}
 }
 
-// settleWait bounds how long SessionFor waits for the sessions.
+// settleWait bounds how long a SessionFinder waits for the sessions.
 const settleWait = 2 * time.Second
 
 // SweepUsers forgets users whose latest session has ended; call it now and

@@ -49,7 +49,12 @@ func (u *Users) Note(uid, session string) {
 func (u *Users) Lookup(uid string, live func(string) bool) (string, bool) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if id, ok := u.latest[uid]; ok && u.standing(id, live, time.Now()) {
+	return u.lookup(uid, live, time.Now())
+}
+
+// lookup is Lookup with u.mu held.
+func (u *Users) lookup(uid string, live func(string) bool, now time.Time) (string, bool) {
+	if id, ok := u.latest[uid]; ok && u.standing(id, live, now) {
 		return id, true
 	}
 	return "", false
@@ -61,7 +66,7 @@ func (u *Users) Resolve(uid string, live func(string) bool) string {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	now := time.Now()
-	if id, ok := u.latest[uid]; ok && u.standing(id, live, now) {
+	if id, ok := u.lookup(uid, live, now); ok {
 		return id
 	}
 	if u.latest == nil {
