@@ -11,7 +11,8 @@ import (
 // methods from the actor's own goroutine only, one at a time, so a behaviour
 // needs no locks for its own state.
 type Behaviour[M any] interface {
-	// Receive handles a batch in mailbox order, control messages first.
+	// Receive handles a batch: a mailbox's in its order, control
+	// messages first; a registry actor's in the order they were queued.
 	// The batch slice is reused after Receive returns.
 	Receive(batch []M)
 	// Deadline is when the actor next wants Timeout; zero means never. It
@@ -19,7 +20,8 @@ type Behaviour[M any] interface {
 	// again only when the time it read last has passed.
 	Deadline() time.Time
 	// Timeout runs at or after Deadline. Returning true asks to stop; a
-	// registry-owned actor stops only if its mailbox is empty then.
+	// standalone actor stops only if its mailbox is empty then (a registry
+	// actor has nothing waiting: its worker is the one who would queue it).
 	Timeout(now time.Time) (stop bool)
 	// Stopped runs once, last, whatever the reason.
 	Stopped(reason StopReason)

@@ -249,8 +249,8 @@ func TestStreamTestEndpoint(t *testing.T) {
 }
 
 // TestBackPressure: a request whose events would take the engine past its
-// bound on events awaiting evaluation gets 429, and nothing of it is
-// accepted.
+// bound on events awaiting evaluation gets 429 with Retry-After, and
+// nothing of it is accepted.
 func TestBackPressure(t *testing.T) {
 	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxInFlightEvents = 2 })
 	events := `[{"session_id":"s","type":"click"},{"session_id":"s","type":"click"},{"session_id":"s","type":"click"}]`
@@ -259,6 +259,9 @@ func TestBackPressure(t *testing.T) {
 	jsonUnmarshal(raw, &e)
 	if status != 429 || e.Error.Code != "saturated" {
 		t.Fatalf("got %d %s, want 429 saturated", status, raw)
+	}
+	if retry := retryAfterOf(t, srv, events); retry < 1 {
+		t.Fatalf("Retry-After %d s on a saturated engine", retry)
 	}
 	if code := srv.call("GET", "/v1/sessions/s", nil, nil); code != 404 {
 		t.Fatalf("session exists after a refused request (%d)", code)
