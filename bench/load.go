@@ -71,9 +71,10 @@ type LoadConfig struct {
 	HalfOfMaximum bool `json:",omitempty"`
 	// Durability is the server's --durability.
 	Durability string
-	// Ceilings also measures the parse-only ingest endpoint (before and
-	// after the load: the machine's speed moves between them) and the
-	// receiver's own maximum, for ratios.
+	// Ceilings also measures the parse-only ingest endpoint and the
+	// receiver's own maximum, for ratios. The endpoint is measured before
+	// and after the load and, in closed loop, between the stretches it is
+	// cut into: the machine's speed moves within minutes.
 	Ceilings bool
 	// OutDir receives the results files; empty writes none.
 	OutDir string
@@ -150,9 +151,12 @@ type LoadReport struct {
 	// receiver's) during the load.
 	HarnessCPUMicrosPerEvent float64 `json:"harness_cpu_us_per_event"`
 	// CeilingPerSec is the mean of CeilingRunsPerSec, the parse-only
-	// endpoint measured before and after the load.
+	// endpoint measured before the load, between its stretches and after.
 	CeilingPerSec     float64   `json:"ingest_ceiling_events_per_sec,omitempty"`
 	CeilingRunsPerSec []float64 `json:"ingest_ceiling_runs_events_per_sec,omitempty"`
+	// StretchesPerSec is the accepted rate in each stretch of the measured
+	// load; stretch i ran between ceiling runs i and i+1.
+	StretchesPerSec []float64 `json:"accepted_events_per_sec_by_stretch,omitempty"`
 	// MaximumPerSec is the closed-loop maximum a HalfOfMaximum run
 	// measured before its open loop.
 	MaximumPerSec     float64 `json:"measured_maximum_events_per_sec,omitempty"`
@@ -230,15 +234,31 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		return nil, err
 	}
 	defer recv.close()
-	var ceilingCPU float64
-	if cfg.Ceilings {
-		perSec, cpu, err := measureCeiling(ctx, cfg, logFile)
+	// The ceiling is measured before the load, between its stretches and
+	// after it, so that each stretch has a ceiling taken moments before
+	// and after: the machine's speed moves by a third within minutes, more
+	// than the figure it is compared with.
+	var ceiling *serverProcess
+	var ceilingCPU []float64
+	measureCeilingNow := func(warmup time.Duration) error {
+		perSec, cpu, err := measureCeiling(ctx, cfg, ceiling, warmup)
 		if err != nil {
+			return fmt.Errorf("bench: ceiling: %w", err)
+		}
+		rep.CeilingRunsPerSec, ceilingCPU = append(rep.CeilingRunsPerSec, perSec), append(ceilingCPU, cpu)
+		logf("ceiling: parse-only ingest %.0f events/s", perSec)
+		return nil
+	}
+	if cfg.Ceilings {
+		if ceiling, err = startCeiling(ctx, cfg, logFile); err != nil {
 			return nil, err
 		}
-		rep.CeilingRunsPerSec, ceilingCPU = append(rep.CeilingRunsPerSec, perSec), cpu
+		defer ceiling.kill()
+		if err := measureCeilingNow(cfg.Warmup); err != nil {
+			return nil, err
+		}
 		rep.ReceiverMaxPerSec = recv.maximum(3 * time.Second)
-		logf("ceilings: parse-only ingest %.0f events/s, receiver %.0f requests/s", perSec, rep.ReceiverMaxPerSec)
+		logf("receiver maximum %.0f requests/s", rep.ReceiverMaxPerSec)
 	}
 
 	addr, err := freeLoopbackAddr()
@@ -285,10 +305,18 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		return nil, err
 	}
 
+	// Closed loop with ceilings cuts the measured load into stretches with
+	// a ceiling measurement between each two, the producers paused (open
+	// loop runs on a schedule, which a pause would turn into a burst).
+	stretches := 1
+	if cfg.Ceilings && cfg.Rate <= 0 {
+		stretches = loadStretches
+	}
+	stretch := cfg.Duration / time.Duration(stretches)
 	warmStart := time.Now()
 	start := warmStart.Add(cfg.Warmup)
 	gen.measureFrom = start
-	deadline := start.Add(cfg.Duration)
+	gate := newLoadGate()
 	var accepted, rejected atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, cfg.Producers)
@@ -296,66 +324,94 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := produceLoad(ctx, srv.base(), gen, p, cfg, warmStart, deadline, &accepted, &rejected); err != nil {
+			if err := produceLoad(ctx, srv.base(), gen, p, cfg, warmStart, gate, &accepted, &rejected); err != nil {
 				errs <- err
 			}
 		}()
 	}
+	defer wg.Wait()
+	defer gate.stop()
 	if cfg.Warmup > 0 {
 		logf("warming up for %s", cfg.Warmup)
 		time.Sleep(time.Until(start))
 	}
-	evaluatedBefore, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
-	_, cpuBefore := processFigures(srv.cmd.Process.Pid)
-	_, harnessBefore := processFigures(os.Getpid())
 	profiled := make(chan error, 2)
 	if cfg.CPUProfile != "" {
-		go func() { profiled <- fetchCPUProfile(pprofAddr, cfg.Duration-2*time.Second, cfg.CPUProfile) }()
+		go func() { profiled <- fetchCPUProfile(pprofAddr, stretch-min(2*time.Second, stretch/5), cfg.CPUProfile) }()
 	} else {
 		profiled <- nil
 	}
 	if cfg.Trace != "" {
-		seconds := max(1, min(5, int(cfg.Duration.Seconds())-2))
+		seconds := max(1, min(5, int(stretch.Seconds())-2))
 		go func() { profiled <- fetchProfile(pprofAddr, fmt.Sprintf("trace?seconds=%d", seconds), cfg.Trace) }()
 	} else {
 		profiled <- nil
 	}
-	progress := time.NewTicker(time.Second)
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-wait:
-	for {
-		select {
-		case <-done:
-			break wait
-		case <-progress.C:
-			el := time.Since(start).Seconds()
-			logf("%4.0fs  accepted %8.0f events/s  webhooks %6d  rejected(429) %d", el, float64(accepted.Load())/el, recv.count(), rejected.Load())
+	var measured time.Duration
+	var evaluated, serverCPU, harnessCPU float64
+	for i := range stretches {
+		if i > 0 {
+			if err := measureCeilingNow(time.Second); err != nil { // warm already; its connections are new
+				return nil, err
+			}
+			gate.resume()
 		}
+		began := time.Now()
+		acceptedBefore := accepted.Load()
+		evaluatedBefore, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
+		_, cpuBefore := processFigures(srv.cmd.Process.Pid)
+		_, harnessBefore := processFigures(os.Getpid())
+		if err := waitShowingProgress(began.Add(stretch), errs, func() {
+			el := (measured + time.Since(began)).Seconds()
+			logf("%4.0fs  accepted %8.0f events/s  webhooks %6d  rejected(429) %d", el, float64(accepted.Load())/el, recv.count(), rejected.Load())
+		}); err != nil {
+			return nil, err
+		}
+		gate.pause() // the batches under way are answered, and counted
+		took := time.Since(began)
+		measured += took
+		rep.StretchesPerSec = append(rep.StretchesPerSec, float64(accepted.Load()-acceptedBefore)/took.Seconds())
+		evaluatedAfter, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
+		_, cpuAfter := processFigures(srv.cmd.Process.Pid)
+		_, harnessAfter := processFigures(os.Getpid())
+		evaluated += evaluatedAfter - evaluatedBefore
+		serverCPU += cpuAfter - cpuBefore
+		harnessCPU += harnessAfter - harnessBefore
 	}
-	progress.Stop()
+	measuredUntil := time.Now()
+	gate.stop()
 	select {
 	case err := <-errs:
 		return nil, err
 	default:
-	}
-	window := time.Since(start).Seconds()
-	if _, cpuAtEnd := processFigures(srv.cmd.Process.Pid); accepted.Load() > 0 {
-		rep.CPUMicrosPerEvent = 1e6 * (cpuAtEnd - cpuBefore) / float64(accepted.Load())
-		_, harnessAtEnd := processFigures(os.Getpid())
-		rep.HarnessCPUMicrosPerEvent = 1e6 * (harnessAtEnd - harnessBefore) / float64(accepted.Load())
 	}
 	for range 2 {
 		if err := <-profiled; err != nil {
 			return nil, err
 		}
 	}
-	evaluatedAtEnd, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
+	if n := accepted.Load(); n > 0 {
+		rep.CPUMicrosPerEvent = 1e6 * serverCPU / float64(n)
+		rep.HarnessCPUMicrosPerEvent = 1e6 * harnessCPU / float64(n)
+	}
 	webhooksInWindow := recv.count()
-	rep.AcceptedPerSec = float64(accepted.Load()) / window
-	rep.EvaluatedPerSec = (evaluatedAtEnd - evaluatedBefore) / window
-	rep.WebhooksPerSec = float64(webhooksInWindow) / window
+	rep.AcceptedPerSec = float64(accepted.Load()) / measured.Seconds()
+	rep.EvaluatedPerSec = evaluated / measured.Seconds()
+	rep.WebhooksPerSec = float64(webhooksInWindow) / measured.Seconds()
 	rep.Rejected429 = rejected.Load()
+	if cfg.Ceilings {
+		// At once, while the engine is idle: the drain below can take a
+		// while, and the machine's speed moves meanwhile.
+		if err := measureCeilingNow(time.Second); err != nil {
+			return nil, err
+		}
+		var sum, cpu float64
+		for i, c := range rep.CeilingRunsPerSec {
+			sum, cpu = sum+c, cpu+ceilingCPU[i]
+		}
+		rep.CeilingPerSec = sum / float64(len(rep.CeilingRunsPerSec))
+		rep.CeilingCPUMicrosPerEvent = cpu / float64(len(ceilingCPU))
+	}
 
 	// Drain: every expected webhook that was sent must arrive. Accepted
 	// events may still wait for evaluation (a server slower than its
@@ -396,7 +452,7 @@ wait:
 	for _, s := range samples {
 		rep.latencies = append(rep.latencies, s.ms)
 	}
-	rep.LatencyByTenth = byTenth(samples, start, cfg.Duration)
+	rep.LatencyByTenth = byTenth(samples, start, measuredUntil.Sub(start))
 	for _, p := range recv.missing(sent, 5) {
 		logf("lost: %s", explainLost(srv.base(), p))
 	}
@@ -404,16 +460,6 @@ wait:
 	rep.AcceptLatency = summarise(gen.acceptLatencies())
 	if err := srv.stop(); err != nil {
 		return nil, err
-	}
-	if cfg.Ceilings {
-		perSec, cpu, err := measureCeiling(ctx, cfg, logFile)
-		if err != nil {
-			return nil, err
-		}
-		logf("ceiling again: parse-only ingest %.0f events/s", perSec)
-		rep.CeilingRunsPerSec = append(rep.CeilingRunsPerSec, perSec)
-		rep.CeilingPerSec = (rep.CeilingRunsPerSec[0] + perSec) / 2
-		rep.CeilingCPUMicrosPerEvent = (ceilingCPU + cpu) / 2
 	}
 	if cfg.OutDir != "" {
 		if err := rep.write(cfg.OutDir); err != nil {
@@ -576,10 +622,10 @@ const openLoopInFlight = 8
 
 // produceLoad is producer p: it sends its batches over keep-alive
 // connections (fasthttp's client: the generator shares the machine's two
-// cores with the server, so it must be cheap) until deadline. Closed loop
-// sends the next batch when the last is answered; open loop sends on
-// schedule, up to openLoopInFlight at once.
-func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadConfig, start, deadline time.Time,
+// cores with the server, so it must be cheap) while gate lets it, until
+// gate stops. Closed loop sends the next batch when the last is answered;
+// open loop sends on schedule from start, up to openLoopInFlight at once.
+func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadConfig, start time.Time, gate *loadGate,
 	accepted, rejected *atomic.Int64) error {
 	// measuredFrom is next when the measured window began (-1: warming
 	// up): a session's events are counted from there for its signal.
@@ -602,8 +648,9 @@ func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadC
 	var sending sync.WaitGroup
 	var failed atomic.Pointer[error]
 	defer sending.Wait()
-	for time.Now().Before(deadline) && failed.Load() == nil {
+	for failed.Load() == nil && gate.enter() {
 		if ctx.Err() != nil {
+			gate.leave()
 			return ctx.Err()
 		}
 		if interval > 0 {
@@ -645,7 +692,7 @@ func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadC
 		slots <- struct{}{}
 		sending.Add(1)
 		go func() {
-			defer func() { batches.Put(b); <-slots; sending.Done() }()
+			defer func() { batches.Put(b); <-slots; gate.leave(); sending.Done() }()
 			if err := w.send(client, url, b, accepted, rejected); err != nil {
 				err = fmt.Errorf("producer %d: %w", p, err)
 				failed.CompareAndSwap(nil, &err)
@@ -717,27 +764,61 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 	return nil
 }
 
-// measureCeiling runs the same producers against `hookwire ceiling` for a
-// few seconds, closed loop, after the same warm-up: its events per second,
-// and its CPU time per event in microseconds.
-func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (perSec, cpuMicrosPerEvent float64, err error) {
+// loadStretches is how many stretches a closed-loop run with ceilings
+// cuts its measured load into, with a ceiling measurement between each two.
+const loadStretches = 3
+
+// waitShowingProgress waits until until, calling progress every second;
+// it returns early with the error of a producer that failed.
+func waitShowingProgress(until time.Time, errs <-chan error, progress func()) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	end := time.NewTimer(time.Until(until))
+	defer end.Stop()
+	for {
+		select {
+		case err := <-errs:
+			return err
+		case <-tick.C:
+			progress()
+		case <-end.C:
+			return nil
+		}
+	}
+}
+
+// startCeiling starts `hookwire ceiling`, the parse-only ingest endpoint,
+// in the same runtime environment as the server's (GOMAXPROCS, GOGC): the
+// ceiling is measured under the conditions the engine runs in.
+func startCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (*serverProcess, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	// The same runtime environment as the server's (GOMAXPROCS, GOGC):
-	// the ceiling is measured under the conditions the engine runs in.
 	p := &serverProcess{binary: cfg.Binary, addr: addr, log: log, command: []string{"ceiling", "--listen", addr}, env: cfg.ServerEnv}
 	if err := p.start(ctx); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	defer p.kill()
+	return p, nil
+}
+
+// ceilingWindow is how long each measurement of the ceiling lasts: as
+// long as a stretch of the load, at most 5 s, at least 1 s.
+func ceilingWindow(cfg LoadConfig) time.Duration {
+	return min(5*time.Second, max(time.Second, cfg.Duration/loadStretches))
+}
+
+// measureCeiling runs the same producers against the ceiling endpoint,
+// closed loop, for warmup and then a ceilingWindow: its events per
+// second, and its CPU time per event in microseconds.
+func measureCeiling(ctx context.Context, cfg LoadConfig, p *serverProcess, warmup time.Duration) (perSec, cpuMicrosPerEvent float64, err error) {
 	c := cfg
-	c.Rate, c.Duration = 0, 5*time.Second
+	c.Rate, c.Duration, c.Warmup = 0, ceilingWindow(cfg), warmup
 	gen := newWorkload(c)
 	warmStart := time.Now()
 	start := warmStart.Add(c.Warmup)
 	gen.measureFrom = start
+	gate := newLoadGate()
 	var accepted, rejected atomic.Int64
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
@@ -745,13 +826,15 @@ func measureCeiling(ctx context.Context, cfg LoadConfig, log io.Writer) (perSec,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := produceLoad(ctx, p.base(), gen, i, c, warmStart, start.Add(c.Duration), &accepted, &rejected); err != nil {
+			if err := produceLoad(ctx, p.base(), gen, i, c, warmStart, gate, &accepted, &rejected); err != nil {
 				firstErr.Store(err)
 			}
 		}()
 	}
 	time.Sleep(time.Until(start))
 	_, cpuBefore := processFigures(p.cmd.Process.Pid)
+	time.Sleep(time.Until(start.Add(c.Duration)))
+	gate.stop()
 	wg.Wait()
 	if err, ok := firstErr.Load().(error); ok {
 		return 0, 0, err

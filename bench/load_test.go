@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,12 @@ func TestReportFiles(t *testing.T) {
 	if !strings.Contains(string(md), "1234 (50 % of 2468); the ceiling is the mean of 2000 before and 2936 after") ||
 		!strings.Contains(string(md), "| 1 / 3 / – / – / – / – / – / – / – / 40 ms |") {
 		t.Fatalf("markdown:\n%s", md)
+	}
+	// Stretches between ceiling runs: each against the runs either side.
+	r.CeilingRunsPerSec, r.StretchesPerSec = []float64{1000, 2000, 1000, 2000}, []float64{750, 750, 3000}
+	if want := "the ceiling is the mean of 4 runs (1000 / 2000 / 1000 / 2000), before, between and after the load's stretches; " +
+		"stretch by stretch 50 / 50 / 200 % of the runs either side"; !strings.Contains(r.String(), want) {
+		t.Fatalf("no %q in\n%s", want, r)
 	}
 	svg, _ := os.ReadFile(filepath.Join(dir, "standard.svg"))
 	if !strings.HasPrefix(string(svg), "<svg") || !strings.Contains(string(svg), "<polyline") {
@@ -98,5 +105,51 @@ func TestScalingTableTakesTheStandardMedian(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Fatalf("no %q in\n%s", want, md)
 		}
+	}
+}
+
+// TestCeilingsBetweenStretches runs closed loop with ceilings at a small
+// size: the ceiling is measured before, between the load's stretches and
+// after, and the report compares each stretch with the runs either side.
+func TestCeilingsBetweenStretches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real server and the ceiling endpoint for several seconds")
+	}
+	cfg := DefaultLoadConfig()
+	cfg.Binary = buildHookwire(t)
+	cfg.Sessions, cfg.Streams, cfg.FilterStreams, cfg.Producers = 1000, 2, 0, 2
+	cfg.Duration, cfg.Warmup = 3*time.Second, time.Second
+	cfg.OutDir = ""
+	cfg.Logf = t.Logf
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	r, err := RunLoad(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(r)
+	if len(r.CeilingRunsPerSec) != loadStretches+1 || len(r.StretchesPerSec) != loadStretches {
+		t.Fatalf("%d ceiling runs and %d stretches, want %d and %d", len(r.CeilingRunsPerSec), len(r.StretchesPerSec), loadStretches+1, loadStretches)
+	}
+	var sum float64
+	for _, c := range r.CeilingRunsPerSec {
+		if c <= 0 {
+			t.Fatalf("ceiling runs %v", r.CeilingRunsPerSec)
+		}
+		sum += c
+	}
+	if got := sum / float64(len(r.CeilingRunsPerSec)); got != r.CeilingPerSec {
+		t.Fatalf("ceiling %.0f, want the mean of its runs %.0f", r.CeilingPerSec, got)
+	}
+	// The whole run's rate is the stretches' taken together.
+	lo, hi := slices.Min(r.StretchesPerSec), slices.Max(r.StretchesPerSec)
+	if lo <= 0 || r.AcceptedPerSec < 0.99*lo || r.AcceptedPerSec > 1.01*hi {
+		t.Fatalf("accepted %.0f events/s over stretches of %v", r.AcceptedPerSec, r.StretchesPerSec)
+	}
+	if r.Lost != 0 || r.Duplicated != 0 || r.ExpectedWebhooks != cfg.Sessions/cfg.MatchEvery {
+		t.Fatalf("webhooks: %d expected, %d lost, %d duplicated", r.ExpectedWebhooks, r.Lost, r.Duplicated)
+	}
+	if !strings.Contains(r.String(), "stretch by stretch") {
+		t.Fatalf("the report does not compare the stretches with their ceilings:\n%s", r)
 	}
 }

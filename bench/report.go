@@ -99,14 +99,10 @@ func (r *LoadReport) String() string {
 		}
 		return fmt.Sprintf(" (%.0f %% of %.0f)", 100*v/ceiling, ceiling)
 	}
-	ceilingRuns := ""
-	if len(r.CeilingRunsPerSec) == 2 {
-		ceilingRuns = fmt.Sprintf("; the ceiling is the mean of %.0f before and %.0f after", r.CeilingRunsPerSec[0], r.CeilingRunsPerSec[1])
-	}
 	fmt.Fprintf(&b, "| %s: %s (after %s of warm-up), %d producers × %d-event batches, %d sessions, %d streams (%s, %d through a Wasm filter), durability %s | |\n|---|---|\n",
 		r.Config.Name, r.Mode, r.Config.Warmup, r.Config.Producers, r.Config.BatchSize, r.Config.Sessions, r.Config.Streams, r.Config.Catalog,
 		min(r.Config.FilterStreams, r.Config.Streams), r.Config.Durability)
-	fmt.Fprintf(&b, "| accepted events/s | %.0f%s%s |\n", r.AcceptedPerSec, ratio(r.AcceptedPerSec, r.CeilingPerSec), ceilingRuns)
+	fmt.Fprintf(&b, "| accepted events/s | %.0f%s%s |\n", r.AcceptedPerSec, ratio(r.AcceptedPerSec, r.CeilingPerSec), r.ceilingRuns())
 	fmt.Fprintf(&b, "| evaluated events/s | %.0f |\n", r.EvaluatedPerSec)
 	fmt.Fprintf(&b, "| webhooks/s | %.0f%s |\n", r.WebhooksPerSec, ratio(r.WebhooksPerSec, r.ReceiverMaxPerSec))
 	fmt.Fprintf(&b, "| event → webhook latency p50 / p90 / p99 / p99.9 / max | %.1f / %.1f / %.1f / %.1f / %.1f ms (%d webhooks) |\n",
@@ -135,6 +131,32 @@ func (r *LoadReport) String() string {
 	fmt.Fprintf(&b, "| server goroutines / max GC pause | %.0f / %.2f ms |\n", r.Goroutines, r.MaxGCPauseMS)
 	fmt.Fprintf(&b, "| live sessions / heap growth per live session | %.0f / %.0f bytes |\n", r.LiveSessions, r.HeapPerSessionBytes)
 	return b.String()
+}
+
+// ceilingRuns says how the ceiling was measured and, when the load ran in
+// stretches between its runs, how each stretch compares with the runs
+// either side of it.
+func (r *LoadReport) ceilingRuns() string {
+	runs := r.CeilingRunsPerSec
+	switch {
+	case len(runs) == 2:
+		return fmt.Sprintf("; the ceiling is the mean of %.0f before and %.0f after", runs[0], runs[1])
+	case len(runs) < 2:
+		return ""
+	}
+	rates := make([]string, len(runs))
+	for i, c := range runs {
+		rates[i] = fmt.Sprintf("%.0f", c)
+	}
+	out := fmt.Sprintf("; the ceiling is the mean of %d runs (%s), before, between and after the load's stretches", len(runs), strings.Join(rates, " / "))
+	if len(r.StretchesPerSec) == len(runs)-1 {
+		shares := make([]string, len(r.StretchesPerSec))
+		for i, s := range r.StretchesPerSec {
+			shares[i] = fmt.Sprintf("%.0f", 100*s/((runs[i]+runs[i+1])/2))
+		}
+		out += fmt.Sprintf("; stretch by stretch %s %% of the runs either side", strings.Join(shares, " / "))
+	}
+	return out
 }
 
 // write stores <name>.json, <name>.md and <name>.svg (latency CDF).
