@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -34,9 +36,31 @@ type Instance struct {
 	state    CallState
 	logged   int // lines this call has logged
 	// dead is set when the watchdog fired just as a call finished: the
-	// result stands, but the instance's context is gone.
+	// instance's context is gone.
 	dead bool
+
+	// The running call's budget, which the watchdog checks (expire).
+	mu       sync.Mutex
+	calling  bool
+	expired  bool // the watchdog cancelled the call
+	budget   time.Duration
+	started  time.Time
+	clock    callClock
+	slept    atomic.Int64 // ns the call's finished sleeps took
+	sleeping atomic.Int64 // Unix ns its current sleep began; 0: awake
 }
+
+// A call's budget is time on the CPU or asleep, not wall-clock time: on a
+// saturated machine a call waits for a core, and a filter that needed a
+// fraction of its 10 ms was stopped after 10 ms of waiting and its event
+// counted as no match (a lost webhook under the standard load with 64
+// producers). Waiting is still bounded: a call is stopped after
+// wallCapFactor times its budget whatever it used.
+const (
+	wallCapFactor = 10
+	// minRecheck is the shortest the watchdog waits before it looks again.
+	minRecheck = 200 * time.Microsecond
+)
 
 // Instantiate makes a fresh instance with its own memory, runs the WASI
 // reactor initialiser if there is one, then hw_init with config (if the
@@ -55,7 +79,7 @@ func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, err
 		}))
 	}
 	inst.ctx, inst.cancel = context.WithCancel(base)
-	inst.watchdog = time.AfterFunc(time.Hour, inst.cancel)
+	inst.watchdog = time.AfterFunc(time.Hour, inst.expire)
 	inst.watchdog.Stop()
 
 	// Real clocks matter: with wazero's fake clock a Go guest's GC pacing
@@ -63,8 +87,9 @@ func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, err
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions().
 		WithSysNanotime().WithSysWalltime().WithNanosleep(inst.sleep).WithRandSource(rand.Reader).
 		WithStdout(io.Discard).WithStderr(io.Discard)
-	mod, err := m.rt.rt.InstantiateModule(inst.guard(m.rt.cfg.InitTimeout), m.compiled, mc)
-	inst.watchdog.Stop()
+	inst.begin(m.rt.cfg.InitTimeout)
+	mod, err := m.rt.rt.InstantiateModule(inst.ctx, m.compiled, mc)
+	inst.end()
 	if err != nil {
 		inst.cancel()
 		if memory != nil {
@@ -141,17 +166,61 @@ func (i *Instance) Match(input []byte, state CallState) (int32, error) {
 	return int32(uint32(i.stack[0])), nil
 }
 
-// guard arms the watchdog and returns the instance context.
-func (i *Instance) guard(timeout time.Duration) context.Context {
-	if timeout > 0 {
-		i.watchdog.Reset(timeout)
+// begin arms the watchdog for a call with the given budget (0: none).
+func (i *Instance) begin(budget time.Duration) {
+	if budget <= 0 {
+		return
 	}
-	return i.ctx
+	clock := startCallClock()
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.calling, i.expired, i.budget, i.started, i.clock = true, false, budget, time.Now(), clock
+	i.slept.Store(0)
+	i.watchdog.Reset(budget)
+}
+
+// end disarms the watchdog and reports whether it stopped the call.
+func (i *Instance) end() (expired bool) {
+	i.mu.Lock()
+	if !i.calling {
+		i.mu.Unlock()
+		return false
+	}
+	i.calling = false
+	i.watchdog.Stop()
+	expired = i.expired
+	clock := i.clock
+	i.mu.Unlock()
+	clock.stop()
+	return expired
+}
+
+// expire is the watchdog: it stops the running call if the call has used
+// its budget on the CPU or asleep, or has run wallCapFactor budgets of
+// wall-clock time; otherwise it looks again when the rest could be used.
+func (i *Instance) expire() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if !i.calling || i.expired {
+		return // a call that just ended, or one already stopped
+	}
+	used := i.clock.used() + time.Duration(i.slept.Load())
+	if since := i.sleeping.Load(); since != 0 {
+		used += time.Since(time.Unix(0, since))
+	}
+	left := i.budget - used
+	if left > 0 && time.Since(i.started) < wallCapFactor*i.budget {
+		i.watchdog.Reset(max(left, minRecheck))
+		return
+	}
+	i.expired = true
+	i.cancel()
 }
 
 func (i *Instance) callWith(timeout time.Duration, fn api.Function, stack []uint64) error {
-	err := fn.CallWithStack(i.guard(timeout), stack)
-	if timeout > 0 && !i.watchdog.Stop() {
+	i.begin(timeout)
+	err := fn.CallWithStack(i.ctx, stack)
+	if i.end() {
 		i.dead = true
 		if err == nil {
 			// It returned, but past its budget (a sleep cut short at
@@ -170,6 +239,12 @@ func (i *Instance) sleep(ns int64) {
 	if ns <= 0 {
 		return
 	}
+	begun := time.Now()
+	i.sleeping.Store(begun.UnixNano())
+	defer func() {
+		i.slept.Add(int64(time.Since(begun)))
+		i.sleeping.Store(0)
+	}()
 	t := time.NewTimer(time.Duration(ns))
 	defer t.Stop()
 	select {

@@ -246,3 +246,61 @@ func TestInstanceMemoryIsOutsideTheGoHeap(t *testing.T) {
 		t.Fatalf("the Go heap grew %d MiB for a guest's 60 MiB", (after-before)>>20)
 	}
 }
+
+// waiting is a CallState whose Log blocks for a while without using the
+// CPU: the call's thread waits, as it does for a core on a saturated
+// machine.
+type waiting struct{ pause time.Duration }
+
+func (w waiting) Get([]byte) ([]byte, bool) { return nil, false }
+func (w waiting) Set(_, _ []byte) bool      { return false }
+func (w waiting) Log([]byte)                { time.Sleep(w.pause) }
+
+// TestBudgetIsTimeOnTheCPU: a call that waits three budgets without using
+// the CPU keeps its verdict (it was counted as no match when the budget
+// was wall-clock time), one that waits past ten budgets is stopped all
+// the same, and one that spins is stopped at its budget.
+func TestBudgetIsTimeOnTheCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the budget is wall-clock time where a thread's CPU clock is not read")
+	}
+	ctx := context.Background()
+	const budget = 20 * time.Millisecond
+	rt := newRuntime(t, wasm.Config{CallTimeout: budget})
+	logType := wasmenc.FuncType{Params: []wasmenc.ValType{i32, i32}}
+	m := &wasmenc.Module{
+		Types:         []wasmenc.FuncType{oneToOne, twoToOne, logType},
+		Imports:       []wasmenc.Import{{Module: "hookwire", Name: "log", Type: 2}},
+		Funcs:         []wasmenc.Func{{Type: 0, Body: (&wasmenc.Code{}).I32(1024)}, {Type: 1, Body: (&wasmenc.Code{}).I32(0).I32(5).Call(0).I32(1)}},
+		MemoryMinPage: 1,
+		Exports: []wasmenc.Export{{Name: "memory", Kind: wasmenc.ExportMemory},
+			{Name: "hw_alloc", Kind: wasmenc.ExportFunc, Index: 1}, {Name: "hw_match", Kind: wasmenc.ExportFunc, Index: 2}},
+		Data: []wasmenc.Data{{Offset: 0, Bytes: []byte("hello")}},
+	}
+	mod, err := rt.Compile(ctx, m.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := wasm.NewPool(mod, nil, 1)
+	defer pool.Close(ctx)
+	if verdict, err := pool.Match(ctx, []byte("{}"), waiting{3 * budget}); err != nil || verdict != 1 {
+		t.Fatalf("a call that waited 3 budgets off the CPU: verdict %d, %v; want 1", verdict, err)
+	}
+	if _, err := pool.Match(ctx, []byte("{}"), waiting{12 * budget}); !errors.Is(err, wasm.ErrDeadline) {
+		t.Fatalf("a call that waited 12 budgets: %v; want the time budget's fault", err)
+	}
+
+	spin, err := rt.Compile(ctx, guest(twoToOne, (&wasmenc.Code{}).Loop(wasmenc.BlockEmpty).Br(0).End().I32(0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spinning := wasm.NewPool(spin, nil, 1)
+	defer spinning.Close(ctx)
+	began := time.Now()
+	if _, err := spinning.Match(ctx, []byte("x"), nil); !errors.Is(err, wasm.ErrDeadline) {
+		t.Fatalf("a spinning call: %v; want the time budget's fault", err)
+	}
+	if took := time.Since(began); took > 10*budget { // the wall-clock cap
+		t.Fatalf("a spinning call ran %s, past the wall-clock cap", took)
+	}
+}

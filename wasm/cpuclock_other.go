@@ -1,0 +1,13 @@
+//go:build !linux
+
+package wasm
+
+import "time"
+
+// callClock is wall-clock time where a thread's CPU clock is not read:
+// a call that waits for a core uses its budget waiting.
+type callClock struct{ start time.Time }
+
+func startCallClock() callClock         { return callClock{start: time.Now()} }
+func (c callClock) stop()               {}
+func (c callClock) used() time.Duration { return time.Since(c.start) }
