@@ -504,7 +504,17 @@ func explainLost(base string, p pair) string {
 		return fmt.Sprintf("session %s fired stream %s: delivery %s is %s after %d attempts %+v",
 			p.session, p.stream, f.WebhookID, d.Status, len(d.Attempts), d.Attempts)
 	}
-	return fmt.Sprintf("session %s (%d events evaluated) did not fire stream %s", p.session, sess.Events, p.stream)
+	explained := fmt.Sprintf("session %s (%d events evaluated) did not fire stream %s", p.session, sess.Events, p.stream)
+	var stream struct {
+		Faults struct {
+			Count     int    `json:"count"`
+			LastError string `json:"last_error"`
+		} `json:"faults"`
+	}
+	if err := getJSON(base+"/v1/streams/"+p.stream, &stream); err == nil && stream.Faults.Count > 0 {
+		explained += fmt.Sprintf(" (the stream's triggers faulted %d times, last: %s)", stream.Faults.Count, stream.Faults.LastError)
+	}
+	return explained
 }
 
 func getJSON(url string, out any) error {
