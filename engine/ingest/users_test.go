@@ -2,11 +2,14 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/hookwire/hookwire/actors"
 	"github.com/hookwire/hookwire/engine/metrics"
@@ -142,4 +145,36 @@ func TestSessionFinderWaitsOncePerRequest(t *testing.T) {
 	if id := resolvesOnceReleased(t, w.SessionFinder(), "u-2", release); id != "web-2" {
 		t.Fatalf("u-2 joins %q, want web-2", id)
 	}
+}
+
+// TestRequestsArrivingApartShareSyncs: requests that arrive one at a time
+// (eight producers sending single events) wait for a sync started at
+// least minSyncInterval after the last, instead of each paying for one.
+func TestRequestsArrivingApartShareSyncs(t *testing.T) {
+	w, release := startNotingWriter(t, make(chan struct{}))
+	release()                     // the sessions evaluate at once
+	const producers, each = 8, 40 // as many producers as the writer queues
+	began := time.Now()
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				res, err := w.Accept(Batch{Events: []model.Event{{SessionID: fmt.Sprintf("web-%d-%d", p, i), Type: "navigate",
+					Timestamp: time.Now().UTC()}}})
+				if err != nil || res.Accepted != 1 {
+					t.Errorf("accept: %+v, %v", res, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(began)
+	syncs := testutil.ToFloat64(w.metrics.EventLogSyncs)
+	if most := float64(took/minSyncInterval) + 1; syncs < 1 || syncs > most {
+		t.Fatalf("%d requests in %s took %.0f syncs; want at most %.0f, one per %s", producers*each, took, syncs, most, minSyncInterval)
+	}
+	t.Logf("%d requests in %s: %.0f syncs", producers*each, took, syncs)
 }

@@ -52,6 +52,8 @@ type Writer struct {
 	trimmer  *Trimmer
 	inFlight atomic.Int64
 	sender   *actors.Sender[string, session.Message] // the writer goroutine's
+	// waiting counts requests queued or written and not yet answered.
+	waiting atomic.Int64
 }
 
 // SessionFinder returns what one request's events that name only a user
@@ -113,7 +115,7 @@ func NewWriter(write, sync Stage, cfg Config, st *store.Store, trim *Trimmer,
 	w := &Writer{cfg: cfg, store: st, sessions: sessions, metrics: m, logger: logger, trimmer: trim,
 		mailbox: actors.NewMailbox[*request](cfg.QueueCapacity),
 		synced:  actors.NewMailbox[*writtenGroup](cfg.QueueCapacity), sender: sessions.NewSender()}
-	actors.Spawn(sync.Ctx, sync.Group, "ingest-syncer", w.synced, &syncerBehaviour{w}, nil)
+	actors.Spawn(sync.Ctx, sync.Group, "ingest-syncer", w.synced, &syncerBehaviour{w: w}, nil)
 	actors.Spawn(write.Ctx, write.Group, "ingest-writer", w.mailbox, &writerBehaviour{w}, nil)
 	return w
 }
@@ -139,6 +141,8 @@ func (w *Writer) Accept(b Batch) (Result, error) {
 		w.cfg.Prepare(events)
 	}
 	r := &request{append: store.AppendRequest{Events: events}, memory: b.memory, reply: make(chan error, 1)}
+	w.waiting.Add(1)
+	defer w.waiting.Add(-1)
 	if err := w.mailbox.Push(r); err != nil {
 		if errors.Is(err, actors.ErrMailboxClosed) {
 			return Result{}, model.ErrShuttingDown
@@ -222,11 +226,40 @@ type writtenGroup struct {
 	written  *store.Written
 }
 
-type syncerBehaviour struct{ w *Writer }
+type syncerBehaviour struct {
+	w        *Writer
+	lastSync time.Time
+	all      []*writtenGroup // this turn's groups, reused
+}
+
+// minSyncInterval is the least time between the starts of two syncs of
+// the event log while other requests are on their way. Requests that
+// arrive one at a time (steady producers at half the maximum rate) each
+// had a sync of their own: fdatasync was 0.31 µs of the server's 3.5 µs
+// per event at 300k events/s (0.11 under saturation, where groups are
+// large). Waiting up to this long lets the groups written meanwhile share
+// the next one. A sync that would cover every request waiting does not
+// wait: a lone producer sending one request at a time would only be
+// slowed.
+const minSyncInterval = time.Millisecond
 
 // Receive makes every written group durable with one sync and answers the
 // requests.
-func (b *syncerBehaviour) Receive(groups []*writtenGroup) { b.w.makeDurable(groups) }
+func (b *syncerBehaviour) Receive(groups []*writtenGroup) {
+	covered := 0
+	for _, g := range groups {
+		covered += len(g.requests)
+	}
+	if wait := minSyncInterval - time.Since(b.lastSync); wait > 0 && b.w.waiting.Load() > int64(covered) {
+		time.Sleep(wait)
+	}
+	all := b.w.synced.Drain(append(b.all[:0], groups...))
+	b.lastSync = time.Now()
+	b.w.metrics.EventLogSyncs.Inc()
+	b.w.makeDurable(all)
+	clear(all)
+	b.all = all[:0]
+}
 
 func (w *Writer) makeDurable(groups []*writtenGroup) {
 	written := make([]*store.Written, len(groups))

@@ -18,6 +18,7 @@ type Metrics struct {
 	RequestsRejected *prometheus.CounterVec // reason
 	HandlerPanics    prometheus.Counter
 	EventsEvaluated  prometheus.Counter
+	EventLogSyncs    prometheus.Counter
 	EventsReplayed   prometheus.Counter
 	EventsAbandoned  prometheus.Counter
 	StreamMatches    *prometheus.CounterVec // stream_id
@@ -51,6 +52,8 @@ func New(g Gauges) *Metrics {
 			Help: "Event requests rejected, by reason (invalid, saturated, shutting_down, error)."}, []string{"reason"}),
 		HandlerPanics: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_http_handler_panics_total",
 			Help: "HTTP requests whose handler panicked (answered 500; the panic is logged)."}),
+		EventLogSyncs: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_event_log_syncs_total",
+			Help: "Syncs of the event log, each making every group written before it durable."}),
 		EventsEvaluated: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_evaluated_total",
 			Help: "Events evaluated by their session actor."}),
 		EventsReplayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_replayed_total",
@@ -72,7 +75,7 @@ func New(g Gauges) *Metrics {
 		BreakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "hookwire_endpoint_breaker_state",
 			Help: "Each endpoint's circuit breaker: 0 closed, 1 half-open, 2 open."}, []string{"endpoint"}),
 	}
-	m.Registry.MustRegister(m.EventsAccepted, m.IngestSeconds, m.EventsDuplicate, m.RequestsRejected, m.HandlerPanics, m.EventsEvaluated,
+	m.Registry.MustRegister(m.EventsAccepted, m.IngestSeconds, m.EventsDuplicate, m.RequestsRejected, m.HandlerPanics, m.EventsEvaluated, m.EventLogSyncs,
 		m.EventsReplayed, m.EventsAbandoned, m.StreamMatches, m.FilterFaults, m.DeliveryAttempts, m.DeliveriesFinal,
 		m.AttemptSeconds, m.BreakerChanges, m.BreakerState,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
