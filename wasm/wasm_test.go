@@ -146,6 +146,23 @@ func TestFaultsSayWhatStoppedTheCall(t *testing.T) {
 	}
 }
 
+// loggingGuest builds a module that imports hookwire.log (function 0)
+// and holds "hello" at address 0, with hw_alloc returning 1024 and the
+// given hw_match body.
+func loggingGuest(match *wasmenc.Code) []byte {
+	logType := wasmenc.FuncType{Params: []wasmenc.ValType{i32, i32}}
+	m := &wasmenc.Module{
+		Types:         []wasmenc.FuncType{oneToOne, twoToOne, logType},
+		Imports:       []wasmenc.Import{{Module: "hookwire", Name: "log", Type: 2}},
+		Funcs:         []wasmenc.Func{{Type: 0, Body: (&wasmenc.Code{}).I32(1024)}, {Type: 1, Body: match}},
+		MemoryMinPage: 1,
+		Exports: []wasmenc.Export{{Name: "memory", Kind: wasmenc.ExportMemory},
+			{Name: "hw_alloc", Kind: wasmenc.ExportFunc, Index: 1}, {Name: "hw_match", Kind: wasmenc.ExportFunc, Index: 2}},
+		Data: []wasmenc.Data{{Offset: 0, Bytes: []byte("hello")}},
+	}
+	return m.Encode()
+}
+
 // lines is a CallState that keeps what the guest logs.
 type lines struct{ got []string }
 
@@ -159,22 +176,11 @@ func (l *lines) Log(line []byte)           { l.got = append(l.got, string(line))
 func TestLogIsBoundedPerCall(t *testing.T) {
 	ctx := context.Background()
 	rt := newRuntime(t, wasm.Config{})
-	logType := wasmenc.FuncType{Params: []wasmenc.ValType{i32, i32}}
 	match := &wasmenc.Code{}
 	for range 40 {
 		match.I32(0).I32(5).Call(0) // log("hello")
 	}
-	match.I32(0)
-	m := &wasmenc.Module{
-		Types:         []wasmenc.FuncType{oneToOne, twoToOne, logType},
-		Imports:       []wasmenc.Import{{Module: "hookwire", Name: "log", Type: 2}},
-		Funcs:         []wasmenc.Func{{Type: 0, Body: (&wasmenc.Code{}).I32(1024)}, {Type: 1, Body: match}},
-		MemoryMinPage: 1,
-		Exports: []wasmenc.Export{{Name: "memory", Kind: wasmenc.ExportMemory},
-			{Name: "hw_alloc", Kind: wasmenc.ExportFunc, Index: 1}, {Name: "hw_match", Kind: wasmenc.ExportFunc, Index: 2}},
-		Data: []wasmenc.Data{{Offset: 0, Bytes: []byte("hello")}},
-	}
-	mod, err := rt.Compile(ctx, m.Encode())
+	mod, err := rt.Compile(ctx, loggingGuest(match.I32(0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,17 +273,7 @@ func TestBudgetIsTimeOnTheCPU(t *testing.T) {
 	ctx := context.Background()
 	const budget = 20 * time.Millisecond
 	rt := newRuntime(t, wasm.Config{CallTimeout: budget})
-	logType := wasmenc.FuncType{Params: []wasmenc.ValType{i32, i32}}
-	m := &wasmenc.Module{
-		Types:         []wasmenc.FuncType{oneToOne, twoToOne, logType},
-		Imports:       []wasmenc.Import{{Module: "hookwire", Name: "log", Type: 2}},
-		Funcs:         []wasmenc.Func{{Type: 0, Body: (&wasmenc.Code{}).I32(1024)}, {Type: 1, Body: (&wasmenc.Code{}).I32(0).I32(5).Call(0).I32(1)}},
-		MemoryMinPage: 1,
-		Exports: []wasmenc.Export{{Name: "memory", Kind: wasmenc.ExportMemory},
-			{Name: "hw_alloc", Kind: wasmenc.ExportFunc, Index: 1}, {Name: "hw_match", Kind: wasmenc.ExportFunc, Index: 2}},
-		Data: []wasmenc.Data{{Offset: 0, Bytes: []byte("hello")}},
-	}
-	mod, err := rt.Compile(ctx, m.Encode())
+	mod, err := rt.Compile(ctx, loggingGuest((&wasmenc.Code{}).I32(0).I32(5).Call(0).I32(1))) // log("hello"), match
 	if err != nil {
 		t.Fatal(err)
 	}
