@@ -48,19 +48,22 @@ func TestReportFiles(t *testing.T) {
 	}
 }
 
-// TestHalfOfMaximum runs the harness end to end at a small size: a
-// closed-loop run finds the maximum, the open loop runs at half of it
-// after a warm-up, and every expected webhook arrives, verified.
-func TestHalfOfMaximum(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two real servers for several seconds each")
-	}
+// smallLoad is the standard scenario at a size a test runs in seconds:
+// 1,000 sessions, 2 declarative streams, 2 producers, 1 s of warm-up and
+// 3 s measured, no results files.
+func smallLoad(t *testing.T) LoadConfig {
 	cfg := DefaultLoadConfig()
 	cfg.Binary = buildHookwire(t)
 	cfg.Sessions, cfg.Streams, cfg.FilterStreams, cfg.Producers = 1000, 2, 0, 2
 	cfg.Duration, cfg.Warmup = 3*time.Second, time.Second
-	cfg.HalfOfMaximum, cfg.Ceilings, cfg.OutDir = true, false, ""
+	cfg.OutDir = ""
 	cfg.Logf = t.Logf
+	return cfg
+}
+
+// runSmallLoad runs cfg and logs its report.
+func runSmallLoad(t *testing.T, cfg LoadConfig) *LoadReport {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	r, err := RunLoad(ctx, cfg)
@@ -68,6 +71,19 @@ func TestHalfOfMaximum(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Log(r)
+	return r
+}
+
+// TestHalfOfMaximum runs the harness end to end at a small size: a
+// closed-loop run finds the maximum, the open loop runs at half of it
+// after a warm-up, and every expected webhook arrives, verified.
+func TestHalfOfMaximum(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two real servers for several seconds each")
+	}
+	cfg := smallLoad(t)
+	cfg.HalfOfMaximum, cfg.Ceilings = true, false
+	r := runSmallLoad(t, cfg)
 	if r.MaximumPerSec <= 0 || r.Config.Rate != r.MaximumPerSec/2 {
 		t.Fatalf("rate %.0f for a measured maximum of %.0f, want half", r.Config.Rate, r.MaximumPerSec)
 	}
@@ -115,19 +131,8 @@ func TestCeilingsBetweenStretches(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs a real server and the ceiling endpoint for several seconds")
 	}
-	cfg := DefaultLoadConfig()
-	cfg.Binary = buildHookwire(t)
-	cfg.Sessions, cfg.Streams, cfg.FilterStreams, cfg.Producers = 1000, 2, 0, 2
-	cfg.Duration, cfg.Warmup = 3*time.Second, time.Second
-	cfg.OutDir = ""
-	cfg.Logf = t.Logf
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	r, err := RunLoad(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Log(r)
+	cfg := smallLoad(t)
+	r := runSmallLoad(t, cfg)
 	if len(r.CeilingRunsPerSec) != loadStretches+1 || len(r.StretchesPerSec) != loadStretches {
 		t.Fatalf("%d ceiling runs and %d stretches, want %d and %d", len(r.CeilingRunsPerSec), len(r.StretchesPerSec), loadStretches+1, loadStretches)
 	}
