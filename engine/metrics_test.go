@@ -27,7 +27,7 @@ func (s *server) scrape() map[string]*dto.MetricFamily {
 }
 
 // value returns the value of the metric with the given labels (nil: the
-// only one), or -1 when absent.
+// only one), a histogram's count of observations, or -1 when absent.
 func value(families map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
 	f, ok := families[name]
 	if !ok {
@@ -45,6 +45,8 @@ next:
 			return m.Counter.GetValue()
 		case m.Gauge != nil:
 			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
 		}
 	}
 	return -1
@@ -82,6 +84,8 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 			"succeeded":  value(m, "hookwire_deliveries_total", map[string]string{"status": "succeeded"}),
 			"breaker":    value(m, "hookwire_endpoint_breaker_state", map[string]string{"endpoint": recv.URL}),
 			"in_flight":  value(m, "hookwire_events_in_flight", nil),
+			"syncs":      value(m, "hookwire_event_log_sync_seconds", nil),
+			"commits":    value(m, "hookwire_session_commit_seconds", nil),
 		}
 		return got["succeeded"] == 2 && got["evaluated"] == 4
 	})
@@ -91,6 +95,14 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 		if got[k] != w {
 			t.Errorf("%s = %v, want %v", k, got[k], w)
 		}
+	}
+	// Two requests wrote events: each was synced, alone or with the other.
+	// The matches were recorded before their webhooks were sent.
+	if got["syncs"] < 1 || got["syncs"] > 2 {
+		t.Errorf("event log syncs timed: %v, want 1 or 2", got["syncs"])
+	}
+	if got["commits"] < 1 {
+		t.Errorf("session commits timed: %v, want at least 1", got["commits"])
 	}
 	m := srv.scrape()
 	for _, name := range []string{"hookwire_live_sessions", "hookwire_store_lsm_bytes", "hookwire_store_vlog_bytes",

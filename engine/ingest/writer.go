@@ -255,7 +255,6 @@ func (b *syncerBehaviour) Receive(groups []*writtenGroup) {
 	}
 	all := b.w.synced.Drain(append(b.all[:0], groups...))
 	b.lastSync = time.Now()
-	b.w.metrics.EventLogSyncs.Inc()
 	b.w.makeDurable(all)
 	clear(all)
 	b.all = all[:0]
@@ -266,7 +265,9 @@ func (w *Writer) makeDurable(groups []*writtenGroup) {
 	for i, g := range groups {
 		written[i] = g.written
 	}
+	began := time.Now()
 	err := w.store.MakeDurable(written)
+	w.metrics.EventLogSync.Observe(time.Since(began).Seconds())
 	if err != nil {
 		// The events were handed over already. After a failed sync their
 		// effects are never written (the committer's wait fails), and

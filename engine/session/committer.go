@@ -121,10 +121,12 @@ func (c *Committer) Receive(batch []*commit) {
 		c.fail(kept, "the event log could not make their events durable", err)
 		return
 	}
+	began := time.Now()
 	if err := c.store.CommitSessions(todo, c.retention); err != nil {
 		c.fail(kept, "recording sessions' matches failed", err)
 		return
 	}
+	c.metrics.SessionCommit.Observe(time.Since(began).Seconds())
 	for _, cm := range kept {
 		for _, d := range cm.Written {
 			c.metrics.StreamMatches.WithLabelValues(d.StreamID).Inc()
