@@ -168,7 +168,21 @@ type LoadReport struct {
 	// event was sent in each tenth of the run: a warm-up, or a stall at
 	// one moment, shows here and not in the whole run's percentiles.
 	LatencyByTenth []Latency `json:"latency_by_tenth_of_run"`
-	latencies      []float64
+	// The server's waits on the disk (whole run): the event log's sync,
+	// which each accepted request waits for, and the session commit each
+	// webhook waits for; and how many of each took over 25 ms in each
+	// tenth of the measured run, to lay beside LatencyByTenth.
+	EventLogSyncMS     Quantiles `json:"event_log_sync_ms"`
+	SessionCommitMS    Quantiles `json:"session_commit_ms"`
+	SlowSyncsByTenth   []int     `json:"event_log_syncs_over_25ms_by_tenth_of_run"`
+	SlowCommitsByTenth []int     `json:"session_commits_over_25ms_by_tenth_of_run"`
+	latencies          []float64
+}
+
+// Quantiles is a server histogram's median and 99th percentile.
+type Quantiles struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
 }
 
 // byTenth summarises the samples sent in each tenth of [start, start+d).
@@ -338,6 +352,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		logf("warming up for %s", cfg.Warmup)
 		time.Sleep(time.Until(start))
 	}
+	stopWatchingDisk := watchDisk(srv.base(), 500*time.Millisecond)
 	profiled := make(chan error, 2)
 	if cfg.CPUProfile != "" {
 		go func() { profiled <- fetchCPUProfile(pprofAddr, stretch-min(2*time.Second, stretch/5), cfg.CPUProfile) }()
@@ -384,6 +399,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		harnessCPU += harnessAfter - harnessBefore
 	}
 	measuredUntil := time.Now()
+	diskSamples := stopWatchingDisk()
 	gate.stop()
 	select {
 	case err := <-errs:
@@ -439,6 +455,16 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	if p99, err := scrapeHistogramQuantile(srv.base(), "hookwire_ingest_request_seconds", 0.99); err == nil {
 		rep.ServerIngestP99MS = 1000 * p99
 	}
+	for _, h := range []struct {
+		name string
+		into *Quantiles
+	}{{eventLogSyncMetric, &rep.EventLogSyncMS}, {sessionCommitMetric, &rep.SessionCommitMS}} {
+		p50, err50 := scrapeHistogramQuantile(srv.base(), h.name, 0.5)
+		p99, err99 := scrapeHistogramQuantile(srv.base(), h.name, 0.99)
+		if err50 == nil && err99 == nil {
+			*h.into = Quantiles{P50: 1000 * p50, P99: 1000 * p99}
+		}
+	}
 	rep.LiveSessions, _ = scrape(srv.base(), "hookwire_live_sessions")
 	if heapAfter, err := collectedHeap(srv.base(), pprofAddr); err == nil && rep.LiveSessions > 0 {
 		rep.HeapPerSessionBytes = (heapAfter - heapBefore) / rep.LiveSessions
@@ -458,6 +484,8 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		rep.latencies = append(rep.latencies, s.ms)
 	}
 	rep.LatencyByTenth = byTenth(samples, start, measuredUntil.Sub(start))
+	rep.SlowSyncsByTenth = slowByTenth(diskSamples, slowSyncs, start, measuredUntil.Sub(start))
+	rep.SlowCommitsByTenth = slowByTenth(diskSamples, slowCommits, start, measuredUntil.Sub(start))
 	for _, p := range recv.missing(sent, 5) {
 		logf("lost: %s", explainLost(srv.base(), p))
 	}

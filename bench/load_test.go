@@ -42,6 +42,18 @@ func TestReportFiles(t *testing.T) {
 		"stretch by stretch 50 / 50 / 200 % of the runs either side"; !strings.Contains(r.String(), want) {
 		t.Fatalf("no %q in\n%s", want, r)
 	}
+	// Slow disk waits: each sample's increase lands in the tenth midway
+	// between it and the sample before; a decrease (a restarted server)
+	// counts nothing.
+	disk := []diskSample{{start, 0, 0}, {start.Add(time.Second), 2, 0}, {start.Add(2 * time.Second), 2, 0},
+		{start.Add(9 * time.Second), 5, 1}, {start.Add(10 * time.Second), 1, 1}}
+	r.SlowSyncsByTenth = slowByTenth(disk, slowSyncs, start, 10*time.Second)
+	r.SlowCommitsByTenth = slowByTenth(disk, slowCommits, start, 10*time.Second)
+	r.EventLogSyncMS, r.SessionCommitMS = Quantiles{P50: 0.4, P99: 3}, Quantiles{P50: 1.5, P99: 12}
+	if want := "| event log sync 0.40 / 3.0 ms (2 / 0 / 0 / 0 / 0 / 3 / 0 / 0 / 0 / 0); " +
+		"session commit 1.50 / 12.0 ms (0 / 0 / 0 / 0 / 0 / 1 / 0 / 0 / 0 / 0) |"; !strings.Contains(r.String(), want) {
+		t.Fatalf("no %q in\n%s", want, r)
+	}
 	svg, _ := os.ReadFile(filepath.Join(dir, "standard.svg"))
 	if !strings.HasPrefix(string(svg), "<svg") || !strings.Contains(string(svg), "<polyline") {
 		t.Fatalf("svg: %.200s", svg)
@@ -95,6 +107,11 @@ func TestHalfOfMaximum(t *testing.T) {
 	}
 	if len(r.LatencyByTenth) != 10 || r.CPUMicrosPerEvent <= 0 {
 		t.Fatalf("by tenth %v, CPU per event %.2f µs", r.LatencyByTenth, r.CPUMicrosPerEvent)
+	}
+	// The server's disk waits were read: every accepted request waited
+	// for a sync, every webhook for a commit.
+	if len(r.SlowSyncsByTenth) != 10 || len(r.SlowCommitsByTenth) != 10 || r.EventLogSyncMS.P50 <= 0 || r.SessionCommitMS.P50 <= 0 {
+		t.Fatalf("disk waits: sync %+v, commit %+v, slow by tenth %v, %v", r.EventLogSyncMS, r.SessionCommitMS, r.SlowSyncsByTenth, r.SlowCommitsByTenth)
 	}
 }
 

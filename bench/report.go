@@ -119,6 +119,10 @@ func (r *LoadReport) String() string {
 	}
 	fmt.Fprintf(&b, "| send → 202 (durable acceptance) p50 / p99 / max | %.1f / %.1f / %.1f ms (%d batches); in the server p50 / p99 ≈ %.1f / %.1f ms |\n",
 		r.AcceptLatency.P50, r.AcceptLatency.P99, r.AcceptLatency.Max, r.AcceptLatency.Count, r.ServerIngestP50MS, r.ServerIngestP99MS)
+	if len(r.SlowSyncsByTenth) > 0 {
+		fmt.Fprintf(&b, "| server's waits on the disk, p50 / p99 (over 25 ms by tenth of the run) | event log sync %.2f / %.1f ms (%s); session commit %.2f / %.1f ms (%s) |\n",
+			r.EventLogSyncMS.P50, r.EventLogSyncMS.P99, joinCounts(r.SlowSyncsByTenth), r.SessionCommitMS.P50, r.SessionCommitMS.P99, joinCounts(r.SlowCommitsByTenth))
+	}
 	fmt.Fprintf(&b, "| lost / duplicated | %d / %d of %d |\n", r.Lost, r.Duplicated, r.ExpectedWebhooks)
 	fmt.Fprintf(&b, "| 429 answers | %d |\n", r.Rejected429)
 	fmt.Fprintf(&b, "| server peak RSS / CPU | %.0f MiB / %.1f s |\n", float64(r.PeakRSSBytes)/(1<<20), r.CPUSeconds)
@@ -131,6 +135,15 @@ func (r *LoadReport) String() string {
 	fmt.Fprintf(&b, "| server goroutines / max GC pause | %.0f / %.2f ms |\n", r.Goroutines, r.MaxGCPauseMS)
 	fmt.Fprintf(&b, "| live sessions / heap growth per live session | %.0f / %.0f bytes |\n", r.LiveSessions, r.HeapPerSessionBytes)
 	return b.String()
+}
+
+// joinCounts is "1 / 0 / 2".
+func joinCounts(counts []int) string {
+	s := make([]string, len(counts))
+	for i, n := range counts {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, " / ")
 }
 
 // ceilingRuns says how the ceiling was measured and, when the load ran in
