@@ -165,6 +165,67 @@ func TestEventLogDeletesEvaluatedSegments(t *testing.T) {
 	l.close()
 }
 
+// TestTrimDoesNotHoldUpWritesAndSyncs: while a trim waits for Badger's
+// sync before retiring segments, records are still written and synced
+// (a trim used to hold the log's lock through it, and every request of
+// the groups behind waited), and the segments retire once it returns.
+func TestTrimDoesNotHoldUpWritesAndSyncs(t *testing.T) {
+	dir := t.TempDir()
+	l, _ := openEventLog(dir, true, quiet, 0)
+	defer l.close()
+	l.segmentBytes = 64 // a few records per segment
+	seq := uint64(0)
+	write := func() error {
+		seq++
+		return appendSynced(l, []uint64{seq}, frames([]uint64{seq}, [][]byte{[]byte(fmt.Sprintf("record %02d with some bytes", seq))}))
+	}
+	for range 10 {
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evaluated := make([]uint64, seq)
+	for i := range evaluated {
+		evaluated[i] = uint64(i + 1)
+	}
+	syncing, release := make(chan struct{}), make(chan struct{})
+	trimmed := make(chan error, 1)
+	go func() {
+		trimmed <- l.trim(evaluated, func() error {
+			close(syncing)
+			<-release
+			return nil
+		})
+	}()
+	<-syncing
+	wrote := make(chan error, 1)
+	go func() {
+		for range 10 { // rolling over to new segments too
+			if err := write(); err != nil {
+				wrote <- err
+				return
+			}
+		}
+		wrote <- nil
+	}()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		close(release)
+		t.Fatal("writes and syncs waited for the trim's Badger sync")
+	}
+	close(release)
+	if err := <-trimmed; err != nil {
+		t.Fatal(err)
+	}
+	if n := loggedRecords(l); l.watermark() != 11 || n != 10 {
+		t.Fatalf("watermark %d, %d records in the log: want 11 (the first unevaluated) and only the 10 unevaluated records (the evaluated ones retired)", l.watermark(), n)
+	}
+}
+
 // TestEventLogReusesRetiredSegments: a retired segment becomes a later
 // active one, so the files on disk stay few; what the reused file held
 // before never counts as a record of its new segment, after a crash (the
