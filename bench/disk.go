@@ -8,16 +8,20 @@ import (
 	"time"
 )
 
-// The server's two waits on the disk: the event log's fdatasync, which
+// The server's histograms the report reads: how long an accepted request
+// took, and its two waits on the disk: the event log's fdatasync, which
 // every accepted request waits for, and the Badger transaction that
 // records matches before their webhooks leave.
 const (
+	ingestRequestMetric = "hookwire_ingest_request_seconds"
 	eventLogSyncMetric  = "hookwire_event_log_sync_seconds"
 	sessionCommitMetric = "hookwire_session_commit_seconds"
 	// slowDiskBucket is the bucket bound (seconds, as /metrics prints it)
 	// above which a wait is slow: longer than the whole latency target.
 	slowDiskBucket = "0.025"
 )
+
+var serverHistograms = []string{ingestRequestMetric, eventLogSyncMetric, sessionCommitMetric}
 
 // diskSample is how many syncs and how many commits had taken longer
 // than slowDiskBucket by a moment of the run.

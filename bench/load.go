@@ -129,8 +129,8 @@ type LoadReport struct {
 	// its 202: what producers wait for durable acceptance.
 	AcceptLatency Latency `json:"accept_latency"`
 	// ServerIngest… are the same seen by the server (arrival to answer,
-	// from its histogram), to tell its share from the network's and the
-	// generator's.
+	// from its histogram over the measured window and its drain), to tell
+	// its share from the network's and the generator's.
 	ServerIngestP50MS float64 `json:"server_ingest_p50_ms"`
 	ServerIngestP99MS float64 `json:"server_ingest_p99_ms"`
 	ExpectedWebhooks  int     `json:"expected_webhooks"`
@@ -168,10 +168,11 @@ type LoadReport struct {
 	// event was sent in each tenth of the run: a warm-up, or a stall at
 	// one moment, shows here and not in the whole run's percentiles.
 	LatencyByTenth []Latency `json:"latency_by_tenth_of_run"`
-	// The server's waits on the disk (whole run): the event log's sync,
-	// which each accepted request waits for, and the session commit each
-	// webhook waits for; and how many of each took over 25 ms in each
-	// tenth of the measured run, to lay beside LatencyByTenth.
+	// The server's waits on the disk (the measured window and its drain):
+	// the event log's sync, which each accepted request waits for, and the
+	// session commit each webhook waits for; and how many of each took
+	// over 25 ms in each tenth of the measured run, to lay beside
+	// LatencyByTenth.
 	EventLogSyncMS     Quantiles `json:"event_log_sync_ms"`
 	SessionCommitMS    Quantiles `json:"session_commit_ms"`
 	SlowSyncsByTenth   []int     `json:"event_log_syncs_over_25ms_by_tenth_of_run"`
@@ -352,6 +353,12 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		logf("warming up for %s", cfg.Warmup)
 		time.Sleep(time.Until(start))
 	}
+	// The server's histograms are read from here to the end of the drain:
+	// the warm-up (100k sessions made) is not the steady state either.
+	windowStart, err := scrapeHistograms(srv.base(), serverHistograms...)
+	if err != nil {
+		return nil, err
+	}
 	stopWatchingDisk := watchDisk(srv.base(), 500*time.Millisecond)
 	profiled := make(chan error, 2)
 	if cfg.CPUProfile != "" {
@@ -449,21 +456,11 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	rep.Goroutines, _ = scrape(srv.base(), "go_goroutines")
-	if p50, err := scrapeHistogramQuantile(srv.base(), "hookwire_ingest_request_seconds", 0.5); err == nil {
-		rep.ServerIngestP50MS = 1000 * p50
-	}
-	if p99, err := scrapeHistogramQuantile(srv.base(), "hookwire_ingest_request_seconds", 0.99); err == nil {
-		rep.ServerIngestP99MS = 1000 * p99
-	}
-	for _, h := range []struct {
-		name string
-		into *Quantiles
-	}{{eventLogSyncMetric, &rep.EventLogSyncMS}, {sessionCommitMetric, &rep.SessionCommitMS}} {
-		p50, err50 := scrapeHistogramQuantile(srv.base(), h.name, 0.5)
-		p99, err99 := scrapeHistogramQuantile(srv.base(), h.name, 0.99)
-		if err50 == nil && err99 == nil {
-			*h.into = Quantiles{P50: 1000 * p50, P99: 1000 * p99}
-		}
+	if after, err := scrapeHistograms(srv.base(), serverHistograms...); err == nil {
+		ingest := after[ingestRequestMetric].since(windowStart[ingestRequestMetric]).quantilesMS()
+		rep.ServerIngestP50MS, rep.ServerIngestP99MS = ingest.P50, ingest.P99
+		rep.EventLogSyncMS = after[eventLogSyncMetric].since(windowStart[eventLogSyncMetric]).quantilesMS()
+		rep.SessionCommitMS = after[sessionCommitMetric].since(windowStart[sessionCommitMetric]).quantilesMS()
 	}
 	rep.LiveSessions, _ = scrape(srv.base(), "hookwire_live_sessions")
 	if heapAfter, err := collectedHeap(srv.base(), pprofAddr); err == nil && rep.LiveSessions > 0 {

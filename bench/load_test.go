@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -57,6 +58,24 @@ func TestReportFiles(t *testing.T) {
 	svg, _ := os.ReadFile(filepath.Join(dir, "standard.svg"))
 	if !strings.HasPrefix(string(svg), "<svg") || !strings.Contains(string(svg), "<polyline") {
 		t.Fatalf("svg: %.200s", svg)
+	}
+}
+
+// TestHistogramOverTheWindow: a server histogram read at the window's
+// start and end gives the window's quantiles, not the warm-up's.
+func TestHistogramOverTheWindow(t *testing.T) {
+	inf := math.Inf(1)
+	start := histogram{{0.001, 2}, {0.01, 5}, {0.1, 5}, {inf, 5}} // the warm-up: three at 1–10 ms
+	end := histogram{{0.001, 102}, {0.01, 105}, {0.1, 205}, {inf, 205}}
+	window := end.since(start)
+	if got := window.quantilesMS(); math.Abs(got.P50-1) > 1e-9 || math.Abs(got.P99-98.2) > 1e-9 {
+		t.Fatalf("window p50 / p99 = %v / %v ms, want 1 / 98.2", got.P50, got.P99)
+	}
+	if whole := end.quantilesMS(); math.Abs(whole.P50-2.5) > 1e-9 {
+		t.Fatalf("whole run p50 = %v ms, want 2.5 (the warm-up counted)", whole.P50)
+	}
+	if (histogram{}).quantilesMS() != (Quantiles{}) {
+		t.Fatal("an empty histogram has quantiles")
 	}
 }
 

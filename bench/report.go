@@ -27,42 +27,66 @@ func scrapeQuantile(base, name, q string) (float64, error) {
 	})
 }
 
-// scrapeHistogramQuantile estimates quantile q of a histogram on /metrics
-// by linear interpolation inside its bucket.
-func scrapeHistogramQuantile(base, name string, q float64) (float64, error) {
+// histogram is a server histogram's cumulative bucket counts, as
+// /metrics gave them at one moment, in the order of their bounds.
+type histogram []histogramBucket
+
+type histogramBucket struct{ le, count float64 }
+
+// scrapeHistograms reads the named histograms from one /metrics.
+func scrapeHistograms(base string, names ...string) (map[string]histogram, error) {
 	resp, err := http.Get(base + "/metrics")
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
-	type bucket struct{ le, count float64 }
-	var buckets []bucket
+	out := make(map[string]histogram, len(names))
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), name+`_bucket{le="`)
-		if !ok {
-			continue
+		for _, name := range names {
+			rest, ok := strings.CutPrefix(sc.Text(), name+`_bucket{le="`)
+			if !ok {
+				continue
+			}
+			le, count, ok := strings.Cut(rest, `"} `)
+			if !ok {
+				continue
+			}
+			var b histogramBucket
+			if b.le, err = strconv.ParseFloat(le, 64); err != nil { // "+Inf" parses
+				return nil, err
+			}
+			if b.count, err = strconv.ParseFloat(strings.TrimSpace(count), 64); err != nil {
+				return nil, err
+			}
+			out[name] = append(out[name], b)
 		}
-		le, count, ok := strings.Cut(rest, `"} `)
-		if !ok {
-			continue
-		}
-		b := bucket{}
-		if b.le, err = strconv.ParseFloat(le, 64); err != nil { // "+Inf" parses
-			return 0, err
-		}
-		if b.count, err = strconv.ParseFloat(strings.TrimSpace(count), 64); err != nil {
-			return 0, err
-		}
-		buckets = append(buckets, b)
 	}
-	if len(buckets) == 0 || buckets[len(buckets)-1].count == 0 {
-		return 0, fmt.Errorf("bench: histogram %s not found or empty", name)
+	return out, sc.Err()
+}
+
+// since is what h counted after earlier, a reading of the same histogram
+// (none: everything).
+func (h histogram) since(earlier histogram) histogram {
+	if len(earlier) != len(h) {
+		return h
 	}
-	rank := q * buckets[len(buckets)-1].count
+	out := make(histogram, len(h))
+	for i, b := range h {
+		out[i] = histogramBucket{le: b.le, count: b.count - earlier[i].count}
+	}
+	return out
+}
+
+// quantile estimates quantile q by linear interpolation inside its bucket.
+func (h histogram) quantile(q float64) (float64, error) {
+	if len(h) == 0 || h[len(h)-1].count == 0 {
+		return 0, fmt.Errorf("bench: histogram not found or empty")
+	}
+	rank := q * h[len(h)-1].count
 	lower, below := 0.0, 0.0
-	for _, b := range buckets {
+	for _, b := range h {
 		if b.count >= rank {
 			if math.IsInf(b.le, 1) {
 				return lower, nil
@@ -72,6 +96,16 @@ func scrapeHistogramQuantile(base, name string, q float64) (float64, error) {
 		lower, below = b.le, b.count
 	}
 	return lower, nil
+}
+
+// quantilesMS is h's p50 and p99 in milliseconds (zero when empty).
+func (h histogram) quantilesMS() Quantiles {
+	p50, err50 := h.quantile(0.5)
+	p99, err99 := h.quantile(0.99)
+	if err50 != nil || err99 != nil {
+		return Quantiles{}
+	}
+	return Quantiles{P50: 1000 * p50, P99: 1000 * p99}
 }
 
 func scrapeLine(base string, pick func(string) (string, bool)) (float64, error) {
