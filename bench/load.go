@@ -359,7 +359,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	stopWatchingDisk := watchDisk(srv.base(), 500*time.Millisecond)
+	// Once a second, as the progress line: each scrape costs the server
+	// a little CPU, and a tenth of a run is three seconds.
+	stopWatchingDisk := watchDisk(srv.base(), time.Second)
 	profiled := make(chan error, 2)
 	if cfg.CPUProfile != "" {
 		go func() { profiled <- fetchCPUProfile(pprofAddr, stretch-min(2*time.Second, stretch/5), cfg.CPUProfile) }()
