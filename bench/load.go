@@ -335,19 +335,8 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	start := warmStart.Add(cfg.Warmup)
 	gen.measureFrom = start
 	gate := newLoadGate()
-	var accepted, rejected atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, cfg.Producers)
-	for p := range cfg.Producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := produceLoad(ctx, srv.base(), gen, p, cfg, warmStart, gate, &accepted, &rejected); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	defer wg.Wait()
+	producers := startProducers(ctx, srv.base(), gen, cfg, warmStart, gate)
+	defer producers.wg.Wait()
 	defer gate.stop()
 	if cfg.Warmup > 0 {
 		logf("warming up for %s", cfg.Warmup)
@@ -384,22 +373,22 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 			gate.resume()
 		}
 		began := time.Now()
-		acceptedBefore := accepted.Load()
+		acceptedBefore := producers.accepted.Load()
 		evaluatedBefore, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
 		_, cpuBefore := processFigures(srv.cmd.Process.Pid)
 		_, harnessBefore := processFigures(os.Getpid())
-		if err := waitShowingProgress(began.Add(stretch), errs, func() {
+		if err := waitShowingProgress(began.Add(stretch), producers.errs, func() {
 			el := (measured + time.Since(began)).Seconds()
 			inFlight, _ := scrape(srv.base(), "hookwire_events_in_flight")
 			logf("%4.0fs  accepted %8.0f events/s  awaiting evaluation %7.0f  webhooks %6d  rejected(429) %d",
-				el, float64(accepted.Load())/el, inFlight, recv.count(), rejected.Load())
+				el, float64(producers.accepted.Load())/el, inFlight, recv.count(), producers.rejected.Load())
 		}); err != nil {
 			return nil, err
 		}
 		gate.pause() // the batches under way are answered, and counted
 		took := time.Since(began)
 		measured += took
-		rep.StretchesPerSec = append(rep.StretchesPerSec, float64(accepted.Load()-acceptedBefore)/took.Seconds())
+		rep.StretchesPerSec = append(rep.StretchesPerSec, float64(producers.accepted.Load()-acceptedBefore)/took.Seconds())
 		evaluatedAfter, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
 		_, cpuAfter := processFigures(srv.cmd.Process.Pid)
 		_, harnessAfter := processFigures(os.Getpid())
@@ -410,25 +399,24 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	measuredUntil := time.Now()
 	diskSamples := stopWatchingDisk()
 	gate.stop()
-	select {
-	case err := <-errs:
+	if err := producers.stoppedOn(); err != nil {
 		return nil, err
-	default:
 	}
 	for range 2 {
 		if err := <-profiled; err != nil {
 			return nil, err
 		}
 	}
-	if n := accepted.Load(); n > 0 {
-		rep.CPUMicrosPerEvent = 1e6 * serverCPU / float64(n)
-		rep.HarnessCPUMicrosPerEvent = 1e6 * harnessCPU / float64(n)
+	accepted := float64(producers.accepted.Load())
+	if accepted > 0 {
+		rep.CPUMicrosPerEvent = 1e6 * serverCPU / accepted
+		rep.HarnessCPUMicrosPerEvent = 1e6 * harnessCPU / accepted
 	}
 	webhooksInWindow := recv.count()
-	rep.AcceptedPerSec = float64(accepted.Load()) / measured.Seconds()
+	rep.AcceptedPerSec = accepted / measured.Seconds()
 	rep.EvaluatedPerSec = evaluated / measured.Seconds()
 	rep.WebhooksPerSec = float64(webhooksInWindow) / measured.Seconds()
-	rep.Rejected429 = rejected.Load()
+	rep.Rejected429 = producers.rejected.Load()
 	if cfg.Ceilings {
 		// At once, while the engine is idle: the drain below can take a
 		// while, and the machine's speed moves meanwhile.
@@ -865,31 +853,53 @@ func measureCeiling(ctx context.Context, cfg LoadConfig, p *serverProcess, warmu
 	start := warmStart.Add(c.Warmup)
 	gen.measureFrom = start
 	gate := newLoadGate()
-	var accepted, rejected atomic.Int64
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
-	for i := range c.Producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := produceLoad(ctx, p.base(), gen, i, c, warmStart, gate, &accepted, &rejected); err != nil {
-				firstErr.Store(err)
-			}
-		}()
-	}
+	producers := startProducers(ctx, p.base(), gen, c, warmStart, gate)
 	time.Sleep(time.Until(start))
 	_, cpuBefore := processFigures(p.cmd.Process.Pid)
 	time.Sleep(time.Until(start.Add(c.Duration)))
 	gate.stop()
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
+	producers.wg.Wait()
+	if err := producers.stoppedOn(); err != nil {
 		return 0, 0, err
 	}
-	perSec = float64(accepted.Load()) / time.Since(start).Seconds()
-	if _, cpuAfter := processFigures(p.cmd.Process.Pid); accepted.Load() > 0 {
-		cpuMicrosPerEvent = 1e6 * (cpuAfter - cpuBefore) / float64(accepted.Load())
+	accepted := float64(producers.accepted.Load())
+	perSec = accepted / time.Since(start).Seconds()
+	if _, cpuAfter := processFigures(p.cmd.Process.Pid); accepted > 0 {
+		cpuMicrosPerEvent = 1e6 * (cpuAfter - cpuBefore) / accepted
 	}
 	return perSec, cpuMicrosPerEvent, nil
+}
+
+// producerGroup is cfg.Producers producers sending a workload while
+// their gate lets them, and what they counted.
+type producerGroup struct {
+	accepted, rejected atomic.Int64
+	errs               chan error // a producer's error, when one stopped on it
+	wg                 sync.WaitGroup
+}
+
+func startProducers(ctx context.Context, base string, gen *workload, cfg LoadConfig, warmStart time.Time, gate *loadGate) *producerGroup {
+	g := &producerGroup{errs: make(chan error, cfg.Producers)}
+	for p := range cfg.Producers {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			if err := produceLoad(ctx, base, gen, p, cfg, warmStart, gate, &g.accepted, &g.rejected); err != nil {
+				g.errs <- err
+			}
+		}()
+	}
+	return g
+}
+
+// stoppedOn is the error a producer stopped on, if one did.
+func (g *producerGroup) stoppedOn() error {
+	select {
+	case err := <-g.errs:
+		return err
+	default:
+		return nil
+	}
 }
 
 // collectedHeap has the server run a collection (through its profiling
