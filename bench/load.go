@@ -471,8 +471,12 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		rep.latencies = append(rep.latencies, s.ms)
 	}
 	rep.LatencyByTenth = byTenth(samples, start, measuredUntil.Sub(start))
-	rep.SlowSyncsByTenth = slowByTenth(diskSamples, slowSyncs, start, measuredUntil.Sub(start))
-	rep.SlowCommitsByTenth = slowByTenth(diskSamples, slowCommits, start, measuredUntil.Sub(start))
+	// A server without the disk histograms (an older build under
+	// --binary) gets no disk row rather than one of zeros.
+	if _, timed := windowStart[eventLogSyncMetric]; timed {
+		rep.SlowSyncsByTenth = slowByTenth(diskSamples, slowSyncs, start, measuredUntil.Sub(start))
+		rep.SlowCommitsByTenth = slowByTenth(diskSamples, slowCommits, start, measuredUntil.Sub(start))
+	}
 	for _, p := range recv.missing(sent, 5) {
 		logf("lost: %s", explainLost(srv.base(), p))
 	}

@@ -43,6 +43,9 @@ func TestReportFiles(t *testing.T) {
 		"stretch by stretch 50 / 50 / 200 % of the runs either side"; !strings.Contains(r.String(), want) {
 		t.Fatalf("no %q in\n%s", want, r)
 	}
+	if strings.Contains(r.String(), "waits on the disk") {
+		t.Fatalf("a disk row without disk figures (a server that does not time them):\n%s", r)
+	}
 	// Slow disk waits: each sample's increase lands in the tenth midway
 	// between it and the sample before; a decrease (a restarted server)
 	// counts nothing.
