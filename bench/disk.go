@@ -1,12 +1,6 @@
 package bench
 
-import (
-	"bufio"
-	"net/http"
-	"strconv"
-	"strings"
-	"time"
-)
+import "time"
 
 // The server's histograms the report reads: how long an accepted request
 // took, and its two waits on the disk: the event log's fdatasync, which
@@ -16,15 +10,15 @@ const (
 	ingestRequestMetric = "hookwire_ingest_request_seconds"
 	eventLogSyncMetric  = "hookwire_event_log_sync_seconds"
 	sessionCommitMetric = "hookwire_session_commit_seconds"
-	// slowDiskBucket is the bucket bound (seconds, as /metrics prints it)
-	// above which a wait is slow: longer than the whole latency target.
-	slowDiskBucket = "0.025"
+	// slowDiskBound is the bucket bound (seconds) above which a wait is
+	// slow: longer than the whole latency target.
+	slowDiskBound = 0.025
 )
 
 var serverHistograms = []string{ingestRequestMetric, eventLogSyncMetric, sessionCommitMetric}
 
 // diskSample is how many syncs and how many commits had taken longer
-// than slowDiskBucket by a moment of the run.
+// than slowDiskBound by a moment of the run.
 type diskSample struct {
 	at             time.Time
 	syncs, commits float64
@@ -59,34 +53,13 @@ func watchDisk(base string, interval time.Duration) (stop func() []diskSample) {
 }
 
 // scrapeSlowDiskWaits reads the number of syncs and of commits over
-// slowDiskBucket: each histogram's count less its bucket at that bound.
+// slowDiskBound.
 func scrapeSlowDiskWaits(base string) (syncs, commits float64, err error) {
-	resp, err := http.Get(base + "/metrics")
+	hs, err := scrapeHistograms(base, eventLogSyncMetric, sessionCommitMetric)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		for name, slow := range map[string]*float64{eventLogSyncMetric: &syncs, sessionCommitMetric: &commits} {
-			sign, rest := 0.0, ""
-			if r, ok := strings.CutPrefix(line, name+"_count "); ok {
-				sign, rest = 1, r
-			} else if r, ok := strings.CutPrefix(line, name+`_bucket{le="`+slowDiskBucket+`"} `); ok {
-				sign, rest = -1, r
-			} else {
-				continue
-			}
-			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			if err != nil {
-				return 0, 0, err
-			}
-			*slow += sign * v
-		}
-	}
-	return syncs, commits, sc.Err()
+	return hs[eventLogSyncMetric].over(slowDiskBound), hs[sessionCommitMetric].over(slowDiskBound), nil
 }
 
 // slowByTenth counts the slow waits (which picks syncs or commits) that

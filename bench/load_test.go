@@ -77,7 +77,10 @@ func TestHistogramOverTheWindow(t *testing.T) {
 	if whole := end.quantilesMS(); math.Abs(whole.P50-2.5) > 1e-9 {
 		t.Fatalf("whole run p50 = %v ms, want 2.5 (the warm-up counted)", whole.P50)
 	}
-	if (histogram{}).quantilesMS() != (Quantiles{}) {
+	if over := window.over(0.01); over != 100 {
+		t.Fatalf("%v observations over 10 ms in the window, want 100", over)
+	}
+	if (histogram{}).quantilesMS() != (Quantiles{}) || (histogram{}).over(0.01) != 0 {
 		t.Fatal("an empty histogram has quantiles")
 	}
 }

@@ -98,6 +98,17 @@ func (h histogram) quantile(q float64) (float64, error) {
 	return lower, nil
 }
 
+// over is how many observations h counted above bound, one of its
+// buckets' bounds (0 when it has no such bucket).
+func (h histogram) over(bound float64) float64 {
+	for _, b := range h {
+		if b.le == bound {
+			return h[len(h)-1].count - b.count
+		}
+	}
+	return 0
+}
+
 // quantilesMS is h's p50 and p99 in milliseconds (zero when empty).
 func (h histogram) quantilesMS() Quantiles {
 	p50, err50 := h.quantile(0.5)
