@@ -59,7 +59,7 @@ func New(g Gauges) *Metrics {
 		HandlerPanics: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_http_handler_panics_total",
 			Help: "HTTP requests whose handler panicked (answered 500; the panic is logged)."}),
 		EventLogSync: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hookwire_event_log_sync_seconds",
-			Help:    "Time each sync of the event log took (fdatasync); each makes every group written before it durable, and the requests in them wait for it.",
+			Help:    "Time each sync of the event log took: its fdatasync, then the write of the groups' producer ids to Badger when events carry ids. Each makes every group written before it durable, and the requests in them wait for it.",
 			Buckets: diskBuckets}),
 		SessionCommit: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hookwire_session_commit_seconds",
 			Help:    "Time each Badger transaction recording sessions' matches and deliveries took; webhooks are sent only after it.",
