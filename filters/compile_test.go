@@ -526,11 +526,13 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 // TestRegexKeysNameNecessaryLiterals: a matches condition is indexed by
 // sets of literals, every match containing one of each set, longest first
 // (after the first, only sets of literals worth checking: 3 bytes or
-// more), or by its type when the pattern names none (FuzzRegexAgreesWithGo checks
-// the promise on arbitrary patterns).
+// more), or by its type when the pattern names none; the literal text
+// after a leading ^ must start the field (shown ^lit), that before a
+// closing $ end it (lit$). FuzzRegexAgreesWithGo checks the promise on
+// arbitrary patterns.
 func TestRegexKeysNameNecessaryLiterals(t *testing.T) {
 	for pattern, want := range map[string]string{
-		`^https://shop\.example/(cart|checkout)/never$`: "[[https://shop.example/] [/never] [art heckout]]",
+		`^https://shop\.example/(cart|checkout)/never$`: "[[^https://shop.example/] [/never$] [art heckout]]",
 		`(cart|checkout)`: "[[art heckout]]", // the parser factors the common c out; [c] is too short to check
 		`x(abc|abd)+`:     "[[ab]]",          // factored to ab[cd]; [x] too short to check
 		`(ab)?c`:          "[[c]]",
@@ -539,6 +541,13 @@ func TestRegexKeysNameNecessaryLiterals(t *testing.T) {
 		`[a-z]+\.example`: "[[.example]]",
 		`(a|)b{2}`:        "[[b]]",
 		`x{0,3}`:          "[[]]",
+		`^/help$`:         "[[^/help] [/help$]]", // one literal, both anchors
+		`(^/help/[0-9]+)`: "[[^/help/]]",         // a capture around the whole pattern is seen through
+		`\A/cart\z`:       "[[^/cart] [/cart$]]",
+		`(?m)^/cart$`:     "[[/cart]]",         // ^ and $ of lines anchor nothing
+		`^(/cart)/xyz$`:   "[[/cart] [/xyz$]]", // only literal text right after ^ is a prefix
+		`^[a-z]+/cart$`:   "[[/cart$]]",
+		`^/x|^/y`:         "[[/x /y]]", // anchors inside an alternation are not used
 	} {
 		value, _ := json.Marshal(pattern)
 		prog, err := filters.Compile("triggers", []filters.Trigger{{Event: "navigate",
@@ -546,9 +555,19 @@ func TestRegexKeysNameNecessaryLiterals(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", pattern, err)
 		}
-		sets := [][]string{prog.Keys[0].Values}
-		for _, alt := range prog.Keys[0].Alternatives {
-			sets = append(sets, alt.Values)
+		var sets [][]string
+		for _, k := range append([]filters.Key{prog.Keys[0]}, prog.Keys[0].Alternatives...) {
+			var set []string
+			for _, lit := range k.Values {
+				switch k.Anchor {
+				case filters.AnchorStart:
+					lit = "^" + lit
+				case filters.AnchorEnd:
+					lit += "$"
+				}
+				set = append(set, lit)
+			}
+			sets = append(sets, set)
 		}
 		if got := fmt.Sprint(sets); got != want {
 			t.Errorf("%s: literals %s, want %s", pattern, got, want)

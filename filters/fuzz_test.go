@@ -79,6 +79,7 @@ func FuzzRegexAgreesWithGo(f *testing.F) {
 		{`a{2,4}$`, "baaaaa"}, {`(a|ab)(c|bcd)(d*)`, "abcd"}, {`\pN+\.`, "٣٤."}, {`(?s).`, "\n"},
 		{`^https://shop\.example/(cart|checkout)/n\d+$`, "https://shop.example/cart/n1"}, {`(ab)+c?(x|yz)`, "ababyz"},
 		{`\bcheckout\b`, "/checkout?x"}, {`\Bout\B`, "routes"}, {`(?m)^b$`, "a\nb\nc"}, {`(?m)$\n^`, "a\n"},
+		{`\A/x\z`, "/x"}, {`^/c(?m:$)`, "/c\nx"}, {`(^/h[0-9]+)`, "/h1"}, {`^ab$|^c`, "cd"},
 	} {
 		f.Add(seed[0], seed[1])
 	}

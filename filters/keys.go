@@ -19,8 +19,10 @@ type Key struct {
 	Field Field // zero Text for KeyType
 	// Values, sorted and unique: the strings of KeyEqual, or the literals
 	// of KeyContains (one of them occurs in every string the condition
-	// accepts).
+	// accepts, where Anchor says).
 	Values []string
+	// Anchor of a KeyContains key: where in the field its literal must be.
+	Anchor Anchor
 	// Bound of KeyAbove and KeyBelow; Inclusive for gte and lte.
 	Bound     float64
 	Inclusive bool
@@ -50,6 +52,22 @@ const (
 	KeyBelow
 )
 
+// Anchor says where a KeyContains key's literal occurs in its field. An
+// anchored literal is looked up by the text's first or last bytes instead
+// of searched for in all of them.
+type Anchor uint8
+
+const (
+	// AnchorNone: anywhere (contains; literals inside a pattern).
+	AnchorNone Anchor = iota
+	// AnchorStart: the field starts with it (starts_with; a pattern's
+	// literal text right after its leading ^).
+	AnchorStart
+	// AnchorEnd: the field ends with it (ends_with; a pattern's literal
+	// text right before its closing $).
+	AnchorEnd
+)
+
 // Admits reports whether an event of the key's type whose fields value
 // reports fits the key and its alternatives. Indexes must admit at least
 // what this admits.
@@ -73,7 +91,7 @@ func (k Key) admits(v Value) bool {
 			return false
 		}
 		for _, lit := range k.Values {
-			if strings.Contains(v.Str, lit) {
+			if k.Anchor.Occurs(v.Str, lit) {
 				return true
 			}
 		}
@@ -84,6 +102,17 @@ func (k Key) admits(v Value) bool {
 		return v.Kind == KindNumber && (v.Num < k.Bound || k.Inclusive && v.Num == k.Bound)
 	}
 	return true
+}
+
+// Occurs reports whether lit is in text where a says.
+func (a Anchor) Occurs(text, lit string) bool {
+	switch a {
+	case AnchorStart:
+		return strings.HasPrefix(text, lit)
+	case AnchorEnd:
+		return strings.HasSuffix(text, lit)
+	}
+	return strings.Contains(text, lit)
 }
 
 // keyOf is the key of a trigger or step, from the condition that narrows
@@ -108,16 +137,20 @@ func keyOf(p triggerPlan) Key {
 		if c.field.Root == FieldType {
 			continue
 		}
-		var sets [][]string
+		var sets []literalSet
 		switch c.op {
-		case OpContains, OpStartsWith, OpEndsWith:
-			sets = [][]string{{c.values[0].Str}}
+		case OpContains:
+			sets = []literalSet{{values: []string{c.values[0].Str}}}
+		case OpStartsWith:
+			sets = []literalSet{{values: []string{c.values[0].Str}, anchor: AnchorStart}}
+		case OpEndsWith:
+			sets = []literalSet{{values: []string{c.values[0].Str}, anchor: AnchorEnd}}
 		case OpMatches:
 			sets = regexLiterals(c.values[0].Str)
 		}
 		for _, set := range sets {
-			if shortest(set) > 0 {
-				literal = append(literal, Key{Type: p.eventType, Kind: KeyContains, Field: c.field, Values: set})
+			if shortest(set.values) > 0 {
+				literal = append(literal, Key{Type: p.eventType, Kind: KeyContains, Field: c.field, Values: set.values, Anchor: set.anchor})
 			}
 		}
 	}
@@ -186,21 +219,87 @@ const (
 // larger one is not worth indexing.
 const maxRegexLiterals = 16
 
+// literalSet is literals one of which every string a condition accepts
+// has, where anchor says.
+type literalSet struct {
+	values []string
+	anchor Anchor
+}
+
 // regexLiterals returns sets of literals (each sorted, unique) such that
 // every string the RE2 pattern matches contains one literal of each set,
 // so that streams with a `matches` condition can be indexed by a
-// substring search; none when it finds none.
-func regexLiterals(pattern string) [][]string {
+// substring search; none when it finds none. The literal text right after
+// a leading ^ is anchored at the start, that right before a closing $ at
+// the end (URL patterns usually have both).
+func regexLiterals(pattern string) []literalSet {
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
 		return nil
 	}
-	sets := necessaryLiterals(re)
-	for i := range sets {
-		slices.Sort(sets[i])
-		sets[i] = slices.Compact(sets[i])
+	var sets []literalSet
+	for _, values := range necessaryLiterals(re) {
+		slices.Sort(values)
+		sets = append(sets, literalSet{values: slices.Compact(values)})
 	}
+	prefix, suffix := anchoredLiterals(re)
+	anchor := func(lit string, at Anchor, from, step int) {
+		if lit == "" {
+			return
+		}
+		for i := from; i >= 0 && i < len(sets); i += step {
+			if s := &sets[i]; s.anchor == AnchorNone && len(s.values) == 1 && s.values[0] == lit {
+				s.anchor = at
+				return
+			}
+		}
+		sets = append(sets, literalSet{values: []string{lit}, anchor: at})
+	}
+	anchor(prefix, AnchorStart, 0, 1)
+	anchor(suffix, AnchorEnd, len(sets)-1, -1)
 	return sets
+}
+
+// anchoredLiterals returns the literal text a pattern's every match starts
+// with (what follows its leading ^) and ends with (what precedes its
+// closing $), "" for none. Only ^ and $ of the whole pattern count: under
+// syntax.Perl (one line) they are the text's start and end; with (?m)
+// they are lines' and parse to other operators.
+func anchoredLiterals(re *syntax.Regexp) (prefix, suffix string) {
+	for re.Op == syntax.OpCapture {
+		re = re.Sub[0]
+	}
+	if re.Op != syntax.OpConcat || len(re.Sub) < 2 {
+		return "", ""
+	}
+	subs := re.Sub
+	if subs[0].Op == syntax.OpBeginText {
+		var b strings.Builder
+		for _, sub := range subs[1:] {
+			s, ok := plainLiteral(sub)
+			if !ok {
+				break
+			}
+			b.WriteString(s)
+		}
+		prefix = b.String()
+	}
+	if subs[len(subs)-1].Op == syntax.OpEndText {
+		start := len(subs) - 1
+		for start > 0 {
+			if _, ok := plainLiteral(subs[start-1]); !ok {
+				break
+			}
+			start--
+		}
+		var b strings.Builder
+		for _, sub := range subs[start : len(subs)-1] {
+			s, _ := plainLiteral(sub)
+			b.WriteString(s)
+		}
+		suffix = b.String()
+	}
+	return prefix, suffix
 }
 
 // necessaryLiterals walks a parsed pattern: a literal must occur; a

@@ -2,6 +2,7 @@ package streams
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 
 	"github.com/hookwire/hookwire/filters"
@@ -26,6 +27,12 @@ type typeIndex struct {
 type literalKey struct {
 	pos  int32
 	sets int
+	// anchored has bit j set when set j is looked up as an anchored
+	// literal; searches has bit i set when the key has a set searched for
+	// in contains[i]'s text. A key whose anchored sets are not all found
+	// needs no search.
+	anchored uint32
+	searches uint64
 }
 
 // A key's sets are bits of a mask (filters.MaxKeyAlternatives keeps them
@@ -38,15 +45,43 @@ type equalIndex struct {
 	values map[string][]int32
 }
 
-// containsIndex: the literals looked for in one field; sets[i] are the
-// literal sets (key and set number) that literal i of the automaton
-// satisfies.
+// containsIndex: the literals looked for in one field. Those anchored at
+// its start or end are looked up by the text's first or last bytes
+// (prefixes, suffixes); the others are searched for in the whole text,
+// sets[i] being the literal sets (key and set number) that literal i of
+// the automaton satisfies. The search, a read of every byte, is skipped
+// when no key that needs it has had its anchored sets found (an anchored
+// URL pattern whose path ends otherwise).
 type containsIndex struct {
-	field    filters.Field
-	literals []string
-	search   *substrings
-	sets     [][]setRef
-	numbered map[string]int // literal → its number, while the index is built
+	field              filters.Field
+	prefixes, suffixes affixes
+	literals           []string
+	search             *substrings
+	sets               [][]setRef
+	// anchors[i] is where literal i must be: AnchorNone but for anchored
+	// literals searched for (see maxAffixLengths), checked when found.
+	anchors  []filters.Anchor
+	numbered map[anchoredLiteral]int // literal → its number, while the index is built
+	// searchAlways: a key that needs the search has no anchored set, or
+	// the field's position is past what literalKey.searches holds.
+	searchAlways bool
+}
+
+// affixes are the literals that must start (or end) a field's text, each
+// with the sets it satisfies: one map lookup per distinct length.
+type affixes struct {
+	lengths []int // ascending
+	sets    map[string][]setRef
+}
+
+// maxAffixLengths is how many distinct lengths of a field's anchored
+// literals (per end) are looked up one by one; with more, they are
+// searched for with the field's other literals instead.
+var maxAffixLengths = 8
+
+type anchoredLiteral struct {
+	text   string
+	anchor filters.Anchor
 }
 
 type setRef struct {
@@ -114,15 +149,62 @@ func (s *Snapshot) Candidates(t string, value func(filters.Field) filters.Value,
 }
 
 // literalCandidates appends the streams of literal keys each of whose sets
-// has a literal in the event: one search per field over every key's
-// literals, then a bit per set.
+// has a literal in the event: anchored literals looked up first, then one
+// search per field that a key still needs, over every key's literals; a
+// bit per set.
 func (ti *typeIndex) literalCandidates(value func(filters.Field) filters.Value, buf *CandidateBuffer, out []int32) []int32 {
 	if len(buf.found) < len(ti.literalKeys) {
 		buf.found = make([]uint32, len(ti.literalKeys))
 	}
 	touched := buf.touched[:0]
+	mark := func(refs []setRef) {
+		for _, ref := range refs {
+			if buf.found[ref.key] == 0 {
+				touched = append(touched, ref.key)
+			}
+			buf.found[ref.key] |= 1 << ref.set
+		}
+	}
 	for i := range ti.contains {
 		ci := &ti.contains[i]
+		if ci.prefixes.sets == nil && ci.suffixes.sets == nil {
+			continue
+		}
+		v := value(ci.field)
+		if v.Kind != filters.KindString {
+			continue
+		}
+		text := v.Str
+		for _, n := range ci.prefixes.lengths {
+			if n > len(text) {
+				break
+			}
+			mark(ci.prefixes.sets[text[:n]])
+		}
+		for _, n := range ci.suffixes.lengths {
+			if n > len(text) {
+				break
+			}
+			mark(ci.suffixes.sets[text[len(text)-n:]])
+		}
+	}
+	// A field's search is skipped when no key that needs it can still
+	// be complete: wanted has bit i when one needs contains[i] searched.
+	// Searches find no anchored set, so it is known before the first.
+	wanted, known := uint64(0), false
+	for i := range ti.contains {
+		ci := &ti.contains[i]
+		if ci.search == nil {
+			continue
+		}
+		if !ci.searchAlways {
+			if !known {
+				wanted, known = ti.stillSearching(touched, buf.found), true
+			}
+			if wanted&(1<<i) == 0 {
+				continue
+			}
+		}
 		v := value(ci.field)
 		if v.Kind != filters.KindString {
 			continue
@@ -133,11 +215,8 @@ func (ti *typeIndex) literalCandidates(value func(filters.Field) filters.Value, 
 			found = slices.Compact(found)
 		}
 		for _, lit := range found {
-			for _, ref := range ci.sets[lit] {
-				if buf.found[ref.key] == 0 {
-					touched = append(touched, ref.key)
-				}
-				buf.found[ref.key] |= 1 << ref.set
+			if a := ci.anchors[lit]; a == filters.AnchorNone || a.Occurs(v.Str, ci.literals[lit]) {
+				mark(ci.sets[lit])
 			}
 		}
 		buf.literals = found
@@ -151,6 +230,18 @@ func (ti *typeIndex) literalCandidates(value func(filters.Field) filters.Value, 
 	}
 	buf.touched = touched
 	return out
+}
+
+// stillSearching is the fields (bit i for contains[i]) whose search some
+// key needs: one whose anchored sets were all found.
+func (ti *typeIndex) stillSearching(touched []int32, found []uint32) uint64 {
+	var wanted uint64
+	for _, k := range touched {
+		if lk := &ti.literalKeys[k]; found[k]&lk.anchored == lk.anchored {
+			wanted |= lk.searches
+		}
+	}
+	return wanted
 }
 
 // admit appends the streams whose bound x is past.
@@ -227,11 +318,7 @@ func (s *Snapshot) buildIndex() {
 				f.values[v] = slices.Compact(list)
 			}
 		}
-		for i := range ti.contains {
-			ci := &ti.contains[i]
-			ci.search = newSubstrings(ci.literals)
-			ci.numbered = nil
-		}
+		ti.finishContains()
 		for i := range ti.bounds {
 			slices.SortStableFunc(ti.bounds[i].entries, func(x, y boundEntry) int { return cmp.Compare(x.bound, y.bound) })
 		}
@@ -277,7 +364,7 @@ func (s *Snapshot) buildIndex() {
 func (ti *typeIndex) containsOn(field filters.Field) *containsIndex {
 	j := slices.IndexFunc(ti.contains, func(c containsIndex) bool { return c.field.Text == field.Text })
 	if j < 0 {
-		ti.contains = append(ti.contains, containsIndex{field: field, numbered: map[string]int{}})
+		ti.contains = append(ti.contains, containsIndex{field: field, numbered: map[anchoredLiteral]int{}})
 		j = len(ti.contains) - 1
 	}
 	return &ti.contains[j]
@@ -304,15 +391,16 @@ func (ti *typeIndex) add(k filters.Key, pos int32) {
 		ti.literalKeys = append(ti.literalKeys, literalKey{pos: pos, sets: len(sets)})
 		for j, set := range sets {
 			ci := ti.containsOn(set.Field)
+			ref := setRef{key: key, set: uint8(j)}
 			for _, lit := range set.Values {
-				i, seen := ci.numbered[lit]
-				if !seen {
-					i = len(ci.literals)
-					ci.numbered[lit] = i
-					ci.literals = append(ci.literals, lit)
-					ci.sets = append(ci.sets, nil)
+				switch set.Anchor {
+				case filters.AnchorStart:
+					ci.prefixes.add(lit, ref)
+				case filters.AnchorEnd:
+					ci.suffixes.add(lit, ref)
+				default:
+					ci.searchFor(lit, filters.AnchorNone, ref)
 				}
-				ci.sets[i] = append(ci.sets[i], setRef{key: key, set: uint8(j)})
 			}
 		}
 	case filters.KeyAbove, filters.KeyBelow:
@@ -325,5 +413,81 @@ func (ti *typeIndex) add(k filters.Key, pos int32) {
 		ti.bounds[j].entries = append(ti.bounds[j].entries, boundEntry{bound: k.Bound, inclusive: k.Inclusive, pos: pos})
 	default:
 		ti.always = append(ti.always, pos)
+	}
+}
+
+// searchFor adds lit, which satisfies ref's set where anchor says, to the
+// literals searched for in the field.
+func (ci *containsIndex) searchFor(lit string, anchor filters.Anchor, ref setRef) {
+	i, seen := ci.numbered[anchoredLiteral{lit, anchor}]
+	if !seen {
+		i = len(ci.literals)
+		ci.numbered[anchoredLiteral{lit, anchor}] = i
+		ci.literals = append(ci.literals, lit)
+		ci.anchors = append(ci.anchors, anchor)
+		ci.sets = append(ci.sets, nil)
+	}
+	ci.sets[i] = append(ci.sets[i], ref)
+}
+
+func (a *affixes) add(lit string, ref setRef) {
+	if a.sets == nil {
+		a.sets = map[string][]setRef{}
+	}
+	a.sets[lit] = append(a.sets[lit], ref)
+	if i, found := slices.BinarySearch(a.lengths, len(lit)); !found {
+		a.lengths = slices.Insert(a.lengths, i, len(lit))
+	}
+}
+
+// finishContains builds each field's search once every key is added:
+// anchored literals of too many lengths join the searched ones (a literal
+// at the start is also in the text), then each key learns which sets are
+// anchored and which fields' searches it needs.
+func (ti *typeIndex) finishContains() {
+	for i := range ti.contains {
+		ci := &ti.contains[i]
+		for _, end := range []struct {
+			anchor filters.Anchor
+			*affixes
+		}{{filters.AnchorStart, &ci.prefixes}, {filters.AnchorEnd, &ci.suffixes}} {
+			anchor, a := end.anchor, end.affixes
+			if len(a.lengths) <= maxAffixLengths {
+				continue
+			}
+			for _, lit := range slices.Sorted(maps.Keys(a.sets)) {
+				for _, ref := range a.sets[lit] {
+					ci.searchFor(lit, anchor, ref)
+				}
+			}
+			*a = affixes{}
+		}
+		if len(ci.literals) > 0 {
+			ci.search = newSubstrings(ci.literals)
+		}
+		ci.numbered = nil
+	}
+	for i := range ti.contains {
+		ci := &ti.contains[i]
+		for _, a := range []*affixes{&ci.prefixes, &ci.suffixes} {
+			for _, refs := range a.sets {
+				for _, ref := range refs {
+					ti.literalKeys[ref.key].anchored |= 1 << ref.set
+				}
+			}
+		}
+	}
+	for i := range ti.contains {
+		ci := &ti.contains[i]
+		for _, refs := range ci.sets {
+			for _, ref := range refs {
+				lk := &ti.literalKeys[ref.key]
+				if lk.anchored == 0 || i >= 64 {
+					ci.searchAlways = true
+				} else {
+					lk.searches |= 1 << i
+				}
+			}
+		}
 	}
 }

@@ -69,9 +69,21 @@ func substringsAgreeWithContains(t *testing.T) {
 
 // TestCandidatesAgreeWithKeys: over a catalog of streams with every kind
 // of key, the index offers an event exactly the streams one of whose keys
-// admits it, alternatives included (filters.Key.Admits;
-// TestKeysAdmitEveryMatch shows keys admit every match).
+// admits it, alternatives and anchors included (filters.Key.Admits;
+// TestKeysAdmitEveryMatch shows keys admit every match); with anchored
+// literals looked up by length, and with each field's searched for
+// instead (as when they come in too many lengths).
 func TestCandidatesAgreeWithKeys(t *testing.T) {
+	for _, lengths := range []int{maxAffixLengths, 0} {
+		t.Run(fmt.Sprintf("affix-lengths=%d", lengths), func(t *testing.T) {
+			defer func(n int) { maxAffixLengths = n }(maxAffixLengths)
+			maxAffixLengths = lengths
+			candidatesAgreeWithKeys(t)
+		})
+	}
+}
+
+func candidatesAgreeWithKeys(t *testing.T) {
 	ctx := context.Background()
 	cat := openCatalog(t, 200)
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -85,7 +97,8 @@ func TestCandidatesAgreeWithKeys(t *testing.T) {
 		case "in":
 			return filters.Condition{Field: field, Op: op, Value: fmt.Appendf(nil, `[%s, "/x", 3]`, text)}
 		case "matches":
-			pattern, _ := json.Marshal([]string{`^/(cart|help)`, `c[a-z]+t`, `/\d`, `x?`, `/(cart|help)/\d`, `^/help/.*cart`}[rng.IntN(6)])
+			pattern, _ := json.Marshal([]string{`^/(cart|help)`, `c[a-z]+t`, `/\d`, `x?`, `/(cart|help)/\d`, `^/help/.*cart`,
+				`^/help/.*cart$`, `/cart/\d$`, `^/cart$`, `(?m)^/x$`}[rng.IntN(10)])
 			return filters.Condition{Field: field, Op: op, Value: pattern}
 		case "gt", "gte", "lt", "lte":
 			return filters.Condition{Field: field, Op: op, Value: fmt.Appendf(nil, "%d", rng.IntN(4))}
@@ -116,18 +129,24 @@ func TestCandidatesAgreeWithKeys(t *testing.T) {
 			kinds[k.Kind]++
 		}
 	}
-	alternatives := 0
+	alternatives, anchors := 0, map[filters.Anchor]int{}
 	for _, cs := range snap.Streams {
 		for _, k := range cs.Program.Keys {
 			alternatives += len(k.Alternatives)
+			for _, set := range append([]filters.Key{k}, k.Alternatives...) {
+				if set.Kind == filters.KeyContains {
+					anchors[set.Anchor]++
+				}
+			}
 		}
 	}
-	if len(kinds) != 5 || alternatives == 0 {
-		t.Fatalf("the catalog's keys cover kinds %v with %d alternatives, want all five and some", kinds, alternatives)
+	if len(kinds) != 5 || alternatives == 0 || len(anchors) != 3 {
+		t.Fatalf("the catalog's keys cover kinds %v with %d alternatives and anchors %v, want all five kinds, some alternatives, all three anchors",
+			kinds, alternatives, anchors)
 	}
 	values := []filters.Value{{}, {Kind: filters.KindNumber, Num: 0}, {Kind: filters.KindNumber, Num: 1.5},
 		{Kind: filters.KindNumber, Num: 2}, {Kind: filters.KindNumber, Num: 9}}
-	for _, s := range append(texts, "/help/cart/1", "/zzz", "ca/rt") {
+	for _, s := range append(texts, "/help/cart/1", "/zzz", "ca/rt", "/help/x/cart", "/a/cart/7", "/x\n/y") {
 		values = append(values, filters.Value{Kind: filters.KindString, Str: s})
 	}
 	var buf CandidateBuffer
@@ -153,6 +172,57 @@ func TestCandidatesAgreeWithKeys(t *testing.T) {
 	}
 	if offered == 0 {
 		t.Fatal("no event was offered a stream: the test proves nothing")
+	}
+}
+
+// TestAnchoredLiteralsGateTheSearch: where every key that needs a field
+// searched also has anchored literals, the search runs only for the keys
+// whose anchored literals were found, and a stream is offered exactly when
+// its anchored and searched literals are all there.
+func TestAnchoredLiteralsGateTheSearch(t *testing.T) {
+	ctx := context.Background()
+	cat := openCatalog(t, 10)
+	for name, pattern := range map[string]string{
+		"help-cart": `^/help/.*cart`,                    // ^/help/, then cart anywhere
+		"shop-step": `^/shop/(cart|checkout)/step-1$`,   // ^/shop/, /step-1$, art or heckout
+		"any-faq":   `^[a-z]+\.example/faq-\d+/answer$`, // .example/faq- anywhere, /answer$
+	} {
+		value, _ := json.Marshal(pattern)
+		trigger := filters.Trigger{Event: "navigate", Where: []filters.Condition{{Field: "url", Op: filters.OpMatches, Value: value}}}
+		if _, _, err := cat.Create(ctx, &Definition{Name: name, Triggers: []filters.Trigger{trigger},
+			Destination: &model.Destination{URL: "http://127.0.0.1:9/hook"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap := cat.Snapshot()
+	var buf CandidateBuffer
+	for url, want := range map[string]string{
+		"/help/x/cart":                    "help-cart",
+		"/help/x":                         "",
+		"/x/help/cart":                    "",
+		"/shop/cart/step-1":               "shop-step",
+		"/shop/checkout/step-1":           "shop-step",
+		"/shop/cart/step-2":               "",
+		"/shop/x/step-1":                  "",
+		"/help/cart.example/faq-1/answer": "any-faq help-cart",
+		"/help/faq-1/answer":              "",
+		"answer":                          "",
+	} {
+		value := func(filters.Field) filters.Value { return filters.Value{Kind: filters.KindString, Str: url} }
+		var got, admitted []string
+		for _, pos := range snap.Candidates("navigate", value, &buf) {
+			got = append(got, snap.Streams[pos].Stream.Name)
+		}
+		for _, cs := range snap.Streams {
+			if cs.Program.Keys[0].Admits(value) {
+				admitted = append(admitted, cs.Stream.Name)
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(admitted)
+		if strings.Join(got, " ") != want || !slices.Equal(got, admitted) {
+			t.Errorf("%s: offered %v, keys admit %v, want %q", url, got, admitted, want)
+		}
 	}
 }
 
