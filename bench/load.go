@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	stdmaps "maps"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -340,6 +341,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	defer gate.stop()
 	if cfg.Warmup > 0 {
 		logf("warming up for %s", cfg.Warmup)
+		if cfg.Rate <= 0 {
+			foreseeRate(srv.base(), gen, warmStart, start)
+		}
 		time.Sleep(time.Until(start))
 	}
 	// The server's histograms are read from here to the end of the drain:
@@ -569,13 +573,18 @@ func benchStream(i int, catalogName string, byFilter bool, url string) map[strin
 
 // workload hands producers their events: each producer owns the sessions
 // p, p+P, p+2P, …, cycles through them, and gives every MatchEvery-th
-// session one signal event (its 2nd to 5th) for one of the streams.
+// session one signal event for one of the streams, spread over the
+// measured window (signalRounds).
 type workload struct {
-	cfg     LoadConfig
-	mu      sync.Mutex
-	signals map[pair]time.Time // (stream id, session) → when its signal was sent
-	accepts []float64          // ms from each batch's send to its 202
-	ids     []string           // stream ids by index; none for the ceiling run
+	cfg LoadConfig
+	// warmRate is the closed loop's accepted events per second near the
+	// end of its warm-up (float64 bits; 0: not measured), from which its
+	// rounds through the sessions are foreseen.
+	warmRate atomic.Uint64
+	mu       sync.Mutex
+	signals  map[pair]time.Time // (stream id, session) → when its signal was sent
+	accepts  []float64          // ms from each batch's send to its 202
+	ids      []string           // stream ids by index; none for the ceiling run
 	// measureFrom is when the measured window begins: batches sent
 	// before it (the warm-up) carry no signal and are not counted.
 	measureFrom time.Time
@@ -589,15 +598,27 @@ func (w *workload) acceptLatencies() []float64 {
 
 func newWorkload(cfg LoadConfig) *workload { return &workload{cfg: cfg, signals: map[pair]time.Time{}} }
 
-// signalRounds is over how many rounds through the sessions (after the
-// first) the signals are spread.
+// signalRound is the round through the sessions (counted in the measured
+// window, from 1) in which matching session j sends its signal: the
+// matching sessions spread evenly over the window's rounds, so that
+// webhooks leave throughout it (a burst of them at its start would be a
+// stretch unlike the rest, and the latency of its other tenths
+// unmeasured).
+func (w *workload) signalRound(j int) int {
+	matching := (w.cfg.Sessions + w.cfg.MatchEvery - 1) / w.cfg.MatchEvery
+	return 1 + j*w.signalRounds()/matching
+}
+
+// signalRounds is over how many rounds the signals are spread: as many as
+// the measured window holds. Open loop knows its rate; closed loop
+// foresees it from the warm-up's (foreseeRate) and leaves a quarter of
+// the window in case it slows; at least four rounds.
 func (w *workload) signalRounds() int {
-	rounds := 4
-	if w.cfg.Rate > 0 {
-		// Leave the last tenth of the run for the stragglers.
-		rounds = max(rounds, int(0.9*w.cfg.Rate*w.cfg.Duration.Seconds()/float64(w.cfg.Sessions))-1)
+	rate, share := w.cfg.Rate, 0.9 // the last tenth is for stragglers
+	if rate <= 0 {
+		rate, share = math.Float64frombits(w.warmRate.Load()), 0.75
 	}
-	return rounds
+	return max(4, int(share*rate*w.cfg.Duration.Seconds()/float64(w.cfg.Sessions))-1)
 }
 
 func (w *workload) expected() int { return w.cfg.Sessions / w.cfg.MatchEvery }
@@ -617,11 +638,10 @@ func (w *workload) appendEvent(buf []byte, s, n, inWindow int) (out []byte, sign
 	typ := eventMix[(s+n)%len(eventMix)]
 	name := ""
 	// A matching session sends its signal as one of its events after the
-	// first, chosen so that matches spread over the whole run (in open loop
-	// the run's number of rounds over the sessions is known; closed loop
-	// uses the first four rounds) instead of arriving in one burst while
-	// the sessions are new.
-	if s%w.cfg.MatchEvery == 0 && inWindow == 1+(s/w.cfg.MatchEvery)%w.signalRounds() {
+	// first, chosen so that matches spread over the whole run
+	// (signalRounds) instead of arriving in one burst while the sessions
+	// are new.
+	if s%w.cfg.MatchEvery == 0 && inWindow == w.signalRound(s/w.cfg.MatchEvery) {
 		signal = (s / w.cfg.MatchEvery) % w.cfg.Streams
 		typ, name = "custom", fmt.Sprintf("signal-%d", signal)
 	}
@@ -800,6 +820,28 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 		}
 	}
 	return nil
+}
+
+// foreseeRate measures the closed loop's accepted rate over the second
+// half of its warm-up (from warmStart until start) for the signals'
+// rounds; with a warm-up too short to tell, they keep the minimum.
+func foreseeRate(base string, gen *workload, warmStart, start time.Time) {
+	from, until := warmStart.Add(start.Sub(warmStart)/2), start.Add(-100*time.Millisecond)
+	if until.Sub(from) < time.Second {
+		return
+	}
+	time.Sleep(time.Until(from))
+	before, err := scrape(base, "hookwire_events_accepted_total")
+	if err != nil {
+		return
+	}
+	began := time.Now()
+	time.Sleep(time.Until(until))
+	after, err := scrape(base, "hookwire_events_accepted_total")
+	if err != nil {
+		return
+	}
+	gen.warmRate.Store(math.Float64bits((after - before) / time.Since(began).Seconds()))
 }
 
 // loadStretches is how many stretches a closed-loop run with ceilings

@@ -140,6 +140,29 @@ func TestHalfOfMaximum(t *testing.T) {
 	}
 }
 
+// TestClosedLoopSpreadsItsSignals: a closed-loop run foresees its rounds
+// through the sessions from its warm-up and spreads the matching events
+// over its window, so that webhooks are measured in its second half too,
+// not only in a burst at its start.
+func TestClosedLoopSpreadsItsSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real server for several seconds")
+	}
+	cfg := smallLoad(t)
+	cfg.Ceilings, cfg.Warmup = false, 3*time.Second
+	r := runSmallLoad(t, cfg)
+	if r.Lost != 0 || r.Duplicated != 0 || r.ExpectedWebhooks != cfg.Sessions/cfg.MatchEvery || r.Latency.Count != r.ExpectedWebhooks {
+		t.Fatalf("webhooks: %d expected, %d measured, %d lost, %d duplicated", r.ExpectedWebhooks, r.Latency.Count, r.Lost, r.Duplicated)
+	}
+	var counts []int
+	for _, tenth := range r.LatencyByTenth {
+		counts = append(counts, tenth.Count)
+	}
+	if len(counts) != 10 || slices.Max(counts[5:]) == 0 || slices.Max(counts) > r.ExpectedWebhooks/2 {
+		t.Fatalf("webhooks by tenth of the run %v: want them spread over it", counts)
+	}
+}
+
 // TestScalingTableTakesTheStandardMedian: the scaling table gives each
 // row's rate against the median of the runs of the standard
 // configuration, whichever variants they were named as.
