@@ -603,10 +603,17 @@ func newWorkload(cfg LoadConfig) *workload { return &workload{cfg: cfg, signals:
 // matching sessions spread evenly over the window's rounds, so that
 // webhooks leave throughout it (a burst of them at its start would be a
 // stretch unlike the rest, and the latency of its other tenths
-// unmeasured).
+// unmeasured). With more matching sessions than rounds, round r has those
+// with j ≡ r-1 (mod rounds), spaced evenly through the sessions and so
+// through the round: consecutive ones would send a round's signals within
+// a few milliseconds of each other.
 func (w *workload) signalRound(j int) int {
+	rounds := w.signalRounds()
 	matching := (w.cfg.Sessions + w.cfg.MatchEvery - 1) / w.cfg.MatchEvery
-	return 1 + j*w.signalRounds()/matching
+	if matching <= rounds {
+		return 1 + j*rounds/matching
+	}
+	return 1 + j%rounds
 }
 
 // signalRounds is over how many rounds the signals are spread: as many as

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -137,6 +138,42 @@ func TestHalfOfMaximum(t *testing.T) {
 	// for a sync, every webhook for a commit.
 	if len(r.SlowSyncsByTenth) != 10 || len(r.SlowCommitsByTenth) != 10 || r.EventLogSyncMS.P50 <= 0 || r.SessionCommitMS.P50 <= 0 {
 		t.Fatalf("disk waits: sync %+v, commit %+v, slow by tenth %v, %v", r.EventLogSyncMS, r.SessionCommitMS, r.SlowSyncsByTenth, r.SlowCommitsByTenth)
+	}
+}
+
+// TestSignalsSpreadOverRoundsAndSessions: the matching sessions' signals
+// fill the window's rounds evenly, and within a round come from sessions
+// spread through all of them (so through the round's time), not from a
+// run of neighbours sent at once; with fewer matching sessions than
+// rounds, at most one per round, up to the last.
+func TestSignalsSpreadOverRoundsAndSessions(t *testing.T) {
+	for _, c := range []struct{ sessions, rate int }{{100000, 340000}, {1000, 150000}} {
+		cfg := DefaultLoadConfig()
+		cfg.Sessions, cfg.MatchEvery, cfg.Duration = c.sessions, 20, 30*time.Second
+		w := newWorkload(cfg)
+		w.warmRate.Store(math.Float64bits(float64(c.rate)))
+		rounds := w.signalRounds()
+		sessionsIn := map[int][]int{}
+		for s := 0; s < cfg.Sessions; s += cfg.MatchEvery {
+			r := w.signalRound(s / cfg.MatchEvery)
+			if r < 1 || r > rounds {
+				t.Fatalf("%d sessions: session %d signals in round %d of %d", c.sessions, s, r, rounds)
+			}
+			sessionsIn[r] = append(sessionsIn[r], s)
+		}
+		matching := cfg.Sessions / cfg.MatchEvery
+		most, widest := 0, 0
+		for _, ss := range sessionsIn {
+			most = max(most, len(ss))
+			widest = max(widest, slices.Max(ss)-slices.Min(ss))
+		}
+		if matching > rounds {
+			if most > matching/rounds+1 || widest < cfg.Sessions*9/10 {
+				t.Fatalf("%d sessions over %d rounds: at most %d signals in a round, from sessions at most %d apart", c.sessions, rounds, most, widest)
+			}
+		} else if most > 1 || len(sessionsIn) != matching || !slices.ContainsFunc(slices.Collect(maps.Keys(sessionsIn)), func(r int) bool { return r > rounds*9/10 }) {
+			t.Fatalf("%d sessions over %d rounds: %d rounds with signals, at most %d in one", c.sessions, rounds, len(sessionsIn), most)
+		}
 	}
 }
 
