@@ -68,20 +68,29 @@ func (d *Dispatcher) endpoint(url string) *endpoint {
 	return ep
 }
 
-// Enqueue schedules a stored pending delivery.
+// Enqueue schedules a pending delivery just stored, and takes del over:
+// its first attempt starts from it instead of reading it back from the
+// store, so the caller must not read or change it after. (At the standard
+// load's 250 webhooks a second, that read, a cold Badger lookup and JSON
+// decoding, was ~70 µs and 1.2 % of the server's CPU.) A later attempt,
+// and one after a restart, read the store: what an attempt or the API
+// wrote since is there.
 func (d *Dispatcher) Enqueue(del *model.Delivery) {
-	at := time.Now()
+	d.endpoint(del.URL).schedule(del.ID, del, firstAttemptAt(del))
+}
+
+func firstAttemptAt(del *model.Delivery) time.Time {
 	if del.NextAttemptAt != nil {
-		at = *del.NextAttemptAt
+		return *del.NextAttemptAt
 	}
-	d.endpoint(del.URL).schedule(del.ID, at)
+	return time.Now()
 }
 
 // Recover re-queues every undelivered message in the store (at start-up).
 func (d *Dispatcher) Recover() (int, error) {
 	n := 0
 	err := d.store.PendingDeliveries("", func(id, url string) {
-		d.endpoint(url).schedule(id, time.Now())
+		d.endpoint(url).schedule(id, nil, time.Now())
 		n++
 	})
 	return n, err
@@ -117,7 +126,8 @@ func (d *Dispatcher) Retry(id string) (*model.Delivery, error) {
 			return nil, err
 		}
 	}
-	d.Enqueue(del)
+	// del goes back to the caller: the attempt reads its own copy.
+	d.endpoint(del.URL).schedule(del.ID, nil, firstAttemptAt(del))
 	return del, nil
 }
 

@@ -18,7 +18,10 @@ import (
 // endpointMsg is what an endpoint actor receives: a delivery to schedule,
 // or the end of one of its attempts.
 type endpointMsg struct {
-	id       string
+	id string
+	// del, when set, is the delivery as just stored, handed over by
+	// Enqueue: the first attempt starts from it (see Dispatcher.Enqueue).
+	del      *model.Delivery
 	at       time.Time
 	finished bool
 	// next is when to try again after a finished attempt; zero when the
@@ -88,11 +91,12 @@ func (ep *endpoint) stats() EndpointStats {
 		Pending: ep.pending.Load(), Succeeded: ep.succeeded.Load(), Failed: ep.failed.Load()}
 }
 
-// schedule asks the actor to attempt id at (or after) at. Scheduling is a
-// control message: the delivery is already durable, and refusing it here
-// would strand it until restart.
-func (ep *endpoint) schedule(id string, at time.Time) {
-	_ = ep.mailbox.PushControl(endpointMsg{id: id, at: at})
+// schedule asks the actor to attempt id at (or after) at, starting from
+// del when it is not nil (the delivery as stored, no one else's). Scheduling
+// is a control message: the delivery is already durable, and refusing it
+// here would strand it until restart.
+func (ep *endpoint) schedule(id string, del *model.Delivery, at time.Time) {
+	_ = ep.mailbox.PushControl(endpointMsg{id: id, del: del, at: at})
 }
 
 func (ep *endpoint) Receive(batch []endpointMsg) {
@@ -109,7 +113,7 @@ func (ep *endpoint) Receive(batch []endpointMsg) {
 			continue
 		}
 		ep.known[m.id] = true
-		heap.Push(&ep.queue, scheduled{id: m.id, at: at})
+		heap.Push(&ep.queue, scheduled{id: m.id, del: m.del, at: at})
 		ep.pending.Store(int64(len(ep.queue)))
 	}
 	ep.dispatch(time.Now())
@@ -150,22 +154,26 @@ func (ep *endpoint) dispatch(now time.Time) {
 		next := heap.Pop(&ep.queue).(scheduled)
 		ep.pending.Store(int64(len(ep.queue)))
 		ep.inFlight.Add(1)
-		ep.d.group.Go(func() { ep.attempt(next.id) })
+		ep.d.group.Go(func() { ep.attempt(next.id, next.del) })
 	}
 }
 
 // attempt makes one attempt at a delivery, records it, and tells the actor.
-func (ep *endpoint) attempt(id string) {
-	next := ep.try(id)
+func (ep *endpoint) attempt(id string, del *model.Delivery) {
+	next := ep.try(id, del)
 	_ = ep.mailbox.PushControl(endpointMsg{id: id, finished: true, next: next})
 }
 
-func (ep *endpoint) try(id string) (next time.Time) {
+// try attempts delivery id, starting from del when given, else from the
+// store.
+func (ep *endpoint) try(id string, del *model.Delivery) (next time.Time) {
 	d := ep.d
-	del, err := d.store.GetDelivery(id)
-	if err != nil {
-		d.logger.Error("loading a delivery to attempt it", "id", id, "err", err)
-		return time.Time{}
+	if del == nil {
+		var err error
+		if del, err = d.store.GetDelivery(id); err != nil {
+			d.logger.Error("loading a delivery to attempt it", "id", id, "err", err)
+			return time.Time{}
+		}
 	}
 	if del.Status != model.StatusPending {
 		return time.Time{}
@@ -184,7 +192,7 @@ func (ep *endpoint) try(id string) (next time.Time) {
 			d.logger.Error("moving a delivery to its stream's new destination", "id", id, "err", err)
 			return time.Now().Add(time.Second)
 		}
-		d.endpoint(url).schedule(del.ID, time.Now())
+		d.endpoint(url).schedule(del.ID, nil, time.Now())
 		return time.Time{}
 	}
 	signer, err := signing.NewSigner(secret, d.cfg.OrgID)
@@ -262,8 +270,9 @@ func jitter(d time.Duration) time.Duration {
 }
 
 type scheduled struct {
-	id string
-	at time.Time
+	id  string
+	del *model.Delivery // the first attempt's start, when handed over
+	at  time.Time
 }
 
 // scheduleQueue is a min-heap by time.
