@@ -342,7 +342,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	if cfg.Warmup > 0 {
 		logf("warming up for %s", cfg.Warmup)
 		if cfg.Rate <= 0 {
-			foreseeRate(srv.base(), gen, warmStart, start)
+			if err := foreseeRate(srv.base(), gen, warmStart, start); err != nil {
+				logf("the closed loop's rate could not be foreseen (%v): its signals go out in the window's first rounds", err)
+			}
 		}
 		time.Sleep(time.Until(start))
 	}
@@ -832,23 +834,24 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 // foreseeRate measures the closed loop's accepted rate over the second
 // half of its warm-up (from warmStart until start) for the signals'
 // rounds; with a warm-up too short to tell, they keep the minimum.
-func foreseeRate(base string, gen *workload, warmStart, start time.Time) {
+func foreseeRate(base string, gen *workload, warmStart, start time.Time) error {
 	from, until := warmStart.Add(start.Sub(warmStart)/2), start.Add(-100*time.Millisecond)
 	if until.Sub(from) < time.Second {
-		return
+		return nil
 	}
 	time.Sleep(time.Until(from))
 	before, err := scrape(base, "hookwire_events_accepted_total")
 	if err != nil {
-		return
+		return err
 	}
 	began := time.Now()
 	time.Sleep(time.Until(until))
 	after, err := scrape(base, "hookwire_events_accepted_total")
 	if err != nil {
-		return
+		return err
 	}
 	gen.warmRate.Store(math.Float64bits((after - before) / time.Since(began).Seconds()))
+	return nil
 }
 
 // loadStretches is how many stretches a closed-loop run with ceilings
