@@ -71,8 +71,15 @@ type containsIndex struct {
 // with the sets it satisfies: one map lookup per distinct length.
 type affixes struct {
 	lengths []int // ascending
-	sets    map[string][]setRef
+	sets    map[string]affixRefs
 }
+
+// affixRefs are the sets an anchored literal satisfies: gates, each its
+// key's most telling anchored set (an end before a start, then the
+// longer), and the others, counted only for keys whose gate was found. A
+// prefix two hundred streams' URLs share then counts for none of them
+// when none of their own suffixes is there.
+type affixRefs struct{ gates, others []setRef }
 
 // maxAffixLengths is how many distinct lengths of a field's anchored
 // literals (per end) are looked up one by one; with more, they are
@@ -112,6 +119,9 @@ type CandidateBuffer struct {
 	// the event; touched lists the keys to clear afterwards.
 	found   []uint32
 	touched []int32
+	// ungated are the anchored sets found that are no key's gate, counted
+	// once the gates are.
+	ungated [][]setRef
 }
 
 // Candidates returns, ascending, the positions in Streams of the streams
@@ -165,6 +175,7 @@ func (ti *typeIndex) literalCandidates(value func(filters.Field) filters.Value, 
 			buf.found[ref.key] |= 1 << ref.set
 		}
 	}
+	ungated := buf.ungated[:0]
 	for i := range ti.contains {
 		ci := &ti.contains[i]
 		if ci.prefixes.sets == nil && ci.suffixes.sets == nil {
@@ -179,15 +190,36 @@ func (ti *typeIndex) literalCandidates(value func(filters.Field) filters.Value, 
 			if n > len(text) {
 				break
 			}
-			mark(ci.prefixes.sets[text[:n]])
+			refs := ci.prefixes.sets[text[:n]]
+			mark(refs.gates)
+			if len(refs.others) > 0 {
+				ungated = append(ungated, refs.others)
+			}
 		}
 		for _, n := range ci.suffixes.lengths {
 			if n > len(text) {
 				break
 			}
-			mark(ci.suffixes.sets[text[len(text)-n:]])
+			refs := ci.suffixes.sets[text[len(text)-n:]]
+			mark(refs.gates)
+			if len(refs.others) > 0 {
+				ungated = append(ungated, refs.others)
+			}
 		}
 	}
+	// A key none of whose gates was found cannot be complete: its other
+	// anchored sets are not counted.
+	if len(touched) > 0 {
+		for _, refs := range ungated {
+			for _, ref := range refs {
+				if buf.found[ref.key] != 0 {
+					buf.found[ref.key] |= 1 << ref.set
+				}
+			}
+		}
+	}
+	clear(ungated)
+	buf.ungated = ungated[:0]
 	// A field's search is skipped when no key that needs it can still
 	// be complete: wanted has bit i when one needs contains[i] searched.
 	// Searches find no anchored set, so it is known before the first.
@@ -430,11 +462,15 @@ func (ci *containsIndex) searchFor(lit string, anchor filters.Anchor, ref setRef
 	ci.sets[i] = append(ci.sets[i], ref)
 }
 
+// add notes that lit satisfies ref's set; finishContains sorts gates from
+// the others.
 func (a *affixes) add(lit string, ref setRef) {
 	if a.sets == nil {
-		a.sets = map[string][]setRef{}
+		a.sets = map[string]affixRefs{}
 	}
-	a.sets[lit] = append(a.sets[lit], ref)
+	refs := a.sets[lit]
+	refs.others = append(refs.others, ref)
+	a.sets[lit] = refs
 	if i, found := slices.BinarySearch(a.lengths, len(lit)); !found {
 		a.lengths = slices.Insert(a.lengths, i, len(lit))
 	}
@@ -456,7 +492,7 @@ func (ti *typeIndex) finishContains() {
 				continue
 			}
 			for _, lit := range slices.Sorted(maps.Keys(a.sets)) {
-				for _, ref := range a.sets[lit] {
+				for _, ref := range a.sets[lit].others {
 					ci.searchFor(lit, anchor, ref)
 				}
 			}
@@ -467,13 +503,44 @@ func (ti *typeIndex) finishContains() {
 		}
 		ci.numbered = nil
 	}
+	// Each key's anchored sets, and its gate: the set whose literal is at
+	// the end rather than the start (sites share URL prefixes, not
+	// paths), then the longer.
+	type gate struct {
+		set      uint8
+		end      bool
+		length   int
+		assigned bool
+	}
+	gates := make([]gate, len(ti.literalKeys))
+	for i := range ti.contains {
+		ci := &ti.contains[i]
+		for end, a := range []*affixes{&ci.prefixes, &ci.suffixes} {
+			for lit, refs := range a.sets {
+				for _, ref := range refs.others {
+					ti.literalKeys[ref.key].anchored |= 1 << ref.set
+					g, better := &gates[ref.key], gate{set: ref.set, end: end == 1, length: len(lit), assigned: true}
+					if !g.assigned || better.end && !g.end || better.end == g.end && (better.length > g.length ||
+						better.length == g.length && better.set < g.set) {
+						*g = better
+					}
+				}
+			}
+		}
+	}
 	for i := range ti.contains {
 		ci := &ti.contains[i]
 		for _, a := range []*affixes{&ci.prefixes, &ci.suffixes} {
-			for _, refs := range a.sets {
-				for _, ref := range refs {
-					ti.literalKeys[ref.key].anchored |= 1 << ref.set
+			for lit, refs := range a.sets {
+				var sorted affixRefs
+				for _, ref := range refs.others {
+					if gates[ref.key].set == ref.set {
+						sorted.gates = append(sorted.gates, ref)
+					} else {
+						sorted.others = append(sorted.others, ref)
+					}
 				}
+				a.sets[lit] = sorted
 			}
 		}
 	}
