@@ -150,6 +150,10 @@ func TestSessionFinderWaitsOncePerRequest(t *testing.T) {
 // TestRequestsArrivingApartShareSyncs: requests that arrive one at a time
 // (eight producers sending single events) wait for a sync started at
 // least minSyncInterval after the last, instead of each paying for one.
+// A sync that covers every request waiting does not wait (a lone producer
+// is not slowed), so the bound leaves room for those: half as many again
+// as one per interval. Without the wait it was 86 syncs in 13 ms, over
+// six per interval.
 func TestRequestsArrivingApartShareSyncs(t *testing.T) {
 	w, release := startNotingWriter(t, make(chan struct{}))
 	release()                     // the sessions evaluate at once
@@ -177,8 +181,8 @@ func TestRequestsArrivingApartShareSyncs(t *testing.T) {
 		t.Fatal(err)
 	}
 	syncs := float64(observed.GetHistogram().GetSampleCount())
-	if most := float64(took/minSyncInterval) + 1; syncs < 1 || syncs > most {
-		t.Fatalf("%d requests in %s took %.0f syncs; want at most %.0f, one per %s", producers*each, took, syncs, most, minSyncInterval)
+	if most := 1.5*float64(took/minSyncInterval) + 4; syncs < 1 || syncs > most {
+		t.Fatalf("%d requests in %s took %.0f syncs; want at most %.0f, about one per %s", producers*each, took, syncs, most, minSyncInterval)
 	}
 	t.Logf("%d requests in %s: %.0f syncs", producers*each, took, syncs)
 }
