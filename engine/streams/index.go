@@ -67,11 +67,21 @@ type containsIndex struct {
 	searchAlways bool
 }
 
-// affixes are the literals that must start (or end) a field's text, each
-// with the sets it satisfies: one map lookup per distinct length.
+// affixes are the literals that must start (or end, as anchor says) a
+// field's text, each with the sets it satisfies: one map lookup per
+// distinct length.
 type affixes struct {
-	lengths []int // ascending
+	anchor  filters.Anchor // AnchorStart or AnchorEnd
+	lengths []int          // ascending
 	sets    map[string]affixRefs
+}
+
+// part is the n bytes of text where a's literals are.
+func (a *affixes) part(text string, n int) string {
+	if a.anchor == filters.AnchorEnd {
+		return text[len(text)-n:]
+	}
+	return text[:n]
 }
 
 // affixRefs are the sets an anchored literal satisfies: gates, each its
@@ -185,25 +195,16 @@ func (ti *typeIndex) literalCandidates(value func(filters.Field) filters.Value, 
 		if v.Kind != filters.KindString {
 			continue
 		}
-		text := v.Str
-		for _, n := range ci.prefixes.lengths {
-			if n > len(text) {
-				break
-			}
-			refs := ci.prefixes.sets[text[:n]]
-			mark(refs.gates)
-			if len(refs.others) > 0 {
-				ungated = append(ungated, refs.others)
-			}
-		}
-		for _, n := range ci.suffixes.lengths {
-			if n > len(text) {
-				break
-			}
-			refs := ci.suffixes.sets[text[len(text)-n:]]
-			mark(refs.gates)
-			if len(refs.others) > 0 {
-				ungated = append(ungated, refs.others)
+		for _, a := range [...]*affixes{&ci.prefixes, &ci.suffixes} {
+			for _, n := range a.lengths {
+				if n > len(v.Str) {
+					break
+				}
+				refs := a.sets[a.part(v.Str, n)]
+				mark(refs.gates)
+				if len(refs.others) > 0 {
+					ungated = append(ungated, refs.others)
+				}
 			}
 		}
 	}
@@ -396,7 +397,8 @@ func (s *Snapshot) buildIndex() {
 func (ti *typeIndex) containsOn(field filters.Field) *containsIndex {
 	j := slices.IndexFunc(ti.contains, func(c containsIndex) bool { return c.field.Text == field.Text })
 	if j < 0 {
-		ti.contains = append(ti.contains, containsIndex{field: field, numbered: map[anchoredLiteral]int{}})
+		ti.contains = append(ti.contains, containsIndex{field: field, numbered: map[anchoredLiteral]int{},
+			prefixes: affixes{anchor: filters.AnchorStart}, suffixes: affixes{anchor: filters.AnchorEnd}})
 		j = len(ti.contains) - 1
 	}
 	return &ti.contains[j]
@@ -483,46 +485,32 @@ func (a *affixes) add(lit string, ref setRef) {
 func (ti *typeIndex) finishContains() {
 	for i := range ti.contains {
 		ci := &ti.contains[i]
-		for _, end := range []struct {
-			anchor filters.Anchor
-			*affixes
-		}{{filters.AnchorStart, &ci.prefixes}, {filters.AnchorEnd, &ci.suffixes}} {
-			anchor, a := end.anchor, end.affixes
+		for _, a := range [...]*affixes{&ci.prefixes, &ci.suffixes} {
 			if len(a.lengths) <= maxAffixLengths {
 				continue
 			}
 			for _, lit := range slices.Sorted(maps.Keys(a.sets)) {
 				for _, ref := range a.sets[lit].others {
-					ci.searchFor(lit, anchor, ref)
+					ci.searchFor(lit, a.anchor, ref)
 				}
 			}
-			*a = affixes{}
+			a.lengths, a.sets = nil, nil
 		}
 		if len(ci.literals) > 0 {
 			ci.search = newSubstrings(ci.literals)
 		}
 		ci.numbered = nil
 	}
-	// Each key's anchored sets, and its gate: the set whose literal is at
-	// the end rather than the start (sites share URL prefixes, not
-	// paths), then the longer.
-	type gate struct {
-		set      uint8
-		end      bool
-		length   int
-		assigned bool
-	}
-	gates := make([]gate, len(ti.literalKeys))
+	// Each key's anchored sets, and its gate: the best ranked of them.
+	gate, rank := make([]uint8, len(ti.literalKeys)), make([]int, len(ti.literalKeys))
 	for i := range ti.contains {
 		ci := &ti.contains[i]
-		for end, a := range []*affixes{&ci.prefixes, &ci.suffixes} {
+		for _, a := range [...]*affixes{&ci.prefixes, &ci.suffixes} {
 			for lit, refs := range a.sets {
 				for _, ref := range refs.others {
 					ti.literalKeys[ref.key].anchored |= 1 << ref.set
-					g, better := &gates[ref.key], gate{set: ref.set, end: end == 1, length: len(lit), assigned: true}
-					if !g.assigned || better.end && !g.end || better.end == g.end && (better.length > g.length ||
-						better.length == g.length && better.set < g.set) {
-						*g = better
+					if r := gateRank(a.anchor, lit, ref.set); r > rank[ref.key] {
+						gate[ref.key], rank[ref.key] = ref.set, r
 					}
 				}
 			}
@@ -530,11 +518,11 @@ func (ti *typeIndex) finishContains() {
 	}
 	for i := range ti.contains {
 		ci := &ti.contains[i]
-		for _, a := range []*affixes{&ci.prefixes, &ci.suffixes} {
+		for _, a := range [...]*affixes{&ci.prefixes, &ci.suffixes} {
 			for lit, refs := range a.sets {
 				var sorted affixRefs
 				for _, ref := range refs.others {
-					if gates[ref.key].set == ref.set {
+					if gate[ref.key] == ref.set {
 						sorted.gates = append(sorted.gates, ref)
 					} else {
 						sorted.others = append(sorted.others, ref)
@@ -557,4 +545,16 @@ func (ti *typeIndex) finishContains() {
 			}
 		}
 	}
+}
+
+// gateRank orders a key's anchored sets as its gate: one at the end before
+// one at the start (sites share URL prefixes, not paths), then the longer
+// literal, then the lower set, so that the choice does not depend on the
+// order a map gives them in. Always above zero.
+func gateRank(anchor filters.Anchor, lit string, set uint8) int {
+	r := len(lit)<<8 | int(^set)
+	if anchor == filters.AnchorEnd {
+		r |= 1 << 48
+	}
+	return r
 }
