@@ -318,7 +318,6 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		}
 		gen.ids = append(gen.ids, id)
 	}
-	rep.ExpectedWebhooks = gen.expected()
 	heapBefore, err := collectedHeap(srv.base(), pprofAddr)
 	if err != nil {
 		return nil, err
@@ -610,8 +609,7 @@ func newWorkload(cfg LoadConfig) *workload { return &workload{cfg: cfg, signals:
 // through the round: consecutive ones would send a round's signals within
 // a few milliseconds of each other.
 func (w *workload) signalRound(j int) int {
-	rounds := w.signalRounds()
-	matching := (w.cfg.Sessions + w.cfg.MatchEvery - 1) / w.cfg.MatchEvery
+	rounds, matching := w.signalRounds(), w.matchingSessions()
 	if matching <= rounds {
 		return 1 + j*rounds/matching
 	}
@@ -630,7 +628,11 @@ func (w *workload) signalRounds() int {
 	return max(4, int(share*rate*w.cfg.Duration.Seconds()/float64(w.cfg.Sessions))-1)
 }
 
-func (w *workload) expected() int { return w.cfg.Sessions / w.cfg.MatchEvery }
+// matchingSessions is how many sessions send a signal: 0, MatchEvery,
+// 2·MatchEvery, … below Sessions.
+func (w *workload) matchingSessions() int {
+	return (w.cfg.Sessions + w.cfg.MatchEvery - 1) / w.cfg.MatchEvery
+}
 
 func (w *workload) sentSignals() map[pair]time.Time {
 	w.mu.Lock()
