@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -45,16 +46,14 @@ func TestFirstAttemptStartsFromTheEnqueuedDelivery(t *testing.T) {
 	defer receiver.Close()
 	arrived := func(n int) []string {
 		t.Helper()
-		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		var got []string
+		waitFor(t, fmt.Sprintf("%d requests", n), func() bool {
 			mu.Lock()
-			got := append([]string(nil), bodies...)
-			mu.Unlock()
-			if len(got) >= n {
-				return got
-			}
-		}
-		t.Fatalf("fewer than %d requests arrived", n)
-		return nil
+			defer mu.Unlock()
+			got = append(got[:0], bodies...)
+			return len(got) >= n
+		})
+		return got
 	}
 
 	st, err := store.Open(store.Options{Dir: t.TempDir()})
@@ -91,7 +90,7 @@ func TestFirstAttemptStartsFromTheEnqueuedDelivery(t *testing.T) {
 
 	// The attempt failed (500), the only one the schedule allows, and was
 	// recorded whole; a retry reads the store.
-	waitFor(t, func() bool {
+	waitFor(t, "the failed attempt recorded", func() bool {
 		del, err := st.GetDelivery("msg_first")
 		return err == nil && len(del.Attempts) == 1 && del.Status == model.StatusFailed
 	})
@@ -104,18 +103,19 @@ func TestFirstAttemptStartsFromTheEnqueuedDelivery(t *testing.T) {
 	if got := arrived(2); got[1] != `{"handed":true}` {
 		t.Fatalf("the retry sent %s, want what the first attempt recorded", got[1])
 	}
-	waitFor(t, func() bool {
+	waitFor(t, "the retry's success recorded", func() bool {
 		del, err := st.GetDelivery("msg_first")
 		return err == nil && del.Status == model.StatusSucceeded && len(del.Attempts) == 2
 	})
 }
 
-func waitFor(t *testing.T, ok func() bool) {
+// waitFor polls ok for up to 5 s; what names what it waits for.
+func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if ok() {
 			return
 		}
 	}
-	t.Fatal("the store never showed the expected delivery")
+	t.Fatalf("waited 5 s for %s", what)
 }
