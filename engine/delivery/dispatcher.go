@@ -96,8 +96,11 @@ func (d *Dispatcher) Recover() (int, error) {
 	return n, err
 }
 
-// Retry queues a delivery again with the same webhook-id, starting its
-// retry schedule over.
+// Retry queues a delivery again with the same webhook-id, for an attempt
+// now, starting its retry schedule over: a failed or succeeded one becomes
+// pending again; a pending one waiting for a later attempt is attempted at
+// once (one in flight, as soon as that attempt ends, unless it settles
+// the delivery).
 func (d *Dispatcher) Retry(id string) (*model.Delivery, error) {
 	del, err := d.store.GetDelivery(id)
 	if errors.Is(err, model.ErrNotFound) {
@@ -126,8 +129,11 @@ func (d *Dispatcher) Retry(id string) (*model.Delivery, error) {
 			return nil, err
 		}
 	}
-	// del goes back to the caller: the attempt reads its own copy.
-	d.endpoint(del.URL).schedule(del.ID, nil, firstAttemptAt(del))
+	// del goes back to the caller, saying what happens next; the attempt
+	// reads its own copy, and records its outcome.
+	now := time.Now().UTC()
+	del.Step, del.NextAttemptAt = 0, &now
+	d.endpoint(del.URL).retry(del.ID)
 	return del, nil
 }
 

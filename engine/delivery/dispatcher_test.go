@@ -33,50 +33,16 @@ func (fixedOwner) Gone(*model.Delivery) {}
 // would see); the attempt records the delivery it sent, and a retry sends
 // what the store holds.
 func TestFirstAttemptStartsFromTheEnqueuedDelivery(t *testing.T) {
-	var mu sync.Mutex
-	var bodies []string
-	status := http.StatusInternalServerError
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		bodies = append(bodies, string(b))
-		w.WriteHeader(status)
-		mu.Unlock()
-	}))
-	defer receiver.Close()
-	arrived := func(n int) []string {
-		t.Helper()
-		var got []string
-		waitFor(t, fmt.Sprintf("%d requests", n), func() bool {
-			mu.Lock()
-			defer mu.Unlock()
-			got = append(got[:0], bodies...)
-			return len(got) >= n
-		})
-		return got
-	}
-
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	var group actors.Group
-	defer group.Wait()
-	defer cancel()
-	m := metrics.New(metrics.Gauges{LiveSessions: func() float64 { return 0 }, EventsInFlight: func() float64 { return 0 },
-		StoreBytes: func() (float64, float64) { return 0, 0 }})
-	cfg := Config{Schedule: []time.Duration{0}, Timeout: 5 * time.Second, BreakerFailures: 100,
-		BreakerCooldown: time.Second, MaxInFlight: 4, UserAgent: "hookwire/test", MaxAttemptsKept: 10,
-		Guard: netguard.Guard{AllowPrivate: true}}
-	d, err := New(ctx, &group, cfg, st, fixedOwner{}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	receiver := startReceiver(t, func(n int) int {
+		if n == 1 {
+			return http.StatusInternalServerError
+		}
+		return http.StatusOK
+	})
+	d, st := startDispatcher(t, []time.Duration{0})
 
 	now := time.Now().UTC()
-	stored := &model.Delivery{ID: "msg_first", URL: receiver.URL + "/hook", Status: model.StatusPending,
+	stored := &model.Delivery{ID: "msg_first", URL: receiver.url(), Status: model.StatusPending,
 		CreatedAt: now, NextAttemptAt: &now, Payload: []byte(`{"stored":true}`)}
 	if err := st.AddDelivery(stored); err != nil {
 		t.Fatal(err)
@@ -84,29 +50,172 @@ func TestFirstAttemptStartsFromTheEnqueuedDelivery(t *testing.T) {
 	handed := *stored
 	handed.Payload = []byte(`{"handed":true}`)
 	d.Enqueue(&handed)
-	if got := arrived(1); got[0] != `{"handed":true}` {
+	if got := receiver.arrived(t, 1); got[0] != `{"handed":true}` {
 		t.Fatalf("the first attempt sent %s, want the enqueued delivery's payload", got[0])
 	}
 
 	// The attempt failed (500), the only one the schedule allows, and was
 	// recorded whole; a retry reads the store.
-	waitFor(t, "the failed attempt recorded", func() bool {
-		del, err := st.GetDelivery("msg_first")
-		return err == nil && len(del.Attempts) == 1 && del.Status == model.StatusFailed
+	waitForDelivery(t, st, "msg_first", "the failed attempt recorded", func(del *model.Delivery) bool {
+		return len(del.Attempts) == 1 && del.Status == model.StatusFailed
 	})
-	mu.Lock()
-	status = http.StatusOK
-	mu.Unlock()
 	if _, err := d.Retry("msg_first"); err != nil {
 		t.Fatal(err)
 	}
-	if got := arrived(2); got[1] != `{"handed":true}` {
+	if got := receiver.arrived(t, 2); got[1] != `{"handed":true}` {
 		t.Fatalf("the retry sent %s, want what the first attempt recorded", got[1])
 	}
-	waitFor(t, "the retry's success recorded", func() bool {
-		del, err := st.GetDelivery("msg_first")
-		return err == nil && del.Status == model.StatusSucceeded && len(del.Attempts) == 2
+	waitForDelivery(t, st, "msg_first", "the retry's success recorded", func(del *model.Delivery) bool {
+		return del.Status == model.StatusSucceeded && len(del.Attempts) == 2
 	})
+}
+
+// TestRetryOfAPendingDeliveryAttemptsItNow: a delivery whose next attempt
+// is an hour away is attempted at once when retried, and its retry
+// schedule starts over (the attempt after a failed retry comes at the
+// schedule's second step, not after its third).
+func TestRetryOfAPendingDeliveryAttemptsItNow(t *testing.T) {
+	receiver := startReceiver(t, func(int) int { return http.StatusServiceUnavailable })
+	d, st := startDispatcher(t, []time.Duration{0, 0, time.Hour, 10 * time.Hour})
+	d.Enqueue(pendingDelivery(t, st, "msg_later", receiver.url()))
+	receiver.arrived(t, 2)
+	later := waitForDelivery(t, st, "msg_later", "two failed attempts and the next an hour away", func(del *model.Delivery) bool {
+		return len(del.Attempts) == 2 && del.Step == 2
+	})
+	if wait := time.Until(*later.NextAttemptAt); wait < 30*time.Minute {
+		t.Fatalf("the third attempt is due in %s, want about an hour", wait)
+	}
+
+	if _, err := d.Retry("msg_later"); err != nil {
+		t.Fatal(err)
+	}
+	// The retry's attempt fails, the schedule starts over: its step 1 (no
+	// wait) makes one more attempt, then step 2 waits an hour again.
+	receiver.arrived(t, 4)
+	after := waitForDelivery(t, st, "msg_later", "four attempts", func(del *model.Delivery) bool {
+		return len(del.Attempts) == 4 && del.Step == 2
+	})
+	if wait := time.Until(*after.NextAttemptAt); wait < 30*time.Minute || wait > 2*time.Hour {
+		t.Fatalf("after the retry the next attempt is due in %s, want about an hour (the schedule started over)", wait)
+	}
+	if after.Status != model.StatusPending {
+		t.Fatalf("status %s, want pending", after.Status)
+	}
+}
+
+// TestRetryDuringAnAttemptIsNotLost: a retry asked for while an attempt is
+// on the wire is made as soon as that attempt fails, not at the failure's
+// next scheduled time. (A retry of a failed delivery that arrives before
+// the endpoint has heard its last attempt end takes the same path.)
+func TestRetryDuringAnAttemptIsNotLost(t *testing.T) {
+	release := make(chan struct{})
+	receiver := startReceiver(t, func(n int) int {
+		if n == 1 {
+			<-release // the first attempt hangs until the retry is asked for
+			return http.StatusBadGateway
+		}
+		return http.StatusOK
+	})
+	d, st := startDispatcher(t, []time.Duration{0, time.Hour})
+	d.Enqueue(pendingDelivery(t, st, "msg_busy", receiver.url()))
+	receiver.arrived(t, 1)
+	if _, err := d.Retry("msg_busy"); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	receiver.arrived(t, 2)
+	waitForDelivery(t, st, "msg_busy", "the retry's success", func(del *model.Delivery) bool {
+		return del.Status == model.StatusSucceeded && len(del.Attempts) == 2
+	})
+}
+
+// pendingDelivery stores a new pending delivery to url and returns it, due now.
+func pendingDelivery(t *testing.T, st *store.Store, id, url string) *model.Delivery {
+	t.Helper()
+	now := time.Now().UTC()
+	del := &model.Delivery{ID: id, URL: url, Status: model.StatusPending, CreatedAt: now,
+		NextAttemptAt: &now, Payload: []byte(`{"n":1}`)}
+	if err := st.AddDelivery(del); err != nil {
+		t.Fatal(err)
+	}
+	return del
+}
+
+// waitForDelivery waits until the stored delivery id satisfies ok and
+// returns it.
+func waitForDelivery(t *testing.T, st *store.Store, id, what string, ok func(*model.Delivery) bool) *model.Delivery {
+	t.Helper()
+	var del *model.Delivery
+	waitFor(t, what, func() bool {
+		var err error
+		del, err = st.GetDelivery(id)
+		return err == nil && ok(del)
+	})
+	return del
+}
+
+// receiver is a loopback webhook receiver that records every request's
+// body and answers the n-th (from 1) with answer(n).
+type receiver struct {
+	server *httptest.Server
+	mu     sync.Mutex
+	bodies []string
+}
+
+func startReceiver(t *testing.T, answer func(n int) int) *receiver {
+	r := &receiver{}
+	r.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.bodies = append(r.bodies, string(b))
+		n := len(r.bodies)
+		r.mu.Unlock()
+		w.WriteHeader(answer(n))
+	}))
+	t.Cleanup(r.server.Close)
+	return r
+}
+
+func (r *receiver) url() string { return r.server.URL + "/hook" }
+
+// arrived waits for n requests and returns the bodies so far.
+func (r *receiver) arrived(t *testing.T, n int) []string {
+	t.Helper()
+	var got []string
+	waitFor(t, fmt.Sprintf("%d requests", n), func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		got = append(got[:0], r.bodies...)
+		return len(got) >= n
+	})
+	return got
+}
+
+// startDispatcher runs a dispatcher over a fresh store with the given
+// retry schedule until the test ends.
+func startDispatcher(t *testing.T, schedule []time.Duration) (*Dispatcher, *store.Store) {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var group actors.Group
+	t.Cleanup(func() {
+		cancel()
+		group.Wait()
+		st.Close()
+	})
+	m := metrics.New(metrics.Gauges{LiveSessions: func() float64 { return 0 }, EventsInFlight: func() float64 { return 0 },
+		StoreBytes: func() (float64, float64) { return 0, 0 }})
+	cfg := Config{Schedule: schedule, Timeout: 5 * time.Second, BreakerFailures: 100,
+		BreakerCooldown: time.Second, MaxInFlight: 4, UserAgent: "hookwire/test", MaxAttemptsKept: 10,
+		Guard: netguard.Guard{AllowPrivate: true}}
+	d, err := New(ctx, &group, cfg, st, fixedOwner{}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, st
 }
 
 // waitFor polls ok for up to 5 s; what names what it waits for.

@@ -21,8 +21,11 @@ type endpointMsg struct {
 	id string
 	// del, when set, is the delivery as just stored, handed over by
 	// Enqueue: the first attempt starts from it (see Dispatcher.Enqueue).
-	del      *model.Delivery
-	at       time.Time
+	del *model.Delivery
+	at  time.Time
+	// restart: a retry from the API, whose attempt starts the retry
+	// schedule over (see endpoint.retry).
+	restart  bool
 	finished bool
 	// next is when to try again after a finished attempt; zero when the
 	// delivery reached a final status.
@@ -35,7 +38,11 @@ type endpoint struct {
 	mailbox *actors.Mailbox[endpointMsg]
 	breaker *gobreaker.CircuitBreaker[Outcome]
 	queue   scheduleQueue
-	known   map[string]bool // queued or in flight
+	// known is every delivery queued or in flight here. A delivery asked
+	// for earlier than it is queued gets a second queue entry; the first
+	// is then stale (its time is not the one known) and dropped when due.
+	known  map[string]*tracked
+	queued int // known deliveries not in flight
 
 	openedAt  atomic.Int64 // unix nanos of the last transition to open
 	inFlight  atomic.Int64
@@ -45,7 +52,7 @@ type endpoint struct {
 }
 
 func newEndpoint(d *Dispatcher, url string) *endpoint {
-	ep := &endpoint{d: d, url: url, known: map[string]bool{},
+	ep := &endpoint{d: d, url: url, known: map[string]*tracked{},
 		mailbox: actors.NewMailbox[endpointMsg](4096)}
 	ep.breaker = gobreaker.NewCircuitBreaker[Outcome](gobreaker.Settings{
 		Name:        url,
@@ -91,32 +98,83 @@ func (ep *endpoint) stats() EndpointStats {
 		Pending: ep.pending.Load(), Succeeded: ep.succeeded.Load(), Failed: ep.failed.Load()}
 }
 
+// tracked is where a known delivery stands.
+type tracked struct {
+	at       time.Time // when it is due, while queued
+	inFlight bool
+	// again: asked for while in flight (a retry); it is attempted again as
+	// soon as the attempt ends, which reads the store and so sends nothing
+	// if that attempt settled it.
+	again bool
+	// restart: the next attempt starts the retry schedule over.
+	restart bool
+}
+
 // schedule asks the actor to attempt id at (or after) at, starting from
-// del when it is not nil (the delivery as stored, no one else's). Scheduling
-// is a control message: the delivery is already durable, and refusing it
-// here would strand it until restart.
+// del when it is not nil (the delivery as stored, no one else's). A
+// delivery already queued here is brought forward to at if that is
+// earlier, one in flight is attempted again when its attempt ends: this
+// is how a retry of a pending delivery takes effect now, and how one
+// asked for while the attempt that failed it is still finishing is not
+// lost. Scheduling is a control message: the delivery is already
+// durable, and refusing it here would strand it until restart.
 func (ep *endpoint) schedule(id string, del *model.Delivery, at time.Time) {
 	_ = ep.mailbox.PushControl(endpointMsg{id: id, del: del, at: at})
 }
 
+// retry asks for an attempt at id now whose failure goes on from the
+// start of the retry schedule: a manual retry of a delivery still
+// pending. Its Step is reset by the attempt, which is the only writer of
+// a pending delivery, rather than by the API beside an attempt in flight.
+func (ep *endpoint) retry(id string) {
+	_ = ep.mailbox.PushControl(endpointMsg{id: id, at: time.Now(), restart: true})
+}
+
 func (ep *endpoint) Receive(batch []endpointMsg) {
 	for _, m := range batch {
-		at := m.at
 		if m.finished {
-			ep.inFlight.Add(-1)
-			delete(ep.known, m.id)
-			if m.next.IsZero() {
-				continue
-			}
-			at = m.next
-		} else if ep.known[m.id] {
-			continue
+			ep.finished(m)
+		} else {
+			ep.enqueue(m.id, m.del, m.at, m.restart)
 		}
-		ep.known[m.id] = true
-		heap.Push(&ep.queue, scheduled{id: m.id, del: m.del, at: at})
-		ep.pending.Store(int64(len(ep.queue)))
 	}
+	ep.pending.Store(int64(ep.queued))
 	ep.dispatch(time.Now())
+}
+
+// finished notes the end of an attempt and queues what comes next.
+func (ep *endpoint) finished(m endpointMsg) {
+	ep.inFlight.Add(-1)
+	t := ep.known[m.id]
+	delete(ep.known, m.id)
+	switch {
+	case t != nil && t.again:
+		ep.enqueue(m.id, nil, time.Now(), t.restart)
+	case !m.next.IsZero():
+		ep.enqueue(m.id, nil, m.next, false)
+	}
+}
+
+// enqueue queues id at at, or brings it forward to at, or, in flight,
+// marks it to be attempted again when its attempt ends.
+func (ep *endpoint) enqueue(id string, del *model.Delivery, at time.Time, restart bool) {
+	t := ep.known[id]
+	if t != nil {
+		t.restart = t.restart || restart
+	}
+	switch {
+	case t == nil:
+		ep.known[id] = &tracked{at: at, restart: restart}
+		ep.queued++
+	case t.inFlight:
+		t.again = true
+		return
+	case at.Before(t.at):
+		t.at = at
+	default:
+		return
+	}
+	heap.Push(&ep.queue, scheduled{id: id, del: del, at: at})
 }
 
 func (ep *endpoint) Deadline() time.Time {
@@ -152,21 +210,29 @@ func (ep *endpoint) dispatch(now time.Time) {
 			}
 		}
 		next := heap.Pop(&ep.queue).(scheduled)
-		ep.pending.Store(int64(len(ep.queue)))
+		t := ep.known[next.id]
+		if t == nil || t.inFlight || !t.at.Equal(next.at) {
+			continue // brought forward since: this entry is stale
+		}
+		t.inFlight = true
+		restart := t.restart
+		t.restart = false
+		ep.queued--
+		ep.pending.Store(int64(ep.queued))
 		ep.inFlight.Add(1)
-		ep.d.group.Go(func() { ep.attempt(next.id, next.del) })
+		ep.d.group.Go(func() { ep.attempt(next.id, next.del, restart) })
 	}
 }
 
 // attempt makes one attempt at a delivery, records it, and tells the actor.
-func (ep *endpoint) attempt(id string, del *model.Delivery) {
-	next := ep.try(id, del)
+func (ep *endpoint) attempt(id string, del *model.Delivery, restart bool) {
+	next := ep.try(id, del, restart)
 	_ = ep.mailbox.PushControl(endpointMsg{id: id, finished: true, next: next})
 }
 
 // try attempts delivery id, starting from del when given, else from the
-// store.
-func (ep *endpoint) try(id string, del *model.Delivery) (next time.Time) {
+// store; restart starts its retry schedule over.
+func (ep *endpoint) try(id string, del *model.Delivery, restart bool) (next time.Time) {
 	d := ep.d
 	if del == nil {
 		var err error
@@ -177,6 +243,9 @@ func (ep *endpoint) try(id string, del *model.Delivery) (next time.Time) {
 	}
 	if del.Status != model.StatusPending {
 		return time.Time{}
+	}
+	if restart {
+		del.Step = 0
 	}
 	url, secret, ok := d.owner.Destination(del)
 	if !ok {
@@ -192,7 +261,11 @@ func (ep *endpoint) try(id string, del *model.Delivery) (next time.Time) {
 			d.logger.Error("moving a delivery to its stream's new destination", "id", id, "err", err)
 			return time.Now().Add(time.Second)
 		}
-		d.endpoint(url).schedule(del.ID, nil, time.Now())
+		if to := d.endpoint(url); restart {
+			to.retry(del.ID)
+		} else {
+			to.schedule(del.ID, nil, time.Now())
+		}
 		return time.Time{}
 	}
 	signer, err := signing.NewSigner(secret, d.cfg.OrgID)
