@@ -113,7 +113,7 @@ func (s *Store) commitSessions(commits []*SessionCommit, retention time.Duration
 						continue
 					}
 				}
-				b, err := json.Marshal(d)
+				b, err := encodeDelivery(d)
 				if err != nil {
 					return err
 				}
@@ -140,7 +140,7 @@ func (s *Store) commitSessions(commits []*SessionCommit, retention time.Duration
 // AddDelivery stores a new pending message that no session marker guards
 // (system webhooks, tests of the outbox).
 func (s *Store) AddDelivery(d *model.Delivery) error {
-	b, err := json.Marshal(d)
+	b, err := encodeDelivery(d)
 	if err != nil {
 		return err
 	}
@@ -177,7 +177,7 @@ func (s *Store) putDelivery(txn *badger.Txn, d *model.Delivery, encoded []byte) 
 func (s *Store) MoveDelivery(d *model.Delivery, url string) error {
 	old := d.URL
 	d.URL = url
-	b, err := json.Marshal(d)
+	b, err := encodeDelivery(d)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (s *Store) GetDelivery(id string) (*model.Delivery, error) {
 // UpdateDelivery rewrites a delivery (status, attempts, schedule) and keeps
 // the pending index in step with its status.
 func (s *Store) UpdateDelivery(d *model.Delivery) error {
-	b, err := json.Marshal(d)
+	b, err := encodeDelivery(d)
 	if err != nil {
 		return err
 	}
