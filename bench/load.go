@@ -169,6 +169,10 @@ type LoadReport struct {
 	// event was sent in each tenth of the run: a warm-up, or a stall at
 	// one moment, shows here and not in the whole run's percentiles.
 	LatencyByTenth []Latency `json:"latency_by_tenth_of_run"`
+	// HarnessStallMSByTenth is how late the harness's own millisecond
+	// timer woke at worst in each tenth (0: never over 5 ms). A latency
+	// stall with one here stopped the machine, not just the engine.
+	HarnessStallMSByTenth []float64 `json:"harness_longest_late_wakeup_ms_by_tenth_of_run"`
 	// The server's waits on the disk (the measured window and its drain):
 	// the event log's sync, which each accepted request waits for, and the
 	// session commit each webhook waits for; and how many of each took
@@ -356,6 +360,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	// Once a second, as the progress line: each scrape costs the server
 	// a little CPU, and a tenth of a run is three seconds.
 	stopWatchingDisk := watchDisk(srv.base(), time.Second)
+	stalls := startStallProbe()
 	profiled := make(chan error, 2)
 	if cfg.CPUProfile != "" {
 		go func() { profiled <- fetchCPUProfile(pprofAddr, stretch-min(2*time.Second, stretch/5), cfg.CPUProfile) }()
@@ -403,6 +408,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	}
 	measuredUntil := time.Now()
 	diskSamples := stopWatchingDisk()
+	stallSamples := stalls.stop()
 	gate.stop()
 	if err := producers.stoppedOn(); err != nil {
 		return nil, err
@@ -476,6 +482,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 		rep.latencies = append(rep.latencies, s.ms)
 	}
 	rep.LatencyByTenth = byTenth(samples, start, measuredUntil.Sub(start))
+	rep.HarnessStallMSByTenth = longestStallByTenth(stallSamples, start, measuredUntil.Sub(start))
 	// A server without the disk histograms (an older build under
 	// --binary) gets no disk row rather than one of zeros.
 	if _, timed := windowStart[eventLogSyncMetric]; timed {

@@ -131,8 +131,8 @@ func TestHalfOfMaximum(t *testing.T) {
 	if r.Lost != 0 || r.Duplicated != 0 || r.ExpectedWebhooks != cfg.Sessions/cfg.MatchEvery || r.Latency.Count != r.ExpectedWebhooks {
 		t.Fatalf("webhooks: %d expected, %d measured, %d lost, %d duplicated", r.ExpectedWebhooks, r.Latency.Count, r.Lost, r.Duplicated)
 	}
-	if len(r.LatencyByTenth) != 10 || r.CPUMicrosPerEvent <= 0 {
-		t.Fatalf("by tenth %v, CPU per event %.2f µs", r.LatencyByTenth, r.CPUMicrosPerEvent)
+	if len(r.LatencyByTenth) != 10 || len(r.HarnessStallMSByTenth) != 10 || r.CPUMicrosPerEvent <= 0 {
+		t.Fatalf("by tenth %v (harness stalls %v), CPU per event %.2f µs", r.LatencyByTenth, r.HarnessStallMSByTenth, r.CPUMicrosPerEvent)
 	}
 	// The server's disk waits were read: every accepted request waited
 	// for a sync, every webhook for a commit.

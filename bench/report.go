@@ -153,14 +153,12 @@ func (r *LoadReport) String() string {
 	fmt.Fprintf(&b, "| event → webhook latency p50 / p90 / p99 / p99.9 / max | %.1f / %.1f / %.1f / %.1f / %.1f ms (%d webhooks) |\n",
 		r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.P999, r.Latency.Max, r.Latency.Count)
 	if len(r.LatencyByTenth) > 0 {
-		p99s := make([]string, len(r.LatencyByTenth))
-		for i, l := range r.LatencyByTenth {
-			p99s[i] = fmt.Sprintf("%.0f", l.P99)
-			if l.Count == 0 {
-				p99s[i] = "–"
-			}
-		}
-		fmt.Fprintf(&b, "| event → webhook p99 by tenth of the run (by send time) | %s ms |\n", strings.Join(p99s, " / "))
+		fmt.Fprintf(&b, "| event → webhook p99 by tenth of the run (by send time) | %s ms |\n",
+			joinTenths(len(r.LatencyByTenth), func(i int) (float64, bool) { return r.LatencyByTenth[i].P99, r.LatencyByTenth[i].Count > 0 }))
+	}
+	if len(r.HarnessStallMSByTenth) > 0 {
+		fmt.Fprintf(&b, "| the harness's own longest wake-up delay by tenth (over 5 ms; a machine stall shows here too) | %s ms |\n",
+			joinTenths(len(r.HarnessStallMSByTenth), func(i int) (float64, bool) { return r.HarnessStallMSByTenth[i], r.HarnessStallMSByTenth[i] > 0 }))
 	}
 	fmt.Fprintf(&b, "| send → 202 (durable acceptance) p50 / p99 / max | %.1f / %.1f / %.1f ms (%d batches); in the server p50 / p99 ≈ %.1f / %.1f ms |\n",
 		r.AcceptLatency.P50, r.AcceptLatency.P99, r.AcceptLatency.Max, r.AcceptLatency.Count, r.ServerIngestP50MS, r.ServerIngestP99MS)
@@ -180,6 +178,19 @@ func (r *LoadReport) String() string {
 	fmt.Fprintf(&b, "| server goroutines / max GC pause | %.0f / %.2f ms |\n", r.Goroutines, r.MaxGCPauseMS)
 	fmt.Fprintf(&b, "| live sessions / heap growth per live session | %.0f / %.0f bytes |\n", r.LiveSessions, r.HeapPerSessionBytes)
 	return b.String()
+}
+
+// joinTenths is "12 / – / 7": each of n tenths' value, or a dash where
+// it has none.
+func joinTenths(n int, value func(i int) (v float64, ok bool)) string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = "–"
+		if v, ok := value(i); ok {
+			s[i] = fmt.Sprintf("%.0f", v)
+		}
+	}
+	return strings.Join(s, " / ")
 }
 
 // joinCounts is "1 / 0 / 2".
