@@ -63,6 +63,10 @@ type LoadConfig struct {
 	FilterStreams int
 	// MatchEvery: one session in MatchEvery fires one stream.
 	MatchEvery int
+	// EventIDs gives every event a producer id (unique in the run), as a
+	// producer that retries safely sends: the server then looks each up
+	// among the ids it remembers and remembers it (CONTRACT §2's dedupe).
+	EventIDs bool
 	// Rate, when positive, runs open loop at this many events per second
 	// (latency is measured from each batch's scheduled time, so a server
 	// that falls behind cannot hide it); zero runs closed loop (each
@@ -663,7 +667,15 @@ func (w *workload) appendEvent(buf []byte, s, n, inWindow int) (out []byte, sign
 		signal = (s / w.cfg.MatchEvery) % w.cfg.Streams
 		typ, name = "custom", fmt.Sprintf("signal-%d", signal)
 	}
-	buf = append(buf, `{"session_id":"bench-`...)
+	buf = append(buf, '{')
+	if w.cfg.EventIDs {
+		buf = append(buf, `"id":"ev-`...)
+		buf = strconv.AppendInt(buf, int64(s), 10)
+		buf = append(buf, '-')
+		buf = strconv.AppendInt(buf, int64(n), 10)
+		buf = append(buf, `",`...)
+	}
+	buf = append(buf, `"session_id":"bench-`...)
 	buf = strconv.AppendInt(buf, int64(s), 10)
 	buf = append(buf, `","type":"`...)
 	buf = append(buf, typ...)

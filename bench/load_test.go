@@ -213,6 +213,7 @@ func TestScalingTableTakesTheStandardMedian(t *testing.T) {
 	rows := []ScalingRow{
 		row("10 streams (mixed)", same, 240000), // a slow moment
 		row("1000 streams (mixed)", func(c *LoadConfig) { c.Streams = 1000 }, 300000),
+		row("producer event ids", func(c *LoadConfig) { c.EventIDs = true }, 150000),
 		row("100000 sessions", same, 400000),
 		row("durability sync", same, 420000),
 		row("durability batch", func(c *LoadConfig) { c.Durability = "batch" }, 500000),
@@ -258,5 +259,35 @@ func TestCeilingsBetweenStretches(t *testing.T) {
 	}
 	if !strings.Contains(r.String(), "stretch by stretch") {
 		t.Fatalf("the report does not compare the stretches with their ceilings:\n%s", r)
+	}
+}
+
+// TestEventIDsAreUniqueAndSent: with EventIDs every event carries a
+// producer id no other event of the run has; without, none does.
+func TestEventIDsAreUniqueAndSent(t *testing.T) {
+	for _, withIDs := range []bool{true, false} {
+		cfg := DefaultLoadConfig()
+		cfg.EventIDs = withIDs
+		w := newWorkload(cfg)
+		seen := map[string]bool{}
+		for s := range 50 {
+			for n := range 30 {
+				raw, _ := w.appendEvent(nil, s, n, -1)
+				var ev struct {
+					ID *string `json:"id"`
+				}
+				if err := json.Unmarshal(raw, &ev); err != nil {
+					t.Fatalf("event %s: %v", raw, err)
+				}
+				switch {
+				case !withIDs && ev.ID != nil:
+					t.Fatalf("an id without EventIDs: %s", raw)
+				case withIDs && (ev.ID == nil || *ev.ID == "" || seen[*ev.ID]):
+					t.Fatalf("event %d of session %d: id missing or repeated: %s", n, s, raw)
+				case withIDs:
+					seen[*ev.ID] = true
+				}
+			}
+		}
 	}
 }

@@ -12,7 +12,8 @@ import (
 )
 
 // ScalingConfig runs the standard scenario's variants one after another:
-// stream counts (with each catalog), session counts, durability levels.
+// stream counts (with each catalog), session counts, durability levels,
+// and producer event ids.
 type ScalingConfig struct {
 	// Base is the scenario every variant starts from (its Name, OutDir and
 	// Ceilings are ignored).
@@ -21,8 +22,10 @@ type ScalingConfig struct {
 	Catalogs   []string
 	Sessions   []int
 	Durability []string
-	OutDir     string
-	Logf       func(format string, args ...any) `json:"-"`
+	// EventIDs adds a variant whose events carry producer ids.
+	EventIDs bool
+	OutDir   string
+	Logf     func(format string, args ...any) `json:"-"`
 }
 
 // DefaultScalingConfig is `make bench-scaling`: about thirteen minutes.
@@ -30,7 +33,7 @@ func DefaultScalingConfig() ScalingConfig {
 	base := DefaultLoadConfig()
 	base.Duration = 20 * time.Second
 	return ScalingConfig{Base: base, Streams: []int{1, 10, 100, 1000}, Catalogs: []string{"mixed", "keyed"},
-		Sessions: []int{10_000, 100_000, 1_000_000}, Durability: []string{"sync", "batch"}, OutDir: "bench/results"}
+		Sessions: []int{10_000, 100_000, 1_000_000}, Durability: []string{"sync", "batch"}, EventIDs: true, OutDir: "bench/results"}
 }
 
 // ScalingRow is one variant's figures.
@@ -62,6 +65,9 @@ func RunScaling(ctx context.Context, cfg ScalingConfig) ([]ScalingRow, error) {
 	}
 	for _, d := range cfg.Durability {
 		variants = append(variants, variant{"durability " + d, func(c *LoadConfig) { c.Durability = d }})
+	}
+	if cfg.EventIDs {
+		variants = append(variants, variant{"producer event ids", func(c *LoadConfig) { c.EventIDs = true }})
 	}
 	var rows []ScalingRow
 	for i, v := range variants {
@@ -141,7 +147,7 @@ func standardRate(rows []ScalingRow) (float64, []string) {
 	for _, r := range rows {
 		c := r.Report.Config
 		if c.Streams == standard.Streams && c.Catalog == standard.Catalog && c.Sessions == standard.Sessions &&
-			c.Durability == standard.Durability && c.FilterStreams == standard.FilterStreams {
+			c.Durability == standard.Durability && c.FilterStreams == standard.FilterStreams && c.EventIDs == standard.EventIDs {
 			rates = append(rates, r.Report.EvaluatedPerSec)
 		}
 	}

@@ -57,6 +57,7 @@ func load() {
 	fs.StringVar(&cfg.Catalog, "catalog", cfg.Catalog, "what the streams watch: mixed (the standard) or keyed (eq on each stream's own button, page, SKU)")
 	fs.IntVar(&cfg.FilterStreams, "filter-streams", cfg.FilterStreams, "streams that fire through an uploaded Wasm filter (needs wat2wasm)")
 	fs.IntVar(&cfg.MatchEvery, "match-every", cfg.MatchEvery, "one session in this many fires a stream")
+	fs.BoolVar(&cfg.EventIDs, "event-ids", cfg.EventIDs, "give every event a producer id, which the server deduplicates on")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop at this many events/s (0: closed loop)")
 	fs.BoolVar(&cfg.HalfOfMaximum, "half-of-max", false, "find the maximum with a closed-loop run first, then run open loop at half of it")
 	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "server --durability")
