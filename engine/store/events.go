@@ -109,13 +109,15 @@ func (s *Store) lookUpIDs(reqs []*AppendRequest, w *Written) error {
 					r.Duplicate[i] = true
 					continue
 				}
-				_, err := txn.Get(k)
-				switch {
-				case err == nil:
-					r.Duplicate[i] = true
-					continue
-				case !errors.Is(err, badger.ErrKeyNotFound):
-					return fmt.Errorf("store: dedupe lookup: %w", err)
+				if !s.ids.certainlyAbsent(k) {
+					_, err := txn.Get(k)
+					switch {
+					case err == nil:
+						r.Duplicate[i] = true
+						continue
+					case !errors.Is(err, badger.ErrKeyNotFound):
+						return fmt.Errorf("store: dedupe lookup: %w", err)
+					}
 				}
 				seen[string(k)] = true
 				w.ids = append(w.ids, k)
@@ -183,6 +185,7 @@ func (s *Store) rememberIDs(keys [][]byte, ttl time.Duration) error {
 	if len(keys) == 0 {
 		return nil
 	}
+	s.ids.add(keys) // before Badger has them: see idFilter
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, k := range keys {

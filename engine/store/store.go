@@ -50,6 +50,8 @@ type Store struct {
 	// yet durable (and so not yet in Badger).
 	pendingMu  sync.Mutex
 	pendingIDs map[string]int
+	// ids spares most dedupe lookups in Badger (see idFilter).
+	ids *idFilter
 	// legacyMaxSeq is the last event log record kept in Badger by versions
 	// before the file log (0: none); they are replayed and trimmed there.
 	legacyMaxSeq uint64
@@ -109,6 +111,7 @@ func Open(opts Options) (*Store, error) {
 	if opts.EventLogSegmentBytes > 0 {
 		s.log.segmentBytes = opts.EventLogSegmentBytes
 	}
+	s.ids = startIDFilter(db)
 	return s, nil
 }
 
@@ -135,6 +138,9 @@ func (s *Store) Close() error {
 	var logErr error
 	if s.log != nil {
 		logErr = s.log.close()
+	}
+	if s.ids != nil {
+		s.ids.stop()
 	}
 	err := s.seq.Release()
 	return errors.Join(logErr, err, s.db.Close())

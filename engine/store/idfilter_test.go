@@ -1,0 +1,96 @@
+package store
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hookwire/hookwire/engine/model"
+)
+
+// TestBlockedBloomFalsePositives: every key added is reported, and keys
+// never added are taken for added rarely enough that the filter spares
+// nearly every lookup.
+func TestBlockedBloomFalsePositives(t *testing.T) {
+	const n = 200_000
+	b := newBlockedBloom(n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	added := make([]uint64, n)
+	for i := range added {
+		added[i] = rng.Uint64()
+		b.add(added[i])
+	}
+	for _, h := range added {
+		if !b.mayContain(h) {
+			t.Fatalf("%x was added and is not reported", h)
+		}
+	}
+	hits := 0
+	const tries = 1_000_000
+	for range tries {
+		if b.mayContain(rng.Uint64()) {
+			hits++
+		}
+	}
+	rate := float64(hits) / tries
+	t.Logf("false positives at capacity: %.3f %%", 100*rate)
+	if rate > 0.005 {
+		t.Fatalf("false positive rate %.3f %% at capacity, want under 0.5 %%", 100*rate)
+	}
+}
+
+// TestIDFilterCoversTheIDsRemembered: once built, the filter spares the
+// lookup of an id never accepted, and never of one accepted, whether it
+// was remembered before this open (and its log record trimmed) or after.
+func TestIDFilterCoversTheIDsRemembered(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{Sync: true})
+	before := &AppendRequest{Events: []model.Event{ev("s", "before")}}
+	if err := appendEvents(s, []*AppendRequest{before}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.TrimEvents([]uint64{before.Seq}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = open(t, dir, Options{Sync: true})
+	<-s.ids.built
+	if s.ids.certainlyAbsent(key(prefixEvID, "s", "before")) {
+		t.Fatal("an id remembered before the open was taken for new")
+	}
+	after := &AppendRequest{Events: []model.Event{ev("s", "after")}}
+	if !s.ids.certainlyAbsent(key(prefixEvID, "s", "after")) {
+		t.Fatal("the built filter sends an id never seen to Badger")
+	}
+	if err := appendEvents(s, []*AppendRequest{after}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	again := &AppendRequest{Events: []model.Event{ev("s", "before"), ev("s", "after"), ev("s", "new")}}
+	if err := appendEvents(s, []*AppendRequest{again}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if !again.Duplicate[0] || !again.Duplicate[1] || again.Duplicate[2] {
+		t.Fatalf("duplicates %v, want [true true false]", again.Duplicate)
+	}
+}
+
+// TestIDFilterOverBudgetSendsLookupsToBadger: a filter that would outgrow
+// its budget stops answering for Badger, and the lookups are made there.
+func TestIDFilterOverBudgetSendsLookupsToBadger(t *testing.T) {
+	f := newIDFilter(firstFilterKeys * bloomBitsPerKey / 8) // room for one filter
+	f.complete = true
+	keys := make([][]byte, firstFilterKeys+1)
+	for i := range keys {
+		keys[i] = key(prefixEvID, "s", strconv.Itoa(i))
+	}
+	f.add(keys[:1])
+	if !f.certainlyAbsent([]byte("evid/never")) {
+		t.Fatal("a filter within its budget sends an unseen id to Badger")
+	}
+	f.add(keys)
+	if f.certainlyAbsent([]byte("evid/never")) || !f.full {
+		t.Fatal("a filter over its budget still answers for Badger")
+	}
+}
