@@ -272,9 +272,8 @@ func (w *Writer) makeDurable(groups []*writtenGroup) {
 		// The events were handed over already. After a failed sync their
 		// effects are never written (the committer's wait fails), and
 		// they are evaluated again after a restart if their records made
-		// it to the disk. If only their ids could not be remembered, they
-		// are durable and their effects written; a retry is accepted and
-		// evaluated again (a fired stream stays fired).
+		// it to the disk. (Their ids are remembered after the answer, and
+		// retried until they are: see store.idWriter.)
 		w.logger.Error("making the event log durable failed; requests answered 500", "err", err)
 	}
 	for _, g := range groups {

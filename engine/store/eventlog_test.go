@@ -402,8 +402,15 @@ func TestDedupeAcrossGroupsInFlight(t *testing.T) {
 	if err := s.MakeDurable([]*Written{w1, w2}); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.pendingIDs) != 0 {
-		t.Fatalf("ids held after the groups are durable: %v", s.pendingIDs)
+	// Their ids are let go once Badger has them.
+	if !s.idWriter.waitWritten(w2.last) {
+		t.Fatal("the id writer stopped")
+	}
+	s.pendingMu.Lock()
+	held := len(s.pendingIDs)
+	s.pendingMu.Unlock()
+	if held != 0 {
+		t.Fatalf("%d ids held after Badger has them", held)
 	}
 	third := &AppendRequest{Events: []model.Event{ev("s", "2")}}
 	if err := appendEvents(s, []*AppendRequest{third}, time.Hour); err != nil || !third.Duplicate[0] {

@@ -105,11 +105,17 @@ func (s *Store) lookUpIDs(reqs []*AppendRequest, w *Written) error {
 					continue
 				}
 				k := key(prefixEvID, ev.SessionID, ev.ID)
-				if seen[string(k)] || s.pendingID(k) {
+				if seen[string(k)] {
 					r.Duplicate[i] = true
 					continue
 				}
+				// The filter holds pending ids too: most ids are new, and
+				// for them the pending map is not searched either.
 				if !s.ids.certainlyAbsent(k) {
+					if s.pendingID(k) {
+						r.Duplicate[i] = true
+						continue
+					}
 					_, err := txn.Get(k)
 					switch {
 					case err == nil:
@@ -123,34 +129,39 @@ func (s *Store) lookUpIDs(reqs []*AppendRequest, w *Written) error {
 				w.ids = append(w.ids, k)
 			}
 		}
+		s.ids.add(w.ids) // before they are pending, or in Badger: see idFilter
 		return nil
 	})
 }
 
 // MakeDurable is the second half: one sync covers every group written
-// before it; then the groups' ids are remembered and WaitDurable lets
-// their events' effects be written. The ids come after the records: a
-// crash in between loses ids of logged events, which replay restores,
-// never an event whose id says it was accepted. On error the groups'
-// events are not accepted and their ids are let go. A failed sync also
-// fails every wait for them (or a later record): the log is broken until
-// a restart. A failed write of the ids does not: the records are on disk.
+// before it; WaitDurable then lets their events' effects be written, and
+// the groups' ids go to the id writer, which remembers them in Badger
+// after (see idWriter: until then they are pending, and lookups see them).
+// The ids come after the records: a crash in between loses ids of logged
+// events, which replay restores, never an event whose id says it was
+// accepted. On error the groups' events are not accepted and their ids
+// are let go. A failed sync also fails every wait for them (or a later
+// record): the log is broken until a restart.
 func (s *Store) MakeDurable(groups []*Written) error {
-	syncErr := s.log.syncWritten()
-	err := syncErr
+	err := s.log.syncWritten()
 	last := uint64(0)
+	handed := make([]idGroup, 0, len(groups))
 	for _, w := range groups {
-		if err == nil {
-			err = s.rememberIDs(w.ids, w.ttl)
-		}
-		s.holdIDs(w.ids, false)
 		last = max(last, w.last)
+		if err != nil {
+			s.holdIDs(w.ids, false)
+			handed = append(handed, idGroup{last: w.last})
+			continue
+		}
+		handed = append(handed, idGroup{ids: w.ids, ttl: w.ttl, last: w.last})
 	}
-	if syncErr != nil {
-		s.logDurable.fail(syncErr)
+	if err != nil {
+		s.logDurable.fail(err)
 	} else {
 		s.logDurable.advance(last)
 	}
+	s.idWriter.enqueue(handed)
 	return err
 }
 
@@ -180,12 +191,12 @@ func (s *Store) holdIDs(ids [][]byte, hold bool) {
 	}
 }
 
-// rememberIDs stores dedupe keys (not synced: see MakeDurable).
+// rememberIDs stores dedupe keys (not synced: see MakeDurable). The id
+// filter must have them already.
 func (s *Store) rememberIDs(keys [][]byte, ttl time.Duration) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	s.ids.add(keys) // before Badger has them: see idFilter
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, k := range keys {
@@ -215,7 +226,11 @@ func (s *Store) TrimEvents(seqs []uint64) error {
 			return err
 		}
 	}
-	// Before a segment goes, the dedupe keys of its events must be on disk.
+	// Before a segment goes, the dedupe keys of its events must be in
+	// Badger, and on disk.
+	if len(seqs) > 0 && !s.idWriter.waitWritten(slices.Max(seqs)) {
+		return ErrClosed
+	}
 	before := s.log.watermark()
 	if err := s.log.trim(seqs, s.durable); err != nil {
 		return err
@@ -266,6 +281,7 @@ func (s *Store) ReplayEvents(dedupeTTL time.Duration, fn func(LogBatch) error) e
 				ids = append(ids, key(prefixEvID, events[i].SessionID, events[i].ID))
 			}
 		}
+		s.ids.add(ids) // before Badger has them: see idFilter
 		if err := s.rememberIDs(ids, dedupeTTL); err != nil {
 			return err
 		}

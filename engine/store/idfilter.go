@@ -16,11 +16,12 @@ import (
 // the memtables' skiplists and the levels' filters, ~2.7 µs): the standard
 // load ran at 136k events/s with ids against 800k without.
 //
-// It answers "maybe" (and the lookup goes to Badger) for a key it has
-// seen, a false positive (under 0.5 %), and for every key while it is not
-// complete: before the keys Badger held at open have been read into it,
-// and for good once it would outgrow its memory budget. The rule that
-// keeps it sound: a key is added before it is written to Badger.
+// It answers "maybe" (and the lookup goes to the ids pending, then to
+// Badger) for a key it has seen, a false positive (about 0.1 %), and for
+// every key while it is not complete: before the keys Badger held at open
+// have been read into it, and for good once it would outgrow its memory
+// budget. The rule that keeps it sound: a key is added before it is
+// pending (its group written, not yet in Badger) or written to Badger.
 //
 // It grows by filters each twice the size of the last, so memory follows
 // the ids remembered; a key that expires in Badger stays in the filter
@@ -65,7 +66,7 @@ func startIDFilter(db *badger.DB) *idFilter {
 }
 
 // build adds every dedupe key in db, then marks the filter complete.
-// Keys written meanwhile are added by rememberIDs before their write.
+// Keys accepted meanwhile are added as they are accepted.
 func (f *idFilter) build(ctx context.Context, db *badger.DB) {
 	const chunk = 4096
 	keys := make([][]byte, 0, chunk)

@@ -3,8 +3,11 @@ package store
 import (
 	"math/rand/v2"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/dgraph-io/badger/v4"
 
 	"github.com/hookwire/hookwire/engine/model"
 )
@@ -92,5 +95,49 @@ func TestIDFilterOverBudgetSendsLookupsToBadger(t *testing.T) {
 	f.add(keys)
 	if f.certainlyAbsent([]byte("evid/never")) || !f.full {
 		t.Fatal("a filter over its budget still answers for Badger")
+	}
+}
+
+// TestIDsAreWrittenAfterTheAnswer: a group's sync does not wait for its
+// ids' write to Badger; meanwhile the ids count as accepted, and a log
+// segment holding their records is not retired until Badger has them
+// (replay could not restore them after that).
+func TestIDsAreWrittenAfterTheAnswer(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Sync: true})
+	<-s.ids.built // lookups answered by the filter where they can be
+	gate := make(chan struct{})
+	var opened sync.Once
+	release := func() { opened.Do(func() { close(gate) }) }
+	t.Cleanup(release) // before the store's Close, which waits for the writer
+	write := s.idWriter.write
+	s.idWriter.write = func(g idGroup) error {
+		<-gate
+		return write(g)
+	}
+	first := &AppendRequest{Events: []model.Event{ev("s", "1")}}
+	if err := appendEvents(s, []*AppendRequest{first}, time.Hour); err != nil {
+		t.Fatal(err) // returned with the write held at the gate
+	}
+	again := &AppendRequest{Events: []model.Event{ev("s", "1")}}
+	w, err := s.WriteEvents([]*AppendRequest{again}, time.Hour)
+	if err != nil || !again.Duplicate[0] {
+		t.Fatalf("an id whose Badger write is pending was taken for new: %v %v", err, again.Duplicate)
+	}
+	if err := s.MakeDurable([]*Written{w}); err != nil {
+		t.Fatal(err)
+	}
+	trimmed := make(chan error, 1)
+	go func() { trimmed <- s.TrimEvents([]uint64{first.Seq}) }()
+	select {
+	case err := <-trimmed:
+		t.Fatalf("the trim went ahead (%v) before the ids of its records were in Badger", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	release()
+	if err := <-trimmed; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.View(func(txn *badger.Txn) error { _, err := txn.Get(key(prefixEvID, "s", "1")); return err }); err != nil {
+		t.Fatalf("after the trim the id is not in Badger: %v", err)
 	}
 }

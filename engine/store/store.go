@@ -50,8 +50,10 @@ type Store struct {
 	// yet durable (and so not yet in Badger).
 	pendingMu  sync.Mutex
 	pendingIDs map[string]int
-	// ids spares most dedupe lookups in Badger (see idFilter).
-	ids *idFilter
+	// ids spares most dedupe lookups in Badger (see idFilter), and
+	// idWriter writes the ids there after their requests are answered.
+	ids      *idFilter
+	idWriter *idWriter
 	// legacyMaxSeq is the last event log record kept in Badger by versions
 	// before the file log (0: none); they are replayed and trimmed there.
 	legacyMaxSeq uint64
@@ -112,6 +114,7 @@ func Open(opts Options) (*Store, error) {
 		s.log.segmentBytes = opts.EventLogSegmentBytes
 	}
 	s.ids = startIDFilter(db)
+	s.idWriter = startIDWriter(s, opts.Logger, opened)
 	return s, nil
 }
 
@@ -136,6 +139,9 @@ func (s *Store) Close() error {
 		s.logDurable.fail(ErrClosed)
 	}
 	var logErr error
+	if s.idWriter != nil {
+		s.idWriter.close() // before the log: what it writes, a trim waits for
+	}
 	if s.log != nil {
 		logErr = s.log.close()
 	}
