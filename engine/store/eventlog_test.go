@@ -407,10 +407,10 @@ func TestDedupeAcrossGroupsInFlight(t *testing.T) {
 		t.Fatal("the id writer stopped")
 	}
 	s.pendingMu.Lock()
-	held := len(s.pendingIDs)
+	held := len(s.pending)
 	s.pendingMu.Unlock()
 	if held != 0 {
-		t.Fatalf("%d ids held after Badger has them", held)
+		t.Fatalf("%d groups' ids held after Badger has them", held)
 	}
 	third := &AppendRequest{Events: []model.Event{ev("s", "2")}}
 	if err := appendEvents(s, []*AppendRequest{third}, time.Hour); err != nil || !third.Duplicate[0] {

@@ -39,9 +39,10 @@ type idWriter struct {
 
 // idGroup is one durable group's ids; last is its last record's sequence.
 type idGroup struct {
-	ids  [][]byte
-	ttl  time.Duration
-	last uint64
+	ids     [][]byte
+	pending *pendingGroup
+	ttl     time.Duration
+	last    uint64
 }
 
 // maxQueuedIDGroups bounds the groups waiting for their ids' write: past
@@ -87,7 +88,7 @@ func (iw *idWriter) run() {
 			if !iw.remember(g) {
 				return // closed: the unwritten ids' records stay in the log
 			}
-			iw.s.holdIDs(g.ids, false)
+			iw.s.release(g.pending)
 			last = max(last, g.last)
 		}
 		iw.mu.Lock()

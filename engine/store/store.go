@@ -46,10 +46,10 @@ type Store struct {
 	log               *eventLog
 	logDurable        *durableMark
 	logBuf            []byte // WriteEvents' records, reused (one writer calls it)
-	// pendingIDs are the dedupe ids of groups written to the log and not
-	// yet durable (and so not yet in Badger).
-	pendingMu  sync.Mutex
-	pendingIDs map[string]int
+	// pending holds the dedupe ids of groups written to the log whose
+	// ids are not yet in Badger.
+	pendingMu sync.Mutex
+	pending   []*pendingGroup
 	// ids spares most dedupe lookups in Badger (see idFilter), and
 	// idWriter writes the ids there after their requests are answered.
 	ids      *idFilter
