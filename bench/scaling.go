@@ -28,7 +28,7 @@ type ScalingConfig struct {
 	Logf     func(format string, args ...any) `json:"-"`
 }
 
-// DefaultScalingConfig is `make bench-scaling`: about thirteen minutes.
+// DefaultScalingConfig is `make bench-scaling`: about nine minutes.
 func DefaultScalingConfig() ScalingConfig {
 	base := DefaultLoadConfig()
 	base.Duration = 20 * time.Second
