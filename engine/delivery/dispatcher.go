@@ -99,8 +99,9 @@ func (d *Dispatcher) Recover() (int, error) {
 // Retry queues a delivery again with the same webhook-id, for an attempt
 // now, starting its retry schedule over: a failed or succeeded one becomes
 // pending again; a pending one waiting for a later attempt is attempted at
-// once (one in flight, as soon as that attempt ends, unless it settles
-// the delivery).
+// once (one in flight, as soon as that attempt ends, unless that attempt
+// settles it: a success, or the schedule's last failure, after which a
+// retry of the failed delivery sends it again).
 func (d *Dispatcher) Retry(id string) (*model.Delivery, error) {
 	del, err := d.store.GetDelivery(id)
 	if errors.Is(err, model.ErrNotFound) {

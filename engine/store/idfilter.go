@@ -102,7 +102,7 @@ func (f *idFilter) stop() {
 	}
 }
 
-// add notes keys as (about to be) in Badger.
+// add notes keys as pending or (about to be) in Badger.
 func (f *idFilter) add(keys [][]byte) {
 	if len(keys) == 0 {
 		return
