@@ -34,8 +34,8 @@ type AppendRequest struct {
 type Written struct {
 	ids     [][]byte      // dedupe keys, remembered once durable
 	pending *pendingGroup // ids, held until Badger has them
-	ttl     time.Duration
-	last    uint64 // the group's last record's sequence (0: none)
+	expires int64         // when its ids expire in Badger, Unix seconds
+	last    uint64        // the group's last record's sequence (0: none)
 }
 
 // WriteEvents is the first half of a group commit: it marks duplicates
@@ -45,7 +45,7 @@ type Written struct {
 // may run MakeDurable meanwhile, so the next group is written while the
 // last one syncs.
 func (s *Store) WriteEvents(reqs []*AppendRequest, dedupeTTL time.Duration) (*Written, error) {
-	w := &Written{ttl: dedupeTTL}
+	w := &Written{expires: idsExpire(dedupeTTL)}
 	withIDs := false
 	for _, r := range reqs {
 		r.Duplicate = make([]bool, len(r.Events))
@@ -134,7 +134,7 @@ func (s *Store) lookUpIDs(reqs []*AppendRequest, w *Written) error {
 				w.ids = append(w.ids, k)
 			}
 		}
-		s.ids.add(w.ids) // before they are pending, or in Badger: see idFilter
+		s.ids.add(w.ids, w.expires) // before they are pending, or in Badger: see idFilter
 		return nil
 	})
 }
@@ -159,7 +159,7 @@ func (s *Store) MakeDurable(groups []*Written) error {
 			handed = append(handed, idGroup{last: w.last})
 			continue
 		}
-		handed = append(handed, idGroup{ids: w.ids, pending: w.pending, ttl: w.ttl, last: w.last})
+		handed = append(handed, idGroup{ids: w.ids, pending: w.pending, expires: w.expires, last: w.last})
 	}
 	if err != nil {
 		s.logDurable.fail(err)
@@ -219,16 +219,25 @@ func (s *Store) release(g *pendingGroup) {
 	}
 }
 
+// idsExpire is when ids accepted now expire in Badger (Unix seconds):
+// fixed at acceptance, so that the id filter's generations know it
+// before the ids are written.
+func idsExpire(ttl time.Duration) int64 {
+	return time.Now().Add(ttl).Unix()
+}
+
 // rememberIDs stores dedupe keys (not synced: see MakeDurable). The id
 // filter must have them already.
-func (s *Store) rememberIDs(keys [][]byte, ttl time.Duration) error {
+func (s *Store) rememberIDs(keys [][]byte, expires int64) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, k := range keys {
-		if err := wb.SetEntry(badger.NewEntry(k, nil).WithTTL(ttl)); err != nil {
+		e := badger.NewEntry(k, nil)
+		e.ExpiresAt = uint64(max(expires, 1)) // 0 would be never
+		if err := wb.SetEntry(e); err != nil {
 			return err
 		}
 	}
@@ -309,8 +318,9 @@ func (s *Store) ReplayEvents(dedupeTTL time.Duration, fn func(LogBatch) error) e
 				ids = append(ids, key(prefixEvID, events[i].SessionID, events[i].ID))
 			}
 		}
-		s.ids.add(ids) // before Badger has them: see idFilter
-		if err := s.rememberIDs(ids, dedupeTTL); err != nil {
+		expires := idsExpire(dedupeTTL)
+		s.ids.add(ids, expires) // before Badger has them: see idFilter
+		if err := s.rememberIDs(ids, expires); err != nil {
 			return err
 		}
 		return fn(LogBatch{Seq: seq, Events: events})

@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"hash/maphash"
+	"math"
 	"math/bits"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -23,14 +26,17 @@ import (
 // budget. The rule that keeps it sound: a key is added before it is
 // pending (its group written, not yet in Badger) or written to Badger.
 //
-// It grows by filters each twice the size of the last, so memory follows
-// the ids remembered; a key that expires in Badger stays in the filter
-// (a false positive) until the next start reads only the live ones.
+// It grows by filters (generations) each twice the size of the last, up
+// to an eighth of its budget, so memory follows the ids remembered; a
+// generation goes once every key in it has expired in Badger (keys fill
+// generations in the order they are accepted, so the oldest go first).
+// When the ids of one retention do not fit in the budget, it frees its
+// filters and lookups go to Badger, as before it, until the next start.
 type idFilter struct {
 	seed maphash.Seed
 
 	mu       sync.RWMutex
-	filters  []blockedBloom
+	filters  []generation
 	complete bool // holds every key in Badger
 	full     bool // over budget: never complete again until restart
 	bytes    int
@@ -47,6 +53,12 @@ const (
 	// it, lookups go to Badger again, as before the filter.
 	idFilterBudget = 512 << 20
 )
+
+// generation is one filter and when the last of its keys expires.
+type generation struct {
+	blockedBloom
+	expires int64 // Unix seconds
+}
 
 func newIDFilter(budget int) *idFilter {
 	return &idFilter{seed: maphash.MakeSeed(), budget: budget, built: make(chan struct{})}
@@ -70,17 +82,19 @@ func startIDFilter(db *badger.DB) *idFilter {
 func (f *idFilter) build(ctx context.Context, db *badger.DB) {
 	const chunk = 4096
 	keys := make([][]byte, 0, chunk)
+	expires := int64(0) // the chunk's latest expiry
 	err := db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixEvID, PrefetchValues: false})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))
+			expires = max(expires, int64(it.Item().ExpiresAt()))
 			if len(keys) == chunk {
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				f.add(keys)
-				keys = keys[:0]
+				f.add(keys, expires)
+				keys, expires = keys[:0], 0
 			}
 		}
 		return nil
@@ -88,7 +102,7 @@ func (f *idFilter) build(ctx context.Context, db *badger.DB) {
 	if err != nil {
 		return // not complete: every lookup goes to Badger
 	}
-	f.add(keys)
+	f.add(keys, expires)
 	f.mu.Lock()
 	f.complete = !f.full
 	f.mu.Unlock()
@@ -102,10 +116,16 @@ func (f *idFilter) stop() {
 	}
 }
 
-// add notes keys as pending or (about to be) in Badger.
-func (f *idFilter) add(keys [][]byte) {
+// add notes keys as pending or (about to be) in Badger, where they
+// expire at expires (Unix seconds; 0: never).
+func (f *idFilter) add(keys [][]byte, expires int64) {
 	if len(keys) == 0 {
 		return
+	}
+	if expires == 0 {
+		expires = math.MaxInt64
+	} else {
+		expires += 60 // Badger's clock and ours a little apart
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -115,20 +135,40 @@ func (f *idFilter) add(keys [][]byte) {
 		}
 		last := len(f.filters) - 1
 		if last < 0 || f.filters[last].keys >= f.filters[last].capacity {
-			capacity := firstFilterKeys
-			if last >= 0 {
-				capacity = 2 * f.filters[last].capacity
-			}
-			if f.bytes+capacity*bloomBitsPerKey/8 > f.budget {
-				f.full, f.complete = true, false
+			if !f.grow() {
 				return
 			}
-			f.filters = append(f.filters, newBlockedBloom(capacity))
-			f.bytes += capacity * bloomBitsPerKey / 8
-			last++
+			last = len(f.filters) - 1
 		}
-		f.filters[last].add(maphash.Bytes(f.seed, k))
+		g := &f.filters[last]
+		g.add(maphash.Bytes(f.seed, k))
+		g.expires = max(g.expires, expires)
 	}
+}
+
+// grow drops the generations whose keys have all expired and starts a
+// new one, or, over budget, gives up (false).
+func (f *idFilter) grow() bool {
+	now := time.Now().Unix()
+	f.filters = slices.DeleteFunc(f.filters, func(g generation) bool {
+		if g.expires < now {
+			f.bytes -= g.bytes()
+			return true
+		}
+		return false
+	})
+	capacity := firstFilterKeys
+	if n := len(f.filters); n > 0 {
+		capacity = min(2*f.filters[n-1].capacity, max(firstFilterKeys, f.budget/8*8/bloomBitsPerKey))
+	}
+	if f.bytes+capacity*bloomBitsPerKey/8 > f.budget {
+		f.full, f.complete = true, false
+		f.filters, f.bytes = nil, 0
+		return false
+	}
+	f.filters = append(f.filters, generation{blockedBloom: newBlockedBloom(capacity)})
+	f.bytes += capacity * bloomBitsPerKey / 8
+	return true
 }
 
 // certainlyAbsent reports whether k is certainly not in Badger.
@@ -167,6 +207,8 @@ const (
 func newBlockedBloom(capacity int) blockedBloom {
 	return blockedBloom{blocks: make([][8]uint64, capacity*bloomBitsPerKey/512), capacity: capacity}
 }
+
+func (b *blockedBloom) bytes() int { return len(b.blocks) * 64 }
 
 // block is where h's probes fall, picked by h's high bits; probeBits is
 // h remixed, whose 9-bit pieces are the probes' bit numbers (0–511).

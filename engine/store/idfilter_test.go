@@ -88,11 +88,11 @@ func TestIDFilterOverBudgetSendsLookupsToBadger(t *testing.T) {
 	for i := range keys {
 		keys[i] = key(prefixEvID, "s", strconv.Itoa(i))
 	}
-	f.add(keys[:1])
+	f.add(keys[:1], 0)
 	if !f.certainlyAbsent([]byte("evid/never")) {
 		t.Fatal("a filter within its budget sends an unseen id to Badger")
 	}
-	f.add(keys)
+	f.add(keys, 0)
 	if f.certainlyAbsent([]byte("evid/never")) || !f.full {
 		t.Fatal("a filter over its budget still answers for Badger")
 	}
@@ -139,5 +139,39 @@ func TestIDsAreWrittenAfterTheAnswer(t *testing.T) {
 	}
 	if err := s.db.View(func(txn *badger.Txn) error { _, err := txn.Get(key(prefixEvID, "s", "1")); return err }); err != nil {
 		t.Fatalf("after the trim the id is not in Badger: %v", err)
+	}
+}
+
+// TestIDFilterDropsExpiredGenerations: a generation whose keys have all
+// expired in Badger is dropped when the filter grows, so a steady rate of
+// ids needs the memory of one retention's ids, not of every id since the
+// start.
+func TestIDFilterDropsExpiredGenerations(t *testing.T) {
+	f := newIDFilter(1 << 30)
+	f.complete = true
+	expired := make([][]byte, firstFilterKeys)
+	for i := range expired {
+		expired[i] = key(prefixEvID, "old", strconv.Itoa(i))
+	}
+	f.add(expired, time.Now().Add(-5*time.Minute).Unix()) // fills the first generation
+	if f.certainlyAbsent(expired[7]) {
+		t.Fatal("a key added was taken for absent")
+	}
+	fresh := key(prefixEvID, "new", "1")
+	f.add([][]byte{fresh}, idsExpire(time.Hour))
+	if len(f.filters) != 1 || f.bytes != firstFilterKeys*bloomBitsPerKey/8 {
+		t.Fatalf("%d generations, %d bytes: the expired one was kept", len(f.filters), f.bytes)
+	}
+	if f.certainlyAbsent(fresh) {
+		t.Fatal("the new key was taken for absent")
+	}
+	absent := 0
+	for _, k := range expired[:1000] {
+		if f.certainlyAbsent(k) {
+			absent++
+		}
+	}
+	if absent < 990 {
+		t.Fatalf("%d of 1000 expired keys answered absent, want nearly all", absent)
 	}
 }

@@ -41,7 +41,7 @@ type idWriter struct {
 type idGroup struct {
 	ids     [][]byte
 	pending *pendingGroup
-	ttl     time.Duration
+	expires int64
 	last    uint64
 }
 
@@ -51,7 +51,7 @@ const maxQueuedIDGroups = 64
 
 func startIDWriter(s *Store, logger *slog.Logger, opened uint64) *idWriter {
 	iw := &idWriter{s: s, logger: logger, written: opened, done: make(chan struct{}),
-		write: func(g idGroup) error { return s.rememberIDs(g.ids, g.ttl) }}
+		write: func(g idGroup) error { return s.rememberIDs(g.ids, g.expires) }}
 	iw.changed = sync.NewCond(&iw.mu)
 	go iw.run()
 	return iw
