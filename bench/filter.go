@@ -18,20 +18,29 @@ import (
 //go:embed filters/signal.wat
 var signalWAT []byte
 
-// benchFilterName is what the harness uploads it as.
-const benchFilterName = "bench-signal"
+// countWAT is its stateful filter (bench/filters/count.wat): it counts
+// the events it sees in the session's state and matches at its config.
+//
+//go:embed filters/count.wat
+var countWAT []byte
 
-// compileSignalFilter builds the filter from its source with wat2wasm
+// What the harness uploads them as.
+const (
+	benchFilterName = "bench-signal"
+	countFilterName = "bench-count"
+)
+
+// compileFilter builds a filter from its WebAssembly text with wat2wasm
 // (Debian's wabt), in dir.
-func compileSignalFilter(dir string) ([]byte, error) {
-	src, out := filepath.Join(dir, "signal.wat"), filepath.Join(dir, "signal.wasm")
-	if err := os.WriteFile(src, signalWAT, 0o644); err != nil {
+func compileFilter(dir, name string, wat []byte) ([]byte, error) {
+	src, out := filepath.Join(dir, name+".wat"), filepath.Join(dir, name+".wasm")
+	if err := os.WriteFile(src, wat, 0o644); err != nil {
 		return nil, err
 	}
 	cmd := exec.Command("wat2wasm", src, "-o", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) {
-			return nil, fmt.Errorf("bench: the filter streams need wat2wasm (Debian package wabt), or run with --filter-streams 0")
+			return nil, fmt.Errorf("bench: the filter streams need wat2wasm (Debian package wabt), or run with --filter-streams 0 --stateful-streams 0")
 		}
 		return nil, fmt.Errorf("bench: wat2wasm: %v\n%s", err, b)
 	}

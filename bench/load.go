@@ -63,6 +63,11 @@ type LoadConfig struct {
 	FilterStreams int
 	// MatchEvery: one session in MatchEvery fires one stream.
 	MatchEvery int
+	// StatefulStreams of the streams (the first ones) also carry a filter
+	// that keeps a count in the session's state on every click
+	// (bench/filters/count.wat, never matching in a run): what a filter
+	// that keeps state on a common event costs.
+	StatefulStreams int
 	// EventIDs gives every event a producer id (unique in the run), as a
 	// producer that retries safely sends: the server then looks each up
 	// among the ids it remembers and remembers it (CONTRACT §2's dedupe).
@@ -310,17 +315,24 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	}
 	defer srv.kill()
 	gen := newWorkload(cfg)
-	if cfg.FilterStreams > 0 {
-		module, err := compileSignalFilter(dir)
+	for _, f := range []struct {
+		name string
+		wat  []byte
+		used bool
+	}{{benchFilterName, signalWAT, cfg.FilterStreams > 0}, {countFilterName, countWAT, cfg.StatefulStreams > 0}} {
+		if !f.used {
+			continue
+		}
+		module, err := compileFilter(dir, f.name, f.wat)
 		if err != nil {
 			return nil, err
 		}
-		if err := uploadFilter(srv.base(), benchFilterName, module); err != nil {
+		if err := uploadFilter(srv.base(), f.name, module); err != nil {
 			return nil, err
 		}
 	}
 	for i := range cfg.Streams {
-		id, err := createStream(srv.base(), benchStream(i, cfg.Catalog, i < cfg.FilterStreams, recv.url))
+		id, err := createStream(srv.base(), benchStream(i, cfg, recv.url))
 		if err != nil {
 			return nil, err
 		}
@@ -564,22 +576,28 @@ func getJSON(url string, out any) error {
 	return json.NewDecoder(resp.Body).Decode(out)
 }
 
-// benchStream is stream i of a catalog: each fires on its own custom
-// signal event (through the uploaded filter when byFilter), and carries a
-// second declarative trigger that events of its type are evaluated against
-// and never match.
-func benchStream(i int, catalogName string, byFilter bool, url string) map[string]any {
+// benchStream is stream i of cfg's catalog: each fires on its own custom
+// signal event (through the uploaded filter for the first FilterStreams),
+// and carries a second declarative trigger that events of its type are
+// evaluated against and never match; the first StatefulStreams carry a
+// third, the counting filter on every click, with a count no session
+// reaches.
+func benchStream(i int, cfg LoadConfig, url string) map[string]any {
 	signal := map[string]any{"event": "custom", "where": []any{
 		map[string]any{"field": "name", "op": "eq", "value": fmt.Sprintf("signal-%d", i)}}}
-	if byFilter {
+	if i < cfg.FilterStreams {
 		signal = map[string]any{"filter": benchFilterName, "event": "custom", "config": fmt.Sprintf("signal-%d", i)}
 	}
 	c := catalog.Mixed(i)
-	if catalogName == "keyed" {
+	if cfg.Catalog == "keyed" {
 		c = catalog.Keyed(i)
 	}
 	extra := map[string]any{"event": c.Event, "where": []any{map[string]any{"field": c.Field, "op": c.Op, "value": c.Value}}}
-	return map[string]any{"name": fmt.Sprintf("bench stream %d", i), "triggers": []any{signal, extra},
+	triggers := []any{signal, extra}
+	if i < cfg.StatefulStreams {
+		triggers = append(triggers, map[string]any{"filter": countFilterName, "event": "click", "config": 1_000_000_000 - 1})
+	}
+	return map[string]any{"name": fmt.Sprintf("bench stream %d", i), "triggers": triggers,
 		"destination": map[string]any{"url": url, "secret": crashSecret}}
 }
 

@@ -144,13 +144,16 @@ func (r *LoadReport) String() string {
 		}
 		return fmt.Sprintf(" (%.0f %% of %.0f)", 100*v/ceiling, ceiling)
 	}
-	ids := ""
+	extras := ""
 	if r.Config.EventIDs {
-		ids = ", every event with a producer id"
+		extras = ", every event with a producer id"
+	}
+	if r.Config.StatefulStreams > 0 {
+		extras += fmt.Sprintf(", %d counting every click in session state", min(r.Config.StatefulStreams, r.Config.Streams))
 	}
 	fmt.Fprintf(&b, "| %s: %s (after %s of warm-up), %d producers × %d-event batches, %d sessions, %d streams (%s, %d through a Wasm filter), durability %s%s | |\n|---|---|\n",
 		r.Config.Name, r.Mode, r.Config.Warmup, r.Config.Producers, r.Config.BatchSize, r.Config.Sessions, r.Config.Streams, r.Config.Catalog,
-		min(r.Config.FilterStreams, r.Config.Streams), r.Config.Durability, ids)
+		min(r.Config.FilterStreams, r.Config.Streams), r.Config.Durability, extras)
 	fmt.Fprintf(&b, "| accepted events/s | %.0f%s%s |\n", r.AcceptedPerSec, ratio(r.AcceptedPerSec, r.CeilingPerSec), r.ceilingRuns())
 	fmt.Fprintf(&b, "| evaluated events/s | %.0f |\n", r.EvaluatedPerSec)
 	fmt.Fprintf(&b, "| webhooks/s | %.0f%s |\n", r.WebhooksPerSec, ratio(r.WebhooksPerSec, r.ReceiverMaxPerSec))

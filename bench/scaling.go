@@ -147,7 +147,8 @@ func standardRate(rows []ScalingRow) (float64, []string) {
 	for _, r := range rows {
 		c := r.Report.Config
 		if c.Streams == standard.Streams && c.Catalog == standard.Catalog && c.Sessions == standard.Sessions &&
-			c.Durability == standard.Durability && c.FilterStreams == standard.FilterStreams && c.EventIDs == standard.EventIDs {
+			c.Durability == standard.Durability && c.FilterStreams == standard.FilterStreams && c.EventIDs == standard.EventIDs &&
+			c.StatefulStreams == standard.StatefulStreams {
 			rates = append(rates, r.Report.EvaluatedPerSec)
 		}
 	}

@@ -6,8 +6,12 @@ import "time"
 
 // callClock is wall-clock time where a thread's CPU clock is not read:
 // a call that waits for a core uses its budget waiting.
-type callClock struct{ start time.Time }
+type callClock struct {
+	start   time.Time
+	settled bool
+}
 
-func startCallClock() callClock         { return callClock{start: time.Now()} }
-func (c callClock) stop()               {}
-func (c callClock) used() time.Duration { return time.Since(c.start) }
+func startCallClock() callClock                   { return callClock{start: time.Now(), settled: true} }
+func (c *callClock) stop()                        {}
+func (c *callClock) settle(charged time.Duration) {}
+func (c *callClock) used() time.Duration          { return time.Since(c.start) }
