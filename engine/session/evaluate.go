@@ -3,7 +3,6 @@ package session
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 
@@ -18,8 +17,9 @@ import (
 type evaluation struct {
 	event  *model.Event
 	values []filters.Value
-	// json is the event as custom filters see it, marshalled once.
-	json []byte
+	// json is the event as custom filters see it, marshalled once, into
+	// jsonBuf (kept from event to event).
+	json, jsonBuf []byte
 	// fields are the event's field values looked up so far: many streams
 	// read the same few fields.
 	fields []fieldValue
@@ -135,7 +135,8 @@ func (ev *evaluation) match(cs *streams.Predicate, state wasm.CallState) (bool, 
 			continue // the trigger sees one type of event
 		}
 		if ev.json == nil {
-			ev.json, _ = json.Marshal(ev.event)
+			ev.json = ev.event.AppendJSON(ev.jsonBuf[:0])
+			ev.jsonBuf = ev.json
 		}
 		verdict, err := run.Pool.Match(context.Background(), ev.json, state)
 		switch {

@@ -199,7 +199,7 @@ func EvalModule(ctx context.Context, mod *wasm.Module, config json.RawMessage, e
 	out := make([]Verdict, 0, len(events))
 	for i := range events {
 		v := Verdict{Index: i}
-		body, _ := json.Marshal(&events[i])
+		body := events[i].AppendJSON(nil)
 		if inst == nil {
 			if inst, err = mod.Instantiate(ctx, cfg); err != nil {
 				if errors.Is(err, wasm.ErrInitRefused) {
