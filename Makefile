@@ -96,7 +96,7 @@ bench-latency: build
 	$(GO) run ./cmd/hookwire-bench load --binary $(BIN) --half-of-max --ceilings=false --name open-half
 
 # The standard scenario by streams (both catalogs), sessions and durability,
-# about nine minutes; results in bench/results/scaling.{md,json}.
+# about ten minutes; results in bench/results/scaling.{md,json}.
 bench-scaling: build
 	$(GO) run ./cmd/hookwire-bench scaling --binary $(BIN)
 

@@ -214,6 +214,7 @@ func TestScalingTableTakesTheStandardMedian(t *testing.T) {
 		row("10 streams (mixed)", same, 240000), // a slow moment
 		row("1000 streams (mixed)", func(c *LoadConfig) { c.Streams = 1000 }, 300000),
 		row("producer event ids", func(c *LoadConfig) { c.EventIDs = true }, 150000),
+		row("2 streams counting clicks in state", func(c *LoadConfig) { c.StatefulStreams = 2 }, 150000),
 		row("100000 sessions", same, 400000),
 		row("durability sync", same, 420000),
 		row("durability batch", func(c *LoadConfig) { c.Durability = "batch" }, 500000),

@@ -13,7 +13,7 @@ import (
 
 // ScalingConfig runs the standard scenario's variants one after another:
 // stream counts (with each catalog), session counts, durability levels,
-// and producer event ids.
+// producer event ids, and streams whose filters keep state on every click.
 type ScalingConfig struct {
 	// Base is the scenario every variant starts from (its Name, OutDir and
 	// Ceilings are ignored).
@@ -24,16 +24,19 @@ type ScalingConfig struct {
 	Durability []string
 	// EventIDs adds a variant whose events carry producer ids.
 	EventIDs bool
-	OutDir   string
-	Logf     func(format string, args ...any) `json:"-"`
+	// StatefulStreams, when positive, adds a variant with that many
+	// streams counting every click in session state.
+	StatefulStreams int
+	OutDir          string
+	Logf            func(format string, args ...any) `json:"-"`
 }
 
-// DefaultScalingConfig is `make bench-scaling`: about nine minutes.
+// DefaultScalingConfig is `make bench-scaling`: about ten minutes.
 func DefaultScalingConfig() ScalingConfig {
 	base := DefaultLoadConfig()
 	base.Duration = 20 * time.Second
 	return ScalingConfig{Base: base, Streams: []int{1, 10, 100, 1000}, Catalogs: []string{"mixed", "keyed"},
-		Sessions: []int{10_000, 100_000, 1_000_000}, Durability: []string{"sync", "batch"}, EventIDs: true, OutDir: "bench/results"}
+		Sessions: []int{10_000, 100_000, 1_000_000}, Durability: []string{"sync", "batch"}, EventIDs: true, StatefulStreams: 2, OutDir: "bench/results"}
 }
 
 // ScalingRow is one variant's figures.
@@ -68,6 +71,10 @@ func RunScaling(ctx context.Context, cfg ScalingConfig) ([]ScalingRow, error) {
 	}
 	if cfg.EventIDs {
 		variants = append(variants, variant{"producer event ids", func(c *LoadConfig) { c.EventIDs = true }})
+	}
+	if n := cfg.StatefulStreams; n > 0 {
+		variants = append(variants, variant{fmt.Sprintf("%d streams counting clicks in state", n),
+			func(c *LoadConfig) { c.StatefulStreams = n }})
 	}
 	var rows []ScalingRow
 	for i, v := range variants {
