@@ -176,7 +176,7 @@ func (i *Instance) begin(budget time.Duration) {
 	defer i.mu.Unlock()
 	i.calling, i.expired, i.budget, i.started, i.clock = true, false, budget, time.Now(), clock
 	i.slept.Store(0)
-	i.watchdog.Reset(max(budget/clockSettleFraction, minRecheck)) // its first look reads the clock
+	i.watchdog.Reset(firstLookCharge(budget, budget)) // its first look reads the clock
 }
 
 // clockSettleFraction: the watchdog first looks at a call (and reads its
@@ -184,6 +184,16 @@ func (i *Instance) begin(budget time.Duration) {
 // call that much as CPU: a call kept from a core at its start still gets
 // most of its budget on the CPU.
 const clockSettleFraction = 4
+
+// firstLookCharge is the CPU time a call is charged for what came before
+// the watchdog first read its clock: the call's time awake so far, but no
+// more than the look was planned for. On a saturated machine the timer
+// fires late, and charging all of a late look's wait stopped calls that
+// had barely run (a webhook lost with a million sessions); what a call
+// that spun meanwhile ran over is bounded by the wall-clock cap.
+func firstLookCharge(awake, budget time.Duration) time.Duration {
+	return min(awake, max(budget/clockSettleFraction, minRecheck))
+}
 
 // end disarms the watchdog and reports whether it stopped the call.
 func (i *Instance) end() (expired bool) {
@@ -215,7 +225,7 @@ func (i *Instance) expire() {
 		slept += time.Since(time.Unix(0, since))
 	}
 	if !i.clock.settled {
-		i.clock.settle(time.Since(i.started) - slept)
+		i.clock.settle(firstLookCharge(time.Since(i.started)-slept, i.budget))
 	}
 	used := i.clock.used() + slept
 	left := i.budget - used
