@@ -74,6 +74,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLookupRaw$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/session
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeLogRecord$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/store
 	$(GO) test -run '^$$' -fuzz '^FuzzDeliveryEncoding$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/store
+	$(GO) test -run '^$$' -fuzz '^FuzzSessionEncoding$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/store
 	$(GO) test -run '^$$' -fuzz '^FuzzEventJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./engine/model
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters
 	$(GO) test -run '^$$' -fuzz '^FuzzRegexAgreesWithGo$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters

@@ -49,7 +49,7 @@ type SessionRecord struct {
 
 // EncodeSession captures sess for a later write.
 func EncodeSession(sess *model.Session) (SessionRecord, error) {
-	b, err := json.Marshal(sess)
+	b, err := encodeSession(sess)
 	if err != nil {
 		return SessionRecord{}, fmt.Errorf("store: encode session %s: %w", sess.ID, err)
 	}

@@ -7,6 +7,7 @@
 package jsonfast
 
 import (
+	"encoding/base64"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -109,13 +110,36 @@ type Writer struct {
 // NewWriter starts an object on buf.
 func NewWriter(buf []byte) Writer { return Writer{Buf: append(buf, '{'), OK: true} }
 
-// member writes the member's name (with its comma after the first).
+// member writes the member's name (with its comma after the first);
+// names are the caller's field names, plain ASCII.
 func (w *Writer) member(name string) {
 	w.comma()
 	w.Buf = append(w.Buf, '"')
 	w.Buf = append(w.Buf, name...)
 	w.Buf = append(w.Buf, '"', ':')
 }
+
+// Key writes a map key (escaped as any string) for the value written
+// next with Value, ValueObject or ValueBytes.
+func (w *Writer) Key(k string) {
+	w.comma()
+	w.Buf = AppendString(w.Buf, k)
+	w.Buf = append(w.Buf, ':')
+}
+
+// ValueObject starts an object after Key, which End closes.
+func (w *Writer) ValueObject() { w.Buf = append(w.Buf, '{') }
+
+// ValueBytes writes b after Key as encoding/json writes a []byte: its
+// standard base64 in quotes.
+func (w *Writer) ValueBytes(b []byte) {
+	w.Buf = append(w.Buf, '"')
+	w.Buf = base64.StdEncoding.AppendEncode(w.Buf, b)
+	w.Buf = append(w.Buf, '"')
+}
+
+// ValueTime writes t after Key, as Time does.
+func (w *Writer) ValueTime(t time.Time) { w.appendTime(t) }
 
 // String writes name: v; with omitEmpty, nothing when v is "".
 func (w *Writer) String(name, v string, omitEmpty bool) {
@@ -131,6 +155,10 @@ func (w *Writer) String(name, v string, omitEmpty bool) {
 // offset under 24 hours).
 func (w *Writer) Time(name string, t time.Time) {
 	w.member(name)
+	w.appendTime(t)
+}
+
+func (w *Writer) appendTime(t time.Time) {
 	w.Buf = append(w.Buf, '"')
 	start := len(w.Buf)
 	w.Buf = t.AppendFormat(w.Buf, time.RFC3339Nano)
@@ -161,6 +189,15 @@ func (w *Writer) Int(name string, n int64) {
 	w.member(name)
 	w.Buf = strconv.AppendInt(w.Buf, n, 10)
 }
+
+// Uint writes name: n.
+func (w *Writer) Uint(name string, n uint64) {
+	w.member(name)
+	w.Buf = strconv.AppendUint(w.Buf, n, 10)
+}
+
+// ValueNull writes null after Key.
+func (w *Writer) ValueNull() { w.Buf = append(w.Buf, "null"...) }
 
 // Null writes name: null.
 func (w *Writer) Null(name string) {
