@@ -34,14 +34,21 @@ func (e *Event) appendJSON(dst []byte) ([]byte, bool) {
 	w.Time("timestamp", e.Timestamp)
 	w.String("url", e.URL, true)
 	w.Raw("properties", e.Properties, true)
-	if u := e.User; u != nil {
-		w.Object("user")
-		w.String("uid", u.UID, true)
-		w.String("email", u.Email, true)
-		w.String("display_name", u.DisplayName, true)
-		w.Raw("properties", u.Properties, true)
-		w.End()
-	}
+	e.User.WriteJSON(&w)
 	w.End()
 	return w.Buf, w.OK
+}
+
+// WriteJSON writes "user": u as encoding/json writes an event's or a
+// session's user; nothing when u is nil (both omit it).
+func (u *User) WriteJSON(w *jsonfast.Writer) {
+	if u == nil {
+		return
+	}
+	w.Object("user")
+	w.String("uid", u.UID, true)
+	w.String("email", u.Email, true)
+	w.String("display_name", u.DisplayName, true)
+	w.Raw("properties", u.Properties, true)
+	w.End()
 }

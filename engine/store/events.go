@@ -33,7 +33,7 @@ type AppendRequest struct {
 // Written is a group of requests in the event log, not yet known durable.
 type Written struct {
 	ids     [][]byte      // dedupe keys, remembered once durable
-	pending *pendingGroup // ids, held until Badger has them
+	pending *pendingGroup // ids held until Badger has them; nil: none to write
 	expires int64         // when its ids expire in Badger, Unix seconds
 	last    uint64        // the group's last record's sequence (0: none)
 }
@@ -151,22 +151,21 @@ func (s *Store) lookUpIDs(reqs []*AppendRequest, w *Written) error {
 func (s *Store) MakeDurable(groups []*Written) error {
 	err := s.log.syncWritten()
 	last := uint64(0)
-	handed := make([]idGroup, 0, len(groups))
 	for _, w := range groups {
 		last = max(last, w.last)
 		if err != nil {
+			// Not accepted: the ids are let go, and the group passes the
+			// id writer only to move its watermark on.
 			s.release(w.pending)
-			handed = append(handed, idGroup{last: w.last})
-			continue
+			w.pending = nil
 		}
-		handed = append(handed, idGroup{ids: w.ids, pending: w.pending, expires: w.expires, last: w.last})
 	}
 	if err != nil {
 		s.logDurable.fail(err)
 	} else {
 		s.logDurable.advance(last)
 	}
-	s.idWriter.enqueue(handed)
+	s.idWriter.enqueue(groups)
 	return err
 }
 

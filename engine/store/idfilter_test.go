@@ -110,9 +110,9 @@ func TestIDsAreWrittenAfterTheAnswer(t *testing.T) {
 	release := func() { opened.Do(func() { close(gate) }) }
 	t.Cleanup(release) // before the store's Close, which waits for the writer
 	write := s.idWriter.write
-	s.idWriter.write = func(g idGroup) error {
+	s.idWriter.write = func(w *Written) error {
 		<-gate
-		return write(g)
+		return write(w)
 	}
 	first := &AppendRequest{Events: []model.Event{ev("s", "1")}}
 	if err := appendEvents(s, []*AppendRequest{first}, time.Hour); err != nil {

@@ -24,11 +24,11 @@ type idWriter struct {
 	s      *Store
 	logger *slog.Logger
 	// write stores one group's ids (rememberIDs; a test's stand-in).
-	write func(idGroup) error
+	write func(*Written) error
 
 	mu      sync.Mutex
 	changed *sync.Cond
-	queue   []idGroup
+	queue   []*Written // durable groups, in log order
 	// written: the ids of every record up to this sequence are in Badger
 	// (records logged before the open count: replay remembers theirs
 	// before their events are evaluated).
@@ -37,28 +37,20 @@ type idWriter struct {
 	done    chan struct{}
 }
 
-// idGroup is one durable group's ids; last is its last record's sequence.
-type idGroup struct {
-	ids     [][]byte
-	pending *pendingGroup
-	expires int64
-	last    uint64
-}
-
 // maxQueuedIDGroups bounds the groups waiting for their ids' write: past
 // it the syncer waits (Badger is behind; pending ids are memory).
 const maxQueuedIDGroups = 64
 
 func startIDWriter(s *Store, logger *slog.Logger, opened uint64) *idWriter {
 	iw := &idWriter{s: s, logger: logger, written: opened, done: make(chan struct{}),
-		write: func(g idGroup) error { return s.rememberIDs(g.ids, g.expires) }}
+		write: func(w *Written) error { return s.rememberIDs(w.ids, w.expires) }}
 	iw.changed = sync.NewCond(&iw.mu)
 	go iw.run()
 	return iw
 }
 
 // enqueue hands over durable groups' ids, in log order.
-func (iw *idWriter) enqueue(groups []idGroup) {
+func (iw *idWriter) enqueue(groups []*Written) {
 	iw.mu.Lock()
 	defer iw.mu.Unlock()
 	for len(iw.queue) >= maxQueuedIDGroups && !iw.closed {
@@ -98,9 +90,13 @@ func (iw *idWriter) run() {
 	}
 }
 
-// remember writes g's ids, retrying a failed write until it succeeds or
-// the writer is closed (false).
-func (iw *idWriter) remember(g idGroup) bool {
+// remember writes g's held ids (none when a failed sync let them go),
+// retrying a failed write until it succeeds or the writer is closed
+// (false).
+func (iw *idWriter) remember(g *Written) bool {
+	if g.pending == nil {
+		return true
+	}
 	for {
 		err := iw.write(g)
 		if err == nil {

@@ -28,14 +28,7 @@ func appendSession(dst []byte, s *model.Session) ([]byte, bool) {
 	w.Time("started_at", s.StartedAt)
 	w.Time("last_event_at", s.LastEventAt)
 	w.Int("events", s.Events)
-	if u := s.User; u != nil {
-		w.Object("user")
-		w.String("uid", u.UID, true)
-		w.String("email", u.Email, true)
-		w.String("display_name", u.DisplayName, true)
-		w.Raw("properties", u.Properties, true)
-		w.End()
-	}
+	s.User.WriteJSON(&w)
 	if s.Fired == nil {
 		w.Null("fired")
 	} else {
