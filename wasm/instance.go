@@ -176,7 +176,7 @@ func (i *Instance) begin(budget time.Duration) {
 	defer i.mu.Unlock()
 	i.calling, i.expired, i.budget, i.started, i.clock = true, false, budget, time.Now(), clock
 	i.slept.Store(0)
-	i.watchdog.Reset(firstLookCharge(budget, budget)) // its first look reads the clock
+	i.watchdog.Reset(firstLook(budget)) // which reads the call's clock
 }
 
 // clockSettleFraction: the watchdog first looks at a call (and reads its
@@ -192,7 +192,12 @@ const clockSettleFraction = 4
 // had barely run (a webhook lost with a million sessions); what a call
 // that spun meanwhile ran over is bounded by the wall-clock cap.
 func firstLookCharge(awake, budget time.Duration) time.Duration {
-	return min(awake, max(budget/clockSettleFraction, minRecheck))
+	return min(awake, firstLook(budget))
+}
+
+// firstLook is how long into a call the watchdog first looks at it.
+func firstLook(budget time.Duration) time.Duration {
+	return max(budget/clockSettleFraction, minRecheck)
 }
 
 // end disarms the watchdog and reports whether it stopped the call.

@@ -102,41 +102,55 @@ func (s *Store) lookUpIDs(reqs []*AppendRequest, w *Written) error {
 		n += len(r.Events)
 	}
 	seen := make(map[string]bool, n) // sized once: growing it was 3 % of the CPU with ids
-	return s.db.View(func(txn *badger.Txn) error {
-		for _, r := range reqs {
-			for i := range r.Events {
-				ev := &r.Events[i]
-				if ev.ID == "" {
-					continue
-				}
-				k := key(prefixEvID, ev.SessionID, ev.ID)
-				if seen[string(k)] {
-					r.Duplicate[i] = true
-					continue
-				}
-				// The filter holds pending ids too: most ids are new, and
-				// for them the pending map is not searched either.
-				if !s.ids.certainlyAbsent(k) {
-					if s.pendingID(k) {
-						r.Duplicate[i] = true
-						continue
-					}
-					_, err := txn.Get(k)
-					switch {
-					case err == nil:
-						r.Duplicate[i] = true
-						continue
-					case !errors.Is(err, badger.ErrKeyNotFound):
-						return fmt.Errorf("store: dedupe lookup: %w", err)
-					}
-				}
-				seen[string(k)] = true
-				w.ids = append(w.ids, k)
+	for _, r := range reqs {
+		for i := range r.Events {
+			ev := &r.Events[i]
+			if ev.ID == "" {
+				continue
 			}
+			k := key(prefixEvID, ev.SessionID, ev.ID)
+			// The filter holds pending ids too: most ids are new, and for
+			// them neither the pending sets nor Badger are searched.
+			dup := seen[string(k)]
+			if !dup && !s.ids.certainlyAbsent(k) {
+				var err error
+				if dup, err = s.remembered(k); err != nil {
+					return err
+				}
+			}
+			if dup {
+				r.Duplicate[i] = true
+				continue
+			}
+			seen[string(k)] = true
+			w.ids = append(w.ids, k)
 		}
-		s.ids.add(w.ids, w.expires) // before they are pending, or in Badger: see idFilter
-		return nil
+	}
+	s.ids.add(w.ids, w.expires) // before they are pending, or in Badger: see idFilter
+	return nil
+}
+
+// remembered reports whether k is pending or in Badger. Badger is read
+// after the pending sets, in a transaction begun then: an id the id
+// writer moves from one to the other meanwhile was committed before it
+// left the pending sets, so that transaction sees it. (One transaction
+// for a whole group, begun before its pending checks, missed an id that
+// moved in between: a duplicate taken for new.)
+func (s *Store) remembered(k []byte) (bool, error) {
+	if s.pendingID(k) {
+		return true, nil
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(k)
+		return err
 	})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("store: dedupe lookup: %w", err)
 }
 
 // MakeDurable is the second half: one sync covers every group written

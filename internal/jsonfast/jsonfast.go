@@ -15,12 +15,12 @@ import (
 
 const hex = "0123456789abcdef"
 
-// AppendString appends s quoted as encoding/json writes a string (with
+// appendString appends s quoted as encoding/json writes a string (with
 // its HTML escaping): '"' and '\\' escaped, control characters as \b, \f,
 // \n, \r, \t or \u00XX, '<', '>' and '&' as \u003c, \u003e and \u0026,
 // U+2028 and U+2029 as \u2028 and \u2029, and each byte that is not
 // valid UTF-8 as \ufffd.
-func AppendString(dst []byte, s string) []byte {
+func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -69,11 +69,11 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// AppendCompact appends raw, a valid JSON text, as encoding/json writes a
+// appendCompact appends raw, a valid JSON text, as encoding/json writes a
 // raw message: whitespace outside strings dropped, '<', '>', '&', U+2028
-// and U+2029 escaped as in AppendString. raw is not validated: callers
+// and U+2029 escaped as in appendString. raw is not validated: callers
 // pass JSON that encoding/json or hookwire's decoder checked.
-func AppendCompact(dst, raw []byte) []byte {
+func appendCompact(dst, raw []byte) []byte {
 	start, inString := 0, false
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
@@ -123,7 +123,7 @@ func (w *Writer) member(name string) {
 // next with Value, ValueObject or ValueBytes.
 func (w *Writer) Key(k string) {
 	w.comma()
-	w.Buf = AppendString(w.Buf, k)
+	w.Buf = appendString(w.Buf, k)
 	w.Buf = append(w.Buf, ':')
 }
 
@@ -147,7 +147,7 @@ func (w *Writer) String(name, v string, omitEmpty bool) {
 		return
 	}
 	w.member(name)
-	w.Buf = AppendString(w.Buf, v)
+	w.Buf = appendString(w.Buf, v)
 }
 
 // Time writes name: t as time.Time.MarshalJSON does, or turns OK false
@@ -174,14 +174,14 @@ func (w *Writer) appendTime(t time.Time) {
 	w.Buf = append(w.Buf, '"')
 }
 
-// Raw writes name: raw, a valid JSON text, compacted (AppendCompact);
+// Raw writes name: raw, a valid JSON text, compacted (appendCompact);
 // with omitEmpty, nothing when raw is empty.
 func (w *Writer) Raw(name string, raw []byte, omitEmpty bool) {
 	if omitEmpty && len(raw) == 0 {
 		return
 	}
 	w.member(name)
-	w.Buf = AppendCompact(w.Buf, raw)
+	w.Buf = appendCompact(w.Buf, raw)
 }
 
 // Int writes name: n.
