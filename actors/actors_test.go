@@ -3,8 +3,10 @@ package actors
 import (
 	"context"
 	"errors"
+	"hash/maphash"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -499,3 +501,43 @@ func TestRegistryKeepsAnActorWhoseDeadlineMoved(t *testing.T) {
 type trusting struct{ *recorder }
 
 func (trusting) Timeout(time.Time) bool { return true }
+
+// TestWorkerKeepsAQueueBufferInUse: a backlog that stays keeps its big
+// queue buffer from turn to turn; a big buffer a turn barely used is let
+// go (the worker runs here without its goroutine, turn by turn).
+func TestWorkerKeepsAQueueBufferInUse(t *testing.T) {
+	r := &Registry[string, int]{spawn: func(string) Behaviour[int] { return &tally{} },
+		supervisor: ResumeAlways, sweep: time.Second, seed: maphash.MakeSeed()}
+	r.parts = make([]partition[string, int], 1)
+	p := &r.parts[0]
+	p.wake = make(chan struct{}, 1)
+	w := &worker[string, int]{r: r, p: p}
+	queue := func(n int) {
+		envs := make([]envelope[string, int], n)
+		for i := range envs {
+			envs[i].key = "session-" + strconv.Itoa(i%1000)
+			envs[i].hash = slotHash(maphash.Comparable(r.seed, envs[i].key))
+			envs[i].msg = 1
+		}
+		if err := p.append(envs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	const backlog = 100_000
+	queue(backlog)
+	w.handle(w.take())
+	if cap(w.spare) < backlog {
+		t.Fatalf("a buffer that held %d messages was let go (spare capacity %d)", backlog, cap(w.spare))
+	}
+	queue(10) // into a new small buffer; the big one becomes the queue
+	w.handle(w.take())
+	queue(10) // into the big buffer, barely used
+	w.handle(w.take())
+	if cap(w.spare) >= backlog {
+		t.Fatalf("a %d-message buffer a 10-message turn used was kept", cap(w.spare))
+	}
+	if got := p.handled.Load(); got != backlog+20 {
+		t.Fatalf("handled %d messages, want %d", got, backlog+20)
+	}
+}
