@@ -248,23 +248,63 @@ func TestStreamTestEndpoint(t *testing.T) {
 	}
 }
 
-// TestBackPressure: a request whose events would take the engine past its
-// bound on events awaiting evaluation gets 429 with Retry-After, and
-// nothing of it is accepted.
+// TestBackPressure: while a request's events await evaluation (held here
+// by a filter that sleeps through its budget), a request that would take
+// the engine past its bound on such events, or on the bytes of the
+// requests they came in, gets 429 with Retry-After, and nothing of it is
+// accepted; once they are evaluated, the same request is.
 func TestBackPressure(t *testing.T) {
-	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxInFlightEvents = 2 })
-	events := `[{"session_id":"s","type":"click"},{"session_id":"s","type":"click"},{"session_id":"s","type":"click"}]`
-	status, raw := srv.raw("POST", "/v1/events", "application/json", events)
-	var e apiError
-	jsonUnmarshal(raw, &e)
-	if status != 429 || e.Error.Code != "saturated" {
-		t.Fatalf("got %d %s, want 429 saturated", status, raw)
+	// padded is a body of n click events of session id, about size bytes.
+	padded := func(id string, n, size int) string {
+		events := make([]ev, n)
+		for i := range events {
+			events[i] = ev{"session_id": id, "type": "click",
+				"properties": ev{"pad": strings.Repeat("x", max(size/n-60, 1))}}
+		}
+		return jsonOf(events)
 	}
-	if retry := retryAfterOf(t, srv, events); retry < 1 {
-		t.Fatalf("Retry-After %d s on a saturated engine", retry)
+	bounds := []struct {
+		name     string
+		tweak    func(*engine.Config)
+		mentions string
+	}{
+		{"events", func(c *engine.Config) { c.MaxEventsPerRequest, c.MaxInFlightEvents = 3, 4 }, "3 events await evaluation"},
+		{"bytes", func(c *engine.Config) { c.MaxBodyBytes, c.MaxInFlightBytes = 1024, 1500 }, "bytes of requests await evaluation"},
 	}
-	if code := srv.call("GET", "/v1/sessions/s", nil, nil); code != 404 {
-		t.Fatalf("session exists after a refused request (%d)", code)
+	for _, bound := range bounds {
+		t.Run(bound.name, func(t *testing.T) {
+			srv := startServer(t, t.TempDir(), func(c *engine.Config) {
+				c.FilterTimeout = 300 * time.Millisecond // per event of the held request
+				bound.tweak(c)
+			})
+			if status, e := srv.putFilter("sleep", hostileFilter(t, "sleep")); status != 201 {
+				t.Fatalf("sleep upload: %d %+v", status, e)
+			}
+			srv.createStream(filterStream("slow", newReceiver(t).URL, "sleep", nil))
+			held, refused := padded("held", 3, 900), padded("later", 2, 900)
+			if status, raw := srv.raw("POST", "/v1/events", "application/json", held); status != 202 {
+				t.Fatalf("the first request: %d %s", status, raw)
+			}
+			status, raw := srv.raw("POST", "/v1/events", "application/json", refused)
+			var e apiError
+			jsonUnmarshal(raw, &e)
+			if status != 429 || e.Error.Code != "saturated" || !strings.Contains(e.Error.Message, bound.mentions) {
+				t.Fatalf("got %d %s, want 429 saturated mentioning %q", status, raw, bound.mentions)
+			}
+			if retry := retryAfterOf(t, srv, refused); retry < 1 {
+				t.Fatalf("Retry-After %d s on a saturated engine", retry)
+			}
+			if code := srv.call("GET", "/v1/sessions/later", nil, nil); code != 404 {
+				t.Fatalf("session exists after a refused request (%d)", code)
+			}
+			waitFor(t, 10*time.Second, "the held events evaluated", func() bool {
+				m := srv.scrape()
+				return value(m, "hookwire_events_in_flight", nil) == 0 && value(m, "hookwire_events_in_flight_bytes", nil) == 0
+			})
+			if status, raw := srv.raw("POST", "/v1/events", "application/json", refused); status != 202 {
+				t.Fatalf("after the backlog drained: %d %s", status, raw)
+			}
+		})
 	}
 }
 
@@ -300,6 +340,8 @@ func TestStartupRefusals(t *testing.T) {
 		{"tls half", func(c *engine.Config) { c.TLSCert = "x.pem" }, "--tls-key"},
 		{"tls pair missing", func(c *engine.Config) { c.TLSCert, c.TLSKey = "/nonexistent/c.pem", "/nonexistent/k.pem" }, "/nonexistent/c.pem"},
 		{"org id with comma", func(c *engine.Config) { c.OrgID = "a,b" }, "--org-id"},
+		{"in-flight events under a request", func(c *engine.Config) { c.MaxInFlightEvents = 100 }, "--max-in-flight-events (100) must be at least --max-events-per-request (10000)"},
+		{"in-flight bytes under a body", func(c *engine.Config) { c.MaxInFlightBytes = 1 << 20 }, "--max-in-flight-bytes (1048576) must be at least --max-body-bytes (10485760)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

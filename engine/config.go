@@ -45,8 +45,11 @@ type Config struct {
 	DeliveryRetention   time.Duration
 	MaxBodyBytes        int
 	MaxEventsPerRequest int
-	// MaxInFlightEvents bounds accepted events awaiting evaluation.
+	// MaxInFlightEvents bounds accepted events awaiting evaluation, and
+	// MaxInFlightBytes the bodies of the requests they came in: past
+	// either, ingest answers 429.
 	MaxInFlightEvents int64
+	MaxInFlightBytes  int64
 	// EndpointConcurrency bounds concurrent attempts per destination. A
 	// burst of webhooks to one endpoint drains at EndpointConcurrency per
 	// round trip: at 16, a saturated machine's few-millisecond round trips
@@ -101,6 +104,7 @@ func DefaultConfig() Config {
 		MaxBodyBytes:         10 << 20,
 		MaxEventsPerRequest:  10000,
 		MaxInFlightEvents:    1 << 20,
+		MaxInFlightBytes:     1 << 30,
 		EndpointConcurrency:  64,
 		ShutdownTimeout:      30 * time.Second,
 		FilterTimeout:        10 * time.Millisecond,
@@ -164,8 +168,14 @@ func (c *Config) Validate() error {
 		return errors.New("--filter-timeout must be positive")
 	case c.FilterMemoryBytes < 1<<16 || c.FilterMemoryBytes > 4<<30:
 		return errors.New("--filter-memory must be between 64KiB and 4GiB")
-	case c.MaxInFlightEvents < 1 || c.EndpointConcurrency < 1:
-		return errors.New("queue limits must be at least 1")
+	case c.MaxInFlightEvents < int64(c.MaxEventsPerRequest):
+		return fmt.Errorf("--max-in-flight-events (%d) must be at least --max-events-per-request (%d): "+
+			"a full request would never be accepted", c.MaxInFlightEvents, c.MaxEventsPerRequest)
+	case c.MaxInFlightBytes < int64(c.MaxBodyBytes):
+		return fmt.Errorf("--max-in-flight-bytes (%d) must be at least --max-body-bytes (%d): "+
+			"a request of the largest size would never be accepted", c.MaxInFlightBytes, c.MaxBodyBytes)
+	case c.EndpointConcurrency < 1:
+		return errors.New("--endpoint-concurrency must be at least 1")
 	}
 	if c.Dev {
 		c.AllowPrivateDestinations = true

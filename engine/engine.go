@@ -109,8 +109,9 @@ func New(cfg Config) (e *Engine, err error) {
 		return nil, err
 	}
 	e.metrics = metrics.New(metrics.Gauges{
-		LiveSessions:   func() float64 { return float64(e.sessions.Len()) },
-		EventsInFlight: func() float64 { return float64(e.writer.InFlight()) },
+		LiveSessions:        func() float64 { return float64(e.sessions.Len()) },
+		EventsInFlight:      func() float64 { return float64(e.writer.InFlight()) },
+		EventsInFlightBytes: func() float64 { return float64(e.writer.InFlightBytes()) },
 		StoreBytes: func() (float64, float64) {
 			lsm, vlog := e.store.Size()
 			return float64(lsm), float64(vlog)
@@ -144,7 +145,7 @@ func New(cfg Config) (e *Engine, err error) {
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
 	e.writer = ingest.NewWriter(ingest.Stage{Ctx: e.ingestStage.ctx, Group: &e.ingestStage.group},
 		ingest.Stage{Ctx: e.syncStage.ctx, Group: &e.syncStage.group}, ingest.Config{
-			MaxInFlight: cfg.MaxInFlightEvents, QueueCapacity: 4096, DedupeTTL: cfg.Retention, Users: users,
+			MaxInFlight: cfg.MaxInFlightEvents, MaxInFlightBytes: cfg.MaxInFlightBytes, QueueCapacity: 4096, DedupeTTL: cfg.Retention, Users: users,
 			Prepare: session.OfferStreams(e.catalog),
 		}, e.store, trim, e.sessions, e.metrics, cfg.Logger)
 	ring, err := keys.Open(e.store, cfg.AdminKey)

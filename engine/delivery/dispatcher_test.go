@@ -207,7 +207,8 @@ func startDispatcher(t *testing.T, schedule []time.Duration) (*Dispatcher, *stor
 		st.Close()
 	})
 	m := metrics.New(metrics.Gauges{LiveSessions: func() float64 { return 0 }, EventsInFlight: func() float64 { return 0 },
-		StoreBytes: func() (float64, float64) { return 0, 0 }})
+		EventsInFlightBytes: func() float64 { return 0 },
+		StoreBytes:          func() (float64, float64) { return 0, 0 }})
 	cfg := Config{Schedule: schedule, Timeout: 5 * time.Second, BreakerFailures: 100,
 		BreakerCooldown: time.Second, MaxInFlight: 4, UserAgent: "hookwire/test", MaxAttemptsKept: 10,
 		Guard: netguard.Guard{AllowPrivate: true}}

@@ -79,7 +79,7 @@ func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, err error) {
 			fmt.Sprintf("this key may send %g events per second; retry in %s", a.cfg.IngestRate, wait.Round(time.Millisecond)))
 		return
 	}
-	res, err := a.writer.Accept(batch)
+	res, err := a.writer.Accept(batch, len(ctx.PostBody()))
 	if err != nil {
 		a.metrics.RequestsRejected.WithLabelValues(rejectReason(err)).Inc()
 		a.fail(ctx, err, "invalid_event")

@@ -53,7 +53,8 @@ func startNotingWriter(t *testing.T, letGo chan struct{}) (w *Writer, release fu
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New(metrics.Gauges{LiveSessions: func() float64 { return 0 }, EventsInFlight: func() float64 { return 0 },
-		StoreBytes: func() (float64, float64) { return 0, 0 }})
+		EventsInFlightBytes: func() float64 { return 0 },
+		StoreBytes:          func() (float64, float64) { return 0, 0 }})
 	ctx, cancel := context.WithCancel(context.Background())
 	var sessions, ingest, trim actors.Group
 	users := &session.Users{}
@@ -81,7 +82,7 @@ func startNotingWriter(t *testing.T, letGo chan struct{}) (w *Writer, release fu
 func acceptOne(t *testing.T, w *Writer, sessionID, uid string) {
 	t.Helper()
 	res, err := w.Accept(Batch{Events: []model.Event{{SessionID: sessionID, Type: "navigate",
-		Timestamp: time.Now().UTC(), User: &model.User{UID: uid}}}})
+		Timestamp: time.Now().UTC(), User: &model.User{UID: uid}}}}, 0)
 	if err != nil || res.Accepted != 1 {
 		t.Fatalf("accept: %+v, %v", res, err)
 	}
@@ -166,7 +167,7 @@ func TestRequestsArrivingApartShareSyncs(t *testing.T) {
 			defer wg.Done()
 			for i := range each {
 				res, err := w.Accept(Batch{Events: []model.Event{{SessionID: fmt.Sprintf("web-%d-%d", p, i), Type: "navigate",
-					Timestamp: time.Now().UTC()}}})
+					Timestamp: time.Now().UTC()}}}, 0)
 				if err != nil || res.Accepted != 1 {
 					t.Errorf("accept: %+v, %v", res, err)
 					return

@@ -21,6 +21,11 @@ type Config struct {
 	// MaxInFlight is the number of accepted events not yet evaluated above
 	// which new requests get 429.
 	MaxInFlight int64
+	// MaxInFlightBytes bounds the same by the size of the request bodies
+	// they came in (0: no bound). The event bound alone let a backlog of
+	// large events (behind a slow filter, say) hold a million of them in
+	// memory, 64 KiB of properties each.
+	MaxInFlightBytes int64
 	// QueueCapacity bounds requests waiting for the next group commit.
 	QueueCapacity int
 	// DedupeTTL is how long a producer event id is remembered.
@@ -51,7 +56,9 @@ type Writer struct {
 	synced   *actors.Mailbox[*writtenGroup] // written groups, to sync
 	trimmer  *Trimmer
 	inFlight atomic.Int64
-	sender   *actors.Sender[string, session.Message] // the writer goroutine's
+	// inFlightBytes is the body bytes of the requests inFlight counts.
+	inFlightBytes atomic.Int64
+	sender        *actors.Sender[string, session.Message] // the writer goroutine's
 	// waiting counts requests queued or written and not yet answered.
 	waiting atomic.Int64
 }
@@ -93,7 +100,9 @@ func (w *Writer) SweepUsers() { w.cfg.Users.Sweep(w.sessions.Has) }
 type request struct {
 	append store.AppendRequest
 	memory *batchMemory // the events', if lent; held until they are evaluated
-	reply  chan error
+	// bodyBytes is the request body's size, counted in flight.
+	bodyBytes int64
+	reply     chan error
 }
 
 // Stage is where an actor runs: it stops when Ctx ends, and Group waits
@@ -124,23 +133,32 @@ func NewWriter(write, sync Stage, cfg Config, st *store.Store, trim *Trimmer,
 // record with an event still to evaluate.
 func (w *Writer) InFlight() int64 { return w.inFlight.Load() }
 
-// Accept makes a batch's events durable and queues them for evaluation. It
-// returns ErrSaturated without writing anything when sessions or the log
-// are behind, and ErrShuttingDown once the writer has stopped. The batch is
+// InFlightBytes reports the body bytes of the requests whose events
+// InFlight counts.
+func (w *Writer) InFlightBytes() int64 { return w.inFlightBytes.Load() }
+
+// Accept makes a batch's events durable and queues them for evaluation;
+// bodyBytes is the size of the request body they came in. It returns
+// ErrSaturated without writing anything when sessions or the log are
+// behind, and ErrShuttingDown once the writer has stopped. The batch is
 // Accept's: the caller must not look at it again. Sessions' messages point
 // into its events, so its memory (if lent) goes back once the request is
 // answered and the sessions have evaluated it; any other batch is left to
 // the collector.
-func (w *Writer) Accept(b Batch) (Result, error) {
+func (w *Writer) Accept(b Batch, bodyBytes int) (Result, error) {
 	events := b.Events
 	defer b.Release()
 	if w.inFlight.Load()+int64(len(events)) > w.cfg.MaxInFlight {
 		return Result{}, fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
 	}
+	if held := w.inFlightBytes.Load(); w.cfg.MaxInFlightBytes > 0 && held+int64(bodyBytes) > w.cfg.MaxInFlightBytes {
+		return Result{}, fmt.Errorf("%w: events from %d bytes of requests await evaluation", model.ErrSaturated, held)
+	}
 	if w.cfg.Prepare != nil {
 		w.cfg.Prepare(events)
 	}
-	r := &request{append: store.AppendRequest{Events: events}, memory: b.memory, reply: make(chan error, 1)}
+	r := &request{append: store.AppendRequest{Events: events}, memory: b.memory, bodyBytes: int64(bodyBytes),
+		reply: make(chan error, 1)}
 	w.waiting.Add(1)
 	defer w.waiting.Add(-1)
 	if err := w.mailbox.Push(r); err != nil {
@@ -191,7 +209,7 @@ func (b *writerBehaviour) Receive(batch []*request) {
 		return
 	}
 	for _, r := range batch {
-		w.dispatch(w.sender, r.append.Seq, r.append.Events, r.append.Duplicate, r.memory)
+		w.dispatch(w.sender, r.append.Seq, r.append.Events, r.append.Duplicate, r.memory, r.bodyBytes)
 	}
 	group := &writtenGroup{requests: slices.Clone(batch), written: written}
 	for {
@@ -286,8 +304,10 @@ func (b *syncerBehaviour) Timeout(time.Time) bool    { return false }
 func (b *syncerBehaviour) Stopped(actors.StopReason) {}
 
 // dispatch hands a logged request's fresh events to their sessions. The
-// events' memory, if lent, is held until the last of them is evaluated.
-func (w *Writer) dispatch(to *actors.Sender[string, session.Message], seq uint64, events []model.Event, dup []bool, memory *batchMemory) {
+// events' memory, if lent, is held until the last of them is evaluated,
+// and bodyBytes counted in flight until then.
+func (w *Writer) dispatch(to *actors.Sender[string, session.Message], seq uint64, events []model.Event, dup []bool,
+	memory *batchMemory, bodyBytes int64) {
 	fresh := 0
 	for _, d := range dup {
 		if !d {
@@ -298,7 +318,9 @@ func (w *Writer) dispatch(to *actors.Sender[string, session.Message], seq uint64
 		return
 	}
 	w.inFlight.Add(int64(fresh))
-	tracker := &logRecord{seq: seq, trimmer: w.trimmer, inFlight: &w.inFlight, events: int32(fresh)}
+	w.inFlightBytes.Add(bodyBytes)
+	tracker := &logRecord{seq: seq, trimmer: w.trimmer, inFlight: &w.inFlight, events: int32(fresh),
+		inFlightBytes: &w.inFlightBytes, bodyBytes: bodyBytes}
 	tracker.remaining.Store(int32(fresh))
 	if memory != nil {
 		memory.hold()
@@ -340,6 +362,9 @@ type logRecord struct {
 	trimmer   *Trimmer
 	inFlight  *atomic.Int64
 	memory    *batchMemory // nil: the events own theirs
+	// bodyBytes of the request are counted in inFlightBytes meanwhile.
+	inFlightBytes *atomic.Int64
+	bodyBytes     int64
 }
 
 func (l *logRecord) Done() { l.finish() }
@@ -354,6 +379,7 @@ func (l *logRecord) finish() {
 		return
 	}
 	l.inFlight.Add(-int64(l.events))
+	l.inFlightBytes.Add(-l.bodyBytes)
 	if !l.abandoned.Load() {
 		l.trimmer.add(l.seq)
 	}
@@ -379,7 +405,7 @@ func (w *Writer) Replay(ctx context.Context) (int, error) {
 			case <-time.After(time.Millisecond):
 			}
 		}
-		w.dispatch(to, b.Seq, b.Events, make([]bool, len(b.Events)), nil)
+		w.dispatch(to, b.Seq, b.Events, make([]bool, len(b.Events)), nil, 0)
 		total += len(b.Events)
 		return nil
 	})

@@ -22,31 +22,34 @@ func TestLogRecordTrimsOnlyWhatWasEvaluated(t *testing.T) {
 		{"one event abandoned", true, 0},
 	} {
 		trimmer := &Trimmer{mailbox: actors.NewMailbox[uint64](16)}
-		var inFlight atomic.Int64
+		var inFlight, inFlightBytes atomic.Int64
 		inFlight.Store(2)
+		inFlightBytes.Store(300)
 		mem := lendBatchMemory(64)
 		if mem == nil {
 			t.Fatal("no memory lent")
 		}
 		mem.hold() // the request's own hold, let go at its answer
 		mem.release()
-		record := &logRecord{seq: 7, trimmer: trimmer, inFlight: &inFlight, memory: mem, events: 2}
+		record := &logRecord{seq: 7, trimmer: trimmer, inFlight: &inFlight, memory: mem, events: 2,
+			inFlightBytes: &inFlightBytes, bodyBytes: 300}
 		record.remaining.Store(2)
 		if tc.abandon {
 			record.Abandon()
 		} else {
 			record.Done()
 		}
-		if mem.refs.Load() != 1 || trimmer.mailbox.Len() != 0 || inFlight.Load() != 2 {
-			t.Fatalf("%s: let go after one of two events (%d holders, %d trims queued, %d in flight)",
-				tc.name, mem.refs.Load(), trimmer.mailbox.Len(), inFlight.Load())
+		if mem.refs.Load() != 1 || trimmer.mailbox.Len() != 0 || inFlight.Load() != 2 || inFlightBytes.Load() != 300 {
+			t.Fatalf("%s: let go after one of two events (%d holders, %d trims queued, %d in flight, %d bytes)",
+				tc.name, mem.refs.Load(), trimmer.mailbox.Len(), inFlight.Load(), inFlightBytes.Load())
 		}
 		record.Done()
 		if got := trimmer.mailbox.Len(); got != tc.wantTrims {
 			t.Errorf("%s: %d trims queued, want %d", tc.name, got, tc.wantTrims)
 		}
-		if inFlight.Load() != 0 || mem.refs.Load() != 0 {
-			t.Errorf("%s: %d events still in flight, %d holders of the memory; want none", tc.name, inFlight.Load(), mem.refs.Load())
+		if inFlight.Load() != 0 || inFlightBytes.Load() != 0 || mem.refs.Load() != 0 {
+			t.Errorf("%s: %d events (%d bytes) still in flight, %d holders of the memory; want none",
+				tc.name, inFlight.Load(), inFlightBytes.Load(), mem.refs.Load())
 		}
 	}
 }

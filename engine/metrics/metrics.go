@@ -35,7 +35,9 @@ type Metrics struct {
 type Gauges struct {
 	LiveSessions   func() float64
 	EventsInFlight func() float64 // accepted, not yet evaluated (all mailboxes)
-	StoreBytes     func() (lsm, vlog float64)
+	// EventsInFlightBytes is the body bytes of the requests those came in.
+	EventsInFlightBytes func() float64
+	StoreBytes          func() (lsm, vlog float64)
 }
 
 // diskBuckets time what waits for the disk: a sync takes well under a
@@ -92,6 +94,8 @@ func New(g Gauges) *Metrics {
 			Help: "Session actors currently live."}, g.LiveSessions),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_events_in_flight",
 			Help: "Events accepted and not yet evaluated (a request's events leave the count together, when its last is evaluated)."}, g.EventsInFlight),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_events_in_flight_bytes",
+			Help: "Body bytes of the requests whose events hookwire_events_in_flight counts (bounded by --max-in-flight-bytes)."}, g.EventsInFlightBytes),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_lsm_bytes",
 			Help: "Badger LSM tree size."}, func() float64 { l, _ := g.StoreBytes(); return l }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_vlog_bytes",

@@ -35,7 +35,8 @@ func (o outcome) wait(t *testing.T) string {
 
 func testMetrics() *metrics.Metrics {
 	return metrics.New(metrics.Gauges{LiveSessions: func() float64 { return 0 }, EventsInFlight: func() float64 { return 0 },
-		StoreBytes: func() (float64, float64) { return 0, 0 }})
+		EventsInFlightBytes: func() float64 { return 0 },
+		StoreBytes:          func() (float64, float64) { return 0, 0 }})
 }
 
 var quietLogger = slog.New(slog.NewTextHandler(io.Discard, nil))

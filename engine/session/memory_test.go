@@ -49,7 +49,8 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	m := metrics.New(metrics.Gauges{LiveSessions: func() float64 { return 0 }, EventsInFlight: func() float64 { return 0 },
-		StoreBytes: func() (float64, float64) { return 0, 0 }})
+		EventsInFlightBytes: func() float64 { return 0 },
+		StoreBytes:          func() (float64, float64) { return 0, 0 }})
 	var group, commitGroup actors.Group
 	commitCtx, stopCommitter := context.WithCancel(context.Background())
 	committer := NewCommitter(commitCtx, &commitGroup, st, time.Hour, discard{}, discard{}, m, logger)
