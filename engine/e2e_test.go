@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -380,4 +381,39 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 	if gap := hooks[1].at.Sub(hooks[0].at); gap < 950*time.Millisecond {
 		t.Fatalf("second attempt %s after a 429 with Retry-After: 1", gap)
 	}
+}
+
+// TestIngestNDJSON: a large NDJSON body (lines ending LF or CRLF, blank
+// lines between) is accepted whole, and every event reaches its session;
+// a stream fires on the one event it waits for, deep in the body. Bodies
+// past 4 KiB used to be refused as malformed JSON.
+func TestIngestNDJSON(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	srv.createStream(checkoutFriction(recv.URL))
+	const sessions, perSession = 30, 100
+	var body strings.Builder
+	for i := range sessions * perSession {
+		event := map[string]any{"session_id": fmt.Sprintf("nd-%d", i%sessions), "type": "click",
+			"url": fmt.Sprintf("https://shop.example/p/%d", i), "properties": map[string]any{"target_text": "Add to cart"}}
+		if i == sessions*perSession-sessions { // nd-0's hundredth
+			event = map[string]any{"session_id": "nd-0", "type": "custom", "name": "Checkout Error"}
+		}
+		body.WriteString(jsonOf(event))
+		body.WriteString([]string{"\n", "\r\n", "\n\n"}[i%3])
+	}
+	status, raw := srv.raw("POST", "/v1/events", "application/x-ndjson", body.String())
+	if want := fmt.Sprintf(`{"accepted":%d,"duplicates":0}`, sessions*perSession); status != 202 || string(raw) != want {
+		t.Fatalf("a %d-byte NDJSON body: %d %s, want 202 %s", body.Len(), status, raw, want)
+	}
+	for s := range sessions {
+		var sess struct {
+			Events int `json:"events"`
+		}
+		waitFor(t, 5*time.Second, "every event evaluated", func() bool {
+			srv.call("GET", fmt.Sprintf("/v1/sessions/nd-%d", s), nil, &sess)
+			return sess.Events == perSession
+		})
+	}
+	waitFor(t, 5*time.Second, "the webhook of the custom event", func() bool { return recv.count() == 1 })
 }

@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -106,11 +105,19 @@ func split(body []byte, format Format, maxEvents int) ([]json.RawMessage, error)
 		return reject(-1, "", "a request holds at most %d events, this one has %d or more; split it", maxEvents, n)
 	}
 	if format == FormatNDJSON {
+		// Lines are cut from the body itself: the items must stay valid
+		// until they are decoded. (A bufio.Scanner's lines live in its
+		// buffer, which later lines overwrite: every body over its first
+		// 4 KiB was refused as malformed JSON.)
 		var items []json.RawMessage
-		sc := bufio.NewScanner(bytes.NewReader(body))
-		sc.Buffer(nil, len(body)+1)
-		for line := 0; sc.Scan(); line++ {
-			text := bytes.TrimSpace(sc.Bytes())
+		for line, rest := 0, body; len(rest) > 0; line++ {
+			text := rest
+			if end := bytes.IndexByte(rest, '\n'); end >= 0 {
+				text, rest = rest[:end], rest[end+1:]
+			} else {
+				rest = nil
+			}
+			text = bytes.TrimSpace(text)
 			if len(text) == 0 {
 				continue
 			}

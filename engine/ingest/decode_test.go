@@ -36,6 +36,37 @@ func TestDecodeForms(t *testing.T) {
 	}
 }
 
+// TestNDJSONDecodesLikeAnArray: the same events, as NDJSON (LF or CRLF,
+// blank lines between) and as a JSON array, decode to the same events,
+// far past the 4 KiB a line scanner's first buffer held (bodies over it
+// were refused as malformed JSON).
+func TestNDJSONDecodesLikeAnArray(t *testing.T) {
+	var lines []string
+	for i := range 2000 {
+		lines = append(lines, fmt.Sprintf(`{"id":"e%d","session_id":"s-%d","type":"click","url":"https://shop.example/p/%d",`+
+			`"properties":{"target_text":%q,"price":%d.5},"user":{"uid":"u-%d"}}`, i, i%37, i, strings.Repeat("x", i%300), i, i%11))
+	}
+	array, err := Decode([]byte("["+strings.Join(lines, ",")+"]"), FormatJSON, 10000, now)
+	if err != nil || len(array) != len(lines) {
+		t.Fatalf("the array: %d events, %v", len(array), err)
+	}
+	for _, sep := range []string{"\n", "\r\n", "\n\n"} {
+		body := strings.Join(lines, sep) + sep
+		evs, err := Decode([]byte(body), FormatNDJSON, 10000, now)
+		if err != nil {
+			t.Fatalf("NDJSON of %d bytes, lines ending %q: %v", len(body), sep, err)
+		}
+		if len(evs) != len(array) {
+			t.Fatalf("lines ending %q: %d events, want %d", sep, len(evs), len(array))
+		}
+		for i := range evs {
+			if !reflect.DeepEqual(evs[i], array[i]) {
+				t.Fatalf("lines ending %q: event %d is\n%+v\nas NDJSON,\n%+v\nin an array", sep, i, evs[i], array[i])
+			}
+		}
+	}
+}
+
 func TestDecodeNormalises(t *testing.T) {
 	body := `{"id":"e1","session_id":"s","type":"custom","name":"Checkout Error","timestamp":"2026-11-27T13:00:00.123456+01:00",
 		"url":"https://x/cart","properties":{ "price" : 42.5 },"user":{"uid":"u","email":"a@b","properties":{"plan":"pro"}}}`
