@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -41,6 +42,20 @@ func TestFullstoryIngest(t *testing.T) {
 	}
 	if status := post("/v1/events", "Basic "+key, `{"session_id":"web-2","type":"click"}`); status != 401 {
 		t.Fatalf("Basic on /v1: %d, want 401", status)
+	}
+	// RFC 7617 Basic, as generic HTTP clients send it: the key as user
+	// name or password. Events of a session of their own (app-1).
+	rfcBasic := func(userPass string) string { return "Basic " + base64.StdEncoding.EncodeToString([]byte(userPass)) }
+	for _, auth := range []string{rfcBasic(key + ":"), rfcBasic(":" + key), rfcBasic("api:" + key)} {
+		if status := post("/v2/events", auth, `{"name":"Something","session":{"id":"app-1"}}`); status != 202 {
+			t.Fatalf("v2 with %s: %d", auth, status)
+		}
+		if status := post("/v1/events", auth, `{"session_id":"web-2","type":"click"}`); status != 401 {
+			t.Fatalf("%s on /v1: %d, want 401", auth, status)
+		}
+	}
+	if status := post("/v2/events", rfcBasic("nobody:"+key+"x"), `{"name":"Something","session":{"id":"app-1"}}`); status != 401 {
+		t.Fatalf("v2 with RFC 7617 Basic of a wrong key: %d, want 401", status)
 	}
 	// Only user.uid: joins web-1.
 	if status := post("/v2/events", "Basic "+key, `{"name":"Checkout Error","user":{"uid":"u-42"},

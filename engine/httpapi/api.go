@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net"
@@ -118,12 +119,11 @@ func (a *API) authorize(ctx *fasthttp.RequestCtx, need keys.Role, allowBasic boo
 	if a.cfg.Dev {
 		return true
 	}
-	key := credential(ctx, allowBasic)
+	key, role := a.keyOf(&ctx.Request.Header, allowBasic)
 	if key == "" {
 		unauthorized(ctx, "missing API key: send Authorization: Bearer <key>")
 		return false
 	}
-	role := a.keys.Authenticate(key)
 	if role == "" {
 		unauthorized(ctx, "unknown or revoked API key")
 		return false
@@ -142,27 +142,47 @@ func unauthorized(ctx *fasthttp.RequestCtx, message string) {
 	writeError(ctx, fasthttp.StatusUnauthorized, "unauthorized", message)
 }
 
-func credential(ctx *fasthttp.RequestCtx, allowBasic bool) string {
-	return credentialIn(&ctx.Request.Header, allowBasic)
+// keyOf returns the API key the request's Authorization header carries
+// and its role ("" for a key the ring does not know; "", "" without one).
+func (a *API) keyOf(header *fasthttp.RequestHeader, allowBasic bool) (string, keys.Role) {
+	key, basic := credentialIn(header, allowBasic)
+	role := a.keys.Authenticate(key)
+	if role == "" && basic {
+		// Not the key as Fullstory clients send it: RFC 7617 Basic, as a
+		// generic HTTP client sends it (curl -u key:), with the key as
+		// the user name or as the password.
+		if decoded, err := base64.StdEncoding.DecodeString(key); err == nil {
+			user, password, _ := strings.Cut(string(decoded), ":")
+			for _, k := range [...]string{user, password} {
+				if r := a.keys.Authenticate(k); k != "" && r != "" {
+					return k, r
+				}
+			}
+		}
+	}
+	return key, role
 }
 
-func credentialIn(header *fasthttp.RequestHeader, allowBasic bool) string {
+// credentialIn returns the key in the Authorization header, and whether it
+// came with the Basic scheme (or as the whole header), as Fullstory
+// clients send it: allowed only with allowBasic.
+func credentialIn(header *fasthttp.RequestHeader, allowBasic bool) (key string, basic bool) {
 	h := strings.TrimSpace(string(header.Peek("Authorization")))
 	scheme, value, ok := strings.Cut(h, " ")
 	if !ok {
 		// Fullstory's Node client sends the API key as the whole header.
 		if allowBasic {
-			return h
+			return h, true
 		}
-		return ""
+		return "", false
 	}
 	switch {
 	case strings.EqualFold(scheme, "Bearer"):
-		return strings.TrimSpace(value)
+		return strings.TrimSpace(value), false
 	case allowBasic && strings.EqualFold(scheme, "Basic"):
-		return strings.TrimSpace(value)
+		return strings.TrimSpace(value), true
 	}
-	return ""
+	return "", false
 }
 
 func isLoopback(ctx *fasthttp.RequestCtx) bool {

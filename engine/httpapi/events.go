@@ -71,7 +71,7 @@ func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, err error) {
 		a.fail(ctx, err, "invalid_event")
 		return
 	}
-	if ok, wait := a.limiter.admit(caller(ctx, a.cfg.Dev), len(batch.Events), time.Now()); !ok {
+	if ok, wait := a.limiter.admit(a.caller(ctx), len(batch.Events), time.Now()); !ok {
 		batch.Release()
 		a.metrics.RequestsRejected.WithLabelValues("rate_limited").Inc()
 		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
@@ -110,9 +110,10 @@ func rejectReason(err error) string {
 
 // caller identifies whom a rate limit applies to: the API key, or the
 // client's address when there are no keys (dev mode).
-func caller(ctx *fasthttp.RequestCtx, dev bool) string {
-	if dev {
+func (a *API) caller(ctx *fasthttp.RequestCtx) string {
+	if a.cfg.Dev {
 		return ctx.RemoteIP().String()
 	}
-	return credential(ctx, true)
+	key, _ := a.keyOf(&ctx.Request.Header, true)
+	return key
 }
