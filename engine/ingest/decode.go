@@ -77,21 +77,36 @@ func DecodeBatch(body []byte, format Format, maxEvents int, now time.Time) (Batc
 }
 
 func decode(body []byte, format Format, maxEvents int, now time.Time, lend bool) (Batch, error) {
-	if trimmed := bytes.TrimSpace(body); format == FormatJSON && len(trimmed) > 0 && trimmed[0] == '[' {
-		return decodeArray(trimmed, maxEvents, now, lend)
+	switch trimmed := bytes.TrimSpace(body); {
+	case format == FormatJSON && len(trimmed) > 0 && trimmed[0] == '[':
+		return decodeFast(trimmed, maxEvents, now, lend, fastDecodeArray, referenceDecodeArray)
+	case format == FormatNDJSON:
+		return decodeFast(body, maxEvents, now, lend, fastDecodeLines, referenceDecodeLines)
 	}
+	events, err := referenceDecodeItems(body, format, maxEvents, now)
+	return Batch{Events: events}, err
+}
+
+// referenceDecodeItems decodes a body that is one event object, or NDJSON,
+// with encoding/json, item by item.
+func referenceDecodeItems(body []byte, format Format, maxEvents int, now time.Time) ([]model.Event, error) {
 	items, err := split(body, format, maxEvents)
 	if err != nil {
-		return Batch{}, err
+		return nil, err
 	}
 	events := make([]model.Event, len(items))
 	for i, item := range items {
 		if err := decodeOne(item, &events[i], now); err != nil {
 			err.Index = i
-			return Batch{}, err
+			return nil, err
 		}
 	}
-	return Batch{Events: events}, nil
+	return events, nil
+}
+
+// referenceDecodeLines is the reference for NDJSON, fastDecodeLines's.
+func referenceDecodeLines(body []byte, maxEvents int, now time.Time) ([]model.Event, error) {
+	return referenceDecodeItems(body, FormatNDJSON, maxEvents, now)
 }
 
 func reject(index int, path, format string, args ...any) *model.InvalidError {
@@ -111,14 +126,8 @@ func split(body []byte, format Format, maxEvents int) ([]json.RawMessage, error)
 		// 4 KiB was refused as malformed JSON.)
 		var items []json.RawMessage
 		for line, rest := 0, body; len(rest) > 0; line++ {
-			text := rest
-			if end := bytes.IndexByte(rest, '\n'); end >= 0 {
-				text, rest = rest[:end], rest[end+1:]
-			} else {
-				rest = nil
-			}
-			text = bytes.TrimSpace(text)
-			if len(text) == 0 {
+			var text []byte
+			if text, rest = nextLine(rest); len(text) == 0 {
 				continue
 			}
 			if len(items) == maxEvents {
@@ -150,19 +159,32 @@ func split(body []byte, format Format, maxEvents int) ([]json.RawMessage, error)
 	}
 }
 
+// nextLine cuts the first line off an NDJSON body, without its line end
+// and surrounding spaces.
+func nextLine(body []byte) (line, rest []byte) {
+	line = body
+	if end := bytes.IndexByte(body, '\n'); end >= 0 {
+		line, rest = body[:end], body[end+1:]
+	}
+	return bytes.TrimSpace(line), rest
+}
+
 func syntaxError(b []byte) error {
 	var v any
 	return json.Unmarshal(b, &v)
 }
 
-// decodeArray decodes a JSON array of events in one pass: each element
-// straight into its wire form (the batch path, the hot one).
-func decodeArray(body []byte, maxEvents int, now time.Time, lend bool) (Batch, error) {
+// decodeFast decodes a batch in one pass, each event straight into its
+// wire form (the hot path), or, when fast says no, with the reference
+// decoder, which words every refusal.
+func decodeFast(body []byte, maxEvents int, now time.Time, lend bool,
+	fast func([]byte, int, time.Time, *batchMemory) ([]model.Event, bool),
+	reference func([]byte, int, time.Time) ([]model.Event, error)) (Batch, error) {
 	var mem *batchMemory
 	if lend {
 		mem = lendBatchMemory(len(body))
 	}
-	if events, ok := fastDecodeArray(body, maxEvents, now, mem); ok {
+	if events, ok := fast(body, maxEvents, now, mem); ok {
 		if mem != nil {
 			mem.events = events
 		}
@@ -171,7 +193,7 @@ func decodeArray(body []byte, maxEvents int, now time.Time, lend bool) (Batch, e
 	if mem != nil {
 		mem.release()
 	}
-	events, err := referenceDecodeArray(body, maxEvents, now)
+	events, err := reference(body, maxEvents, now)
 	return Batch{Events: events}, err
 }
 

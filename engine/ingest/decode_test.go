@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"reflect"
@@ -154,10 +155,10 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzFastDecodeAgrees holds the fast batch decoder to the encoding/json
-// reference: whatever it accepts, the reference accepts with the same
-// events (a refusal falls back to the reference, so refusals need not
-// agree).
+// FuzzFastDecodeAgrees holds the fast batch decoders (arrays, NDJSON) to
+// the encoding/json reference: whatever one accepts, the reference accepts
+// with the same events (a refusal falls back to the reference, so refusals
+// need not agree).
 func FuzzFastDecodeAgrees(f *testing.F) {
 	for _, seed := range []string{
 		`[{"session_id":"s","type":"click"}]`,
@@ -170,16 +171,29 @@ func FuzzFastDecodeAgrees(f *testing.F) {
 		`[{"session_id":"é","type":"click","url":"\xff"}]`,
 		`[{"session_id":"s","type":"click","properties":{"a":01}}]`,
 	} {
-		f.Add([]byte(seed))
+		f.Add([]byte(seed), false)
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
+	for _, seed := range []string{
+		"{\"session_id\":\"s\",\"type\":\"click\"}\n{\"session_id\":\"t\",\"type\":\"navigate\",\"url\":\"/a\"}\n",
+		"\r\n {\"session_id\":\"s\",\"type\":\"click\",\"properties\":{\"a\":[1]}} \r\n\n\t{\"session_id\":\"s\",\"type\":\"change\"}",
+		"{\"session_id\":\"s\",\"type\":\"click\"} {\"session_id\":\"t\",\"type\":\"click\"}\n",
+		"{\"session_id\":\"s\",\n\"type\":\"click\"}\n",
+		"\u00a0{\"session_id\":\"s\",\"type\":\"click\"}\u0085\n",
+	} {
+		f.Add([]byte(seed), true)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
+		fastDecode, referenceDecode := fastDecodeArray, referenceDecodeArray
+		if ndjson {
+			fastDecode, referenceDecode = fastDecodeLines, referenceDecodeLines
+		}
 		mem := lendBatchMemory(len(body))
 		defer mem.release()
-		fast, ok := fastDecodeArray(body, 100, now, mem)
+		fast, ok := fastDecode(body, 100, now, mem)
 		if !ok {
 			return
 		}
-		ref, err := referenceDecodeArray(body, 100, now)
+		ref, err := referenceDecode(body, 100, now)
 		if err != nil {
 			t.Fatalf("fast path accepted what the reference refuses (%v): %q", err, body)
 		}
@@ -203,6 +217,12 @@ func TestFastDecodeTakesTheCommonShape(t *testing.T) {
 	}
 	if string(fast[1].Properties) != `{"spaced":true}` {
 		t.Fatalf("properties with whitespace are compacted: %s", fast[1].Properties)
+	}
+	// The same events as NDJSON, CRLF and a blank line between.
+	lines := strings.Replace(strings.TrimSuffix(strings.TrimPrefix(body, "["), "]"), "}},{", "}}\r\n\n{", 1)
+	fastLines, ok := fastDecodeLines([]byte(lines), 100, now, nil)
+	if !ok || !reflect.DeepEqual(fastLines, fast) {
+		t.Fatalf("NDJSON of the common shape: ok=%v\n%+v\nwant\n%+v", ok, fastLines, fast)
 	}
 }
 
@@ -299,6 +319,39 @@ func TestBatchMemoryWaitsForEveryHolder(t *testing.T) {
 // BenchmarkFastDecode: one batch of 100 events shaped like the load
 // harness's (~300 bytes each), through the fast decoder into lent memory,
 // as the server decodes it.
+// BenchmarkDecodeBatch: a request's decoding as the HTTP handler runs it
+// (DecodeBatch, then the batch given back), for the harness's 100-event
+// batch as a JSON array and as NDJSON. ns/op is per request.
+func BenchmarkDecodeBatch(b *testing.B) {
+	lines := make([][]byte, 100)
+	for i := range lines {
+		lines[i] = fmt.Appendf(nil, `{"session_id":"bench-%d","type":"click","url":"https://shop.example/products/%d?ref=campaign-autumn&utm_source=newsletter",`+
+			`"properties":{"target_text":"Add to cart","price":19.99,"sku":"SKU-%d","position":3},"user":{"uid":"user-%d","email":"user%d@example.com"}}`,
+			i*7919, i%97, i, i*7919, i*7919)
+	}
+	bodies := []struct {
+		name   string
+		body   []byte
+		format Format
+	}{
+		{"array", append(append([]byte("["), bytes.Join(lines, []byte(","))...), ']'), FormatJSON},
+		{"ndjson", append(bytes.Join(lines, []byte("\n")), '\n'), FormatNDJSON},
+	}
+	for _, bb := range bodies {
+		b.Run(bb.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bb.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				batch, err := DecodeBatch(bb.body, bb.format, 1000, now)
+				if err != nil || len(batch.Events) != 100 {
+					b.Fatalf("%d events, %v", len(batch.Events), err)
+				}
+				batch.Release()
+			}
+		})
+	}
+}
+
 func BenchmarkFastDecode(b *testing.B) {
 	var body []byte
 	body = append(body, '[')

@@ -38,18 +38,12 @@ func fastDecodeArray(body []byte, maxEvents int, now time.Time, mem *batchMemory
 	events = newEvents(capacity)
 	for {
 		s.space()
-		if len(events) == maxEvents || !s.at('{') {
+		if len(events) == maxEvents {
 			return nil, false
 		}
-		var w wireEvent
-		if !s.event(&w) {
+		if events, ok = s.appendEvent(events, now, mem); !ok {
 			return nil, false
 		}
-		events = append(events, model.Event{})
-		if normalize(&w, &events[len(events)-1], now, mem) != nil {
-			return nil, false
-		}
-		own(&events[len(events)-1], mem)
 		s.space()
 		if s.consume(',') {
 			continue
@@ -60,6 +54,45 @@ func fastDecodeArray(body []byte, maxEvents int, now time.Time, mem *batchMemory
 		s.space()
 		return events, s.i == len(s.b)
 	}
+}
+
+// fastDecodeLines is fastDecodeArray for NDJSON: one event object per
+// line, cut as the reference cuts them (nextLine), blank lines skipped.
+// NDJSON went through encoding/json line by line: ten times the CPU of
+// the same events in an array.
+func fastDecodeLines(body []byte, maxEvents int, now time.Time, mem *batchMemory) (events []model.Event, ok bool) {
+	s := scanners.Get().(*scanner)
+	defer s.recycle()
+	events = newEvents(min(maxEvents, len(body)/256+1))
+	for rest := body; len(rest) > 0; {
+		var line []byte
+		if line, rest = nextLine(rest); len(line) == 0 {
+			continue
+		}
+		if len(events) == maxEvents {
+			return nil, false
+		}
+		s.b, s.i = line, 0
+		if events, ok = s.appendEvent(events, now, mem); !ok || s.i != len(s.b) {
+			return nil, false
+		}
+	}
+	return events, len(events) > 0
+}
+
+// appendEvent reads the event object at the cursor and appends it to
+// events, normalised and owning its bytes.
+func (s *scanner) appendEvent(events []model.Event, now time.Time, mem *batchMemory) ([]model.Event, bool) {
+	var w wireEvent
+	if !s.at('{') || !s.event(&w) {
+		return events, false
+	}
+	events = append(events, model.Event{})
+	if normalize(&w, &events[len(events)-1], now, mem) != nil {
+		return events, false
+	}
+	own(&events[len(events)-1], mem)
+	return events, true
 }
 
 // scanner walks JSON bytes strictly (RFC 8259); every method reports false
