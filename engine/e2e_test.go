@@ -1,9 +1,13 @@
 package engine_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -416,4 +420,91 @@ func TestIngestNDJSON(t *testing.T) {
 		})
 	}
 	waitFor(t, 5*time.Second, "the webhook of the custom event", func() bool { return recv.count() == 1 })
+}
+
+// TestIngestGzip: a body sent with Content-Encoding: gzip is decompressed
+// (arrays, NDJSON and /v2 alike); one that inflates past --max-body-bytes
+// gets 413 after reading no more than that, one that is not gzip 400, and
+// another encoding 415, each keeping nothing.
+func TestIngestGzip(t *testing.T) {
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxBodyBytes = 1 << 20 })
+	gz := func(b []byte) []byte {
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		zw.Write(b)
+		zw.Close()
+		return out.Bytes()
+	}
+	post := func(path, contentType, encoding string, body []byte) (int, apiError) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", srv.base+path, bytes.NewReader(body))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Content-Encoding", encoding)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var e apiError
+		jsonUnmarshal(raw, &e)
+		return resp.StatusCode, e
+	}
+	var ndjson, array bytes.Buffer
+	array.WriteString("[")
+	for i := range 1000 {
+		line := jsonOf(map[string]any{"session_id": fmt.Sprintf("gz-%d", i%10), "type": "click",
+			"properties": map[string]any{"target_text": strings.Repeat("Add to cart ", 5)}})
+		ndjson.WriteString(line + "\n")
+		if i > 0 {
+			array.WriteString(",")
+		}
+		array.WriteString(strings.Replace(line, `"gz-`, `"gza-`, 1))
+	}
+	array.WriteString("]")
+	fullstory := `{"requests":[{"name":"Signed Up","session":{"id":"gzfs-1"}},{"name":"Paid","session":{"id":"gzfs-1"}}]}`
+	for _, ok := range []struct{ path, contentType, encoding, body string }{
+		{"/v1/events", "application/x-ndjson", "gzip", ndjson.String()},
+		{"/v1/events", "application/json", "x-gzip", array.String()},
+		{"/v2/events/batch", "application/json", "GZIP", fullstory},
+	} {
+		if status, e := post(ok.path, ok.contentType, ok.encoding, gz([]byte(ok.body))); status != 202 {
+			t.Fatalf("%s, %s, Content-Encoding %s: %d %+v", ok.path, ok.contentType, ok.encoding, status, e)
+		}
+	}
+	for _, s := range []string{"gz-3", "gza-7", "gzfs-1"} {
+		var sess struct {
+			Events int `json:"events"`
+		}
+		want := map[string]int{"gz-3": 100, "gza-7": 100, "gzfs-1": 2}[s]
+		waitFor(t, 5*time.Second, "the decompressed events evaluated", func() bool {
+			srv.call("GET", "/v1/sessions/"+s, nil, &sess)
+			return sess.Events == want
+		})
+	}
+
+	bomb := gz(append([]byte(`[{"session_id":"bomb","type":"click"}`), bytes.Repeat([]byte(" "), 1<<20)...))
+	refused := []struct {
+		name, encoding string
+		body           []byte
+		status         int
+		code, mentions string
+	}{
+		{"inflates past the limit", "gzip", append(bomb[:0:0], bomb...), 413, "body_too_large", "decompresses to more than the limit of 1048576 bytes"},
+		{"not gzip", "gzip", []byte(`[{"session_id":"plain","type":"click"}]`), 400, "invalid_body", "not gzip data"},
+		{"cut short", "gzip", gz([]byte(`[{"session_id":"short","type":"click"}]`))[:20], 400, "invalid_body", "not gzip data"},
+		{"brotli", "br", []byte(`[{"session_id":"br","type":"click"}]`), 415, "unsupported_content_encoding", "Content-Encoding br"},
+	}
+	for _, r := range refused {
+		status, e := post("/v1/events", "application/json", r.encoding, r.body)
+		if status != r.status || e.Error.Code != r.code || !strings.Contains(e.Error.Message, r.mentions) {
+			t.Fatalf("%s: %d %+v, want %d %s mentioning %q", r.name, status, e, r.status, r.code, r.mentions)
+		}
+	}
+	t.Logf("the bomb: %d bytes, inflating past %d", len(bomb), 1<<20)
+	for _, s := range []string{"bomb", "plain", "short", "br"} {
+		if code := srv.call("GET", "/v1/sessions/"+s, nil, nil); code != 404 {
+			t.Fatalf("a refused body made session %s (%d)", s, code)
+		}
+	}
 }

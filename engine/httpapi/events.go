@@ -30,8 +30,13 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx) {
 			"Content-Type "+ct+" is not accepted: send application/json or application/x-ndjson")
 		return
 	}
-	batch, err := ingest.DecodeBatch(ctx.PostBody(), format, a.cfg.MaxEventsPerRequest, time.Now())
-	a.accept(ctx, batch, err)
+	body, done, ok := a.ingestBody(ctx)
+	if !ok {
+		return
+	}
+	defer done()
+	batch, err := ingest.DecodeBatch(body, format, a.cfg.MaxEventsPerRequest, time.Now())
+	a.accept(ctx, batch, len(body), err)
 }
 
 // postFullstoryEvents takes Fullstory server API "Create Event" bodies (one,
@@ -41,8 +46,13 @@ func (a *API) postFullstoryEvents(ctx *fasthttp.RequestCtx, batch bool) {
 	if !a.ingestPreflight(ctx) || !requireJSON(ctx) {
 		return
 	}
-	events, err := ingest.DecodeFullstory(ctx.PostBody(), batch, a.cfg.MaxEventsPerRequest, a.writer.SessionFinder(), time.Now())
-	a.accept(ctx, ingest.Batch{Events: events}, err)
+	body, done, ok := a.ingestBody(ctx)
+	if !ok {
+		return
+	}
+	defer done()
+	events, err := ingest.DecodeFullstory(body, batch, a.cfg.MaxEventsPerRequest, a.writer.SessionFinder(), time.Now())
+	a.accept(ctx, ingest.Batch{Events: events}, len(body), err)
 }
 
 // ingestPreflight is the common start of every ingest route: 503 until the
@@ -65,7 +75,8 @@ func (a *API) ingestPreflight(ctx *fasthttp.RequestCtx) bool {
 
 // accept is the common end of every ingest route: refuse an invalid body,
 // apply the key's rate, then make the events durable and queue them.
-func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, err error) {
+// bodyBytes is the size of the body they were decoded from.
+func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, bodyBytes int, err error) {
 	if err != nil {
 		a.metrics.RequestsRejected.WithLabelValues("invalid").Inc()
 		a.fail(ctx, err, "invalid_event")
@@ -79,7 +90,7 @@ func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, err error) {
 			fmt.Sprintf("this key may send %g events per second; retry in %s", a.cfg.IngestRate, wait.Round(time.Millisecond)))
 		return
 	}
-	res, err := a.writer.Accept(batch, len(ctx.PostBody()))
+	res, err := a.writer.Accept(batch, bodyBytes)
 	if err != nil {
 		a.metrics.RequestsRejected.WithLabelValues(rejectReason(err)).Inc()
 		a.fail(ctx, err, "invalid_event")
