@@ -82,12 +82,8 @@ func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, bodyBytes int
 		a.fail(ctx, err, "invalid_event")
 		return
 	}
-	if ok, wait := a.limiter.admit(a.caller(ctx), len(batch.Events), time.Now()); !ok {
+	if !a.admit(ctx, len(batch.Events)) {
 		batch.Release()
-		a.metrics.RequestsRejected.WithLabelValues("rate_limited").Inc()
-		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		writeError(ctx, fasthttp.StatusTooManyRequests, "rate_limited",
-			fmt.Sprintf("this key may send %g events per second; retry in %s", a.cfg.IngestRate, wait.Round(time.Millisecond)))
 		return
 	}
 	res, err := a.writer.Accept(batch, bodyBytes)
@@ -107,6 +103,22 @@ func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, bodyBytes int
 	ctx.SetContentType("application/json")
 	ctx.SetBody(append(body, '}'))
 	a.metrics.IngestSeconds.Observe(time.Since(ctx.Time()).Seconds())
+}
+
+// admit applies the caller's --ingest-rate to n events, answering 429
+// when it is spent; without a rate there is no caller to look up.
+func (a *API) admit(ctx *fasthttp.RequestCtx, n int) bool {
+	if a.limiter == nil {
+		return true
+	}
+	ok, wait := a.limiter.admit(a.caller(ctx), n, time.Now())
+	if !ok {
+		a.metrics.RequestsRejected.WithLabelValues("rate_limited").Inc()
+		ctx.Response.Header.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeError(ctx, fasthttp.StatusTooManyRequests, "rate_limited",
+			fmt.Sprintf("this key may send %g events per second; retry in %s", a.cfg.IngestRate, wait.Round(time.Millisecond)))
+	}
+	return ok
 }
 
 func rejectReason(err error) string {
