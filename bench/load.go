@@ -72,6 +72,9 @@ type LoadConfig struct {
 	// producer that retries safely sends: the server then looks each up
 	// among the ids it remembers and remembers it (CONTRACT §2's dedupe).
 	EventIDs bool
+	// NDJSON sends each batch as NDJSON (one event per line) instead of a
+	// JSON array.
+	NDJSON bool
 	// Rate, when positive, runs open loop at this many events per second
 	// (latency is measured from each batch's scheduled time, so a server
 	// that falls behind cannot hide it); zero runs closed loop (each
@@ -765,10 +768,14 @@ func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadC
 			}
 		}
 		b := batches.Get().(*batch)
-		b.body, b.signals = append(b.body[:0], '['), b.signals[:0]
+		open, separator, end := byte('['), byte(','), byte(']')
+		if cfg.NDJSON {
+			open, separator, end = '\n', '\n', '\n'
+		}
+		b.body, b.signals = append(b.body[:0], open), b.signals[:0]
 		for i := range cfg.BatchSize {
 			if i > 0 {
-				b.body = append(b.body, ',')
+				b.body = append(b.body, separator)
 			}
 			if measuredFrom < 0 && !time.Now().Before(w.measureFrom) {
 				measuredFrom = next
@@ -789,7 +796,7 @@ func produceLoad(ctx context.Context, base string, w *workload, p int, cfg LoadC
 				b.signals = append(b.signals, pair{stream: strconv.Itoa(sig), session: fmt.Sprintf("bench-%d", session)})
 			}
 		}
-		b.body = append(b.body, ']')
+		b.body = append(b.body, end)
 		b.sendAt = time.Now()
 		if interval > 0 {
 			b.sendAt = scheduled // open loop: latency counts from the schedule
@@ -836,6 +843,9 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 	req.SetRequestURI(url)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	req.Header.SetContentType("application/json")
+	if w.cfg.NDJSON {
+		req.Header.SetContentType("application/x-ndjson")
+	}
 	req.SetBodyRaw(b.body)
 	for {
 		if err := client.Do(req, resp); err != nil {

@@ -292,3 +292,22 @@ func TestEventIDsAreUniqueAndSent(t *testing.T) {
 		}
 	}
 }
+
+// TestNDJSONLoad: with NDJSON the producers' batches are NDJSON, which the
+// server takes whole (every expected webhook arrives, none twice) and the
+// report names.
+func TestNDJSONLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a real server for several seconds")
+	}
+	cfg := smallLoad(t)
+	cfg.NDJSON, cfg.Ceilings = true, false
+	r := runSmallLoad(t, cfg)
+	if r.AcceptedPerSec <= 0 || r.Lost != 0 || r.Duplicated != 0 || r.ExpectedWebhooks != cfg.Sessions/cfg.MatchEvery {
+		t.Fatalf("accepted %.0f events/s; webhooks: %d expected, %d lost, %d duplicated",
+			r.AcceptedPerSec, r.ExpectedWebhooks, r.Lost, r.Duplicated)
+	}
+	if !strings.Contains(r.String(), "NDJSON bodies") {
+		t.Fatalf("the report does not say the bodies were NDJSON:\n%s", r)
+	}
+}

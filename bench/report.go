@@ -148,6 +148,9 @@ func (r *LoadReport) String() string {
 	if r.Config.EventIDs {
 		extras = ", every event with a producer id"
 	}
+	if r.Config.NDJSON {
+		extras += ", NDJSON bodies"
+	}
 	if r.Config.StatefulStreams > 0 {
 		extras += fmt.Sprintf(", %d counting every click in session state", min(r.Config.StatefulStreams, r.Config.Streams))
 	}

@@ -58,6 +58,7 @@ func load() {
 	fs.IntVar(&cfg.FilterStreams, "filter-streams", cfg.FilterStreams, "streams that fire through an uploaded Wasm filter (needs wat2wasm)")
 	fs.IntVar(&cfg.MatchEvery, "match-every", cfg.MatchEvery, "one session in this many fires a stream")
 	fs.BoolVar(&cfg.EventIDs, "event-ids", cfg.EventIDs, "give every event a producer id, which the server deduplicates on")
+	fs.BoolVar(&cfg.NDJSON, "ndjson", cfg.NDJSON, "send batches as NDJSON (one event per line) instead of JSON arrays")
 	fs.IntVar(&cfg.StatefulStreams, "stateful-streams", cfg.StatefulStreams, "streams that also count every click in the session's state through a Wasm filter (needs wat2wasm)")
 	fs.Float64Var(&cfg.Rate, "rate", 0, "open loop at this many events/s (0: closed loop)")
 	fs.BoolVar(&cfg.HalfOfMaximum, "half-of-max", false, "find the maximum with a closed-loop run first, then run open loop at half of it")
