@@ -82,6 +82,9 @@ func decode(body []byte, format Format, maxEvents int, now time.Time, lend bool)
 		return decodeFast(trimmed, maxEvents, now, lend, fastDecodeArray, referenceDecodeArray)
 	case format == FormatNDJSON:
 		return decodeFast(body, maxEvents, now, lend, fastDecodeLines, referenceDecodeLines)
+	case len(trimmed) > 0 && trimmed[0] == '{':
+		// One event: a line of NDJSON, as far as the fast path goes.
+		return decodeFast(trimmed, 1, now, lend, fastDecodeLines, referenceDecodeObject)
 	}
 	events, err := referenceDecodeItems(body, format, maxEvents, now)
 	return Batch{Events: events}, err
@@ -107,6 +110,11 @@ func referenceDecodeItems(body []byte, format Format, maxEvents int, now time.Ti
 // referenceDecodeLines is the reference for NDJSON, fastDecodeLines's.
 func referenceDecodeLines(body []byte, maxEvents int, now time.Time) ([]model.Event, error) {
 	return referenceDecodeItems(body, FormatNDJSON, maxEvents, now)
+}
+
+// referenceDecodeObject is the reference for a body of one event object.
+func referenceDecodeObject(body []byte, maxEvents int, now time.Time) ([]model.Event, error) {
+	return referenceDecodeItems(body, FormatJSON, maxEvents, now)
 }
 
 func reject(index int, path, format string, args ...any) *model.InvalidError {

@@ -155,8 +155,8 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// FuzzFastDecodeAgrees holds the fast batch decoders (arrays, NDJSON) to
-// the encoding/json reference: whatever one accepts, the reference accepts
+// FuzzFastDecodeAgrees holds the fast batch decoders (arrays, NDJSON, one
+// object) to the encoding/json reference: whatever one accepts, the reference accepts
 // with the same events (a refusal falls back to the reference, so refusals
 // need not agree).
 func FuzzFastDecodeAgrees(f *testing.F) {
@@ -171,7 +171,10 @@ func FuzzFastDecodeAgrees(f *testing.F) {
 		`[{"session_id":"é","type":"click","url":"\xff"}]`,
 		`[{"session_id":"s","type":"click","properties":{"a":01}}]`,
 	} {
-		f.Add([]byte(seed), false)
+		f.Add([]byte(seed), uint8(0))
+		if strings.HasPrefix(seed, "[") && strings.HasSuffix(seed, "]") {
+			f.Add([]byte(seed[1:len(seed)-1]), uint8(2)) // one object, or two: refused
+		}
 	}
 	for _, seed := range []string{
 		"{\"session_id\":\"s\",\"type\":\"click\"}\n{\"session_id\":\"t\",\"type\":\"navigate\",\"url\":\"/a\"}\n",
@@ -180,20 +183,28 @@ func FuzzFastDecodeAgrees(f *testing.F) {
 		"{\"session_id\":\"s\",\n\"type\":\"click\"}\n",
 		"\u00a0{\"session_id\":\"s\",\"type\":\"click\"}\u0085\n",
 	} {
-		f.Add([]byte(seed), true)
+		f.Add([]byte(seed), uint8(1))
 	}
-	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
-		fastDecode, referenceDecode := fastDecodeArray, referenceDecodeArray
-		if ndjson {
+	// mode: 0 a JSON array, 1 NDJSON, 2 one event object (as decode
+	// takes each).
+	f.Fuzz(func(t *testing.T, body []byte, mode uint8) {
+		fastDecode, referenceDecode, maxEvents := fastDecodeArray, referenceDecodeArray, 100
+		switch mode % 3 {
+		case 1:
 			fastDecode, referenceDecode = fastDecodeLines, referenceDecodeLines
+		case 2:
+			if body = bytes.TrimSpace(body); len(body) == 0 || body[0] != '{' {
+				return
+			}
+			fastDecode, referenceDecode, maxEvents = fastDecodeLines, referenceDecodeObject, 1
 		}
 		mem := lendBatchMemory(len(body))
 		defer mem.release()
-		fast, ok := fastDecode(body, 100, now, mem)
+		fast, ok := fastDecode(body, maxEvents, now, mem)
 		if !ok {
 			return
 		}
-		ref, err := referenceDecode(body, 100, now)
+		ref, err := referenceDecode(body, maxEvents, now)
 		if err != nil {
 			t.Fatalf("fast path accepted what the reference refuses (%v): %q", err, body)
 		}
@@ -321,7 +332,8 @@ func TestBatchMemoryWaitsForEveryHolder(t *testing.T) {
 // as the server decodes it.
 // BenchmarkDecodeBatch: a request's decoding as the HTTP handler runs it
 // (DecodeBatch, then the batch given back), for the harness's 100-event
-// batch as a JSON array and as NDJSON. ns/op is per request.
+// batch as a JSON array and as NDJSON, and for one of its events alone.
+// ns/op is per request.
 func BenchmarkDecodeBatch(b *testing.B) {
 	lines := make([][]byte, 100)
 	for i := range lines {
@@ -336,6 +348,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	}{
 		{"array", append(append([]byte("["), bytes.Join(lines, []byte(","))...), ']'), FormatJSON},
 		{"ndjson", append(bytes.Join(lines, []byte("\n")), '\n'), FormatNDJSON},
+		{"one object", lines[0], FormatJSON},
 	}
 	for _, bb := range bodies {
 		b.Run(bb.name, func(b *testing.B) {
@@ -343,7 +356,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				batch, err := DecodeBatch(bb.body, bb.format, 1000, now)
-				if err != nil || len(batch.Events) != 100 {
+				if err != nil || len(batch.Events) != min(100, bytes.Count(bb.body, []byte("session_id"))) {
 					b.Fatalf("%d events, %v", len(batch.Events), err)
 				}
 				batch.Release()
