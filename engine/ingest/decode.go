@@ -77,6 +77,7 @@ func DecodeBatch(body []byte, format Format, maxEvents int, now time.Time) (Batc
 }
 
 func decode(body []byte, format Format, maxEvents int, now time.Time, lend bool) (Batch, error) {
+	body = withoutBOM(body)
 	switch trimmed := bytes.TrimSpace(body); {
 	case format == FormatJSON && len(trimmed) > 0 && trimmed[0] == '[':
 		return decodeFast(trimmed, maxEvents, now, lend, fastDecodeArray, referenceDecodeArray)
@@ -166,6 +167,13 @@ func split(body []byte, format Format, maxEvents int) ([]json.RawMessage, error)
 			"with Content-Type: application/x-ndjson")
 	}
 }
+
+// utf8BOM is the byte order mark some Windows producers put first.
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// withoutBOM drops a leading byte order mark, which RFC 8259 lets a parser
+// ignore (encoding/json does not): it is no reason to refuse a body.
+func withoutBOM(body []byte) []byte { return bytes.TrimPrefix(body, utf8BOM) }
 
 // nextLine cuts the first line off an NDJSON body, without its line end
 // and surrounding spaces.

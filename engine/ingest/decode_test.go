@@ -26,6 +26,9 @@ func TestDecodeForms(t *testing.T) {
 		{"array", ` [{"session_id":"s","type":"click"}, {"session_id":"t","type":"navigate"}] `, FormatJSON, 2},
 		{"ndjson", "{\"session_id\":\"s\",\"type\":\"click\"}\n\n{\"session_id\":\"s\",\"type\":\"change\"}\n", FormatNDJSON, 2},
 		{"ndjson without final newline", `{"session_id":"s","type":"click"}`, FormatNDJSON, 1},
+		{"array after a byte order mark", "\xef\xbb\xbf[{\"session_id\":\"s\",\"type\":\"click\"}]", FormatJSON, 1},
+		{"object after a byte order mark", "\xef\xbb\xbf{\"session_id\":\"s\",\"type\":\"click\"}", FormatJSON, 1},
+		{"ndjson after a byte order mark", "\xef\xbb\xbf{\"session_id\":\"s\",\"type\":\"click\"}\n{\"session_id\":\"s\",\"type\":\"click\"}", FormatNDJSON, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

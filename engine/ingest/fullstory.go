@@ -42,6 +42,7 @@ type SessionResolver func(uid string) string
 // {"requests": [...]}; otherwise one event. All or nothing: an invalid
 // request rejects the whole body with its index.
 func DecodeFullstory(body []byte, batch bool, maxEvents int, resolve SessionResolver, now time.Time) ([]model.Event, error) {
+	body = withoutBOM(body)
 	var items []json.RawMessage
 	if batch {
 		var wrapper struct {

@@ -28,6 +28,9 @@ func TestDecodeFullstory(t *testing.T) {
 	if err != nil || len(evs) != 2 || evs[0].SessionID != "live-of-u-1" || !evs[0].Timestamp.Equal(now) {
 		t.Fatalf("batch: %+v %v", evs, err)
 	}
+	if evs, err = DecodeFullstory([]byte("\xef\xbb\xbf"+body), false, 10, fixedSession, now); err != nil || len(evs) != 1 {
+		t.Fatalf("after a byte order mark: %+v %v", evs, err)
+	}
 	for _, tc := range []struct {
 		body  string
 		batch bool
