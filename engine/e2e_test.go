@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -506,5 +507,43 @@ func TestIngestGzip(t *testing.T) {
 		if code := srv.call("GET", "/v1/sessions/"+s, nil, nil); code != 404 {
 			t.Fatalf("a refused body made session %s (%d)", s, code)
 		}
+	}
+}
+
+// TestSessionIDsWithReservedCharacters: any session id an event may carry
+// can be looked up, escaped in the path as url.PathEscape does: slashes,
+// percent signs, '?', '#', spaces, non-ASCII. A slash used to split the
+// path (404, no such endpoint).
+func TestSessionIDsWithReservedCharacters(t *testing.T) {
+	srv := startServer(t, t.TempDir(), nil)
+	ids := []string{"web/42", "a/b/c", "%2F", "100%", "x y?z#w", "日本/セッション", "..", "."}
+	var events []map[string]any
+	for _, id := range ids {
+		events = append(events, map[string]any{"session_id": id, "type": "click"})
+	}
+	srv.sendEvents(events...)
+	for _, id := range ids {
+		var sess struct {
+			ID     string `json:"id"`
+			Events int    `json:"events"`
+		}
+		path := "/v1/sessions/" + url.PathEscape(id)
+		waitFor(t, 5*time.Second, "session "+id, func() bool {
+			return srv.call("GET", path, nil, &sess) == 200 && sess.Events == 1
+		})
+		if sess.ID != id {
+			t.Fatalf("GET %s: the session of %q", path, sess.ID)
+		}
+	}
+	// Go's client will not send a malformed escape: a raw request does.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "GET /v1/sessions/bad%%zzescape HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	answer, _ := io.ReadAll(conn)
+	if !bytes.HasPrefix(answer, []byte("HTTP/1.1 400")) || !bytes.Contains(answer, []byte("malformed %-escape")) {
+		t.Fatalf("a malformed escape: %s", answer)
 	}
 }

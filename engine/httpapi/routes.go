@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -111,7 +112,12 @@ var routeSegments = func() [][]string {
 // route dispatches a request: 404 for an unknown path, 405 (with Allow) for
 // a known path and another method, then authentication, then the handler.
 func (a *API) route(ctx *fasthttp.RequestCtx) {
-	path := strings.Split(strings.Trim(string(ctx.Path()), "/"), "/")
+	path, ok := pathSegments(ctx.Request.URI().PathOriginal())
+	if !ok {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request",
+			"the path "+string(ctx.Request.URI().PathOriginal())+" has a malformed %-escape")
+		return
+	}
 	method := string(ctx.Method())
 	var allowed []string
 	var params [4]string
@@ -142,6 +148,25 @@ func (a *API) route(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	notFound(ctx)
+}
+
+// pathSegments splits a request's path as sent, then unescapes each
+// segment: an id with a slash in it (session_id "web/42", escaped as
+// web%2F42) stays one segment. Splitting the unescaped path made such a
+// session unreachable (404, no such endpoint).
+func pathSegments(raw []byte) ([]string, bool) {
+	segments := strings.Split(strings.Trim(string(raw), "/"), "/")
+	for i, seg := range segments {
+		if strings.IndexByte(seg, '%') < 0 {
+			continue
+		}
+		unescaped, err := url.PathUnescape(seg)
+		if err != nil {
+			return nil, false
+		}
+		segments[i] = unescaped
+	}
+	return segments, true
 }
 
 func (a *API) healthz(ctx *fasthttp.RequestCtx, _ []string) {
