@@ -233,3 +233,28 @@ func TestSegmentWithAFilterTrigger(t *testing.T) {
 		t.Fatalf("replacing a filter a segment uses: %d, want 200", code)
 	}
 }
+
+// TestNoteSessionURLReachesTheSession: a note.created's sessionUrl leads
+// to the session, whatever its id holds (a slash, a space, '%').
+func TestNoteSessionURLReachesTheSession(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	if status := srv.call("POST", "/v1/system-webhooks", map[string]any{"url": recv.URL, "secret": testSecret,
+		"event_types": []string{"note.created"}}, nil); status != 201 {
+		t.Fatalf("create system webhook: %d", status)
+	}
+	const id = "web/42 50%"
+	srv.sendEvents(map[string]any{"session_id": id, "type": "click"})
+	if status := srv.call("POST", "/v1/notes", map[string]any{"session_id": id, "author": "bob", "text": "look"}, nil); status != 201 {
+		t.Fatalf("create note: %d", status)
+	}
+	waitFor(t, 5*time.Second, "note.created", func() bool { return recv.count() == 1 })
+	sessionURL := byEventName(t, recv.received())["note.created"][0]["sessionUrl"].(string)
+	var sess struct{ ID string }
+	waitFor(t, 5*time.Second, "the session at "+sessionURL, func() bool {
+		return srv.call("GET", strings.TrimPrefix(sessionURL, srv.base), nil, &sess) == 200
+	})
+	if sess.ID != id {
+		t.Fatalf("%s leads to session %q, want %q", sessionURL, sess.ID, id)
+	}
+}

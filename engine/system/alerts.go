@@ -2,6 +2,7 @@ package system
 
 import (
 	"context"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -217,7 +218,7 @@ func (s *Service) CreateNote(d *NoteDefinition) (*model.Note, error) {
 	}
 	err := s.Emit(model.EventNoteCreated, map[string]any{
 		"id": n.ID, "created": n.Created.Format(time.RFC3339), "author": n.Author, "text": n.Text,
-		"sessionUrl": s.URLOf("/v1/sessions/" + n.SessionID), "notedTime": n.NotedTime.Format(time.RFC3339),
+		"sessionUrl": s.URLOf("/v1/sessions/" + url.PathEscape(n.SessionID)), "notedTime": n.NotedTime.Format(time.RFC3339),
 	})
 	return n, err
 }
