@@ -229,11 +229,21 @@ func (f DeliveryFilter) match(d *model.Delivery) bool {
 	return (f.StreamID == "" || d.StreamID == f.StreamID) && (f.Status == "" || d.Status == f.Status)
 }
 
+// listScanBudget bounds the deliveries one page looks at. A filter few
+// match (failed among millions that succeeded, over a month's retention)
+// read the whole history for one page: minutes for one request. A page
+// that spends it returns what it found, perhaps nothing, with a cursor to
+// go on from. A variable for tests.
+var listScanBudget = 50_000
+
 // ListDeliveries returns up to limit deliveries, newest first, after the
-// opaque cursor from a previous page. The next cursor is empty at the end.
+// opaque cursor from a previous page. The next cursor is empty at the end;
+// a page may hold fewer than limit (none, even) before the end, when it
+// has looked at listScanBudget deliveries.
 func (s *Store) ListDeliveries(f DeliveryFilter, limit int, cursor []byte) ([]*model.Delivery, []byte, error) {
 	out := []*model.Delivery{}
 	var next, lastRest []byte
+	examined := 0
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixMsgTime, Reverse: true})
 		defer it.Close()
@@ -255,18 +265,37 @@ func (s *Store) ListDeliveries(f DeliveryFilter, limit int, cursor []byte) ([]*m
 				next = lastRest
 				break
 			}
+			if examined == listScanBudget {
+				next = lastRest
+				break
+			}
+			examined++
+			lastRest = append(lastRest[:0:0], rest...)
 			id := string(rest[8:])
 			item, err := txn.Get(key(prefixMsg, id))
 			if err != nil {
 				continue // expired
 			}
-			d := new(model.Delivery)
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, d) }); err != nil {
+			var d *model.Delivery
+			if err := item.Value(func(v []byte) error {
+				// What the filter reads first, without the payload.
+				var head struct {
+					StreamID string `json:"stream_id"`
+					Status   string `json:"status"`
+				}
+				if err := json.Unmarshal(v, &head); err != nil {
+					return err
+				}
+				if !f.match(&model.Delivery{StreamID: head.StreamID, Status: head.Status}) {
+					return nil
+				}
+				d = new(model.Delivery)
+				return json.Unmarshal(v, d)
+			}); err != nil {
 				return err
 			}
-			if f.match(d) {
+			if d != nil {
 				out = append(out, d)
-				lastRest = append([]byte(nil), rest...)
 			}
 		}
 		return nil

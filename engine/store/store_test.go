@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -156,4 +157,48 @@ func ids(ds []*model.Delivery) []string {
 		out = append(out, d.ID)
 	}
 	return out
+}
+
+// TestDeliveryListingScansABoundedStretch: a page looks at no more than
+// listScanBudget deliveries; one whose filter matched none of them comes
+// back empty, with a cursor, and following the cursors lists exactly the
+// matching deliveries, newest first.
+func TestDeliveryListingScansABoundedStretch(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	defer func(budget int) { listScanBudget = budget }(listScanBudget)
+	listScanBudget = 3
+	base := time.Now().Add(-time.Minute)
+	for i := range 10 {
+		d := delivery(fmt.Sprintf("m%d", i), base.Add(time.Duration(i)*time.Second))
+		if i == 1 || i == 9 {
+			d.Status = model.StatusFailed
+		}
+		if err := s.AddDelivery(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	var cursor []byte
+	pages, empty := 0, 0
+	for {
+		page, next, err := s.ListDeliveries(DeliveryFilter{Status: model.StatusFailed}, 10, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if len(page) == 0 && next != nil {
+			empty++
+		}
+		got = append(got, ids(page)...)
+		if next == nil {
+			break
+		}
+		cursor = next
+	}
+	if !slices.Equal(got, []string{"m9", "m1"}) {
+		t.Fatalf("failed deliveries over %d pages: %v, want [m9 m1]", pages, got)
+	}
+	if pages != 4 || empty != 1 {
+		t.Fatalf("%d pages, %d of them empty with a cursor; want 4 of at most 3 deliveries looked at, one empty", pages, empty)
+	}
 }
