@@ -30,17 +30,25 @@ import (
 // to an eighth of its budget, so memory follows the ids remembered; a
 // generation goes once every key in it has expired in Badger (keys fill
 // generations in the order they are accepted, so the oldest go first).
-// When the ids of one retention do not fit in the budget, it frees its
-// filters and lookups go to Badger, as before it, until the next start.
+// When the ids of one retention do not fit in the budget, it drops its
+// filters and starts again: lookups go to Badger, as before it, until the
+// last id it dropped has expired (one retention at most), and it answers
+// again from then on. (It used to stay off until the next start, and a
+// start rebuilt it from Badger, over budget again: one burst of ids, a
+// backfill say, turned it off for good.)
 type idFilter struct {
 	seed maphash.Seed
 
 	mu       sync.RWMutex
 	filters  []generation
-	complete bool // holds every key in Badger
-	full     bool // over budget: never complete again until restart
-	bytes    int
-	budget   int
+	complete bool // has read every key Badger held at open
+	// blindUntil (Unix seconds) is when the last key it dropped over
+	// budget expires: until then it cannot answer for Badger.
+	blindUntil int64
+	bytes      int
+	budget     int
+	// now is the clock blindUntil is read against (tests move it).
+	now func() int64
 
 	stopBuild context.CancelFunc
 	built     chan struct{}
@@ -61,7 +69,8 @@ type generation struct {
 }
 
 func newIDFilter(budget int) *idFilter {
-	return &idFilter{seed: maphash.MakeSeed(), budget: budget, built: make(chan struct{})}
+	return &idFilter{seed: maphash.MakeSeed(), budget: budget, built: make(chan struct{}),
+		now: func() int64 { return time.Now().Unix() }}
 }
 
 // startIDFilter returns a filter that reads the dedupe keys db holds in
@@ -104,7 +113,7 @@ func (f *idFilter) build(ctx context.Context, db *badger.DB) {
 	}
 	f.add(keys, expires)
 	f.mu.Lock()
-	f.complete = !f.full
+	f.complete = true
 	f.mu.Unlock()
 }
 
@@ -130,9 +139,6 @@ func (f *idFilter) add(keys [][]byte, expires int64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, k := range keys {
-		if f.full {
-			return
-		}
 		last := len(f.filters) - 1
 		if last < 0 || f.filters[last].keys >= f.filters[last].capacity {
 			if !f.grow() {
@@ -147,9 +153,11 @@ func (f *idFilter) add(keys [][]byte, expires int64) {
 }
 
 // grow drops the generations whose keys have all expired and starts a
-// new one, or, over budget, gives up (false).
+// new one. Over budget it drops every generation first, blind until their
+// keys have expired; with a budget too small for one generation it keeps
+// none, blind for good (false).
 func (f *idFilter) grow() bool {
-	now := time.Now().Unix()
+	now := f.now()
 	f.filters = slices.DeleteFunc(f.filters, func(g generation) bool {
 		if g.expires < now {
 			f.bytes -= g.bytes()
@@ -162,9 +170,14 @@ func (f *idFilter) grow() bool {
 		capacity = min(2*f.filters[n-1].capacity, max(firstFilterKeys, f.budget/8*8/bloomBitsPerKey))
 	}
 	if f.bytes+capacity*bloomBitsPerKey/8 > f.budget {
-		f.full, f.complete = true, false
-		f.filters, f.bytes = nil, 0
-		return false
+		for _, g := range f.filters {
+			f.blindUntil = max(f.blindUntil, g.expires)
+		}
+		f.filters, f.bytes, capacity = nil, 0, firstFilterKeys
+		if capacity*bloomBitsPerKey/8 > f.budget {
+			f.blindUntil = math.MaxInt64
+			return false
+		}
 	}
 	f.filters = append(f.filters, generation{blockedBloom: newBlockedBloom(capacity)})
 	f.bytes += capacity * bloomBitsPerKey / 8
@@ -176,7 +189,7 @@ func (f *idFilter) certainlyAbsent(k []byte) bool {
 	h := maphash.Bytes(f.seed, k)
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	if !f.complete {
+	if !f.complete || (f.blindUntil != 0 && f.now() <= f.blindUntil) {
 		return false
 	}
 	for i := range f.filters {

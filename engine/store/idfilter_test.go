@@ -79,22 +79,43 @@ func TestIDFilterCoversTheIDsRemembered(t *testing.T) {
 	}
 }
 
-// TestIDFilterOverBudgetSendsLookupsToBadger: a filter that would outgrow
-// its budget stops answering for Badger, and the lookups are made there.
-func TestIDFilterOverBudgetSendsLookupsToBadger(t *testing.T) {
+// TestIDFilterOverBudgetIsBlindUntilItsIDsExpire: a filter over its
+// budget drops what it holds and sends lookups to Badger until the last id
+// it dropped has expired, then answers again, ids added since included;
+// one whose budget holds no filter at all never answers.
+func TestIDFilterOverBudgetIsBlindUntilItsIDsExpire(t *testing.T) {
+	clock := time.Now().Unix()
 	f := newIDFilter(firstFilterKeys * bloomBitsPerKey / 8) // room for one filter
+	f.now = func() int64 { return clock }
 	f.complete = true
 	keys := make([][]byte, firstFilterKeys+1)
 	for i := range keys {
 		keys[i] = key(prefixEvID, "s", strconv.Itoa(i))
 	}
-	f.add(keys[:1], 0)
+	expires := clock + 3600
+	f.add(keys[:1], expires)
 	if !f.certainlyAbsent([]byte("evid/never")) {
 		t.Fatal("a filter within its budget sends an unseen id to Badger")
 	}
-	f.add(keys, 0)
-	if f.certainlyAbsent([]byte("evid/never")) || !f.full {
+	f.add(keys, expires) // one more than it holds
+	if f.certainlyAbsent([]byte("evid/never")) || f.certainlyAbsent(keys[0]) {
 		t.Fatal("a filter over its budget still answers for Badger")
+	}
+	later := key(prefixEvID, "s", "later")
+	f.add([][]byte{later}, clock+2*3600)
+	clock = expires + 61 // the dropped ids have expired (with Badger's clock's slack)
+	if !f.certainlyAbsent([]byte("evid/never")) {
+		t.Fatal("the filter stays blind after the ids it dropped expired")
+	}
+	if f.certainlyAbsent(later) || f.certainlyAbsent(keys[len(keys)-1]) {
+		t.Fatal("an id added after the filter went over its budget is not in it")
+	}
+
+	tiny := newIDFilter(firstFilterKeys*bloomBitsPerKey/8 - 1)
+	tiny.complete = true
+	tiny.add(keys[:1], expires)
+	if tiny.certainlyAbsent([]byte("evid/never")) {
+		t.Fatal("a filter with no room for one generation answers for Badger")
 	}
 }
 
