@@ -503,8 +503,9 @@ type trusting struct{ *recorder }
 func (trusting) Timeout(time.Time) bool { return true }
 
 // TestWorkerKeepsAQueueBufferInUse: a backlog that stays keeps its big
-// queue buffer from turn to turn; a big buffer a turn barely used is let
-// go (the worker runs here without its goroutine, turn by turn).
+// queue buffer from turn to turn; a big buffer is let go once the backlog
+// is over, or when a turn barely used it (the worker runs here without its
+// goroutine, turn by turn).
 func TestWorkerKeepsAQueueBufferInUse(t *testing.T) {
 	r := &Registry[string, int]{spawn: func(string) Behaviour[int] { return &tally{} },
 		supervisor: ResumeAlways, sweep: time.Second, seed: maphash.MakeSeed()}
@@ -526,18 +527,31 @@ func TestWorkerKeepsAQueueBufferInUse(t *testing.T) {
 
 	const backlog = 100_000
 	queue(backlog)
-	w.handle(w.take())
+	first := w.take()
+	queue(backlog) // the backlog goes on while the first turn runs
+	w.handle(first)
 	if cap(w.spare) < backlog {
-		t.Fatalf("a buffer that held %d messages was let go (spare capacity %d)", backlog, cap(w.spare))
+		t.Fatalf("a buffer that held %d messages, with as many waiting, was let go (spare capacity %d)", backlog, cap(w.spare))
 	}
-	queue(10) // into a new small buffer; the big one becomes the queue
-	w.handle(w.take())
-	queue(10) // into the big buffer, barely used
-	w.handle(w.take())
+	w.handle(w.take()) // the second; nothing waits after it
+	if cap(w.spare) >= backlog || cap(p.queue) >= backlog {
+		t.Fatalf("buffers of %d and %d messages were kept after the backlog was over", cap(w.spare), cap(p.queue))
+	}
+
+	queue(backlog)
+	first = w.take()
+	queue(backlog)
+	w.handle(first) // kept, as above
+	second := w.take()
+	queue(10) // into the buffer the first turn kept, which this take handed to the senders
+	w.handle(second)
+	barely := w.take() // 10 messages in a buffer of a backlog's size
+	queue(backlog)     // and a backlog waiting again
+	w.handle(barely)
 	if cap(w.spare) >= backlog {
 		t.Fatalf("a %d-message buffer a 10-message turn used was kept", cap(w.spare))
 	}
-	if got := p.handled.Load(); got != backlog+20 {
-		t.Fatalf("handled %d messages, want %d", got, backlog+20)
+	if got := p.handled.Load(); got != 4*backlog+10 {
+		t.Fatalf("handled %d messages, want %d", got, 4*backlog+10)
 	}
 }

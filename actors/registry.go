@@ -359,19 +359,30 @@ func (w *worker[K, M]) handle(q []envelope[K, M]) {
 	clear(touched)
 	clear(q)
 	w.batch, w.owners, w.touched = batch[:0], owners[:0], touched[:0]
-	if keepQueueBuffer(len(q), cap(q)) {
+	switch {
+	case keepQueueBuffer(len(q), cap(q), w.p.queued.Load()-w.p.handled.Load()):
 		w.spare = q[:0]
+	case cap(q) > 1<<14:
+		// A backlog is over: the buffer handed to the senders at the last
+		// take, as big, goes too if they have not used it since.
+		w.p.mu.Lock()
+		if len(w.p.queue) == 0 && cap(w.p.queue) > 1<<14 {
+			w.p.queue = nil
+		}
+		w.p.mu.Unlock()
 	}
 }
 
 // keepQueueBuffer reports whether a queue buffer that just held n messages
-// goes back to the senders: small ones always; a big one while it is in
-// use, so that a backlog that stays (evaluation behind ingest, up to the
-// in-flight bound) does not regrow its queue from nothing on every turn
-// (3.7 % of the CPU, and the collector's, with two filters keeping state
-// on every click); a big one a turn barely used is let go.
-func keepQueueBuffer(n, capacity int) bool {
-	return capacity <= 1<<14 || n >= capacity/4
+// goes back to the senders, with waiting more queued meanwhile: small ones
+// always; a big one while a backlog uses it, so that a backlog that stays
+// (evaluation behind ingest, up to the in-flight bound) does not regrow its
+// queue from nothing on every turn (3.7 % of the CPU, and the collector's,
+// with two filters keeping state on every click). A big one is let go once
+// the backlog is over, or when a turn barely used it: idle sessions keep no
+// buffer sized for the last burst.
+func keepQueueBuffer(n, capacity int, waiting int64) bool {
+	return capacity <= 1<<14 || (n >= capacity/4 && waiting >= int64(capacity/4))
 }
 
 // touch reads the table where q's actors are found, slots first, then
