@@ -161,10 +161,14 @@ func (s *Store) putDelivery(txn *badger.Txn, d *model.Delivery, encoded []byte) 
 		}
 		return txn.Set(pk, []byte(d.URL))
 	}
-	for _, e := range []*badger.Entry{
+	entries := []*badger.Entry{
 		badger.NewEntry(key(prefixMsg, d.ID), encoded),
 		badger.NewEntry(msgTimeKey(d.CreatedAt, d.ID), nil),
-	} {
+	}
+	if d.Status == model.StatusFailed {
+		entries = append(entries, badger.NewEntry(msgFailedKey(d.CreatedAt, d.ID), nil))
+	}
+	for _, e := range entries {
 		if err := txn.SetEntry(e.WithTTL(s.deliveryRetention)); err != nil {
 			return err
 		}
@@ -244,16 +248,22 @@ func (s *Store) ListDeliveries(f DeliveryFilter, limit int, cursor []byte) ([]*m
 	out := []*model.Delivery{}
 	var next, lastRest []byte
 	examined := 0
+	// The failed ones from their own index once it is built; its keys
+	// end as the time index's do, so a cursor serves either.
+	index := prefixMsgTime
+	if f.Status == model.StatusFailed && s.failed.ready.Load() {
+		index = prefixMsgFailed
+	}
 	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefixMsgTime, Reverse: true})
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: index, Reverse: true})
 		defer it.Close()
-		start := append(append([]byte(nil), prefixMsgTime...), 0xff)
+		start := append(append([]byte(nil), index...), 0xff)
 		if len(cursor) > 0 {
-			start = append(append([]byte(nil), prefixMsgTime...), cursor...)
+			start = append(append([]byte(nil), index...), cursor...)
 		}
 		for it.Seek(start); it.Valid(); it.Next() {
 			k := it.Item().Key()
-			rest := k[len(prefixMsgTime):]
+			rest := k[len(index):]
 			if len(cursor) > 0 && string(rest) == string(cursor) {
 				continue
 			}

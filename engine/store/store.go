@@ -54,6 +54,8 @@ type Store struct {
 	// idWriter writes the ids there after their requests are answered.
 	ids      *idFilter
 	idWriter *idWriter
+	// failed says whether the failed deliveries' index can be read yet.
+	failed *failedIndex
 	// legacyMaxSeq is the last event log record kept in Badger by versions
 	// before the file log (0: none); they are replayed and trimmed there.
 	legacyMaxSeq uint64
@@ -113,6 +115,10 @@ func Open(opts Options) (*Store, error) {
 	if opts.EventLogSegmentBytes > 0 {
 		s.log.segmentBytes = opts.EventLogSegmentBytes
 	}
+	if s.failed, err = startFailedIndex(db); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: failed deliveries' index: %w", err)
+	}
 	s.ids = startIDFilter(db)
 	s.idWriter = startIDWriter(s, opts.Logger, opened)
 	return s, nil
@@ -148,6 +154,9 @@ func (s *Store) Close() error {
 	if s.ids != nil {
 		s.ids.stop()
 	}
+	if s.failed != nil {
+		s.failed.close()
+	}
 	err := s.seq.Release()
 	return errors.Join(logErr, err, s.db.Close())
 }
@@ -172,13 +181,14 @@ func (s *Store) CollectGarbage() {
 func (s *Store) Size() (lsm, vlog int64) { return s.db.Size() }
 
 var (
-	prefixStream  = []byte("stream/")
-	prefixEvLog   = []byte("evlog/")
-	prefixEvID    = []byte("evid/")
-	prefixSession = []byte("session/")
-	prefixMsg     = []byte("msg/")
-	prefixMsgTime = []byte("msgtime/")
-	prefixPending = []byte("pending/")
+	prefixStream    = []byte("stream/")
+	prefixEvLog     = []byte("evlog/")
+	prefixEvID      = []byte("evid/")
+	prefixSession   = []byte("session/")
+	prefixMsg       = []byte("msg/")
+	prefixMsgTime   = []byte("msgtime/")
+	prefixMsgFailed = []byte("msgfailed/")
+	prefixPending   = []byte("pending/")
 )
 
 func key(prefix []byte, parts ...string) []byte {
