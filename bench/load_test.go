@@ -195,7 +195,12 @@ func TestClosedLoopSpreadsItsSignals(t *testing.T) {
 	for _, tenth := range r.LatencyByTenth {
 		counts = append(counts, tenth.Count)
 	}
-	if len(counts) != 10 || slices.Max(counts[5:]) == 0 || slices.Max(counts) > r.ExpectedWebhooks/2 {
+	// Spread past the first 40 % of the window: the rounds are foreseen
+	// from the warm-up's rate with a quarter to spare, and a warm-up that
+	// other work on the machine slowed by a third (CI runs test packages
+	// side by side) ended the signals at the window's half once:
+	// [10 10 10 10 10 0 0 0 0 0].
+	if len(counts) != 10 || slices.Max(counts[4:]) == 0 || slices.Max(counts) > r.ExpectedWebhooks/2 {
 		t.Fatalf("webhooks by tenth of the run %v: want them spread over it", counts)
 	}
 }
