@@ -392,10 +392,11 @@ func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 		a.eval.state.stream = cs.Stream.ID
 		matched, err := a.eval.match(cs.Predicate, &a.eval.state)
 		if err != nil {
-			cs.Faults.Record(err, time.Now().UTC())
 			a.deps.Metrics.FilterFaults.WithLabelValues(cs.Stream.ID).Inc()
-			a.deps.Logger.Warn("stream predicate failed; counted as no match",
-				"stream_id", cs.Stream.ID, "session_id", a.id, "err", err)
+			if logIt, unlogged := cs.Faults.Record(err, time.Now().UTC()); logIt {
+				a.deps.Logger.Warn("stream predicate failed; counted as no match",
+					"stream_id", cs.Stream.ID, "session_id", a.id, "err", err, "faults_not_logged_since_the_last", unlogged)
+			}
 		}
 		if matched {
 			a.fire(cs, e)
@@ -408,9 +409,10 @@ func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 		a.eval.state.stream = "segment:" + seg.Segment.ID
 		matched, err := a.eval.match(seg.Predicate, &a.eval.state)
 		if err != nil {
-			seg.Faults.Record(err, time.Now().UTC())
-			a.deps.Logger.Warn("segment predicate failed; counted as no match",
-				"segment_id", seg.Segment.ID, "session_id", a.id, "err", err)
+			if logIt, unlogged := seg.Faults.Record(err, time.Now().UTC()); logIt {
+				a.deps.Logger.Warn("segment predicate failed; counted as no match",
+					"segment_id", seg.Segment.ID, "session_id", a.id, "err", err, "faults_not_logged_since_the_last", unlogged)
+			}
 		}
 		if matched {
 			if a.session.Segments == nil {

@@ -99,14 +99,31 @@ type Faults struct {
 	mu        sync.Mutex
 	lastError string
 	lastAt    time.Time
+	// loggedAt is when a fault was last logged; unlogged counts those
+	// since that were not.
+	loggedAt time.Time
+	unlogged int64
 }
 
-// Record notes one failure.
-func (f *Faults) Record(err error, at time.Time) {
+// FaultLogEvery is how often a stream's faults are logged at most: the
+// first, then one line per interval saying how many went unlogged. A
+// filter that traps on every event logged a line per event: 19 MB of log
+// for 100,000 events.
+const FaultLogEvery = 10 * time.Second
+
+// Record notes one failure, and reports whether to log it and how many
+// faults before it were not.
+func (f *Faults) Record(err error, at time.Time) (logIt bool, unlogged int64) {
 	f.count.Add(1)
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.lastError, f.lastAt = err.Error(), at
-	f.mu.Unlock()
+	if !f.loggedAt.IsZero() && at.Sub(f.loggedAt) < FaultLogEvery {
+		f.unlogged++
+		return false, 0
+	}
+	unlogged, f.unlogged, f.loggedAt = f.unlogged, 0, at
+	return true, unlogged
 }
 
 // FaultsView is the JSON form of Faults.

@@ -2,8 +2,11 @@ package streams
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/hookwire/hookwire/engine/model"
 	"github.com/hookwire/hookwire/engine/netguard"
@@ -106,5 +109,29 @@ func TestCandidatesIndexStreams(t *testing.T) {
 	}
 	if got := cat.Snapshot().SegmentsFor("click"); len(got) != 0 {
 		t.Fatalf("SegmentsFor(click) after DeleteSegment = %v", got)
+	}
+}
+
+// TestFaultsAreLoggedAtIntervals: every fault is counted and kept as the
+// last, but only the first is logged, then one per FaultLogEvery saying
+// how many were not.
+func TestFaultsAreLoggedAtIntervals(t *testing.T) {
+	var f Faults
+	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	type verdict struct {
+		logIt    bool
+		unlogged int64
+	}
+	var got []verdict
+	for _, after := range []time.Duration{0, time.Second, 2 * time.Second, FaultLogEvery, FaultLogEvery + time.Second, 2*FaultLogEvery + time.Second} {
+		logIt, unlogged := f.Record(errors.New("trap"), at.Add(after))
+		got = append(got, verdict{logIt, unlogged})
+	}
+	want := []verdict{{true, 0}, {false, 0}, {false, 0}, {true, 2}, {false, 0}, {true, 1}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("verdicts %v, want %v", got, want)
+	}
+	if v := f.View(); v.Count != 6 || v.LastError != "trap" || !v.LastAt.Equal(at.Add(2*FaultLogEvery+time.Second)) {
+		t.Fatalf("faults %+v: every one counted, the last kept", v)
 	}
 }
