@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"sync/atomic"
+	"time"
 )
 
 // Pool lends instances of one module, initialised with one config, to
@@ -14,6 +15,8 @@ type Pool struct {
 	config []byte
 	idle   chan *Instance
 	closed atomic.Bool
+	// quarantine stops calling a filter whose calls keep failing.
+	quarantine quarantine
 }
 
 // NewPool returns a pool that keeps at most maxIdle instances around, each
@@ -28,20 +31,26 @@ func NewPool(module *Module, config []byte, maxIdle int) *Pool {
 // Match runs input through an instance of the pool's module; state is what
 // the guest's state imports reach during the call.
 func (p *Pool) Match(ctx context.Context, input []byte, state CallState) (int32, error) {
+	if err := p.quarantine.admit(time.Now); err != nil {
+		return 0, err
+	}
 	var inst *Instance
 	select {
 	case inst = <-p.idle:
 	default:
 		var err error
 		if inst, err = p.module.Instantiate(ctx, p.config); err != nil {
+			p.quarantine.failed(time.Now())
 			return 0, err
 		}
 	}
 	verdict, err := inst.Match(input, state)
 	if err != nil {
 		inst.Close(context.WithoutCancel(ctx))
+		p.quarantine.failed(time.Now())
 		return 0, err
 	}
+	p.quarantine.succeeded()
 	if p.closed.Load() || inst.dead {
 		inst.Close(ctx)
 		return verdict, nil

@@ -300,3 +300,35 @@ func TestBudgetIsTimeOnTheCPU(t *testing.T) {
 		t.Fatalf("a spinning call ran %s, past the wall-clock cap", took)
 	}
 }
+
+// TestPoolQuarantinesAFilterThatKeepsFailing: after 100 failed calls in a
+// row a pool stops calling its filter (a call fails at once, even one the
+// filter would have matched); after the cooldown one call goes through,
+// and its success ends the quarantine.
+func TestPoolQuarantinesAFilterThatKeepsFailing(t *testing.T) {
+	ctx := context.Background()
+	rt := newRuntime(t, wasm.Config{})
+	mod, err := rt.Compile(ctx, guest(twoToOne, firstByteIsX()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := wasm.NewPool(mod, nil, 2)
+	defer pool.Close(ctx)
+	for i := range 100 {
+		if _, err := pool.Match(ctx, []byte("!boom"), nil); err == nil || errors.Is(err, wasm.ErrQuarantined) {
+			t.Fatalf("call %d: %v, want the filter's trap", i+1, err)
+		}
+	}
+	began := time.Now()
+	got, err := pool.Match(ctx, []byte("xyz"), nil)
+	if !errors.Is(err, wasm.ErrQuarantined) || got != 0 || !strings.Contains(err.Error(), "after 100 failed calls in a row") {
+		t.Fatalf("the 101st call: %d, %v; want it refused as quarantined", got, err)
+	}
+	time.Sleep(time.Until(began.Add(1100 * time.Millisecond)))
+	if got, err := pool.Match(ctx, []byte("xyz"), nil); err != nil || got != 1 {
+		t.Fatalf("the call after the cooldown: %d, %v; want the filter's match", got, err)
+	}
+	if got, err := pool.Match(ctx, []byte("abc"), nil); err != nil || got != 0 {
+		t.Fatalf("after the quarantine: %d, %v; want the filter's answer", got, err)
+	}
+}
