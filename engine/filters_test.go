@@ -470,3 +470,53 @@ func TestScopedFilterTriggerSeesOneType(t *testing.T) {
 		t.Fatalf("a bad event on a filter trigger: %d %+v", status, bad)
 	}
 }
+
+// TestQuarantinedFilters: a stream whose filter traps on every event
+// stops calling it after 100 faults in a row, counting the rest as
+// faults too, and the stream's other trigger and other streams fire as
+// before; a dry run of the filter stops calling it at the same point.
+func TestQuarantinedFilters(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	if status, e := srv.putFilter("trap", hostileFilter(t, "trap")); status != 201 {
+		t.Fatalf("trap upload: %d %+v", status, e)
+	}
+	def := filterStream("traps", recv.URL, "trap", nil)
+	def["triggers"] = append(def["triggers"].([]any), ev{"event": "rage_click"})
+	st := srv.createStream(def)
+	const sessions = 150
+	for s := range sessions {
+		srv.sendEvents(ev{"session_id": fmt.Sprintf("q-%d", s), "type": "click"})
+	}
+	srv.sendEvents(ev{"session_id": "q-rage", "type": "rage_click"})
+	waitFor(t, 10*time.Second, "the rage click's webhook", func() bool { return recv.count() == 1 })
+	var got struct {
+		Faults struct {
+			Count     int    `json:"count"`
+			LastError string `json:"last_error"`
+		} `json:"faults"`
+	}
+	waitFor(t, 10*time.Second, "a fault for every event", func() bool {
+		srv.call("GET", "/v1/streams/"+st.ID, nil, &got)
+		return got.Faults.Count == sessions // the rage click matched first
+	})
+	if !strings.Contains(got.Faults.LastError, "quarantined after") {
+		t.Fatalf("the last fault: %q, want the quarantine's", got.Faults.LastError)
+	}
+
+	evs := make([]ev, 150)
+	for i := range evs {
+		evs[i] = ev{"session_id": "dry", "type": "click"}
+	}
+	var verdicts struct {
+		Verdicts []struct{ Fault string }
+	}
+	if status := srv.call("POST", "/v1/filters/trap/eval", map[string]any{"events": evs}, &verdicts); status != 200 || len(verdicts.Verdicts) != 150 {
+		t.Fatalf("eval: %d, %d verdicts", status, len(verdicts.Verdicts))
+	}
+	for i, v := range verdicts.Verdicts {
+		if quarantined := strings.Contains(v.Fault, "quarantined"); v.Fault == "" || quarantined != (i >= 100) {
+			t.Fatalf("verdict %d: fault %q; want a trap for the first 100, the quarantine after", i, v.Fault)
+		}
+	}
+}

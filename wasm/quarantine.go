@@ -16,14 +16,15 @@ var ErrQuarantined = errors.New("wasm: the filter is quarantined")
 // trap discards the instance, and each event then pays for a new one (60
 // µs of CPU per event, against 2.5 µs for the rest of its evaluation); a
 // filter that spins uses its whole budget (10 ms) per event, and two of
-// them stall a two-core engine. After quarantineAfter failed calls in a
+// them stall a two-core engine. After QuarantineAfter failed calls in a
 // row a pool stops calling its filter: each call fails at once with
 // ErrQuarantined (a fault, as a failed call would be), and after a
 // cooldown one call goes through to see whether the filter recovered. A
 // call that succeeds ends the quarantine; one that fails doubles the
 // cooldown, up to quarantineMaxCooldown.
 const (
-	quarantineAfter         = 100
+	// QuarantineAfter is the failed calls in a row that start one.
+	QuarantineAfter         = 100
 	quarantineFirstCooldown = time.Second
 	quarantineMaxCooldown   = time.Minute
 )
@@ -79,7 +80,7 @@ func (q *quarantine) succeeded() {
 // lengthening it when the call after a cooldown fails too.
 func (q *quarantine) failed(now time.Time) {
 	n := q.inARow.Add(1)
-	if n < quarantineAfter {
+	if n < QuarantineAfter {
 		return
 	}
 	q.mu.Lock()

@@ -14,7 +14,7 @@ func TestQuarantineCooldownDoubles(t *testing.T) {
 	var q quarantine
 	clock := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	now := func() time.Time { return clock }
-	for range quarantineAfter {
+	for range QuarantineAfter {
 		if err := q.admit(now); err != nil {
 			t.Fatalf("refused before the quarantine: %v", err)
 		}

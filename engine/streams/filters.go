@@ -197,8 +197,16 @@ func EvalModule(ctx context.Context, mod *wasm.Module, config json.RawMessage, e
 		}
 	}()
 	out := make([]Verdict, 0, len(events))
+	faultsInARow := 0
 	for i := range events {
 		v := Verdict{Index: i}
+		if faultsInARow >= wasm.QuarantineAfter {
+			// As the engine would: it stops calling a filter that faulted
+			// this often in a row (a spinning one cost 10 ms per event).
+			v.Fault = fmt.Sprintf("%v after %d failed calls in a row: not called", wasm.ErrQuarantined, faultsInARow)
+			out = append(out, v)
+			continue
+		}
 		body := events[i].AppendJSON(nil)
 		if inst == nil {
 			if inst, err = mod.Instantiate(ctx, cfg); err != nil {
@@ -207,12 +215,14 @@ func EvalModule(ctx context.Context, mod *wasm.Module, config json.RawMessage, e
 				}
 				v.Fault = err.Error()
 				out = append(out, v)
+				faultsInARow++
 				continue
 			}
 		}
 		state.logs = nil
 		verdict, err := inst.Match(body, state)
 		v.Logs = state.logs
+		faultsInARow++
 		switch {
 		case err != nil:
 			v.Fault = err.Error()
@@ -220,8 +230,10 @@ func EvalModule(ctx context.Context, mod *wasm.Module, config json.RawMessage, e
 			inst = nil
 		case verdict < 0:
 			v.Verdict, v.Fault = verdict, fmt.Sprintf("%v: hw_match returned %d", wasm.ErrGuest, verdict)
+			faultsInARow = 0
 		default:
 			v.Verdict, v.Match = verdict, verdict == wasm.VerdictMatch
+			faultsInARow = 0
 		}
 		out = append(out, v)
 	}
