@@ -159,6 +159,10 @@ func split(body []byte, format Format, maxEvents int) ([]json.RawMessage, error)
 	switch trimmed[0] {
 	case '{':
 		if !json.Valid(trimmed) {
+			if first, rest := nextLine(trimmed); len(bytes.TrimSpace(rest)) > 0 && json.Valid(first) {
+				return nil, reject(-1, "", "the body holds several JSON values, one per line: "+
+					"send NDJSON with Content-Type: application/x-ndjson, or an array of events")
+			}
 			return nil, reject(0, "", "malformed JSON: %v", syntaxError(trimmed))
 		}
 		return []json.RawMessage{trimmed}, nil

@@ -71,6 +71,20 @@ func TestNDJSONDecodesLikeAnArray(t *testing.T) {
 	}
 }
 
+// TestNDJSONSentAsJSONSaysSo: NDJSON sent as application/json is refused
+// with the content type it needs, not as malformed JSON.
+func TestNDJSONSentAsJSONSaysSo(t *testing.T) {
+	body := "{\"session_id\":\"s\",\"type\":\"click\"}\n{\"session_id\":\"s\",\"type\":\"change\"}\n"
+	_, err := Decode([]byte(body), FormatJSON, 100, now)
+	if err == nil || !strings.Contains(err.Error(), "Content-Type: application/x-ndjson") {
+		t.Fatalf("NDJSON as JSON: %v", err)
+	}
+	_, err = Decode([]byte(`{"session_id":"s","type":"click"`), FormatJSON, 100, now)
+	if err == nil || !strings.Contains(err.Error(), "malformed JSON") {
+		t.Fatalf("a broken object: %v", err)
+	}
+}
+
 func TestDecodeNormalises(t *testing.T) {
 	body := `{"id":"e1","session_id":"s","type":"custom","name":"Checkout Error","timestamp":"2026-11-27T13:00:00.123456+01:00",
 		"url":"https://x/cart","properties":{ "price" : 42.5 },"user":{"uid":"u","email":"a@b","properties":{"plan":"pro"}}}`
