@@ -395,7 +395,7 @@ func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 			a.deps.Metrics.FilterFaults.WithLabelValues(cs.Stream.ID).Inc()
 			if logIt, unlogged := cs.Faults.Record(err, time.Now().UTC()); logIt {
 				a.deps.Logger.Warn("stream predicate failed; counted as no match",
-					"stream_id", cs.Stream.ID, "session_id", a.id, "err", err, "faults_not_logged_since_the_last", unlogged)
+					"stream_id", cs.Stream.ID, "session_id", a.id, "err", err, "faults_not_logged", unlogged)
 			}
 		}
 		if matched {
@@ -411,7 +411,7 @@ func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 		if err != nil {
 			if logIt, unlogged := seg.Faults.Record(err, time.Now().UTC()); logIt {
 				a.deps.Logger.Warn("segment predicate failed; counted as no match",
-					"segment_id", seg.Segment.ID, "session_id", a.id, "err", err, "faults_not_logged_since_the_last", unlogged)
+					"segment_id", seg.Segment.ID, "session_id", a.id, "err", err, "faults_not_logged", unlogged)
 			}
 		}
 		if matched {

@@ -222,9 +222,9 @@ func EvalModule(ctx context.Context, mod *wasm.Module, config json.RawMessage, e
 		state.logs = nil
 		verdict, err := inst.Match(body, state)
 		v.Logs = state.logs
-		faultsInARow++
 		switch {
 		case err != nil:
+			faultsInARow++
 			v.Fault = err.Error()
 			inst.Close(ctx)
 			inst = nil
