@@ -229,9 +229,12 @@ type DeliveryFilter struct {
 	Since    time.Time // only deliveries created at or after
 }
 
-func (f DeliveryFilter) match(d *model.Delivery) bool {
-	return (f.StreamID == "" || d.StreamID == f.StreamID) && (f.Status == "" || d.Status == f.Status)
+func (f DeliveryFilter) match(streamID, status string) bool {
+	return (f.StreamID == "" || streamID == f.StreamID) && (f.Status == "" || status == f.Status)
 }
+
+// narrows reports whether the filter can refuse a delivery at all.
+func (f DeliveryFilter) narrows() bool { return f.StreamID != "" || f.Status != "" }
 
 // listScanBudget bounds the deliveries one page looks at. A filter few
 // match (failed among millions that succeeded, over a month's retention)
@@ -288,16 +291,18 @@ func (s *Store) ListDeliveries(f DeliveryFilter, limit int, cursor []byte) ([]*m
 			}
 			var d *model.Delivery
 			if err := item.Value(func(v []byte) error {
-				// What the filter reads first, without the payload.
-				var head struct {
-					StreamID string `json:"stream_id"`
-					Status   string `json:"status"`
-				}
-				if err := json.Unmarshal(v, &head); err != nil {
-					return err
-				}
-				if !f.match(&model.Delivery{StreamID: head.StreamID, Status: head.Status}) {
-					return nil
+				if f.narrows() {
+					// What the filter reads first, without the payload.
+					var head struct {
+						StreamID string `json:"stream_id"`
+						Status   string `json:"status"`
+					}
+					if err := json.Unmarshal(v, &head); err != nil {
+						return err
+					}
+					if !f.match(head.StreamID, head.Status) {
+						return nil
+					}
 				}
 				d = new(model.Delivery)
 				return json.Unmarshal(v, d)
