@@ -69,6 +69,21 @@ func (s *server) putFilter(name string, module []byte) (int, apiError) {
 	return status, e
 }
 
+// streamFaults is a stream's "faults" as GET /v1/streams/{id} has them.
+type streamFaults struct {
+	Count     int    `json:"count"`
+	LastError string `json:"last_error"`
+}
+
+func (s *server) faults(streamID string) streamFaults {
+	s.t.Helper()
+	var got struct {
+		Faults streamFaults `json:"faults"`
+	}
+	s.call("GET", "/v1/streams/"+streamID, nil, &got)
+	return got.Faults
+}
+
 func filterStream(name, url, filter string, config any) map[string]any {
 	trigger := map[string]any{"filter": filter}
 	if config != nil {
@@ -254,18 +269,13 @@ func TestReplacingAFilterSwitchesItsStreams(t *testing.T) {
 	srv.putFilter("swap", hostileFilter(t, "trap"))
 	st := srv.createStream(filterStream("swapped", recv.URL, "swap", nil))
 	srv.sendEvents(ev{"session_id": "s", "type": "rage_click"})
-	var got struct {
-		Faults struct {
-			Count     int    `json:"count"`
-			LastError string `json:"last_error"`
-		} `json:"faults"`
-	}
+	var faults streamFaults
 	waitFor(t, 5*time.Second, "a fault", func() bool {
-		srv.call("GET", "/v1/streams/"+st.ID, nil, &got)
-		return got.Faults.Count == 1
+		faults = srv.faults(st.ID)
+		return faults.Count == 1
 	})
-	if !strings.Contains(got.Faults.LastError, "unreachable") {
-		t.Fatalf("fault = %+v", got.Faults)
+	if !strings.Contains(faults.LastError, "unreachable") {
+		t.Fatalf("fault = %+v", faults)
 	}
 	if status, _ := srv.putFilter("swap", exampleFilter(t, "rage3")); status != 200 {
 		t.Fatalf("replace: %d", status)
@@ -334,12 +344,8 @@ func TestHostileModules(t *testing.T) {
 	}
 	waitFor(t, 60*time.Second, "every declarative webhook", func() bool { return good.count() == sessions })
 	for name, id := range ids {
-		var got struct {
-			Faults struct{ Count int } `json:"faults"`
-		}
-		srv.call("GET", "/v1/streams/"+id, nil, &got)
-		if name != "databomb" && got.Faults.Count < sessions {
-			t.Fatalf("%s: %d faults for %d sessions × 2 events", name, got.Faults.Count, sessions)
+		if count := srv.faults(id).Count; name != "databomb" && count < sessions {
+			t.Fatalf("%s: %d faults for %d sessions × 2 events", name, count, sessions)
 		}
 	}
 	if recv.count() != 0 {
@@ -490,18 +496,13 @@ func TestQuarantinedFilters(t *testing.T) {
 	}
 	srv.sendEvents(ev{"session_id": "q-rage", "type": "rage_click"})
 	waitFor(t, 10*time.Second, "the rage click's webhook", func() bool { return recv.count() == 1 })
-	var got struct {
-		Faults struct {
-			Count     int    `json:"count"`
-			LastError string `json:"last_error"`
-		} `json:"faults"`
-	}
+	var faults streamFaults
 	waitFor(t, 10*time.Second, "a fault for every event", func() bool {
-		srv.call("GET", "/v1/streams/"+st.ID, nil, &got)
-		return got.Faults.Count == sessions // the rage click matched first
+		faults = srv.faults(st.ID)
+		return faults.Count == sessions // the rage click matched first
 	})
-	if !strings.Contains(got.Faults.LastError, "quarantined after") {
-		t.Fatalf("the last fault: %q, want the quarantine's", got.Faults.LastError)
+	if !strings.Contains(faults.LastError, "quarantined after") {
+		t.Fatalf("the last fault: %q, want the quarantine's", faults.LastError)
 	}
 
 	evs := make([]ev, 150)

@@ -51,6 +51,21 @@ func firstByteIsX() *wasmenc.Code {
 	return c
 }
 
+// firstByteIsXPool is a pool of firstByteIsX's module, closed when the
+// test ends.
+func firstByteIsXPool(t *testing.T) (context.Context, *wasm.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	rt := newRuntime(t, wasm.Config{})
+	mod, err := rt.Compile(ctx, guest(twoToOne, firstByteIsX()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := wasm.NewPool(mod, nil, 2)
+	t.Cleanup(func() { pool.Close(ctx) })
+	return ctx, pool
+}
+
 func TestCompileValidatesTheABI(t *testing.T) {
 	ctx := context.Background()
 	rt := newRuntime(t, wasm.Config{})
@@ -77,14 +92,7 @@ func TestCompileValidatesTheABI(t *testing.T) {
 }
 
 func TestPoolMatchesAndIsolatesTraps(t *testing.T) {
-	ctx := context.Background()
-	rt := newRuntime(t, wasm.Config{})
-	mod, err := rt.Compile(ctx, guest(twoToOne, firstByteIsX()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := wasm.NewPool(mod, nil, 2)
-	defer pool.Close(ctx)
+	ctx, pool := firstByteIsXPool(t)
 	for _, tc := range []struct {
 		in   string
 		want int32
@@ -306,14 +314,7 @@ func TestBudgetIsTimeOnTheCPU(t *testing.T) {
 // filter would have matched); after the cooldown one call goes through,
 // and its success ends the quarantine.
 func TestPoolQuarantinesAFilterThatKeepsFailing(t *testing.T) {
-	ctx := context.Background()
-	rt := newRuntime(t, wasm.Config{})
-	mod, err := rt.Compile(ctx, guest(twoToOne, firstByteIsX()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := wasm.NewPool(mod, nil, 2)
-	defer pool.Close(ctx)
+	ctx, pool := firstByteIsXPool(t)
 	for i := range 100 {
 		if _, err := pool.Match(ctx, []byte("!boom"), nil); err == nil || errors.Is(err, wasm.ErrQuarantined) {
 			t.Fatalf("call %d: %v, want the filter's trap", i+1, err)
