@@ -397,6 +397,7 @@ func TestRetryRefusesAnOrphanedDelivery(t *testing.T) {
 	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "rage_click", "url": "/cart"})
 	waitFor(t, 5*time.Second, "the webhook", func() bool { return recv.count() == 1 })
 	id := recv.received()[0].id()
+	waitFor(t, 5*time.Second, "the delivery to succeed", func() bool { return srv.delivery(id).Status == "succeeded" })
 	if code := srv.call("DELETE", "/v1/streams/"+stream.ID, nil, nil); code != 204 {
 		t.Fatalf("DELETE stream: %d", code)
 	}
