@@ -60,6 +60,8 @@ func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
 		{"events: negative timestamp", "POST", "/v1/events", "application/json", `{"session_id":"s","type":"click","timestamp":-5}`, 400, "invalid_event", "timestamp", 0},
 		{"events: properties not an object", "POST", "/v1/events", "application/json", `{"session_id":"s","type":"click","properties":[1]}`, 400, "invalid_event", "properties", 0},
 		{"events: unknown field", "POST", "/v1/events", "application/json", `{"session_id":"s","type":"click","sesion":"x"}`, 400, "invalid_event", "sesion", 0},
+		{"events: unknown member of user", "POST", "/v1/events", "application/json",
+			`[` + match + `,{"session_id":"s","type":"click","user":{"nmae":"x"}}]`, 400, "invalid_event", "user.nmae: unknown field (not one of: uid, email, display_name, properties)", 1},
 		{"events: third event of a batch", "POST", "/v1/events", "application/json",
 			`[` + match + `,{"session_id":"s","type":"click"},{"session_id":"s","type":"BAD"}]`, 400, "invalid_event", "type", 2},
 		{"events: bad NDJSON line", "POST", "/v1/events", "application/x-ndjson", match + "\n{\"session_id\":\"s\",\"type\":\"click\"}\n{oops\n", 400, "invalid_event", "line 3", 2},
@@ -70,6 +72,12 @@ func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
 
 		{"streams: not JSON", "POST", "/v1/streams", "application/json", `{"name":`, 400, "invalid_stream", "JSON", -1},
 		{"streams: unknown member", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { m["trigger"] = 1 }), 400, "invalid_stream", "trigger", -1},
+		{"streams: unknown member of a trigger", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["triggers"] = []any{map[string]any{"event": "click"}, map[string]any{"event": "click", "where": []any{map[string]any{"field": "url", "op": "eq", "valeu": "x"}}}}
+		}), 400, "invalid_stream", "triggers[1].where[0].valeu: unknown field (not one of: field, op, value)", -1},
+		{"streams: fractional min_count", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["triggers"] = []any{map[string]any{"event": "click", "min_count": 2.5}}
+		}), 400, "invalid_stream", "triggers[0].min_count: must be a whole number", -1},
 		{"streams: missing name", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { delete(m, "name") }), 400, "invalid_stream", "name", -1},
 		{"streams: duplicate name", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { m["name"] = "checkout friction" }), 409, "name_taken", "Checkout Friction", -1},
 		{"streams: no triggers", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) { m["triggers"] = []any{} }), 400, "invalid_stream", "triggers", -1},
@@ -103,8 +111,8 @@ func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
 		{"deliveries: bad status", "GET", "/v1/deliveries?status=lost", "", nil, 400, "invalid_request", "status", -1},
 		{"deliveries: bad limit", "GET", "/v1/deliveries?limit=0", "", nil, 400, "invalid_request", "limit", -1},
 		{"deliveries: bad cursor", "GET", "/v1/deliveries?cursor=%%%", "", nil, 400, "invalid_request", "cursor", -1},
-		{"deliveries: unknown", "GET", "/v1/deliveries/msg_nope", "", nil, 404, "not_found", "not found", -1},
-		{"deliveries: retry unknown", "POST", "/v1/deliveries/msg_nope/retry", "", nil, 404, "not_found", "not found", -1},
+		{"deliveries: unknown", "GET", "/v1/deliveries/msg_nope", "", nil, 404, "not_found", "no delivery msg_nope", -1},
+		{"deliveries: retry unknown", "POST", "/v1/deliveries/msg_nope/retry", "", nil, 404, "not_found", "no delivery msg_nope", -1},
 		{"sessions: unknown", "GET", "/v1/sessions/nobody", "", nil, 404, "not_found", "nobody", -1},
 		{"unknown route", "GET", "/v1/nothing", "", nil, 404, "not_found", "/v1/nothing", -1},
 	}

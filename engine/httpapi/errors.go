@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/valyala/fasthttp"
 
@@ -47,23 +48,23 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
 		}
 		writeJSON(ctx, fasthttp.StatusBadRequest, errorBody{Error: d})
 	case errors.Is(err, model.ErrNotFound):
-		writeError(ctx, fasthttp.StatusNotFound, "not_found", err.Error())
+		writeError(ctx, fasthttp.StatusNotFound, "not_found", clientMessage(err, model.ErrNotFound))
 	case errors.Is(err, model.ErrStreamLimit):
-		writeError(ctx, fasthttp.StatusConflict, "stream_limit", err.Error())
+		writeError(ctx, fasthttp.StatusConflict, "stream_limit", clientMessage(err, model.ErrStreamLimit))
 	case errors.Is(err, model.ErrInUse):
-		writeError(ctx, fasthttp.StatusConflict, "filter_in_use", err.Error())
+		writeError(ctx, fasthttp.StatusConflict, "filter_in_use", clientMessage(err, model.ErrInUse))
 	case errors.Is(err, model.ErrTooLarge):
 		// An input over a content limit (a filter module over 16 MiB) is a
 		// bad request, as CONTRACT §2 says; 413 is for bodies over the
 		// transport limit.
-		writeError(ctx, fasthttp.StatusBadRequest, invalidCode, err.Error())
+		writeError(ctx, fasthttp.StatusBadRequest, invalidCode, clientMessage(err, model.ErrTooLarge))
 	case errors.Is(err, model.ErrOrphaned):
-		writeError(ctx, fasthttp.StatusConflict, "owner_deleted", err.Error())
+		writeError(ctx, fasthttp.StatusConflict, "owner_deleted", clientMessage(err, model.ErrOrphaned))
 	case errors.Is(err, model.ErrNameTaken):
-		writeError(ctx, fasthttp.StatusConflict, "name_taken", err.Error())
+		writeError(ctx, fasthttp.StatusConflict, "name_taken", clientMessage(err, model.ErrNameTaken))
 	case errors.Is(err, model.ErrSaturated):
 		ctx.Response.Header.Set("Retry-After", "1")
-		writeError(ctx, fasthttp.StatusTooManyRequests, "saturated", err.Error())
+		writeError(ctx, fasthttp.StatusTooManyRequests, "saturated", clientMessage(err, model.ErrSaturated))
 	case errors.Is(err, model.ErrShuttingDown):
 		ctx.Response.Header.Set("Retry-After", "5")
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "hookwire is shutting down; retry against the next instance")
@@ -71,6 +72,17 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
 		a.logger.Error("request failed", "method", string(ctx.Method()), "path", string(ctx.Path()), "err", err)
 		writeError(ctx, fasthttp.StatusInternalServerError, "internal", "internal error; see the server log")
 	}
+}
+
+// clientMessage is err's text for a client: the detail wrapped around
+// sentinel ("no filter \"x\"", not "engine: not found: no filter \"x\""),
+// or, with no detail, the sentinel without its package prefix.
+func clientMessage(err, sentinel error) string {
+	msg := err.Error()
+	if detail, ok := strings.CutPrefix(msg, sentinel.Error()+": "); ok {
+		return detail
+	}
+	return strings.TrimPrefix(msg, "engine: ")
 }
 
 // serverError answers errors fasthttp raises before a handler runs.

@@ -57,10 +57,8 @@ func (a *API) evalFilter(ctx *fasthttp.RequestCtx, name string) {
 		Events json.RawMessage `json:"events"`
 	}
 	// The config goes to the filter as it is.
-	dec := json.NewDecoder(bytes.NewReader(model.ValidUTF8(ctx.PostBody())))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", `body must be {"config": <any JSON>, "events": [<event>, ...]}: `+err.Error())
+	if err := decodeBody(model.ValidUTF8(ctx.PostBody()), &body); err != nil {
+		a.fail(ctx, err, "invalid_request")
 		return
 	}
 	if len(bytes.TrimSpace(body.Events)) == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -57,6 +58,9 @@ func decodeBody(body []byte, v any) error {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			path, msg := model.DescribeTypeError(body, te)
+			return &model.InvalidError{Path: path, Message: msg, Index: -1}
+		}
+		if path, msg, ok := model.DescribeUnknownField(body, reflect.TypeOf(v), err); ok {
 			return &model.InvalidError{Path: path, Message: msg, Index: -1}
 		}
 		return &model.InvalidError{Message: "malformed JSON body: " + strings.TrimPrefix(err.Error(), "json: "), Index: -1}

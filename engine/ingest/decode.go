@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -231,18 +232,15 @@ func referenceDecodeArray(body []byte, maxEvents int, now time.Time) ([]model.Ev
 		if i == maxEvents {
 			return nil, reject(-1, "", "a request holds at most %d events, this one has %d or more; split it", maxEvents, i+1)
 		}
-		var w wireEvent
-		if err := dec.Decode(&w); err != nil {
-			inv := fromJSONError(err)
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) && te.Field == "" {
-				inv = reject(0, "", "an event must be a JSON object")
-			}
+		// Each event apart, so a refusal can point into its own bytes.
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			inv := fromJSONError(err, nil)
 			inv.Index = i
 			return nil, inv
 		}
 		events = append(events, model.Event{})
-		if err := normalize(&w, &events[i], now, nil); err != nil {
+		if err := decodeOne(raw, &events[i], now); err != nil {
 			err.Index = i
 			return nil, err
 		}
@@ -267,7 +265,7 @@ func decodeOne(raw json.RawMessage, out *model.Event, now time.Time) *model.Inva
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&w); err != nil {
-		return fromJSONError(err)
+		return fromJSONError(err, raw)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return reject(0, "", "unexpected data after the event")
@@ -331,17 +329,20 @@ func normalize(w *wireEvent, out *model.Event, now time.Time, mem *batchMemory) 
 	return nil
 }
 
-func fromJSONError(err error) *model.InvalidError {
+// fromJSONError words encoding/json's refusal of raw, one event (nil if
+// the refusal came before an event was cut out).
+func fromJSONError(err error, raw []byte) *model.InvalidError {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		return reject(0, te.Field, "must be %s, got JSON %s", model.JSONKindName(te.Type), te.Value)
 	}
-	msg := strings.TrimPrefix(err.Error(), "json: ")
-	if field, ok := strings.CutPrefix(msg, "unknown field "); ok {
-		return reject(0, strings.Trim(field, `"`), "unknown field: events have id, session_id, type, name, "+
-			"timestamp, url, properties and user")
+	if path, msg, ok := model.DescribeUnknownField(raw, reflect.TypeFor[wireEvent](), err); ok {
+		if !strings.Contains(path, ".") {
+			msg = "unknown field: events have id, session_id, type, name, timestamp, url, properties and user"
+		}
+		return reject(0, path, "%s", msg)
 	}
-	return reject(0, "", "malformed JSON: %s", msg)
+	return reject(0, "", "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
 func checkText(path, s string, minLen, maxLen int) *model.InvalidError {

@@ -123,7 +123,8 @@ func TestDecodeRejectsWithIndexAndPath(t *testing.T) {
 		{"year out of range", `{"session_id":"s","type":"click","timestamp":"0001-01-01T00:00:00Z"}`, 0, "timestamp"},
 		{"user not object", `{"session_id":"s","type":"click","user":"u"}`, 0, "user"},
 		{"user field wrong type", `{"session_id":"s","type":"click","user":{"uid":5}}`, 0, "user.uid"},
-		{"user unknown field", `{"session_id":"s","type":"click","user":{"name":"x"}}`, 0, "name"},
+		{"user unknown field", `{"session_id":"s","type":"click","user":{"name":"x"}}`, 0, "user.name"},
+		{"unknown field in a later event", `[{"session_id":"s","type":"click"},{"session_id":"s","type":"click","user":{"uid":"u","x":1}}]`, 1, "user.x"},
 		{"empty id", `{"id":"","session_id":"s","type":"click"}`, 0, "id"},
 		{"trailing garbage", `{"session_id":"s","type":"click"} x`, 0, ""},
 	}

@@ -80,7 +80,7 @@ func decodeFullstoryOne(raw json.RawMessage, out *model.Event, resolve SessionRe
 	}
 	var f fullstoryEvent
 	if err := json.Unmarshal(raw, &f); err != nil {
-		return fromJSONError(err)
+		return fromJSONError(err, nil)
 	}
 	if f.Name == nil || *f.Name == "" {
 		return reject(0, "name", "required: the event's name")

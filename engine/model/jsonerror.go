@@ -101,8 +101,168 @@ func JSONKindName(t reflect.Type) string {
 		}
 		return "an array"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
-		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		// 2.5, 1e9 and a number past the type's range all land here.
+		return "a whole number (digits only, no fraction or exponent) in range"
+	case reflect.Float32, reflect.Float64:
 		return "a number"
 	}
 	return t.String()
+}
+
+// DescribeUnknownField words encoding/json's complaint (with
+// DisallowUnknownFields) that body, decoded into a value of type t, has a
+// member t does not: where it is and which members that place takes. ok is
+// false for any other error.
+func DescribeUnknownField(body []byte, t reflect.Type, err error) (path, message string, ok bool) {
+	quoted, isUnknown := strings.CutPrefix(err.Error(), "json: unknown field ")
+	if !isUnknown {
+		return "", "", false
+	}
+	name := strings.Trim(quoted, `"`)
+	path, known, found := LocateUnknownField(body, t, name)
+	if !found {
+		return name, "unknown field", true
+	}
+	return path, "unknown field (not one of: " + strings.Join(known, ", ") + ")", true
+}
+
+// LocateUnknownField finds the member encoding/json refused as unknown
+// (its error names the member, not where it is): the path of the first
+// member called name, in document order, that the type decoded at its
+// place does not have, and the members that place does have. body is the
+// JSON decoded into a value of type t; ok is false when no such member is
+// found.
+func LocateUnknownField(body []byte, t reflect.Type, name string) (path string, known []string, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	return unknownFieldIn(dec, t, "", name)
+}
+
+// unknownFieldIn reads one value from dec, decoded as t at path at.
+func unknownFieldIn(dec *json.Decoder, t reflect.Type, at, name string) (string, []string, bool) {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return "", nil, false
+	}
+	delim, isDelim := tok.(json.Delim)
+	if !isDelim {
+		return "", nil, false // a scalar holds no members
+	}
+	if t == nil || (delim == '{') != (t.Kind() == reflect.Struct || t.Kind() == reflect.Map) ||
+		(delim == '[') != (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) ||
+		(t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8) { // json.RawMessage: any JSON
+		skipRest(dec)
+		return "", nil, false
+	}
+	if delim == '[' {
+		for i := 0; dec.More(); i++ {
+			if p, known, ok := unknownFieldIn(dec, t.Elem(), fmt.Sprintf("%s[%d]", at, i), name); ok {
+				return p, known, true
+			}
+		}
+		dec.Token() //nolint:errcheck // the closing bracket; nothing found either way
+		return "", nil, false
+	}
+	for dec.More() {
+		keyTok, err := dec.Token()
+		if err != nil {
+			return "", nil, false
+		}
+		key, _ := keyTok.(string)
+		next := key
+		if at != "" {
+			next = at + "." + key
+		}
+		var member reflect.Type
+		if t.Kind() == reflect.Map {
+			member = t.Elem()
+		} else if f, found := structMember(t, key); found {
+			member = f
+		} else if key == name {
+			return next, structMemberNames(t), true
+		}
+		if member == nil {
+			if !skipValue(dec) {
+				return "", nil, false
+			}
+			continue
+		}
+		if p, known, ok := unknownFieldIn(dec, member, next, name); ok {
+			return p, known, true
+		}
+	}
+	dec.Token() //nolint:errcheck // the closing brace; nothing found either way
+	return "", nil, false
+}
+
+// structMember is the type of t's member that JSON key decodes into, matched
+// as encoding/json matches it: by tag or field name, regardless of case.
+func structMember(t reflect.Type, key string) (reflect.Type, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if n := jsonName(f); n != "" && strings.EqualFold(n, key) {
+			return f.Type, true
+		}
+	}
+	return nil, false
+}
+
+func structMemberNames(t reflect.Type) []string {
+	var names []string
+	for i := range t.NumField() {
+		if n := jsonName(t.Field(i)); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// jsonName is the member name a struct field has in JSON ("" if none).
+func jsonName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	switch tag {
+	case "-":
+		return ""
+	case "":
+		return f.Name
+	}
+	return tag
+}
+
+// skipValue reads one whole value from dec.
+func skipValue(dec *json.Decoder) bool {
+	tok, err := dec.Token()
+	if err != nil {
+		return false
+	}
+	if _, isDelim := tok.(json.Delim); isDelim {
+		return skipRest(dec)
+	}
+	return true
+}
+
+// skipRest reads to the end of the object or array whose opening dec has
+// just read.
+func skipRest(dec *json.Decoder) bool {
+	for depth := 1; depth > 0; {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if d, isDelim := tok.(json.Delim); isDelim {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+	}
+	return true
 }

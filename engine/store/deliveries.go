@@ -199,7 +199,7 @@ func (s *Store) GetDelivery(id string) (*model.Delivery, error) {
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(key(prefixMsg, id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
-			return model.ErrNotFound
+			return fmt.Errorf("%w: no delivery %s", model.ErrNotFound, id)
 		}
 		if err != nil {
 			return err

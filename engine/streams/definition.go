@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -59,6 +60,9 @@ func decodeStrict(body []byte, v any) error {
 			path, msg := model.DescribeTypeError(body, te)
 			return &model.InvalidError{Path: path, Message: msg, Index: -1}
 		}
+		if path, msg, ok := model.DescribeUnknownField(body, reflect.TypeOf(v), err); ok {
+			return &model.InvalidError{Path: path, Message: msg, Index: -1}
+		}
 		return &model.InvalidError{Message: jsonErrorMessage(err), Index: -1}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
@@ -72,8 +76,6 @@ func jsonErrorMessage(err error) string {
 	switch {
 	case errors.As(err, &se):
 		return fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ") + " (not part of a stream definition)"
 	default:
 		return "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")
 	}
