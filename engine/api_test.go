@@ -421,3 +421,42 @@ func TestRetryRefusesAnOrphanedDelivery(t *testing.T) {
 		t.Fatalf("the receiver got %d webhooks, want the one", n)
 	}
 }
+
+// TestIngestMediaTypes: the media types producers send JSON and NDJSON as —
+// with parameters, in any case, a browser beacon's text/plain, a +json
+// type, none at all — are read as such; others are refused and change
+// nothing.
+func TestIngestMediaTypes(t *testing.T) {
+	srv := startServer(t, t.TempDir(), nil)
+	event := func(session string) string { return `{"session_id":"` + session + `","type":"click"}` }
+	for i, tc := range []struct {
+		contentType string
+		ndjson      bool
+	}{
+		{"application/json; charset=utf-8", false},
+		{"Application/JSON", false},
+		{"text/plain;charset=UTF-8", false},
+		{"application/vnd.acme.events+json", false},
+		{"", false},
+		{"application/x-ndjson; charset=utf-8", true},
+		{"application/jsonl", true},
+	} {
+		body, want := event(fmt.Sprintf("mt-%d", i)), 1
+		if tc.ndjson {
+			body, want = body+"\n"+event(fmt.Sprintf("mt-%d-b", i))+"\n", 2
+		}
+		status, raw := srv.raw("POST", "/v1/events", tc.contentType, body)
+		var res struct{ Accepted int }
+		if status != 202 || jsonUnmarshal(raw, &res) != nil || res.Accepted != want {
+			t.Errorf("Content-Type %q: %d %s, want 202 with %d accepted", tc.contentType, status, raw, want)
+		}
+	}
+	for _, ct := range []string{"text/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"} {
+		if status, raw := srv.raw("POST", "/v1/events", ct, event("refused")); status != 415 || !strings.Contains(string(raw), "unsupported_media_type") {
+			t.Errorf("Content-Type %q: %d %s, want 415 unsupported_media_type", ct, status, raw)
+		}
+	}
+	if status, _ := srv.raw("GET", "/v1/sessions/refused", "", nil); status != 404 {
+		t.Errorf("a refused request's session exists: GET answered %d", status)
+	}
+}

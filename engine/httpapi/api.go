@@ -94,20 +94,24 @@ func (a *API) Server() *fasthttp.Server {
 		Name:    "hookwire",
 		// Each request's limit comes from its route and key
 		// (requestConfig); this is only the largest of them.
-		MaxRequestBodySize:    max(a.cfg.MaxBodyBytes, 2*streams.MaxFilterBytes),
-		HeaderReceived:        a.requestConfig,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           90 * time.Second,
-		ErrorHandler:          a.serverError,
-		Logger:                fasthttpLogger{a.logger},
-		NoDefaultContentType:  true,
-		DisableKeepalive:      false,
-		CloseOnShutdown:       true,
-		ReadBufferSize:        16 << 10,
-		StreamRequestBody:     false,
-		TCPKeepalive:          true,
-		NoDefaultServerHeader: false,
+		MaxRequestBodySize:   max(a.cfg.MaxBodyBytes, 2*streams.MaxFilterBytes),
+		HeaderReceived:       a.requestConfig,
+		ReadTimeout:          30 * time.Second,
+		WriteTimeout:         30 * time.Second,
+		IdleTimeout:          90 * time.Second,
+		ErrorHandler:         a.serverError,
+		Logger:               fasthttpLogger{a.logger},
+		NoDefaultContentType: true,
+		DisableKeepalive:     false,
+		CloseOnShutdown:      true,
+		ReadBufferSize:       16 << 10,
+		StreamRequestBody:    false,
+		// No route takes a form; parsing one (before the handler, so
+		// before authentication) is work, memory and temporary files a
+		// caller could make the server spend for nothing.
+		DisablePreParseMultipartForm: true,
+		TCPKeepalive:                 true,
+		NoDefaultServerHeader:        false,
 	}
 }
 

@@ -19,6 +19,8 @@ func ServeCeiling(ln net.Listener, maxBodyBytes, maxEvents int) error {
 		Name:               "hookwire-ceiling",
 		MaxRequestBodySize: maxBodyBytes,
 		ReadTimeout:        30 * time.Second,
+		// As the engine's server (api.go).
+		DisablePreParseMultipartForm: true,
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			switch string(ctx.Path()) {
 			case "/readyz", "/healthz":

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -21,9 +22,11 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	format := ingest.FormatJSON
-	switch ct := mediaType(ctx); ct {
-	case "", "application/json", "text/plain":
-	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/jsonlines":
+	switch ct := mediaType(ctx); {
+	// text/plain is what a browser's navigator.sendBeacon sends a string
+	// as; +json is any JSON media type (RFC 6839), as the other routes take.
+	case ct == "" || ct == "application/json" || ct == "text/plain" || strings.HasSuffix(ct, "+json"):
+	case ct == "application/x-ndjson" || ct == "application/ndjson" || ct == "application/jsonl" || ct == "application/jsonlines":
 		format = ingest.FormatNDJSON
 	default:
 		writeError(ctx, fasthttp.StatusUnsupportedMediaType, "unsupported_media_type",
