@@ -149,24 +149,26 @@ func (s *Store) AddDelivery(d *model.Delivery) error {
 
 // putDelivery writes a delivery and its indexes. A pending delivery never
 // expires; one with a final status is kept for the delivery retention from
-// now, then its record and listing entry expire together.
+// now, then its record and listing entries expire together.
 func (s *Store) putDelivery(txn *badger.Txn, d *model.Delivery, encoded []byte) error {
-	pk := pendingKey(d.URL, d.ID)
-	if d.Status == model.StatusPending {
-		if err := txn.Set(key(prefixMsg, d.ID), encoded); err != nil {
-			return err
-		}
-		if err := txn.Set(msgTimeKey(d.CreatedAt, d.ID), nil); err != nil {
-			return err
-		}
-		return txn.Set(pk, []byte(d.URL))
-	}
 	entries := []*badger.Entry{
 		badger.NewEntry(key(prefixMsg, d.ID), encoded),
 		badger.NewEntry(msgTimeKey(d.CreatedAt, d.ID), nil),
 	}
-	if d.Status == model.StatusFailed {
-		entries = append(entries, badger.NewEntry(msgFailedKey(d.CreatedAt, d.ID), nil))
+	head := deliveryHead{ID: d.ID, StreamID: d.StreamID, Status: d.Status, CreatedAt: d.CreatedAt}
+	for _, ix := range s.indexes.all() {
+		if k := ix.keyOf(&head); k != nil {
+			entries = append(entries, badger.NewEntry(k, nil))
+		}
+	}
+	pk := pendingKey(d.URL, d.ID)
+	if d.Status == model.StatusPending {
+		for _, e := range entries {
+			if err := txn.SetEntry(e); err != nil {
+				return err
+			}
+		}
+		return txn.Set(pk, []byte(d.URL))
 	}
 	for _, e := range entries {
 		if err := txn.SetEntry(e.WithTTL(s.deliveryRetention)); err != nil {
@@ -251,11 +253,15 @@ func (s *Store) ListDeliveries(f DeliveryFilter, limit int, cursor []byte) ([]*m
 	out := []*model.Delivery{}
 	var next, lastRest []byte
 	examined := 0
-	// The failed ones from their own index once it is built; its keys
-	// end as the time index's do, so a cursor serves either.
+	// The narrowest index that is built; their keys end as the time
+	// index's do, so a cursor serves any (deliveryindex.go). Failures are
+	// few, so the failed index goes first.
 	index := prefixMsgTime
-	if f.Status == model.StatusFailed && s.failed.ready.Load() {
+	switch {
+	case f.Status == model.StatusFailed && s.indexes.failed.ready.Load():
 		index = prefixMsgFailed
+	case f.StreamID != "" && s.indexes.byStream.ready.Load():
+		index = msgStreamPrefix(f.StreamID)
 	}
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: index, Reverse: true})

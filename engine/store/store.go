@@ -54,8 +54,9 @@ type Store struct {
 	// idWriter writes the ids there after their requests are answered.
 	ids      *idFilter
 	idWriter *idWriter
-	// failed says whether the failed deliveries' index can be read yet.
-	failed *failedIndex
+	// indexes are the deliveries' narrower indexes, and whether each can
+	// be read yet.
+	indexes *deliveryIndexes
 	// legacyMaxSeq is the last event log record kept in Badger by versions
 	// before the file log (0: none); they are replayed and trimmed there.
 	legacyMaxSeq uint64
@@ -115,9 +116,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.EventLogSegmentBytes > 0 {
 		s.log.segmentBytes = opts.EventLogSegmentBytes
 	}
-	if s.failed, err = startFailedIndex(db); err != nil {
+	if s.indexes, err = startDeliveryIndexes(db); err != nil {
 		s.Close()
-		return nil, fmt.Errorf("store: failed deliveries' index: %w", err)
+		return nil, fmt.Errorf("store: deliveries' indexes: %w", err)
 	}
 	s.ids = startIDFilter(db)
 	s.idWriter = startIDWriter(s, opts.Logger, opened)
@@ -154,8 +155,8 @@ func (s *Store) Close() error {
 	if s.ids != nil {
 		s.ids.stop()
 	}
-	if s.failed != nil {
-		s.failed.close()
+	if s.indexes != nil {
+		s.indexes.close()
 	}
 	err := s.seq.Release()
 	return errors.Join(logErr, err, s.db.Close())
@@ -188,6 +189,7 @@ var (
 	prefixMsg       = []byte("msg/")
 	prefixMsgTime   = []byte("msgtime/")
 	prefixMsgFailed = []byte("msgfailed/")
+	prefixMsgStream = []byte("msgstream/")
 	prefixPending   = []byte("pending/")
 )
 

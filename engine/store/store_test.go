@@ -256,7 +256,7 @@ func TestFailedDeliveriesHaveAnIndex(t *testing.T) {
 				return err
 			}
 		}
-		return txn.Delete(failedIndexBuiltKey)
+		return txn.Delete(s.indexes.failed.builtKey)
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -264,11 +264,106 @@ func TestFailedDeliveriesHaveAnIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = open(t, dir, Options{})
-	<-s.failed.built
-	if !s.failed.ready.Load() {
+	<-s.indexes.built
+	if !s.indexes.failed.ready.Load() {
 		t.Fatal("the index was not built at open")
 	}
 	if got := failed(s); !slices.Equal(got, []string{"m9", "m1"}) {
 		t.Fatalf("from the index built at open: %v, want [m9 m1]", got)
 	}
+}
+
+// TestDeliveriesHaveAStreamIndex: one stream's deliveries are listed from
+// an index of their own — a quiet stream's in one page however many
+// deliveries other streams have, a busy one's page by page with cursors,
+// with a status filter too — and a store from before the index builds it
+// at open.
+func TestDeliveriesHaveAStreamIndex(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(Options{Dir: dir}) // closed below, to be opened again
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(budget int) { listScanBudget = budget }(listScanBudget)
+	listScanBudget = 3
+	base := time.Now().Add(-time.Minute)
+	for i := range 12 {
+		d := delivery(fmt.Sprintf("m%d", i), base.Add(time.Duration(i)*time.Second))
+		d.StreamID = "st_busy"
+		if i == 2 || i == 7 {
+			d.StreamID = "st_quiet"
+		}
+		if i%3 == 0 {
+			d.Status = model.StatusSucceeded
+		}
+		if err := s.AddDelivery(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(s *Store, f DeliveryFilter, limit int) (got []string, pages int) {
+		t.Helper()
+		var cursor []byte
+		for {
+			page, next, err := s.ListDeliveries(f, limit, cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			got = append(got, ids(page)...)
+			if next == nil {
+				return got, pages
+			}
+			cursor = next
+		}
+	}
+	check := func(s *Store) {
+		t.Helper()
+		if got, pages := list(s, DeliveryFilter{StreamID: "st_quiet"}, 10); !slices.Equal(got, []string{"m7", "m2"}) || pages != 1 {
+			t.Errorf("the quiet stream: %v in %d pages, want [m7 m2] in one", got, pages)
+		}
+		if got, _ := list(s, DeliveryFilter{StreamID: "st_busy"}, 4); !slices.Equal(got, []string{"m11", "m10", "m9", "m8", "m6", "m5", "m4", "m3", "m1", "m0"}) {
+			t.Errorf("the busy stream, 4 a page: %v", got)
+		}
+		if got, _ := list(s, DeliveryFilter{StreamID: "st_busy", Status: model.StatusSucceeded}, 10); !slices.Equal(got, []string{"m9", "m6", "m3", "m0"}) {
+			t.Errorf("the busy stream's succeeded deliveries: %v, want [m9 m6 m3 m0]", got)
+		}
+	}
+	check(s)
+
+	// A pending delivery that succeeds stays listed under its stream.
+	d, _ := s.GetDelivery("m7")
+	d.Status = model.StatusSucceeded
+	if err := s.UpdateDelivery(d); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := list(s, DeliveryFilter{StreamID: "st_quiet", Status: model.StatusSucceeded}, 10); !slices.Equal(got, []string{"m7"}) {
+		t.Errorf("the quiet stream's succeeded deliveries: %v, want [m7]", got)
+	}
+	d.Status = model.StatusPending // as it was, for the checks below
+	if err := s.UpdateDelivery(d); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same deliveries in a store without the index, as an older
+	// version left it.
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		for i := range 12 {
+			d, _ := s.GetDelivery(fmt.Sprintf("m%d", i))
+			if err := txn.Delete(msgStreamKey(d.StreamID, d.CreatedAt, d.ID)); err != nil {
+				return err
+			}
+		}
+		return txn.Delete(s.indexes.byStream.builtKey)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, Options{})
+	<-s.indexes.built
+	if !s.indexes.byStream.ready.Load() {
+		t.Fatal("the index was not built at open")
+	}
+	check(s)
 }
