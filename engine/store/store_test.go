@@ -367,3 +367,63 @@ func TestDeliveriesHaveAStreamIndex(t *testing.T) {
 	}
 	check(s)
 }
+
+// BenchmarkListQuietStream lists, to the end, the 10 deliveries of a
+// stream among 100,000 of a busy one: from the stream's index, and from
+// the time index as before it (and while an older store builds it).
+func BenchmarkListQuietStream(b *testing.B) {
+	s, err := Open(Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	base := time.Now().Add(-time.Hour)
+	wb := s.db.NewWriteBatch()
+	for i := range 100_010 {
+		d := delivery(fmt.Sprintf("m%06d", i), base.Add(time.Duration(i)*time.Millisecond))
+		d.Status, d.StreamID, d.Payload = model.StatusSucceeded, "st_busy", []byte(`{"name":"Checkout Friction","event":{"type":"click","url":"https://shop.example/checkout","properties":{"target_text":"Buy now","price":42.5}}}`)
+		if i%10_001 == 0 {
+			d.StreamID = "st_quiet"
+		}
+		enc, err := encodeDelivery(d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := wb.Set(key(prefixMsg, d.ID), enc); err != nil {
+			b.Fatal(err)
+		}
+		for _, k := range [][]byte{msgTimeKey(d.CreatedAt, d.ID), msgStreamKey(d.StreamID, d.CreatedAt, d.ID)} {
+			if err := wb.Set(k, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	for _, indexed := range []bool{true, false} {
+		name := map[bool]string{true: "stream-index", false: "time-index"}[indexed]
+		b.Run(name, func(b *testing.B) {
+			s.indexes.byStream.ready.Store(indexed)
+			defer s.indexes.byStream.ready.Store(true)
+			for b.Loop() {
+				var cursor []byte
+				found := 0
+				for {
+					page, next, err := s.ListDeliveries(DeliveryFilter{StreamID: "st_quiet"}, 100, cursor)
+					if err != nil {
+						b.Fatal(err)
+					}
+					found += len(page)
+					if next == nil {
+						break
+					}
+					cursor = next
+				}
+				if found != 10 {
+					b.Fatalf("found %d of the quiet stream's 10 deliveries", found)
+				}
+			}
+		})
+	}
+}
