@@ -3,7 +3,9 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hookwire/hookwire/engine/model"
@@ -49,7 +51,14 @@ func DecodeFullstory(body []byte, batch bool, maxEvents int, resolve SessionReso
 			Requests []json.RawMessage `json:"requests"`
 		}
 		if err := json.Unmarshal(body, &wrapper); err != nil {
-			return nil, reject(-1, "", "malformed JSON: want {\"requests\": [<event>, ...]}: %v", err)
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				if te.Field == "" {
+					return nil, reject(-1, "", "the body must be {\"requests\": [<event>, ...]}, got JSON %s", te.Value)
+				}
+				return nil, reject(-1, te.Field, "must be %s, got JSON %s", model.JSONKindName(te.Type), te.Value)
+			}
+			return nil, reject(-1, "", "malformed JSON: want {\"requests\": [<event>, ...]}: %s", strings.TrimPrefix(err.Error(), "json: "))
 		}
 		if len(wrapper.Requests) == 0 {
 			return nil, reject(-1, "requests", "required: at least one event")

@@ -62,6 +62,17 @@ func TestDecodeFullstory(t *testing.T) {
 			t.Errorf("%s: %v, want %q", body, err, want)
 		}
 	}
+	// So is a batch body of the wrong shape.
+	for body, want := range map[string]string{
+		`[{"name":"x","session":{"id":"s"}}]`: `the body must be {"requests": [<event>, ...]}, got JSON array`,
+		`{"requests":{"name":"x"}}`:           "requests: must be an array, got JSON object",
+		`{"requests":[`:                       "malformed JSON: want {\"requests\": [<event>, ...]}: unexpected end of JSON input",
+	} {
+		_, err := DecodeFullstory([]byte(body), true, 10, fixedSession, now)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %q", body, err, want)
+		}
+	}
 }
 
 // FuzzDecodeFullstory: the Fullstory v2 mapping never panics and whatever it
