@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -68,6 +69,9 @@ func load() {
 	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "write the server's CPU profile of the measured load here")
 	fs.StringVar(&cfg.HeapProfile, "heapprofile", "", "write the server's heap profile, taken after the load drained, here")
 	fs.StringVar(&cfg.Trace, "trace", "", "write an execution trace of the server's first 5 s of measured load here (go tool trace)")
+	// The harness shares the cores with the server, so what it spends is
+	// part of every figure: its own profile shows where.
+	harnessProfile := fs.String("harness-cpuprofile", "", "write the harness's own CPU profile of the whole run here")
 	var serverArgs string
 	fs.StringVar(&serverArgs, "server-args", "", "extra `flags` for hookwire serve, space-separated")
 	var serverEnv string
@@ -78,7 +82,19 @@ func load() {
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *harnessProfile != "" {
+		f, err := os.Create(*harnessProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "hookwire-bench: harness profile:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+	}
 	report, err := bench.RunLoad(ctx, cfg)
+	pprof.StopCPUProfile()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hookwire-bench:", err)
 		os.Exit(1)
