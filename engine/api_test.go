@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -366,6 +367,43 @@ func TestStartupRefusals(t *testing.T) {
 				t.Fatalf("a refused start left %d entries in --data", len(entries))
 			}
 		})
+	}
+}
+
+// TestStartupFailuresReleaseWhatWasOpened: a start that fails once it has
+// begun opening things (its port taken, its data directory in use by a
+// running hookwire) returns an error that says why and closes what it had
+// opened; it used to crash on its own clean-up instead.
+func TestStartupFailuresReleaseWhatWasOpened(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := engine.DefaultConfig()
+	cfg.Dev, cfg.Listen, cfg.DataDir = true, taken.Addr().String(), t.TempDir()
+	if _, err := engine.New(cfg); err == nil || !strings.Contains(err.Error(), "--listen "+cfg.Listen) {
+		t.Fatalf("New on a port in use: %v, want an error naming --listen", err)
+	}
+
+	running := startServer(t, t.TempDir(), nil)
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := free.Addr().String()
+	free.Close()
+	cfg.Listen, cfg.DataDir = port, running.cfg.DataDir
+	if _, err := engine.New(cfg); err == nil || !strings.Contains(err.Error(), running.cfg.DataDir) {
+		t.Fatalf("New on a data directory in use: %v, want an error naming it", err)
+	}
+	again, err := net.Listen("tcp", port)
+	if err != nil {
+		t.Fatalf("the failed start kept its port: %v", err)
+	}
+	again.Close()
+	if status := running.call("GET", "/readyz", nil, nil); status != 200 {
+		t.Fatalf("the running engine after the failed start: /readyz %d", status)
 	}
 }
 

@@ -81,9 +81,11 @@ func New(cfg Config) (e *Engine, err error) {
 	}
 	e = &Engine{cfg: cfg, ingestStage: newStage(), syncStage: newStage(), sessionStage: newStage(), commitStage: newStage(), trimStage: newStage(),
 		deliveryStage: newStage(), background: newStage()}
+	// A failure below returns a nil engine, so the cleanup holds its own.
+	opened := e
 	defer func() {
 		if err != nil {
-			e.closeResources()
+			opened.closeResources()
 		}
 	}()
 	if e.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
