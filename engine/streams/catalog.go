@@ -179,10 +179,13 @@ func Open(ctx context.Context, cfg Config, st *store.Store) (c *Catalog, err err
 		c.declarative.Close(ctx)
 		return nil, err
 	}
+	// A failure below returns a nil catalogue, so the clean-up holds its
+	// own runtimes.
+	declarative, custom := c.declarative, c.custom
 	defer func() {
 		if err != nil {
-			c.declarative.Close(ctx)
-			c.custom.Close(ctx)
+			declarative.Close(ctx)
+			custom.Close(ctx)
 		}
 	}()
 	snap := &Snapshot{byID: map[string]*Compiled{}, filters: map[string]*LoadedFilter{}}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,5 +134,24 @@ func TestFaultsAreLoggedAtIntervals(t *testing.T) {
 	}
 	if v := f.View(); v.Count != 6 || v.LastError != "trap" || !v.LastAt.Equal(at.Add(2*FaultLogEvery+time.Second)) {
 		t.Fatalf("faults %+v: every one counted, the last kept", v)
+	}
+}
+
+// TestOpenRefusesAStoredFilterThatNoLongerCompiles: a catalogue whose
+// stored module does not compile (a store damaged, or written by a
+// version that took what this one refuses) fails to open with an error
+// naming the filter; its clean-up used to crash on the nil catalogue.
+func TestOpenRefusesAStoredFilterThatNoLongerCompiles(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.PutFilter(&model.Filter{Name: "broken"}, []byte("\x00asm\x01\x00\x00\x00garbage")); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := Open(context.Background(), Config{MaxStreams: 10}, st)
+	if err == nil || cat != nil || !strings.Contains(err.Error(), "stored filter broken no longer compiles") {
+		t.Fatalf("Open: %v, %v; want no catalogue and an error naming the filter", cat, err)
 	}
 }
