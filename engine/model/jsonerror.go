@@ -164,7 +164,7 @@ func unknownFieldIn(dec *json.Decoder, t reflect.Type, at, name string) (string,
 				return p, known, true
 			}
 		}
-		dec.Token() //nolint:errcheck // the closing bracket; nothing found either way
+		_, _ = dec.Token() // the closing bracket; nothing found either way
 		return "", nil, false
 	}
 	for dec.More() {
@@ -195,16 +195,15 @@ func unknownFieldIn(dec *json.Decoder, t reflect.Type, at, name string) (string,
 			return p, known, true
 		}
 	}
-	dec.Token() //nolint:errcheck // the closing brace; nothing found either way
+	_, _ = dec.Token() // the closing brace; nothing found either way
 	return "", nil, false
 }
 
 // structMember is the type of t's member that JSON key decodes into, matched
 // as encoding/json matches it: by tag or field name, regardless of case.
 func structMember(t reflect.Type, key string) (reflect.Type, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if n := jsonName(f); n != "" && strings.EqualFold(n, key) {
+	for _, f := range jsonFields(t) {
+		if strings.EqualFold(jsonName(f), key) {
 			return f.Type, true
 		}
 	}
@@ -213,12 +212,32 @@ func structMember(t reflect.Type, key string) (reflect.Type, bool) {
 
 func structMemberNames(t reflect.Type) []string {
 	var names []string
-	for i := range t.NumField() {
-		if n := jsonName(t.Field(i)); n != "" {
-			names = append(names, n)
-		}
+	for _, f := range jsonFields(t) {
+		names = append(names, jsonName(f))
 	}
 	return names
+}
+
+// jsonFields are the fields of struct t that JSON members decode into, with
+// those of an untagged embedded struct in its place, as encoding/json
+// promotes them.
+func jsonFields(t reflect.Type) []reflect.StructField {
+	var out []reflect.StructField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		embedded := f.Type
+		if embedded.Kind() == reflect.Pointer {
+			embedded = embedded.Elem()
+		}
+		if f.Anonymous && f.Tag.Get("json") == "" && embedded.Kind() == reflect.Struct {
+			out = append(out, jsonFields(embedded)...)
+			continue
+		}
+		if jsonName(f) != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // jsonName is the member name a struct field has in JSON ("" if none).

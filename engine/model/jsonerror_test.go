@@ -71,6 +71,17 @@ func TestLocateUnknownFieldFollowsTheTypes(t *testing.T) {
 			URL string `json:"url"`
 		} `json:"destination"`
 	}
+	type Base struct {
+		ID string `json:"id"`
+	}
+	type withBase struct {
+		Base
+		Name string `json:"name"`
+	}
+	if path, known, ok := LocateUnknownField([]byte(`{"id":"x","nmae":"y"}`), reflect.TypeFor[withBase](), "nmae"); !ok ||
+		path != "nmae" || strings.Join(known, " ") != "id name" {
+		t.Errorf("embedded struct: %q %v %v, want nmae [id name]", path, known, ok)
+	}
 	typ := reflect.TypeFor[definition]()
 	for _, tc := range []struct{ body, name, path, known string }{
 		{`{"name":"a","colour":1}`, "colour", "colour", "name triggers destination"},
