@@ -110,6 +110,12 @@ func New(cfg Config) (e *Engine, err error) {
 		FilterMemoryPages: uint32(cfg.FilterMemoryBytes >> 16)}, e.store); err != nil {
 		return nil, err
 	}
+	for _, f := range e.catalog.Filters() {
+		if f.LoadError != "" {
+			cfg.Logger.Error("a stored filter did not load; the streams and segments using it count a fault "+
+				"per event until it is uploaded again", "filter", f.Name, "err", f.LoadError)
+		}
+	}
 	e.metrics = metrics.New(metrics.Gauges{
 		LiveSessions:        func() float64 { return float64(e.sessions.Len()) },
 		EventsInFlight:      func() float64 { return float64(e.writer.InFlight()) },

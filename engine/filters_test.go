@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hookwire/hookwire/engine"
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/store"
 	"github.com/hookwire/hookwire/internal/wasmenc"
 	"github.com/hookwire/hookwire/wasm"
 )
@@ -519,5 +521,69 @@ func TestQuarantinedFilters(t *testing.T) {
 		if quarantined := strings.Contains(v.Fault, "quarantined"); v.Fault == "" || quarantined != (i >= 100) {
 			t.Fatalf("verdict %d: fault %q; want a trap for the first 100, the quarantine after", i, v.Fault)
 		}
+	}
+}
+
+// TestAStoredFilterThatDoesNotLoadHarmsOnlyItsStreams: a stored module
+// that no longer compiles (a damaged store, or one this version refuses)
+// does not keep hookwire from starting. The filter says why it did not
+// load, the streams using it count a fault per event, every other stream
+// fires as before, nothing new may use it, and uploading it again mends
+// its streams.
+func TestAStoredFilterThatDoesNotLoadHarmsOnlyItsStreams(t *testing.T) {
+	dir := t.TempDir()
+	recv := newReceiver(t)
+	srv := startServer(t, dir, nil)
+	rage3 := exampleFilter(t, "rage3")
+	srv.putFilter("rage3", rage3)
+	filtered := srv.createStream(filterStream("third rage", recv.URL, "rage3", nil))
+	srv.createStream(checkoutFriction(recv.URL))
+	srv.stop()
+
+	st, err := store.Open(store.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutFilter(&model.Filter{Name: "rage3", ABI: "hookwire_v1"}, []byte("\x00asm\x01\x00\x00\x00damaged")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	srv = startServer(t, dir, nil)
+	var list struct{ Filters []model.Filter }
+	srv.call("GET", "/v1/filters", nil, &list)
+	if len(list.Filters) != 1 || !strings.Contains(list.Filters[0].LoadError, "does not load") {
+		t.Fatalf("filters after the start: %+v, want rage3 saying it did not load", list.Filters)
+	}
+	srv.sendEvents(ev{"session_id": "s", "type": "rage_click", "url": "/cart"})
+	waitFor(t, 5*time.Second, "the other stream's webhook", func() bool { return recv.count() == 1 })
+	waitFor(t, 5*time.Second, "the filter's fault", func() bool { return srv.faults(filtered.ID).Count == 1 })
+	if f := srv.faults(filtered.ID); !strings.Contains(f.LastError, "does not load") {
+		t.Fatalf("fault = %+v, want why the filter did not load", f)
+	}
+	if status, body := srv.raw("POST", "/v1/streams", "application/json", filterStream("new", recv.URL, "rage3", nil)); status != 400 ||
+		!strings.Contains(string(body), "does not load") {
+		t.Fatalf("a new stream on the filter: %d %s, want 400 saying it did not load", status, body)
+	}
+	if status, body := srv.raw("POST", "/v1/filters/rage3/eval", "application/json", `{"events":[{"session_id":"e","type":"rage_click"}]}`); status != 400 ||
+		!strings.Contains(string(body), "does not load") {
+		t.Fatalf("a dry run of the filter: %d %s, want 400 saying it did not load", status, body)
+	}
+
+	if status, e := srv.putFilter("rage3", rage3); status != 200 {
+		t.Fatalf("uploading it again: %d %+v", status, e)
+	}
+	srv.sendEvents(ev{"id": "1", "session_id": "t", "type": "rage_click"}, ev{"id": "2", "session_id": "t", "type": "rage_click"},
+		ev{"id": "3", "session_id": "t", "type": "rage_click"})
+	waitFor(t, 5*time.Second, "the mended stream's webhook", func() bool { return recv.count() == 2 })
+	if fired := firedOn(t, recv.received()[1:]); fired["t"] != "3" {
+		t.Fatalf("fired on %v, want t's third rage click", fired)
+	}
+	list.Filters = nil // decoding into the old elements would keep what the answer leaves out
+	srv.call("GET", "/v1/filters", nil, &list)
+	if len(list.Filters) != 1 || list.Filters[0].LoadError != "" {
+		t.Fatalf("the filter still says %q after its upload", list.Filters[0].LoadError)
 	}
 }

@@ -17,6 +17,16 @@ type Pool struct {
 	closed atomic.Bool
 	// quarantine stops calling a filter whose calls keep failing.
 	quarantine quarantine
+	// unloadable, if set, is why there is no module: every call fails
+	// with it (NewUnloadablePool).
+	unloadable error
+}
+
+// NewUnloadablePool returns a pool for a module that could not be loaded:
+// every call fails with err at once, as a fault of the filter's own, and
+// nothing else is affected.
+func NewUnloadablePool(err error) *Pool {
+	return &Pool{unloadable: err, idle: make(chan *Instance, 1)}
 }
 
 // NewPool returns a pool that keeps at most maxIdle instances around, each
@@ -31,6 +41,9 @@ func NewPool(module *Module, config []byte, maxIdle int) *Pool {
 // Match runs input through an instance of the pool's module; state is what
 // the guest's state imports reach during the call.
 func (p *Pool) Match(ctx context.Context, input []byte, state CallState) (int32, error) {
+	if p.unloadable != nil {
+		return 0, p.unloadable
+	}
 	if err := p.quarantine.admit(time.Now); err != nil {
 		return 0, err
 	}

@@ -51,6 +51,10 @@ type Filter struct {
 	ABI       string    `json:"abi"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// LoadError, never stored, says why a stored module did not load at
+	// start: its streams count a fault per event until it is uploaded
+	// again.
+	LoadError string `json:"load_error,omitempty"`
 }
 
 // APIKey is a stored API key: its SHA-256, never the key.

@@ -89,7 +89,9 @@ func (s *Snapshot) Lookup(id string) *Compiled { return s.byID[id] }
 
 // LoadedFilter is an uploaded filter, compiled.
 type LoadedFilter struct {
-	Meta   *model.Filter
+	Meta *model.Filter
+	// Module is nil for a stored module that did not load at start
+	// (Meta.LoadError says why).
 	Module *wasm.Module
 }
 
@@ -189,10 +191,14 @@ func Open(ctx context.Context, cfg Config, st *store.Store) (c *Catalog, err err
 		}
 	}()
 	snap := &Snapshot{byID: map[string]*Compiled{}, filters: map[string]*LoadedFilter{}}
+	// A stored module that no longer compiles (this version refuses what
+	// an older one took, or the store is damaged) is kept without a
+	// module, so that hookwire still starts: a bad filter harms only
+	// itself, and the operator can upload it again or delete it.
 	err = st.LoadFilters(func(f *model.Filter, binary []byte) error {
 		mod, err := c.custom.Compile(ctx, binary)
 		if err != nil {
-			return fmt.Errorf("streams: stored filter %s no longer compiles: %w", f.Name, err)
+			f.LoadError = fmt.Sprintf("the stored module does not load: %v; upload it again", err)
 		}
 		snap.filters[f.Name] = &LoadedFilter{Meta: f, Module: mod}
 		return nil
@@ -286,6 +292,15 @@ func (c *Catalog) predicate(ctx context.Context, triggers []filters.Trigger, loa
 		if lf == nil {
 			out.release(ctx)
 			return nil, invalid(path+".filter", "no filter named %q: upload it first with PUT /v1/filters/%s", t.Filter, t.Filter)
+		}
+		if lf.Module == nil {
+			if probe { // a stream made or changed now: refused, not broken
+				out.release(ctx)
+				return nil, invalid(path+".filter", "filter %q: %s", t.Filter, lf.Meta.LoadError)
+			}
+			out.Custom = append(out.Custom, CustomRun{Trigger: t,
+				Pool: wasm.NewUnloadablePool(fmt.Errorf("filter %q: %s", t.Filter, lf.Meta.LoadError))})
+			continue
 		}
 		if probe {
 			inst, err := lf.Module.Instantiate(ctx, t.Config)

@@ -137,11 +137,12 @@ func TestFaultsAreLoggedAtIntervals(t *testing.T) {
 	}
 }
 
-// TestOpenRefusesAStoredFilterThatNoLongerCompiles: a catalogue whose
-// stored module does not compile (a store damaged, or written by a
-// version that took what this one refuses) fails to open with an error
-// naming the filter; its clean-up used to crash on the nil catalogue.
-func TestOpenRefusesAStoredFilterThatNoLongerCompiles(t *testing.T) {
+// TestOpenKeepsAStoredFilterThatNoLongerCompiles: a stored module that
+// does not compile (a store damaged, or written by a version that took
+// what this one refuses) does not stop the catalogue from opening: the
+// filter says why, and the stored stream using it fails each call with
+// that reason.
+func TestOpenKeepsAStoredFilterThatNoLongerCompiles(t *testing.T) {
 	st, err := store.Open(store.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -150,8 +151,44 @@ func TestOpenRefusesAStoredFilterThatNoLongerCompiles(t *testing.T) {
 	if err := st.PutFilter(&model.Filter{Name: "broken"}, []byte("\x00asm\x01\x00\x00\x00garbage")); err != nil {
 		t.Fatal(err)
 	}
+	stream := &model.Stream{ID: "st_1", Name: "uses it", Enabled: true, Triggers: []filters.Trigger{{Filter: "broken"}},
+		Destination: model.Destination{URL: "http://127.0.0.1:9/"}}
+	if err := st.PutStream(stream); err != nil {
+		t.Fatal(err)
+	}
 	cat, err := Open(context.Background(), Config{MaxStreams: 10}, st)
-	if err == nil || cat != nil || !strings.Contains(err.Error(), "stored filter broken no longer compiles") {
-		t.Fatalf("Open: %v, %v; want no catalogue and an error naming the filter", cat, err)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer cat.Close(context.Background())
+	if fs := cat.Filters(); len(fs) != 1 || !strings.Contains(fs[0].LoadError, "does not load") {
+		t.Fatalf("filters: %+v, want broken saying it does not load", fs)
+	}
+	cs := cat.Snapshot().Lookup("st_1")
+	if cs == nil || len(cs.Custom) != 1 {
+		t.Fatalf("the stored stream: %+v, want it loaded with its filter trigger", cs)
+	}
+	if _, err := cs.Custom[0].Pool.Match(context.Background(), []byte(`{}`), nil); err == nil || !strings.Contains(err.Error(), "does not load") {
+		t.Fatalf("a call: %v, want the reason the filter did not load", err)
+	}
+}
+
+// TestOpenRefusesAStoredStreamThatNoLongerCompiles: a stored stream whose
+// filter is gone fails the open with an error naming the stream; the
+// clean-up used to crash on the nil catalogue instead.
+func TestOpenRefusesAStoredStreamThatNoLongerCompiles(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	stream := &model.Stream{ID: "st_1", Name: "orphan", Enabled: true, Triggers: []filters.Trigger{{Filter: "gone"}},
+		Destination: model.Destination{URL: "http://127.0.0.1:9/"}}
+	if err := st.PutStream(stream); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := Open(context.Background(), Config{MaxStreams: 10}, st)
+	if err == nil || cat != nil || !strings.Contains(err.Error(), "stored stream st_1 no longer compiles") {
+		t.Fatalf("Open: %v, %v; want no catalogue and an error naming the stream", cat, err)
 	}
 }

@@ -122,7 +122,7 @@ func (c *Catalog) PutFilter(ctx context.Context, name string, binary []byte) (f 
 			seg.release(ctx)
 		}
 	}
-	if prev != nil {
+	if prev != nil && prev.Module != nil {
 		prev.Module.Close(ctx)
 	}
 	return f, prev == nil, nil
@@ -157,7 +157,9 @@ func (c *Catalog) DeleteFilter(ctx context.Context, name string) error {
 		}
 	}
 	c.snapshot.Store(&Snapshot{Streams: snap.Streams, Segments: snap.Segments, byID: snap.byID, filters: loaded})
-	lf.Module.Close(ctx)
+	if lf.Module != nil {
+		lf.Module.Close(ctx)
+	}
 	return nil
 }
 
@@ -177,6 +179,9 @@ func (c *Catalog) EvalFilter(ctx context.Context, name string, config json.RawMe
 	lf := c.snapshot.Load().filters[name]
 	if lf == nil {
 		return nil, fmt.Errorf("%w: no filter %q", model.ErrNotFound, name)
+	}
+	if lf.Module == nil {
+		return nil, invalid("filter", "filter %q: %s", name, lf.Meta.LoadError)
 	}
 	return EvalModule(ctx, lf.Module, config, events)
 }
