@@ -194,7 +194,12 @@ type LoadReport struct {
 	SessionCommitMS    Quantiles `json:"session_commit_ms"`
 	SlowSyncsByTenth   []int     `json:"event_log_syncs_over_25ms_by_tenth_of_run"`
 	SlowCommitsByTenth []int     `json:"session_commits_over_25ms_by_tenth_of_run"`
-	latencies          []float64
+	// TailStages and MiddleStages split the latency of the slowest
+	// hundredth of the webhooks and of as many around the median by where
+	// the harness's and the server's records say the time went.
+	TailStages   Stages `json:"slowest_hundredth_stages"`
+	MiddleStages Stages `json:"median_stages"`
+	latencies    []float64
 }
 
 // Quantiles is a server histogram's median and 99th percentile.
@@ -511,6 +516,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	for _, p := range recv.missing(sent, 5) {
 		logf("lost: %s", explainLost(srv.base(), p))
 	}
+	if rep.TailStages, rep.MiddleStages, err = tailStages(srv.base(), samples, gen.postedSignals()); err != nil {
+		return nil, err
+	}
 	rep.Latency = summarise(rep.latencies)
 	rep.AcceptLatency = summarise(gen.acceptLatencies())
 	if err := srv.stop(); err != nil {
@@ -616,8 +624,11 @@ type workload struct {
 	warmRate atomic.Uint64
 	mu       sync.Mutex
 	signals  map[pair]time.Time // (stream id, session) → when its signal was sent
-	accepts  []float64          // ms from each batch's send to its 202
-	ids      []string           // stream ids by index; none for the ceiling run
+	// posted is when each signal's request actually went out; open loop,
+	// signals counts from the schedule, which a late harness misses.
+	posted  map[pair]time.Time
+	accepts []float64 // ms from each batch's send to its 202
+	ids     []string  // stream ids by index; none for the ceiling run
 	// measureFrom is when the measured window begins: batches sent
 	// before it (the warm-up) carry no signal and are not counted.
 	measureFrom time.Time
@@ -629,7 +640,9 @@ func (w *workload) acceptLatencies() []float64 {
 	return slices.Clone(w.accepts)
 }
 
-func newWorkload(cfg LoadConfig) *workload { return &workload{cfg: cfg, signals: map[pair]time.Time{}} }
+func newWorkload(cfg LoadConfig) *workload {
+	return &workload{cfg: cfg, signals: map[pair]time.Time{}, posted: map[pair]time.Time{}}
+}
 
 // signalRound is the round through the sessions (counted in the measured
 // window, from 1) in which matching session j sends its signal: the
@@ -664,6 +677,12 @@ func (w *workload) signalRounds() int {
 // 2·MatchEvery, … below Sessions.
 func (w *workload) matchingSessions() int {
 	return (w.cfg.Sessions + w.cfg.MatchEvery - 1) / w.cfg.MatchEvery
+}
+
+func (w *workload) postedSignals() map[pair]time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return stdmaps.Clone(w.posted)
 }
 
 func (w *workload) sentSignals() map[pair]time.Time {
@@ -847,7 +866,9 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 		req.Header.SetContentType("application/x-ndjson")
 	}
 	req.SetBodyRaw(b.body)
+	var posted time.Time
 	for {
+		posted = time.Now()
 		if err := client.Do(req, resp); err != nil {
 			return err
 		}
@@ -875,6 +896,7 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 		for _, s := range b.signals {
 			i, _ := strconv.Atoi(s.stream)
 			w.signals[pair{w.ids[i], s.session}] = b.sendAt
+			w.posted[pair{w.ids[i], s.session}] = posted
 		}
 	}
 	return nil

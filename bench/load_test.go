@@ -22,8 +22,8 @@ func TestReportFiles(t *testing.T) {
 		CeilingRunsPerSec: []float64{2000, 2936}, latencies: []float64{1, 2, 3, 40}}
 	r.Latency = summarise(r.latencies)
 	start := time.Now()
-	r.LatencyByTenth = byTenth([]latencySample{{start, 1}, {start.Add(time.Second), 2}, {start.Add(time.Second), 3},
-		{start.Add(9 * time.Second), 40}}, start, 10*time.Second)
+	r.LatencyByTenth = byTenth([]latencySample{{sent: start, ms: 1}, {sent: start.Add(time.Second), ms: 2},
+		{sent: start.Add(time.Second), ms: 3}, {sent: start.Add(9 * time.Second), ms: 40}}, start, 10*time.Second)
 	dir := t.TempDir()
 	if err := r.write(dir); err != nil {
 		t.Fatal(err)
@@ -138,6 +138,19 @@ func TestHalfOfMaximum(t *testing.T) {
 	// for a sync, every webhook for a commit.
 	if len(r.SlowSyncsByTenth) != 10 || len(r.SlowCommitsByTenth) != 10 || r.EventLogSyncMS.P50 <= 0 || r.SessionCommitMS.P50 <= 0 {
 		t.Fatalf("disk waits: sync %+v, commit %+v, slow by tenth %v, %v", r.EventLogSyncMS, r.SessionCommitMS, r.SlowSyncsByTenth, r.SlowCommitsByTenth)
+	}
+	// The slowest webhooks and the middle ones were split by stage from
+	// the server's records: every stage in order (none negative), and, the
+	// stages' means adding up to each group's mean latency, the slowest
+	// spent longer in all than the middle ones.
+	total := func(s Stages) float64 { return s.ToPostMS + s.ToCreatedMS + s.ToAttemptMS + s.ToArrivalMS }
+	for _, s := range []Stages{r.TailStages, r.MiddleStages} {
+		if s.Webhooks < 10 || s.ToPostMS < 0 || s.ToCreatedMS <= 0 || s.ToAttemptMS <= 0 || s.ToArrivalMS <= 0 {
+			t.Fatalf("stages %+v, want 10 or more webhooks and every stage in order", s)
+		}
+	}
+	if total(r.TailStages) <= total(r.MiddleStages) {
+		t.Fatalf("the slowest webhooks' stages %+v add up to no more than the middle ones' %+v", r.TailStages, r.MiddleStages)
 	}
 }
 

@@ -22,6 +22,7 @@ type loadReceiver struct {
 
 	mu       sync.Mutex
 	arrivals map[pair][]time.Time
+	firstID  map[pair]string // the webhook-id of each pair's first arrival
 	ids      map[string]int
 	bad      atomic.Int64
 	total    atomic.Int64
@@ -32,7 +33,7 @@ func startLoadReceiver() (*loadReceiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &loadReceiver{url: "http://" + ln.Addr().String() + "/hook", arrivals: map[pair][]time.Time{}, ids: map[string]int{}}
+	r := &loadReceiver{url: "http://" + ln.Addr().String() + "/hook", arrivals: map[pair][]time.Time{}, firstID: map[pair]string{}, ids: map[string]int{}}
 	r.server = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	go r.server.Serve(ln)
 	return r, nil
@@ -64,6 +65,9 @@ func (r *loadReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	k := pair{p.StreamID, p.Session.ID}
 	r.mu.Lock()
+	if len(r.arrivals[k]) == 0 {
+		r.firstID[k] = req.Header.Get(signing.HeaderID)
+	}
 	r.arrivals[k] = append(r.arrivals[k], now)
 	r.ids[req.Header.Get(signing.HeaderID)]++
 	r.mu.Unlock()
@@ -101,15 +105,20 @@ func (r *loadReceiver) reconcile(sent map[pair]time.Time) (lost, duplicated int,
 			continue
 		}
 		duplicated += len(arr) - 1
-		latencies = append(latencies, latencySample{sent: at, ms: float64(arr[0].Sub(at).Microseconds()) / 1000})
+		latencies = append(latencies, latencySample{sent: at, ms: float64(arr[0].Sub(at).Microseconds()) / 1000,
+			pair: k, arrived: arr[0], webhookID: r.firstID[k]})
 	}
 	return lost, duplicated, latencies
 }
 
-// latencySample is one webhook's latency and when its event was sent.
+// latencySample is one webhook's latency and when its event was sent; and
+// when it arrived, with its webhook-id, to ask the server about it.
 type latencySample struct {
-	sent time.Time
-	ms   float64
+	sent      time.Time
+	ms        float64
+	pair      pair
+	arrived   time.Time
+	webhookID string
 }
 
 // missing returns up to n of the sent signals whose webhook has not

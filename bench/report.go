@@ -166,6 +166,11 @@ func (r *LoadReport) String() string {
 		fmt.Fprintf(&b, "| event → webhook p99 by tenth of the run (by send time) | %s ms |\n",
 			joinTenths(len(r.LatencyByTenth), func(i int) (float64, bool) { return r.LatencyByTenth[i].P99, r.LatencyByTenth[i].Count > 0 }))
 	}
+	if r.TailStages.Webhooks > 0 {
+		fmt.Fprintf(&b, "| where the time went, mean per stage: send → request out (harness late) / → message made (ingest, log, evaluation) / → first attempt (syncs, commit, queue) / → arrival (HTTP, receiver) | slowest hundredth %.1f / %.1f / %.1f / %.1f ms; around the median %.1f / %.1f / %.1f / %.1f ms (%d webhooks each) |\n",
+			r.TailStages.ToPostMS, r.TailStages.ToCreatedMS, r.TailStages.ToAttemptMS, r.TailStages.ToArrivalMS,
+			r.MiddleStages.ToPostMS, r.MiddleStages.ToCreatedMS, r.MiddleStages.ToAttemptMS, r.MiddleStages.ToArrivalMS, r.TailStages.Webhooks)
+	}
 	if len(r.HarnessStallMSByTenth) > 0 {
 		fmt.Fprintf(&b, "| the harness's own longest wake-up delay by tenth (over 5 ms; a machine stall shows here too) | %s ms |\n",
 			joinTenths(len(r.HarnessStallMSByTenth), func(i int) (float64, bool) { return r.HarnessStallMSByTenth[i], r.HarnessStallMSByTenth[i] > 0 }))
