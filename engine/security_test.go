@@ -366,3 +366,42 @@ func TestEarlyAnswerReachesAClientThatWritesFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadableRequestsAreAnsweredPlainly: a request fasthttp cannot read
+// gets a JSON error that says what is wrong — 431 for headers over the
+// limit — and does not quote the request back (it may carry a key).
+func TestUnreadableRequestsAreAnsweredPlainly(t *testing.T) {
+	srv := startServer(t, t.TempDir(), nil)
+	req, err := http.NewRequest("GET", srv.base+"/v1/sessions/x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer a-key-not-to-echo")
+	req.Header.Set("X-Padding", strings.Repeat("p", 20<<10))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 431 || !strings.Contains(string(body), `"headers_too_large"`) || strings.Contains(string(body), "a-key-not-to-echo") {
+		t.Fatalf("headers over the limit: %d %s, want 431 headers_too_large without the request in it", resp.StatusCode, body)
+	}
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GARBAGE-not-to-echo\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(answer.Body)
+	if answer.StatusCode != 400 || !strings.Contains(string(body), `"bad_request"`) || strings.Contains(string(body), "not-to-echo") {
+		t.Fatalf("a request line that is not HTTP: %d %s, want 400 bad_request without the request in it", answer.StatusCode, body)
+	}
+}

@@ -104,7 +104,7 @@ func (a *API) Server() *fasthttp.Server {
 		NoDefaultContentType: true,
 		DisableKeepalive:     false,
 		CloseOnShutdown:      true,
-		ReadBufferSize:       16 << 10,
+		ReadBufferSize:       requestHeaderLimit,
 		StreamRequestBody:    false,
 		// No route takes a form; parsing one (before the handler, so
 		// before authentication) is work, memory and temporary files a
@@ -114,6 +114,10 @@ func (a *API) Server() *fasthttp.Server {
 		NoDefaultServerHeader:        false,
 	}
 }
+
+// requestHeaderLimit bounds a request's line and headers: fasthttp reads
+// them into a buffer of this size.
+const requestHeaderLimit = 16 << 10
 
 // authorize checks the caller's key against the role a route needs (admin
 // passes everywhere); it writes 401/403 and returns false when the request

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -94,5 +96,24 @@ func (a *API) serverError(ctx *fasthttp.RequestCtx, err error) {
 		a.bodyTooLarge(ctx)
 		return
 	}
-	writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request: "+err.Error())
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.As(err, &small):
+		writeError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "headers_too_large",
+			fmt.Sprintf("the request line and headers are over %d KiB", requestHeaderLimit>>10))
+	case errors.As(err, &netErr) && netErr.Timeout():
+		writeError(ctx, fasthttp.StatusRequestTimeout, "request_timeout", "the request did not arrive in time")
+	default:
+		writeError(ctx, fasthttp.StatusBadRequest, "bad_request", "malformed HTTP request: "+withoutEcho(err.Error()))
+	}
+}
+
+// withoutEcho cuts fasthttp's parse error before the request bytes it
+// quotes: the client has them, and they may hold its key.
+func withoutEcho(msg string) string {
+	if i := strings.IndexAny(msg, "\"`"); i > 0 {
+		msg = strings.TrimRight(msg[:i], " :=,")
+	}
+	return msg
 }
