@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -496,5 +498,25 @@ func TestIngestMediaTypes(t *testing.T) {
 	}
 	if status, _ := srv.raw("GET", "/v1/sessions/refused", "", nil); status != 404 {
 		t.Errorf("a refused request's session exists: GET answered %d", status)
+	}
+}
+
+// TestHeadIsGetWithoutABody: HEAD answers as GET would, without the body
+// (a load balancer's HEAD /healthz), and is refused where GET is.
+func TestHeadIsGetWithoutABody(t *testing.T) {
+	srv := startServer(t, t.TempDir(), nil)
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/v1/streams": 200, "/v1/sessions/nobody": 404, "/v1/events": 405} {
+		resp, err := http.Head(srv.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || len(body) != 0 {
+			t.Errorf("HEAD %s: %d with %d bytes of body, want %d and none", path, resp.StatusCode, len(body), want)
+		}
+		if want == 405 && resp.Header.Get("Allow") != "POST" {
+			t.Errorf("HEAD %s: Allow %q, want POST", path, resp.Header.Get("Allow"))
+		}
 	}
 }

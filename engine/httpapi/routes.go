@@ -119,6 +119,11 @@ func (a *API) route(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	method := string(ctx.Method())
+	if method == fasthttp.MethodHead {
+		// HEAD is GET without the body (RFC 9110 §9.3.2), which fasthttp
+		// leaves out of the answer: a load balancer's HEAD /healthz works.
+		method = fasthttp.MethodGet
+	}
 	var allowed []string
 	var params [4]string
 	for i := range routes {
