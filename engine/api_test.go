@@ -278,9 +278,13 @@ func TestBackPressure(t *testing.T) {
 		name     string
 		tweak    func(*engine.Config)
 		mentions string
+		wait     time.Duration // between the held request and the refused one
 	}{
-		{"events", func(c *engine.Config) { c.MaxEventsPerRequest, c.MaxInFlightEvents = 3, 4 }, "3 events await evaluation"},
-		{"bytes", func(c *engine.Config) { c.MaxBodyBytes, c.MaxInFlightBytes = 1024, 1500 }, "bytes of requests await evaluation"},
+		{"events", func(c *engine.Config) { c.MaxEventsPerRequest, c.MaxInFlightEvents = 3, 4 }, "3 events await evaluation", 0},
+		{"bytes", func(c *engine.Config) { c.MaxBodyBytes, c.MaxInFlightBytes = 1024, 1500 }, "bytes of requests await evaluation", 0},
+		// The held events take ~900 ms to evaluate; 200 ms in, the oldest
+		// has waited past the bound.
+		{"lag", func(c *engine.Config) { c.MaxEvaluationLag = 100 * time.Millisecond }, "over --max-evaluation-lag 100ms", 200 * time.Millisecond},
 	}
 	for _, bound := range bounds {
 		t.Run(bound.name, func(t *testing.T) {
@@ -296,6 +300,7 @@ func TestBackPressure(t *testing.T) {
 			if status, raw := srv.raw("POST", "/v1/events", "application/json", held); status != 202 {
 				t.Fatalf("the first request: %d %s", status, raw)
 			}
+			time.Sleep(bound.wait)
 			status, raw := srv.raw("POST", "/v1/events", "application/json", refused)
 			var e apiError
 			jsonUnmarshal(raw, &e)
@@ -353,6 +358,7 @@ func TestStartupRefusals(t *testing.T) {
 		{"org id with comma", func(c *engine.Config) { c.OrgID = "a,b" }, "--org-id"},
 		{"in-flight events under a request", func(c *engine.Config) { c.MaxInFlightEvents = 100 }, "--max-in-flight-events (100) must be at least --max-events-per-request (10000)"},
 		{"in-flight bytes under a body", func(c *engine.Config) { c.MaxInFlightBytes = 1 << 20 }, "--max-in-flight-bytes (1048576) must be at least --max-body-bytes (10485760)"},
+		{"evaluation lag under a sync", func(c *engine.Config) { c.MaxEvaluationLag = 5 * time.Millisecond }, "--max-evaluation-lag must be 0 (no bound) or at least 10ms"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

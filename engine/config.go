@@ -50,6 +50,11 @@ type Config struct {
 	// either, ingest answers 429.
 	MaxInFlightEvents int64
 	MaxInFlightBytes  int64
+	// MaxEvaluationLag, when set, also answers 429 while the oldest
+	// accepted event not yet evaluated has waited longer: for those who
+	// would rather producers held their events than webhooks came late.
+	// 0: no bound (the default).
+	MaxEvaluationLag time.Duration
 	// EndpointConcurrency bounds concurrent attempts per destination. A
 	// burst of webhooks to one endpoint drains at EndpointConcurrency per
 	// round trip: at 16, a saturated machine's few-millisecond round trips
@@ -176,6 +181,9 @@ func (c *Config) Validate() error {
 			"a request of the largest size would never be accepted", c.MaxInFlightBytes, c.MaxBodyBytes)
 	case c.EndpointConcurrency < 1:
 		return errors.New("--endpoint-concurrency must be at least 1")
+	case c.MaxEvaluationLag < 0 || (c.MaxEvaluationLag > 0 && c.MaxEvaluationLag < 10*time.Millisecond):
+		return errors.New("--max-evaluation-lag must be 0 (no bound) or at least 10ms: " +
+			"a bound below one sync of the event log would refuse requests in the normal course")
 	}
 	if c.Dev {
 		c.AllowPrivateDestinations = true

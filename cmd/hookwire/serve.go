@@ -84,6 +84,7 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
 	fs.IntVar(&cfg.MaxEventsPerRequest, "max-events-per-request", cfg.MaxEventsPerRequest, "largest accepted batch")
 	fs.Int64Var(&cfg.MaxInFlightEvents, "max-in-flight-events", cfg.MaxInFlightEvents, "accepted events awaiting evaluation past which ingest answers 429")
 	fs.Int64Var(&cfg.MaxInFlightBytes, "max-in-flight-bytes", cfg.MaxInFlightBytes, "request body bytes awaiting evaluation past which ingest answers 429")
+	fs.DurationVar(&cfg.MaxEvaluationLag, "max-evaluation-lag", 0, "how long the oldest accepted event may wait for evaluation before ingest answers 429 (0: no bound)")
 	fs.Float64Var(&cfg.IngestRate, "ingest-rate", 0, "events per second each API key may send (0: no limit)")
 	fs.IntVar(&cfg.IngestBurst, "ingest-burst", 0, "burst of --ingest-rate, in events (default: --max-events-per-request)")
 	fs.DurationVar(&cfg.FilterTimeout, "filter-timeout", cfg.FilterTimeout, "time budget of one call into an uploaded filter")

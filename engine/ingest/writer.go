@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,9 @@ type Config struct {
 	// large events (behind a slow filter, say) hold a million of them in
 	// memory, 64 KiB of properties each.
 	MaxInFlightBytes int64
+	// MaxEvaluationLag, if positive, refuses requests while the oldest
+	// accepted event not yet evaluated has waited longer.
+	MaxEvaluationLag time.Duration
 	// QueueCapacity bounds requests waiting for the next group commit.
 	QueueCapacity int
 	// DedupeTTL is how long a producer event id is remembered.
@@ -61,6 +65,46 @@ type Writer struct {
 	sender        *actors.Sender[string, session.Message] // the writer goroutine's
 	// waiting counts requests queued or written and not yet answered.
 	waiting atomic.Int64
+	// unevaluated holds the log records handed to the sessions, oldest
+	// first, when MaxEvaluationLag is set.
+	unevaluated backlog
+}
+
+// backlog is the log records handed over for evaluation in the order they
+// were, so that the oldest one with an event still to evaluate is found at
+// its head. Records finish in any order; a finished one stays until those
+// before it have finished too, and leaves when the head is next looked at.
+type backlog struct {
+	mu      sync.Mutex
+	records []*logRecord
+	head    int
+}
+
+func (b *backlog) add(l *logRecord) {
+	b.mu.Lock()
+	b.records = append(b.records, l)
+	b.mu.Unlock()
+}
+
+// oldest is when the oldest record with an event still to evaluate was
+// handed over (Unix ns), or 0 if every one has finished.
+func (b *backlog) oldest() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for b.head < len(b.records) && b.records[b.head].remaining.Load() == 0 {
+		b.records[b.head] = nil
+		b.head++
+	}
+	if b.head == len(b.records) {
+		b.records, b.head = b.records[:0], 0
+		return 0
+	}
+	if b.head > len(b.records)/2 { // keep the finished prefix from growing
+		n := copy(b.records, b.records[b.head:])
+		clear(b.records[n:])
+		b.records, b.head = b.records[:n], 0
+	}
+	return b.records[b.head].arrived
 }
 
 // SessionFinder returns what one request's events that name only a user
@@ -153,6 +197,14 @@ func (w *Writer) Accept(b Batch, bodyBytes int) (Result, error) {
 	}
 	if held := w.inFlightBytes.Load(); w.cfg.MaxInFlightBytes > 0 && held+int64(bodyBytes) > w.cfg.MaxInFlightBytes {
 		return Result{}, fmt.Errorf("%w: events from %d bytes of requests await evaluation", model.ErrSaturated, held)
+	}
+	if bound := w.cfg.MaxEvaluationLag; bound > 0 {
+		if since := w.unevaluated.oldest(); since != 0 {
+			if lag := time.Duration(time.Now().UnixNano() - since); lag > bound {
+				return Result{}, fmt.Errorf("%w: the oldest accepted event has waited %s for evaluation, over --max-evaluation-lag %s",
+					model.ErrSaturated, lag.Round(time.Millisecond), bound)
+			}
+		}
 	}
 	if w.cfg.Prepare != nil {
 		w.cfg.Prepare(events)
@@ -319,9 +371,13 @@ func (w *Writer) dispatch(to *actors.Sender[string, session.Message], seq uint64
 	}
 	w.inFlight.Add(int64(fresh))
 	w.inFlightBytes.Add(bodyBytes)
+	arrived := time.Now().UnixNano()
 	tracker := &logRecord{seq: seq, trimmer: w.trimmer, inFlight: &w.inFlight, events: int32(fresh),
-		inFlightBytes: &w.inFlightBytes, bodyBytes: bodyBytes}
+		inFlightBytes: &w.inFlightBytes, bodyBytes: bodyBytes, arrived: arrived}
 	tracker.remaining.Store(int32(fresh))
+	if w.cfg.MaxEvaluationLag > 0 {
+		w.unevaluated.add(tracker)
+	}
 	if memory != nil {
 		memory.hold()
 		tracker.memory = memory
@@ -329,7 +385,6 @@ func (w *Writer) dispatch(to *actors.Sender[string, session.Message], seq uint64
 	// Positions count logged events only, as the log record holds them, so
 	// that live evaluation and a replay see the same positions.
 	logged := uint32(0)
-	arrived := time.Now().UnixNano()
 	for i := range events {
 		if dup[i] {
 			continue
@@ -365,6 +420,7 @@ type logRecord struct {
 	// bodyBytes of the request are counted in inFlightBytes meanwhile.
 	inFlightBytes *atomic.Int64
 	bodyBytes     int64
+	arrived       int64 // when it was handed over, Unix ns
 }
 
 func (l *logRecord) Done() { l.finish() }

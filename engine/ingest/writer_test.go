@@ -53,3 +53,43 @@ func TestLogRecordTrimsOnlyWhatWasEvaluated(t *testing.T) {
 		}
 	}
 }
+
+// TestBacklogFindsTheOldestUnevaluatedRecord: records finish in any order;
+// the backlog answers with the oldest one still to finish, and nothing
+// once all have.
+func TestBacklogFindsTheOldestUnevaluatedRecord(t *testing.T) {
+	var b backlog
+	records := make([]*logRecord, 6)
+	for i := range records {
+		records[i] = &logRecord{arrived: int64(100 + i)}
+		records[i].remaining.Store(1)
+		b.add(records[i])
+	}
+	finish := func(i int) { records[i].remaining.Store(0) }
+	for _, step := range []struct {
+		finished []int
+		oldest   int64
+	}{
+		{nil, 100},
+		{[]int{1, 2}, 100}, // finished after the head: the head still waits
+		{[]int{0}, 103},    // the head and the two behind it leave together
+		{[]int{4}, 103},
+		{[]int{3}, 105},
+		{[]int{5}, 0},
+	} {
+		for _, i := range step.finished {
+			finish(i)
+		}
+		if got := b.oldest(); got != step.oldest {
+			t.Fatalf("after finishing %v: oldest %d, want %d", step.finished, got, step.oldest)
+		}
+	}
+	if len(b.records) != 0 || b.head != 0 {
+		t.Fatalf("an empty backlog holds %d records from %d", len(b.records), b.head)
+	}
+	b.add(&logRecord{arrived: 200})
+	b.records[0].remaining.Store(1)
+	if got := b.oldest(); got != 200 {
+		t.Fatalf("after emptying, a new record: oldest %d, want 200", got)
+	}
+}
