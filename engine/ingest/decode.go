@@ -144,7 +144,12 @@ func split(body []byte, format Format, maxEvents int) ([]json.RawMessage, error)
 				return nil, tooMany(len(items) + 1)
 			}
 			if !json.Valid(text) {
-				return nil, reject(len(items), "", "line %d is not valid JSON", line+1)
+				return nil, reject(len(items), "", "line %d is not valid JSON: %s", line+1,
+					strings.TrimPrefix(syntaxError(text).Error(), "json: "))
+			}
+			if t := bytes.TrimSpace(text); t[0] == '[' {
+				return nil, reject(len(items), "", "line %d is a JSON array: NDJSON holds one event object per line "+
+					"(send an array with Content-Type: application/json)", line+1)
 			}
 			items = append(items, text)
 		}

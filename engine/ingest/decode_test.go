@@ -436,3 +436,21 @@ func TestDecodeReplacesInvalidUTF8(t *testing.T) {
 		b.Release()
 	}
 }
+
+// TestNDJSONRefusalsSayWhichLineAndWhy: a bad NDJSON line is named by its
+// number with what is wrong in it, and an array on a line says to send
+// arrays as JSON.
+func TestNDJSONRefusalsSayWhichLineAndWhy(t *testing.T) {
+	ok := `{"session_id":"s","type":"click"}`
+	for body, want := range map[string]string{
+		ok + "\n" + `{"session_id":"s" "type":"click"}`: "line 2 is not valid JSON: invalid character '\"' after object key:value pair",
+		ok + " " + ok:      "line 1 is not valid JSON: invalid character '{' after top-level value",
+		"\n\n[" + ok + "]": "line 3 is a JSON array: NDJSON holds one event object per line (send an array with Content-Type: application/json)",
+	} {
+		_, err := Decode([]byte(body), FormatNDJSON, 10, now)
+		var inv *model.InvalidError
+		if !errors.As(err, &inv) || inv.Message != want {
+			t.Errorf("%q: %v, want %q", body, err, want)
+		}
+	}
+}
