@@ -342,6 +342,28 @@ func TestAuthRequiredWithoutDev(t *testing.T) {
 	if status := srv.call("GET", "/healthz", nil, nil); status != 200 {
 		t.Fatalf("healthz needs no key: %d", status)
 	}
+	// A refusal for the scheme says what to send instead.
+	for header, want := range map[string]string{
+		"":                       "missing API key",
+		"Bearer":                 "missing API key",
+		"Basic " + key:           "Authorization: Basic is taken on /v2 only",
+		"Token " + key:           "Authorization scheme Token is not taken",
+		"Bearer " + key + "nope": "unknown or revoked API key",
+	} {
+		req, _ := http.NewRequest("GET", srv.base+"/v1/streams", nil)
+		if header != "" {
+			req.Header.Set("Authorization", header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || !strings.Contains(string(body), want) {
+			t.Errorf("Authorization %q: %d %s, want 401 saying %q", header, resp.StatusCode, body, want)
+		}
+	}
 }
 
 func TestStartupRefusals(t *testing.T) {

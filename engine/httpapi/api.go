@@ -129,7 +129,14 @@ func (a *API) authorize(ctx *fasthttp.RequestCtx, need keys.Role, allowBasic boo
 	}
 	key, role := a.keyOf(&ctx.Request.Header, allowBasic)
 	if key == "" {
-		unauthorized(ctx, "missing API key: send Authorization: Bearer <key>")
+		switch scheme, value, _ := strings.Cut(strings.TrimSpace(string(ctx.Request.Header.Peek("Authorization"))), " "); {
+		case strings.TrimSpace(value) == "":
+			unauthorized(ctx, "missing API key: send Authorization: Bearer <key>")
+		case strings.EqualFold(scheme, "Basic"):
+			unauthorized(ctx, "Authorization: Basic is taken on /v2 only (for Fullstory clients); send Authorization: Bearer <key>")
+		default:
+			unauthorized(ctx, "Authorization scheme "+scheme+" is not taken: send Authorization: Bearer <key>")
+		}
 		return false
 	}
 	if role == "" {
