@@ -14,6 +14,7 @@ import (
 	"github.com/hookwire/hookwire/engine"
 	"github.com/hookwire/hookwire/engine/model"
 	"github.com/hookwire/hookwire/engine/store"
+	"github.com/hookwire/hookwire/engine/streams"
 	"github.com/hookwire/hookwire/internal/wasmenc"
 	"github.com/hookwire/hookwire/wasm"
 )
@@ -585,5 +586,39 @@ func TestAStoredFilterThatDoesNotLoadHarmsOnlyItsStreams(t *testing.T) {
 	srv.call("GET", "/v1/filters", nil, &list)
 	if len(list.Filters) != 1 || list.Filters[0].LoadError != "" {
 		t.Fatalf("the filter still says %q after its upload", list.Filters[0].LoadError)
+	}
+}
+
+// TestDryRunHasABudget: a dry run stops calling the filter once it has
+// spent its budget, and says so for each event left, rather than hold a
+// core for as long as its events times the call budget.
+func TestDryRunHasABudget(t *testing.T) {
+	defer func(b time.Duration) { streams.EvalBudget = b }(streams.EvalBudget)
+	streams.EvalBudget = 300 * time.Millisecond
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.FilterTimeout = 20 * time.Millisecond })
+	if status, e := srv.putFilter("sleep", hostileFilter(t, "sleep")); status != 201 {
+		t.Fatalf("upload: %d %+v", status, e)
+	}
+	events := make([]ev, 200)
+	for i := range events {
+		events[i] = ev{"session_id": "dry", "type": "click"}
+	}
+	var res struct {
+		Verdicts []struct {
+			Fault string `json:"fault"`
+		} `json:"verdicts"`
+	}
+	if status := srv.call("POST", "/v1/filters/sleep/eval", map[string]any{"events": events}, &res); status != 200 || len(res.Verdicts) != 200 {
+		t.Fatalf("eval: %d, %d verdicts", status, len(res.Verdicts))
+	}
+	called := 0
+	for _, v := range res.Verdicts {
+		if !strings.Contains(v.Fault, "the dry run spent its 300ms budget") {
+			called++
+		}
+	}
+	last := res.Verdicts[len(res.Verdicts)-1].Fault
+	if called == 0 || called > 100 || !strings.Contains(last, "not called") {
+		t.Fatalf("%d of 200 events called, the last: %q; want the budget to stop the calls well before the end", called, last)
 	}
 }
