@@ -227,6 +227,13 @@ func TestFilterAPI(t *testing.T) {
 		t.Fatalf("eval persisted a session (%d)", status)
 	}
 	_ = sess
+	// A bad event in a dry run is named from the body: events[i].…
+	var bad apiError
+	evs[1] = ev{"session_id": "s", "type": "rage_click", "user": ev{"nmae": "x"}}
+	if status := srv.call("POST", "/v1/filters/rage3/eval", map[string]any{"events": evs}, &bad); status != 400 ||
+		bad.Error.Path != "events[1].user.nmae" || !strings.Contains(bad.Error.Message, "events[1].user.nmae: unknown field") {
+		t.Fatalf("eval with a bad event: %d %+v, want 400 at events[1].user.nmae", status, bad)
+	}
 
 	srv.putFilter("pagevisit", pagevisit)
 	var e apiError

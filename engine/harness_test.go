@@ -175,6 +175,7 @@ type apiError struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Path    string `json:"path"`
 		Index   *int   `json:"index"`
 	} `json:"error"`
 }

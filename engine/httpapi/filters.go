@@ -3,7 +3,9 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -67,6 +69,10 @@ func (a *API) evalFilter(ctx *fasthttp.RequestCtx, name string) {
 	}
 	events, err := ingest.Decode(body.Events, ingest.FormatJSON, a.cfg.MaxEventsPerRequest, time.Now())
 	if err != nil {
+		// The event's paths start from the body here, not from the event.
+		if inv := (*model.InvalidError)(nil); errors.As(err, &inv) && inv.Index >= 0 {
+			inv.Path = strings.TrimSuffix(fmt.Sprintf("events[%d].%s", inv.Index, inv.Path), ".")
+		}
 		a.fail(ctx, err, "invalid_event")
 		return
 	}
