@@ -63,6 +63,11 @@ type Config struct {
 	// A receiver that cannot keep up slows its answers, which holds the
 	// attempts to this bound; failures go to retries and the breaker.
 	EndpointConcurrency int
+	// MaxConnections bounds the client connections served at once; past
+	// it a connection is answered 503 and closed. 0: derived from the
+	// open-file limit (connectionLimit), so that a flood of connections
+	// cannot take the descriptors the store needs.
+	MaxConnections int
 	// IngestRate limits each API key's events per second (0: unlimited);
 	// IngestBurst is the burst (at least MaxEventsPerRequest).
 	IngestRate  float64
@@ -181,12 +186,17 @@ func (c *Config) Validate() error {
 			"a request of the largest size would never be accepted", c.MaxInFlightBytes, c.MaxBodyBytes)
 	case c.EndpointConcurrency < 1:
 		return errors.New("--endpoint-concurrency must be at least 1")
+	case c.MaxConnections < 0:
+		return errors.New("--max-connections must not be negative (0: derived from the open-file limit)")
 	case c.MaxEvaluationLag < 0 || (c.MaxEvaluationLag > 0 && c.MaxEvaluationLag < 10*time.Millisecond):
 		return errors.New("--max-evaluation-lag must be 0 (no bound) or at least 10ms: " +
 			"a bound below one sync of the event log would refuse requests in the normal course")
 	}
 	if c.Dev {
 		c.AllowPrivateDestinations = true
+	}
+	if c.MaxConnections == 0 {
+		c.MaxConnections = connectionLimit()
 	}
 	if c.AlertInterval <= 0 {
 		c.AlertInterval = time.Second

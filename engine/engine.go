@@ -185,7 +185,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	log := e.cfg.Logger
 	server := e.api.Server()
 	served := make(chan error, 1)
-	ln := httpapi.LingeringListener(e.listener)
+	ln := httpapi.LingeringListener(httpapi.GuardedListener(e.listener, log, e.cfg.MaxConnections, e.cfg.TLSCert == ""))
 	go func() {
 		if e.cfg.TLSCert != "" {
 			served <- server.ServeTLS(ln, e.cfg.TLSCert, e.cfg.TLSKey)

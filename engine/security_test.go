@@ -405,3 +405,59 @@ func TestUnreadableRequestsAreAnsweredPlainly(t *testing.T) {
 		t.Fatalf("a request line that is not HTTP: %d %s, want 400 bad_request without the request in it", answer.StatusCode, body)
 	}
 }
+
+// TestConnectionsOverTheBoundAreTurnedAway: past --max-connections open at
+// once, a new connection is answered 503 in the API's error format and
+// closed; once some close, new ones are served.
+func TestConnectionsOverTheBoundAreTurnedAway(t *testing.T) {
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxConnections = 3 })
+	addr := strings.TrimPrefix(srv.base, "http://")
+	fresh := func() *http.Client { return &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} }
+	waitFor(t, 5*time.Second, "the harness's own connections to close", func() bool {
+		resp, err := fresh().Get(srv.base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+	var idle []net.Conn
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	for len(idle) < 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	var resp *http.Response
+	waitFor(t, 5*time.Second, "a connection over the bound to be turned away", func() bool {
+		r, err := fresh().Get(srv.base + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp = r
+		return r.StatusCode == 503
+	})
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"code":"service_unavailable"`) || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("over the bound: %d %s (Retry-After %q), want the API's 503 with Retry-After", resp.StatusCode, body, resp.Header.Get("Retry-After"))
+	}
+	for _, c := range idle {
+		c.Close()
+	}
+	idle = nil
+	waitFor(t, 5*time.Second, "new connections to be served once the idle ones closed", func() bool {
+		r, err := fresh().Get(srv.base + "/healthz")
+		if err != nil {
+			return false
+		}
+		r.Body.Close()
+		return r.StatusCode == 200
+	})
+}

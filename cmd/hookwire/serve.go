@@ -80,6 +80,7 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
 	fs.DurationVar(&cfg.Retention, "retention", cfg.Retention, "how long fired markers and event ids outlive a session's last event (≥48h)")
 	fs.DurationVar(&cfg.DeliveryRetention, "delivery-retention", cfg.DeliveryRetention, "how long a succeeded or failed delivery stays listed")
 	fs.IntVar(&cfg.EndpointConcurrency, "endpoint-concurrency", cfg.EndpointConcurrency, "concurrent attempts per destination")
+	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, "client connections served at once, past which one is answered 503 and closed (0: the open-file limit less a quarter, at most 4096 kept back)")
 	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body")
 	fs.IntVar(&cfg.MaxEventsPerRequest, "max-events-per-request", cfg.MaxEventsPerRequest, "largest accepted batch")
 	fs.Int64Var(&cfg.MaxInFlightEvents, "max-in-flight-events", cfg.MaxInFlightEvents, "accepted events awaiting evaluation past which ingest answers 429")

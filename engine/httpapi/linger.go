@@ -57,8 +57,15 @@ func lingerOnClose(c net.Conn) {
 	}
 }
 
+// halfCloser is a connection that can end its sending side alone: a TCP
+// connection, or one wrapping it (countedConn).
+type halfCloser interface {
+	net.Conn
+	CloseWrite() error
+}
+
 func (c *lingerConn) Close() error {
-	tcp, ok := c.Conn.(*net.TCPConn)
+	conn, ok := c.Conn.(halfCloser)
 	if !c.linger.Load() || !ok {
 		return c.Conn.Close()
 	}
@@ -66,15 +73,15 @@ func (c *lingerConn) Close() error {
 		lingering.Add(-1)
 		return c.Conn.Close()
 	}
-	if err := tcp.CloseWrite(); err != nil {
+	if err := conn.CloseWrite(); err != nil {
 		lingering.Add(-1)
 		return c.Conn.Close()
 	}
 	go func() {
 		defer lingering.Add(-1)
-		_ = tcp.SetReadDeadline(time.Now().Add(lingerFor))
-		_, _ = io.CopyN(io.Discard, tcp, lingerBytes)
-		_ = tcp.Close()
+		_ = conn.SetReadDeadline(time.Now().Add(lingerFor))
+		_, _ = io.CopyN(io.Discard, conn, lingerBytes)
+		_ = conn.Close()
 	}()
 	return nil
 }
