@@ -47,6 +47,7 @@ func (s *stage) stop() {
 type Engine struct {
 	cfg      Config
 	listener net.Listener
+	guarded  *httpapi.Guarded // listener, with the connection bound
 	store    *store.Store
 	catalog  *streams.Catalog
 	metrics  *metrics.Metrics
@@ -91,6 +92,7 @@ func New(cfg Config) (e *Engine, err error) {
 	if e.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", cfg.Listen, err)
 	}
+	e.guarded = httpapi.GuardedListener(e.listener, cfg.Logger, cfg.MaxConnections, cfg.TLSCert == "")
 	if cfg.PublicURL == "" {
 		scheme := "http"
 		if cfg.TLSCert != "" {
@@ -124,6 +126,9 @@ func New(cfg Config) (e *Engine, err error) {
 			lsm, vlog := e.store.Size()
 			return float64(lsm), float64(vlog)
 		},
+		ConnectionsOpen:    func() float64 { return float64(e.guarded.Open()) },
+		ConnectionsRefused: func() float64 { return float64(e.guarded.Refused()) },
+		AcceptWaits:        func() float64 { return float64(e.guarded.AcceptWaits()) },
 	})
 	e.outbox, err = delivery.New(e.deliveryStage.ctx, &e.deliveryStage.group, delivery.Config{
 		Schedule: cfg.RetrySchedule, Timeout: cfg.DeliveryTimeout, BreakerFailures: uint32(cfg.BreakerFailures),
@@ -185,7 +190,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	log := e.cfg.Logger
 	server := e.api.Server()
 	served := make(chan error, 1)
-	ln := httpapi.LingeringListener(httpapi.GuardedListener(e.listener, log, e.cfg.MaxConnections, e.cfg.TLSCert == ""))
+	ln := httpapi.LingeringListener(e.guarded)
 	go func() {
 		if e.cfg.TLSCert != "" {
 			served <- server.ServeTLS(ln, e.cfg.TLSCert, e.cfg.TLSKey)

@@ -460,4 +460,12 @@ func TestConnectionsOverTheBoundAreTurnedAway(t *testing.T) {
 		r.Body.Close()
 		return r.StatusCode == 200
 	})
+	// Counted where operators look.
+	m := srv.scrape()
+	if refused := value(m, "hookwire_http_connections_refused_total", nil); refused < 1 {
+		t.Errorf("hookwire_http_connections_refused_total = %v, want the refused connections counted", refused)
+	}
+	if open := value(m, "hookwire_http_connections_open", nil); open < 1 || open > 3 {
+		t.Errorf("hookwire_http_connections_open = %v, want the scrape's own among at most 3", open)
+	}
 }

@@ -23,19 +23,28 @@ import (
 //     server: fasthttp treats any accept error but a timeout as permanent,
 //     and a flood of idle connections used to shut hookwire down
 //     ("accept4: too many open files").
-func GuardedListener(ln net.Listener, logger *slog.Logger, maxConns int, plainHTTP bool) net.Listener {
-	return &guardedListener{Listener: ln, logger: logger, maxConns: int64(maxConns), plainHTTP: plainHTTP}
+func GuardedListener(ln net.Listener, logger *slog.Logger, maxConns int, plainHTTP bool) *Guarded {
+	return &Guarded{Listener: ln, logger: logger, maxConns: int64(maxConns), plainHTTP: plainHTTP}
 }
 
-type guardedListener struct {
+// Guarded is a listener from GuardedListener.
+type Guarded struct {
 	net.Listener
 	logger    *slog.Logger
 	maxConns  int64
 	plainHTTP bool
 	open      atomic.Int64
+	refused   atomic.Int64 // connections turned away past maxConns
+	waits     atomic.Int64 // accepts that failed for want of descriptors
 	lastLog   atomic.Int64 // Unix ns of the last log line about exhaustion
-	waited    atomic.Int64 // accepts that failed for want of descriptors since
+	unlogged  atomic.Int64 // such failures since that line
 }
+
+// Open is the connections open now; Refused those turned away past the
+// bound, and AcceptWaits the accepts that found no descriptor, since start.
+func (l *Guarded) Open() int64        { return l.open.Load() }
+func (l *Guarded) Refused() int64     { return l.refused.Load() }
+func (l *Guarded) AcceptWaits() int64 { return l.waits.Load() }
 
 // exhaustion reports whether an accept failed for want of a resource that
 // closing connections gives back.
@@ -51,7 +60,7 @@ var tooManyConnections = func() []byte {
 		"Retry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 }()
 
-func (l *guardedListener) Accept() (net.Conn, error) {
+func (l *Guarded) Accept() (net.Conn, error) {
 	wait := time.Millisecond
 	for {
 		c, err := l.Listener.Accept()
@@ -59,12 +68,13 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 			if !exhaustion(err) {
 				return nil, err
 			}
-			l.waited.Add(1)
+			l.waits.Add(1)
+			l.unlogged.Add(1)
 			if now := time.Now().UnixNano(); now-l.lastLog.Load() > int64(10*time.Second) {
 				l.lastLog.Store(now)
 				l.logger.Error("cannot accept connections: out of file descriptors or socket memory; "+
 					"new connections wait in the listen queue until some close (lower --max-connections, "+
-					"or raise the open-file limit)", "err", err, "times", l.waited.Swap(0))
+					"or raise the open-file limit)", "err", err, "times", l.unlogged.Swap(0))
 			}
 			time.Sleep(wait)
 			wait = min(2*wait, 100*time.Millisecond)
@@ -72,6 +82,7 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 		}
 		wait = time.Millisecond
 		if l.maxConns > 0 && l.open.Load() >= l.maxConns {
+			l.refused.Add(1)
 			if l.plainHTTP {
 				_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 				_, _ = c.Write(tooManyConnections)

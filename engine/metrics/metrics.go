@@ -38,6 +38,9 @@ type Gauges struct {
 	// EventsInFlightBytes is the body bytes of the requests those came in.
 	EventsInFlightBytes func() float64
 	StoreBytes          func() (lsm, vlog float64)
+	// Connections open now, refused past --max-connections, and accepts
+	// that found no file descriptor, since start.
+	ConnectionsOpen, ConnectionsRefused, AcceptWaits func() float64
 }
 
 // diskBuckets time what waits for the disk: a sync takes well under a
@@ -96,6 +99,12 @@ func New(g Gauges) *Metrics {
 			Help: "Events accepted and not yet evaluated (a request's events leave the count together, when its last is evaluated)."}, g.EventsInFlight),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_events_in_flight_bytes",
 			Help: "Body bytes of the requests whose events hookwire_events_in_flight counts (bounded by --max-in-flight-bytes)."}, g.EventsInFlightBytes),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_http_connections_open",
+			Help: "Client connections open (bounded by --max-connections)."}, g.ConnectionsOpen),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hookwire_http_connections_refused_total",
+			Help: "Client connections answered 503 and closed because --max-connections were open."}, g.ConnectionsRefused),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hookwire_http_accept_waits_total",
+			Help: "Accepts that found no file descriptor or socket memory; the connection waited in the listen queue."}, g.AcceptWaits),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_lsm_bytes",
 			Help: "Badger LSM tree size."}, func() float64 { l, _ := g.StoreBytes(); return l }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_vlog_bytes",
