@@ -412,15 +412,22 @@ func TestUnreadableRequestsAreAnsweredPlainly(t *testing.T) {
 func TestConnectionsOverTheBoundAreTurnedAway(t *testing.T) {
 	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxConnections = 3 })
 	addr := strings.TrimPrefix(srv.base, "http://")
-	fresh := func() *http.Client { return &http.Client{Transport: &http.Transport{DisableKeepAlives: true}} }
-	waitFor(t, 5*time.Second, "the harness's own connections to close", func() bool {
-		resp, err := fresh().Get(srv.base + "/healthz")
+	// healthz asks on a connection of its own: its status (0 if it got no
+	// answer), body and headers.
+	var body []byte
+	var header http.Header
+	healthz := func() int {
+		client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+		resp, err := client.Get(srv.base + "/healthz")
 		if err != nil {
-			return false
+			return 0
 		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+		defer resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		header = resp.Header
+		return resp.StatusCode
+	}
+	waitFor(t, 5*time.Second, "the harness's own connections to close", func() bool { return healthz() == 200 })
 	var idle []net.Conn
 	defer func() {
 		for _, c := range idle {
@@ -434,32 +441,15 @@ func TestConnectionsOverTheBoundAreTurnedAway(t *testing.T) {
 		}
 		idle = append(idle, c)
 	}
-	var resp *http.Response
-	waitFor(t, 5*time.Second, "a connection over the bound to be turned away", func() bool {
-		r, err := fresh().Get(srv.base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp = r
-		return r.StatusCode == 503
-	})
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), `"code":"service_unavailable"`) || resp.Header.Get("Retry-After") == "" {
-		t.Fatalf("over the bound: %d %s (Retry-After %q), want the API's 503 with Retry-After", resp.StatusCode, body, resp.Header.Get("Retry-After"))
+	waitFor(t, 5*time.Second, "a connection over the bound to be turned away", func() bool { return healthz() == 503 })
+	if !strings.Contains(string(body), `"code":"service_unavailable"`) || header.Get("Retry-After") == "" {
+		t.Fatalf("over the bound: %s (Retry-After %q), want the API's 503 with Retry-After", body, header.Get("Retry-After"))
 	}
 	for _, c := range idle {
 		c.Close()
 	}
 	idle = nil
-	waitFor(t, 5*time.Second, "new connections to be served once the idle ones closed", func() bool {
-		r, err := fresh().Get(srv.base + "/healthz")
-		if err != nil {
-			return false
-		}
-		r.Body.Close()
-		return r.StatusCode == 200
-	})
+	waitFor(t, 5*time.Second, "new connections to be served once the idle ones closed", func() bool { return healthz() == 200 })
 	// Counted where operators look.
 	m := srv.scrape()
 	if refused := value(m, "hookwire_http_connections_refused_total", nil); refused < 1 {

@@ -161,6 +161,62 @@ func ids(ds []*model.Delivery) []string {
 	return out
 }
 
+// listAll follows the cursors of ListDeliveries to the end: the ids listed,
+// the pages it took, and how many of them came back empty with a cursor.
+func listAll(t *testing.T, s *Store, f DeliveryFilter, limit int) (got []string, pages, empty int) {
+	t.Helper()
+	var cursor []byte
+	for {
+		page, next, err := s.ListDeliveries(f, limit, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		if len(page) == 0 && next != nil {
+			empty++
+		}
+		got = append(got, ids(page)...)
+		if next == nil {
+			return got, pages, empty
+		}
+		cursor = next
+	}
+}
+
+// reopenWithoutIndex takes the index pick chooses out of s as a store from
+// before it would lack it (the keys of the deliveries ids, and the mark
+// that it is built), closes s and opens dir again, which must build it.
+func reopenWithoutIndex(t *testing.T, s *Store, dir string, pick func(*deliveryIndexes) *deliveryIndex, ids []string) *Store {
+	t.Helper()
+	ix := pick(s.indexes)
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		for _, id := range ids {
+			d, err := s.GetDelivery(id)
+			if err != nil {
+				return err
+			}
+			head := deliveryHead{ID: d.ID, StreamID: d.StreamID, Status: d.Status, CreatedAt: d.CreatedAt}
+			if k := ix.keyOf(&head); k != nil {
+				if err := txn.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		return txn.Delete(ix.builtKey)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, Options{})
+	<-s.indexes.built
+	if !pick(s.indexes).ready.Load() {
+		t.Fatal("the index was not built at open")
+	}
+	return s
+}
+
 // TestDeliveryListingScansABoundedStretch: a page looks at no more than
 // listScanBudget deliveries; one whose filter matched none of them comes
 // back empty, with a cursor, and following the cursors lists exactly the
@@ -179,24 +235,7 @@ func TestDeliveryListingScansABoundedStretch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var got []string
-	var cursor []byte
-	pages, empty := 0, 0
-	for {
-		page, next, err := s.ListDeliveries(DeliveryFilter{Status: model.StatusSucceeded}, 10, cursor)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pages++
-		if len(page) == 0 && next != nil {
-			empty++
-		}
-		got = append(got, ids(page)...)
-		if next == nil {
-			break
-		}
-		cursor = next
-	}
+	got, pages, empty := listAll(t, s, DeliveryFilter{Status: model.StatusSucceeded}, 10)
 	if !slices.Equal(got, []string{"m9", "m1"}) {
 		t.Fatalf("succeeded deliveries over %d pages: %v, want [m9 m1]", pages, got)
 	}
@@ -249,25 +288,7 @@ func TestFailedDeliveriesHaveAnIndex(t *testing.T) {
 
 	// The same deliveries in a store without the index, as an older
 	// version left it.
-	if err := s.db.Update(func(txn *badger.Txn) error {
-		for _, id := range []string{"m1", "m9"} {
-			d, _ := s.GetDelivery(id)
-			if err := txn.Delete(msgFailedKey(d.CreatedAt, d.ID)); err != nil {
-				return err
-			}
-		}
-		return txn.Delete(s.indexes.failed.builtKey)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = open(t, dir, Options{})
-	<-s.indexes.built
-	if !s.indexes.failed.ready.Load() {
-		t.Fatal("the index was not built at open")
-	}
+	s = reopenWithoutIndex(t, s, dir, func(x *deliveryIndexes) *deliveryIndex { return x.failed }, []string{"m1", "m9"})
 	if got := failed(s); !slices.Equal(got, []string{"m9", "m1"}) {
 		t.Fatalf("from the index built at open: %v, want [m9 m1]", got)
 	}
@@ -302,19 +323,8 @@ func TestDeliveriesHaveAStreamIndex(t *testing.T) {
 	}
 	list := func(s *Store, f DeliveryFilter, limit int) (got []string, pages int) {
 		t.Helper()
-		var cursor []byte
-		for {
-			page, next, err := s.ListDeliveries(f, limit, cursor)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pages++
-			got = append(got, ids(page)...)
-			if next == nil {
-				return got, pages
-			}
-			cursor = next
-		}
+		got, pages, _ = listAll(t, s, f, limit)
+		return got, pages
 	}
 	check := func(s *Store) {
 		t.Helper()
@@ -346,25 +356,11 @@ func TestDeliveriesHaveAStreamIndex(t *testing.T) {
 
 	// The same deliveries in a store without the index, as an older
 	// version left it.
-	if err := s.db.Update(func(txn *badger.Txn) error {
-		for i := range 12 {
-			d, _ := s.GetDelivery(fmt.Sprintf("m%d", i))
-			if err := txn.Delete(msgStreamKey(d.StreamID, d.CreatedAt, d.ID)); err != nil {
-				return err
-			}
-		}
-		return txn.Delete(s.indexes.byStream.builtKey)
-	}); err != nil {
-		t.Fatal(err)
+	all := make([]string, 12)
+	for i := range all {
+		all[i] = fmt.Sprintf("m%d", i)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s = open(t, dir, Options{})
-	<-s.indexes.built
-	if !s.indexes.byStream.ready.Load() {
-		t.Fatal("the index was not built at open")
-	}
+	s = reopenWithoutIndex(t, s, dir, func(x *deliveryIndexes) *deliveryIndex { return x.byStream }, all)
 	check(s)
 }
 

@@ -137,23 +137,31 @@ func TestFaultsAreLoggedAtIntervals(t *testing.T) {
 	}
 }
 
+// storeWithFilterStream opens a store, closed when the test ends, holding
+// stream st_1, whose one trigger is the filter named filter.
+func storeWithFilterStream(t *testing.T, filter string) *store.Store {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	stream := &model.Stream{ID: "st_1", Name: "uses " + filter, Enabled: true, Triggers: []filters.Trigger{{Filter: filter}},
+		Destination: model.Destination{URL: "http://127.0.0.1:9/"}}
+	if err := st.PutStream(stream); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // TestOpenKeepsAStoredFilterThatNoLongerCompiles: a stored module that
 // does not compile (a store damaged, or written by a version that took
 // what this one refuses) does not stop the catalogue from opening: the
 // filter says why, and the stored stream using it fails each call with
 // that reason.
 func TestOpenKeepsAStoredFilterThatNoLongerCompiles(t *testing.T) {
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storeWithFilterStream(t, "broken")
 	if err := st.PutFilter(&model.Filter{Name: "broken"}, []byte("\x00asm\x01\x00\x00\x00garbage")); err != nil {
-		t.Fatal(err)
-	}
-	stream := &model.Stream{ID: "st_1", Name: "uses it", Enabled: true, Triggers: []filters.Trigger{{Filter: "broken"}},
-		Destination: model.Destination{URL: "http://127.0.0.1:9/"}}
-	if err := st.PutStream(stream); err != nil {
 		t.Fatal(err)
 	}
 	cat, err := Open(context.Background(), Config{MaxStreams: 10}, st)
@@ -177,16 +185,7 @@ func TestOpenKeepsAStoredFilterThatNoLongerCompiles(t *testing.T) {
 // filter is gone fails the open with an error naming the stream; the
 // clean-up used to crash on the nil catalogue instead.
 func TestOpenRefusesAStoredStreamThatNoLongerCompiles(t *testing.T) {
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	stream := &model.Stream{ID: "st_1", Name: "orphan", Enabled: true, Triggers: []filters.Trigger{{Filter: "gone"}},
-		Destination: model.Destination{URL: "http://127.0.0.1:9/"}}
-	if err := st.PutStream(stream); err != nil {
-		t.Fatal(err)
-	}
+	st := storeWithFilterStream(t, "gone")
 	cat, err := Open(context.Background(), Config{MaxStreams: 10}, st)
 	if err == nil || cat != nil || !strings.Contains(err.Error(), "stored stream st_1 no longer compiles") {
 		t.Fatalf("Open: %v, %v; want no catalogue and an error naming the stream", cat, err)
