@@ -909,7 +909,7 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.accepts = append(w.accepts, float64(time.Since(b.sendAt).Microseconds())/1000)
+	w.accepts = append(w.accepts, ms(time.Since(b.sendAt)))
 	if len(w.ids) > 0 {
 		for _, s := range b.signals {
 			i, _ := strconv.Atoi(s.stream)

@@ -105,7 +105,7 @@ func (r *loadReceiver) reconcile(sent map[pair]time.Time) (lost, duplicated int,
 			continue
 		}
 		duplicated += len(arr) - 1
-		latencies = append(latencies, latencySample{sent: at, ms: float64(arr[0].Sub(at).Microseconds()) / 1000,
+		latencies = append(latencies, latencySample{sent: at, ms: ms(arr[0].Sub(at)),
 			pair: k, arrived: arr[0], webhookID: r.firstID[k]})
 	}
 	return lost, duplicated, latencies

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -32,15 +33,7 @@ func tailStages(base string, samples []latencySample, posted map[pair]time.Time)
 		return Stages{}, Stages{}, nil
 	}
 	sorted := slices.Clone(samples)
-	slices.SortFunc(sorted, func(a, b latencySample) int {
-		switch {
-		case a.ms < b.ms:
-			return -1
-		case a.ms > b.ms:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(sorted, func(a, b latencySample) int { return cmp.Compare(a.ms, b.ms) })
 	n := min(max(len(sorted)/100, 10), 50, len(sorted))
 	mid := len(sorted)/2 - n/2
 	if tail, err = stagesOf(base, sorted[len(sorted)-n:], posted); err != nil {
