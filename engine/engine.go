@@ -45,9 +45,9 @@ func (s *stage) stop() {
 
 // Engine is one hookwire instance.
 type Engine struct {
-	cfg      Config
-	listener net.Listener
-	guarded  *httpapi.Guarded // listener, with the connection bound
+	cfg Config
+	// listener is the --listen socket, with the connection bound.
+	listener *httpapi.Guarded
 	store    *store.Store
 	catalog  *streams.Catalog
 	metrics  *metrics.Metrics
@@ -89,10 +89,11 @@ func New(cfg Config) (e *Engine, err error) {
 			opened.closeResources()
 		}
 	}()
-	if e.listener, err = net.Listen("tcp", cfg.Listen); err != nil {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", cfg.Listen, err)
 	}
-	e.guarded = httpapi.GuardedListener(e.listener, cfg.Logger, cfg.MaxConnections, cfg.TLSCert == "")
+	e.listener = httpapi.GuardedListener(ln, cfg.Logger, cfg.MaxConnections, cfg.TLSCert == "")
 	if cfg.PublicURL == "" {
 		scheme := "http"
 		if cfg.TLSCert != "" {
@@ -126,9 +127,9 @@ func New(cfg Config) (e *Engine, err error) {
 			lsm, vlog := e.store.Size()
 			return float64(lsm), float64(vlog)
 		},
-		ConnectionsOpen:    func() float64 { return float64(e.guarded.Open()) },
-		ConnectionsRefused: func() float64 { return float64(e.guarded.Refused()) },
-		AcceptWaits:        func() float64 { return float64(e.guarded.AcceptWaits()) },
+		ConnectionsOpen:    func() float64 { return float64(e.listener.Open()) },
+		ConnectionsRefused: func() float64 { return float64(e.listener.Refused()) },
+		AcceptWaits:        func() float64 { return float64(e.listener.AcceptWaits()) },
 	})
 	e.outbox, err = delivery.New(e.deliveryStage.ctx, &e.deliveryStage.group, delivery.Config{
 		Schedule: cfg.RetrySchedule, Timeout: cfg.DeliveryTimeout, BreakerFailures: uint32(cfg.BreakerFailures),
@@ -190,7 +191,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	log := e.cfg.Logger
 	server := e.api.Server()
 	served := make(chan error, 1)
-	ln := httpapi.LingeringListener(e.guarded)
+	ln := httpapi.LingeringListener(e.listener)
 	go func() {
 		if e.cfg.TLSCert != "" {
 			served <- server.ServeTLS(ln, e.cfg.TLSCert, e.cfg.TLSKey)
