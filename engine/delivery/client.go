@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -102,11 +103,25 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	var d time.Duration
-	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
-		d = time.Duration(secs) * time.Second
-	} else if t, err := time.Parse(time.RFC1123, v); err == nil {
-		d = t.Sub(now)
+	if v[0] >= '0' && v[0] <= '9' {
+		// Delay-seconds: any number of digits, so a count past what a
+		// Duration holds (which would wrap negative) is the cap, not now.
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if errors.Is(err, strconv.ErrRange) || (err == nil && secs > uint64(maxRetryAfter/time.Second)) {
+			return maxRetryAfter
+		}
+		if err != nil {
+			return 0
+		}
+		return time.Duration(secs) * time.Second
 	}
-	return min(max(d, 0), maxRetryAfter)
+	// An HTTP-date in any of its three forms, or RFC 1123 with another
+	// zone name than GMT, which receivers send too.
+	t, err := http.ParseTime(v)
+	if err != nil {
+		if t, err = time.Parse(time.RFC1123, v); err != nil {
+			return 0
+		}
+	}
+	return min(max(t.Sub(now), 0), maxRetryAfter)
 }

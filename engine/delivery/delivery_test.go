@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -15,9 +16,16 @@ func TestParseRetryAfter(t *testing.T) {
 		{"7", 7 * time.Second},
 		{"-3", 0},
 		{"soon", 0},
-		{now.Add(90 * time.Second).Format(time.RFC1123), 90 * time.Second},
+		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
+		{now.Add(80 * time.Second).Format(time.RFC1123), 80 * time.Second},
 		{now.Add(-time.Hour).Format(time.RFC1123), 0},
 		{"999999999", maxRetryAfter},
+		// Seconds past what a time.Duration holds: still the cap, not 0.
+		{"10000000000", maxRetryAfter},
+		{"99999999999999999999", maxRetryAfter},
+		// The other two HTTP-date forms a receiver may send (RFC 9110 §5.6.7).
+		{now.Add(2 * time.Minute).Format(time.RFC850), 2 * time.Minute},
+		{now.Add(3 * time.Minute).Format(time.ANSIC), 3 * time.Minute},
 	}
 	for _, tc := range tests {
 		if got := parseRetryAfter(tc.in, now); got != tc.want {
