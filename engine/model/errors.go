@@ -15,6 +15,9 @@ var (
 	// ErrOrphaned: a delivery's stream (or system endpoint) was deleted,
 	// so there is no secret left to sign it with.
 	ErrOrphaned = errors.New("engine: its stream or endpoint was deleted")
+	// ErrLowOnSpace: the data directory has less free space than the
+	// store keeps free to write safely; nothing was written.
+	ErrLowOnSpace = errors.New("engine: the data directory is low on space")
 )
 
 // InvalidError is a rejected input, naming the JSON path of the problem.

@@ -360,6 +360,9 @@ func (l *eventLog) write(seqs []uint64, records []byte) error {
 	l.mu.Unlock()
 	sealRecords(records, seg.number)
 	if _, err := active.WriteAt(records, offset); err != nil {
+		if isNoSpace(err) && l.undoWrite(active, offset) == nil {
+			return fmt.Errorf("%w: %w", errWriteTakenBack, err)
+		}
 		return l.fail(fmt.Errorf("store: event log write (restart to recover): %w", err))
 	}
 	l.mu.Lock()
@@ -378,6 +381,30 @@ func (l *eventLog) write(seqs []uint64, records []byte) error {
 	if full {
 		return l.rollover(next)
 	}
+	return nil
+}
+
+// errWriteTakenBack: a write found the file system full and was undone;
+// the log is whole and takes the next write.
+var errWriteTakenBack = errors.New("store: event log: a write found no room and was taken back")
+
+// undoWrite takes back a write the file system had no room for: the
+// records it completed before running out would otherwise replay after a
+// crash, though their requests were refused, and the next write goes to
+// the same offset. Cutting the file there (what a reused file held past
+// it is of no use) frees the blocks the write took, so the log goes on
+// once there is space; the cut is synced, as the length is what ends the
+// last segment.
+func (l *eventLog) undoWrite(active *os.File, offset int64) error {
+	if err := active.Truncate(offset); err != nil {
+		return err
+	}
+	if err := active.Sync(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.reused = min(l.reused, offset)
+	l.mu.Unlock()
 	return nil
 }
 

@@ -45,6 +45,9 @@ type Written struct {
 // may run MakeDurable meanwhile, so the next group is written while the
 // last one syncs.
 func (s *Store) WriteEvents(reqs []*AppendRequest, dedupeTTL time.Duration) (*Written, error) {
+	if err := s.space.refuse(); err != nil {
+		return nil, err
+	}
 	w := &Written{expires: idsExpire(dedupeTTL)}
 	withIDs := false
 	for _, r := range reqs {
@@ -86,8 +89,14 @@ func (s *Store) WriteEvents(reqs []*AppendRequest, dedupeTTL time.Duration) (*Wr
 	}
 	if len(seqs) > 0 {
 		if err := s.log.write(seqs, records); err != nil {
+			if errors.Is(err, errWriteTakenBack) {
+				s.space.logger.Error("store: the event log's file system is full", "err", err)
+				s.space.full()
+				return nil, s.space.refuse()
+			}
 			return nil, err
 		}
+		s.space.wrote(len(records))
 	}
 	w.pending = s.hold(w.ids)
 	return w, nil

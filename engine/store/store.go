@@ -29,6 +29,10 @@ type Options struct {
 	// DeliveryRetention is how long a delivery with a final status
 	// (succeeded or failed) stays listed; pending ones never expire.
 	DeliveryRetention time.Duration
+	// DiskReserve is kept free in Dir beyond what Badger's memory-mapped
+	// writes need (see space.go; hookwire serve's default is
+	// DefaultDiskReserve). Below it the store refuses new events and changes.
+	DiskReserve uint64
 	// Logger receives Badger's warnings and errors.
 	Logger *slog.Logger
 }
@@ -42,6 +46,7 @@ type Store struct {
 	seq               *badger.Sequence
 	sync              bool
 	syncer            *groupSync
+	space             *spaceGuard
 	deliveryRetention time.Duration
 	log               *eventLog
 	logDurable        *durableMark
@@ -70,24 +75,35 @@ func Open(opts Options) (*Store, error) {
 	if opts.DeliveryRetention <= 0 {
 		opts.DeliveryRetention = DefaultDeliveryRetention
 	}
+	const memTableSize, numMemtables = 32 << 20, 3
 	bo := badger.DefaultOptions(opts.Dir).
 		WithSyncWrites(false).
 		WithLogger(badgerLogger{opts.Logger}).
-		WithMemTableSize(32 << 20).
-		WithNumMemtables(3).
+		WithMemTableSize(memTableSize).
+		WithNumMemtables(numMemtables).
 		WithBlockCacheSize(32 << 20).
-		WithValueLogFileSize(256 << 20).
+		// Only values over 1 MiB (filter modules) go to the value log; a
+		// small file keeps what the space guard holds free for it small.
+		WithValueLogFileSize(64 << 20).
 		WithNumCompactors(2)
 	db, err := badger.Open(bo)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Dir, err)
 	}
+	// Before anything is written: the guard backs the memtable file first.
+	space := newSpaceGuard(opts.Dir, memTableSize, numMemtables, opts.DiskReserve, opts.Logger)
+	if err := space.start(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("--data %s: the file system is too full to write safely: %w", opts.Dir, err)
+	}
 	seq, err := db.GetSequence([]byte("meta/evlog-seq"), 1024)
 	if err != nil {
+		space.close()
 		db.Close()
 		return nil, fmt.Errorf("store: event sequence: %w", err)
 	}
-	s := &Store{db: db, seq: seq, sync: opts.Sync, syncer: newGroupSync(db.Sync), deliveryRetention: opts.DeliveryRetention}
+	s := &Store{db: db, seq: seq, sync: opts.Sync, syncer: newGroupSync(db.Sync), deliveryRetention: opts.DeliveryRetention,
+		space: space}
 	if s.legacyMaxSeq, err = lastLegacyRecord(db); err != nil {
 		s.Close()
 		return nil, err
@@ -159,7 +175,9 @@ func (s *Store) Close() error {
 		s.indexes.close()
 	}
 	err := s.seq.Release()
-	return errors.Join(logErr, err, s.db.Close())
+	err = errors.Join(logErr, err, s.db.Close())
+	s.space.close()
+	return err
 }
 
 // durable makes earlier commits reach the disk when the store was opened
