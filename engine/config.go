@@ -68,6 +68,10 @@ type Config struct {
 	// open-file limit (connectionLimit), so that a flood of connections
 	// cannot take the descriptors the store needs.
 	MaxConnections int
+	// DiskReserveBytes is kept free in DataDir beyond what Badger's
+	// memory-mapped writes need; below that events and changes are refused
+	// (507) instead of risking a write the kernel cannot back (SIGBUS).
+	DiskReserveBytes int64
 	// IngestRate limits each API key's events per second (0: unlimited);
 	// IngestBurst is the burst (at least MaxEventsPerRequest).
 	IngestRate  float64
@@ -112,6 +116,7 @@ func DefaultConfig() Config {
 		Retention:            48 * time.Hour,
 		DeliveryRetention:    30 * 24 * time.Hour,
 		MaxBodyBytes:         10 << 20,
+		DiskReserveBytes:     store.DefaultDiskReserve,
 		MaxEventsPerRequest:  10000,
 		MaxInFlightEvents:    1 << 20,
 		MaxInFlightBytes:     1 << 30,
@@ -186,6 +191,8 @@ func (c *Config) Validate() error {
 			"a request of the largest size would never be accepted", c.MaxInFlightBytes, c.MaxBodyBytes)
 	case c.EndpointConcurrency < 1:
 		return errors.New("--endpoint-concurrency must be at least 1")
+	case c.DiskReserveBytes < 0:
+		return errors.New("--disk-reserve-bytes must not be negative")
 	case c.MaxConnections < 0:
 		return errors.New("--max-connections must not be negative (0: derived from the open-file limit)")
 	case c.MaxEvaluationLag < 0 || (c.MaxEvaluationLag > 0 && c.MaxEvaluationLag < 10*time.Millisecond):

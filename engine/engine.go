@@ -104,7 +104,7 @@ func New(cfg Config) (e *Engine, err error) {
 	}
 	if e.store, err = store.Open(store.Options{Dir: cfg.DataDir, Sync: cfg.Durability == "sync",
 		EventLogSegmentBytes: cfg.EventLogSegmentBytes, DeliveryRetention: cfg.DeliveryRetention,
-		Logger: cfg.Logger}); err != nil {
+		DiskReserve: uint64(cfg.DiskReserveBytes), Logger: cfg.Logger}); err != nil {
 		return nil, err
 	}
 	guard := netguard.Guard{Resolver: cfg.Resolver, AllowPrivate: cfg.AllowPrivateDestinations}
@@ -126,6 +126,14 @@ func New(cfg Config) (e *Engine, err error) {
 		StoreBytes: func() (float64, float64) {
 			lsm, vlog := e.store.Size()
 			return float64(lsm), float64(vlog)
+		},
+		StoreSpace: func() (float64, float64, float64) {
+			sp := e.store.Space()
+			low := 0.0
+			if sp.Low {
+				low = 1
+			}
+			return float64(sp.Free), float64(sp.Need), low
 		},
 		ConnectionsOpen:    func() float64 { return float64(e.listener.Open()) },
 		ConnectionsRefused: func() float64 { return float64(e.listener.Refused()) },

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -35,17 +34,7 @@ func TestConnectionFloodLeavesTheServerServing(t *testing.T) {
 			// ulimit -n sets the hard limit too, so Go cannot raise it.
 			server := exec.Command("bash", "-c", fmt.Sprintf("ulimit -n 256 && exec %s serve --dev --listen %s --data %s %s",
 				bin, addr, t.TempDir(), extra))
-			var log syncBuffer
-			server.Stdout, server.Stderr = &log, &log
-			if err := server.Start(); err != nil {
-				t.Fatal(err)
-			}
-			exited := make(chan error, 1)
-			go func() { exited <- server.Wait() }()
-			defer func() {
-				server.Process.Signal(syscall.SIGTERM)
-				<-exited
-			}()
+			proc := startServerProcess(t, server)
 			waitForReady(t, "http://"+addr+"/readyz", 30*time.Second)
 
 			var flood []net.Conn
@@ -57,11 +46,7 @@ func TestConnectionFloodLeavesTheServerServing(t *testing.T) {
 				flood = append(flood, c)
 			}
 			time.Sleep(500 * time.Millisecond) // the server accepts what it can
-			select {
-			case err := <-exited:
-				t.Fatalf("the server ended under %d connections: %v\n%s", len(flood), err, log.String())
-			default:
-			}
+			proc.alive(t, fmt.Sprintf("under %d connections", len(flood)))
 			for _, c := range flood {
 				c.Close()
 			}
@@ -81,7 +66,7 @@ func TestConnectionFloodLeavesTheServerServing(t *testing.T) {
 				status, err = post()
 			}
 			if status != 202 {
-				t.Fatalf("after the flood of %d connections: %d, %v\n%s", len(flood), status, err, log.String())
+				t.Fatalf("after the flood of %d connections: %d, %v\n%s", len(flood), status, err, proc.log.String())
 			}
 		})
 	}

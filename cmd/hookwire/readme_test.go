@@ -165,3 +165,37 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// serverProcess is a hookwire binary started by a test, with its output.
+type serverProcess struct {
+	log    syncBuffer
+	exited chan struct{} // closed when it has ended
+	err    error         // why, once exited is closed
+}
+
+// startServerProcess starts cmd and stops it (SIGTERM) when the test ends.
+func startServerProcess(t *testing.T, cmd *exec.Cmd) *serverProcess {
+	t.Helper()
+	p := &serverProcess{exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = &p.log, &p.log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		<-p.exited
+	})
+	return p
+}
+
+// alive fails the test with the end of the server's log if it has ended.
+func (p *serverProcess) alive(t *testing.T, when string) {
+	t.Helper()
+	select {
+	case <-p.exited:
+		out := p.log.String()
+		t.Fatalf("the server ended %s: %v\n…%s", when, p.err, out[max(0, len(out)-3000):])
+	default:
+	}
+}

@@ -82,6 +82,7 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
 	fs.IntVar(&cfg.EndpointConcurrency, "endpoint-concurrency", cfg.EndpointConcurrency, "concurrent attempts per destination")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, "client connections served at once, past which one is answered 503 and closed (0: the open-file limit less a quarter, at most 4096 kept back)")
 	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body")
+	fs.Int64Var(&cfg.DiskReserveBytes, "disk-reserve-bytes", cfg.DiskReserveBytes, "free space kept in --data beyond what the store's memory-mapped files need; below it events and changes are refused (507)")
 	fs.IntVar(&cfg.MaxEventsPerRequest, "max-events-per-request", cfg.MaxEventsPerRequest, "largest accepted batch")
 	fs.Int64Var(&cfg.MaxInFlightEvents, "max-in-flight-events", cfg.MaxInFlightEvents, "accepted events awaiting evaluation past which ingest answers 429")
 	fs.Int64Var(&cfg.MaxInFlightBytes, "max-in-flight-bytes", cfg.MaxInFlightBytes, "request body bytes awaiting evaluation past which ingest answers 429")

@@ -67,6 +67,11 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
 	case errors.Is(err, model.ErrSaturated):
 		ctx.Response.Header.Set("Retry-After", "1")
 		writeError(ctx, fasthttp.StatusTooManyRequests, "saturated", clientMessage(err, model.ErrSaturated))
+	case errors.Is(err, model.ErrLowOnSpace):
+		// 507 (RFC 4918 §11.5): the server cannot store what the request
+		// needs; it is the operator's to fix, so no short retry.
+		ctx.Response.Header.Set("Retry-After", "60")
+		writeError(ctx, fasthttp.StatusInsufficientStorage, "insufficient_storage", clientMessage(err, model.ErrLowOnSpace))
 	case errors.Is(err, model.ErrShuttingDown):
 		ctx.Response.Header.Set("Retry-After", "5")
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "shutting_down", "hookwire is shutting down; retry against the next instance")

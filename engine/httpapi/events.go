@@ -130,6 +130,8 @@ func rejectReason(err error) string {
 		return "saturated"
 	case errors.Is(err, model.ErrShuttingDown):
 		return "shutting_down"
+	case errors.Is(err, model.ErrLowOnSpace):
+		return "low_on_space"
 	}
 	return "error"
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookwire/hookwire/engine/keys"
+	"github.com/hookwire/hookwire/engine/model"
 )
 
 // route is one endpoint of the API. Path segments in braces match any
@@ -145,6 +146,12 @@ func (a *API) route(ctx *fasthttp.RequestCtx) {
 		if r.role != "" && !(r.path == "/metrics" && isLoopback(ctx)) && !a.authorize(ctx, r.role, r.basic) {
 			return
 		}
+		if writesData(r) {
+			if err := a.store.RefuseWrites(); err != nil {
+				a.fail(ctx, err, "")
+				return
+			}
+		}
 		r.handle(a, ctx, p)
 		return
 	}
@@ -153,6 +160,21 @@ func (a *API) route(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	notFound(ctx)
+}
+
+// writesData: the route stores something new, which a data directory low
+// on space refuses before reading the body (the ingest writer asks again
+// for each group it writes). Reads,
+// deletes, dry runs and tests are served: they are how an operator looks
+// around and makes room.
+func writesData(r *route) bool {
+	switch {
+	case r.role == "" || r.method == fasthttp.MethodGet || r.method == fasthttp.MethodDelete:
+		return false
+	case strings.HasSuffix(r.path, "/eval"), strings.HasSuffix(r.path, "/test"):
+		return false
+	}
+	return true
 }
 
 // pathSegments splits a request's path as sent, then unescapes each
@@ -181,6 +203,12 @@ func (a *API) healthz(ctx *fasthttp.RequestCtx, _ []string) {
 func (a *API) readyz(ctx *fasthttp.RequestCtx, _ []string) {
 	if !a.ready.Load() || a.draining.Load() {
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "not_ready", "recovering stored state or shutting down")
+		return
+	}
+	if err := a.store.RefuseWrites(); err != nil {
+		// Events would be refused (507): a load balancer should send them
+		// to another instance meanwhile.
+		writeError(ctx, fasthttp.StatusServiceUnavailable, "insufficient_storage", clientMessage(err, model.ErrLowOnSpace))
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"status": "ready"})

@@ -38,6 +38,9 @@ type Gauges struct {
 	// EventsInFlightBytes is the body bytes of the requests those came in.
 	EventsInFlightBytes func() float64
 	StoreBytes          func() (lsm, vlog float64)
+	// StoreSpace is the data directory's free space, what the store keeps
+	// free, and 1 while it is under that (writes refused).
+	StoreSpace func() (free, need, low float64)
 	// Connections open now, refused past --max-connections, and accepts
 	// that found no file descriptor, since start.
 	ConnectionsOpen, ConnectionsRefused, AcceptWaits func() float64
@@ -109,6 +112,14 @@ func New(g Gauges) *Metrics {
 			Help: "Badger LSM tree size."}, func() float64 { l, _ := g.StoreBytes(); return l }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_vlog_bytes",
 			Help: "Badger value log size."}, func() float64 { _, v := g.StoreBytes(); return v }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_free_bytes",
+			Help: "Free space in the data directory, as the store last looked."}, func() float64 { f, _, _ := g.StoreSpace(); return f }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_needed_free_bytes",
+			Help: "Free space the store keeps in the data directory for Badger's memory-mapped writes and --disk-reserve-bytes."},
+			func() float64 { _, n, _ := g.StoreSpace(); return n }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_low_on_space",
+			Help: "1 while the data directory has less free space than needed: events and changes are refused (507)."},
+			func() float64 { _, _, l := g.StoreSpace(); return l }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
