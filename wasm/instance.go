@@ -71,13 +71,18 @@ func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, err
 	// wazero frees a memory with the module it returns; when instantiation
 	// fails after the memory was made (a data segment out of bounds, a
 	// start function that traps), the memory is ours to free.
-	var memory experimental.LinearMemory
-	if allocateMemory != nil {
-		base = experimental.WithMemoryAllocator(base, experimental.MemoryAllocatorFunc(func(capacity, max uint64) experimental.LinearMemory {
-			memory = allocateMemory.Allocate(capacity, max)
-			return memory
-		}))
+	//
+	// The memory's minimum is taken from the budget before wazero
+	// allocates it: wazero panics when a first allocation fails.
+	budget := m.rt.budget
+	if !budget.take(m.minMemory) {
+		return nil, budget.spent(m.minMemory)
 	}
+	var memory experimental.LinearMemory
+	base = experimental.WithMemoryAllocator(base, experimental.MemoryAllocatorFunc(func(capacity, max uint64) experimental.LinearMemory {
+		memory = newMemory(capacity, max, budget, m.minMemory)
+		return memory
+	}))
 	inst.ctx, inst.cancel = context.WithCancel(base)
 	inst.watchdog = time.AfterFunc(time.Hour, inst.expire)
 	inst.watchdog.Stop()
@@ -94,6 +99,8 @@ func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, err
 		inst.cancel()
 		if memory != nil {
 			memory.Free()
+		} else {
+			budget.give(m.minMemory)
 		}
 		return nil, fmt.Errorf("wasm: instantiate: %w", inst.explain(err))
 	}

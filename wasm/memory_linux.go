@@ -18,31 +18,39 @@ import (
 type linearMemory struct {
 	reserved []byte // the whole reservation, PROT_NONE past open
 	open     uint64 // bytes readable and writable
+	budget   *memoryBudget
+	charged  uint64 // bytes taken from the budget (at least open)
 }
 
 // mappedMemories counts the mappings made and not yet unmapped.
 var mappedMemories atomic.Int64
 
-// allocateMemory is the runtime's memory allocator (experimental API).
-// The initial capacity is opened here, so that wazero's first Reallocate
-// (to the memory's minimum, at most that) cannot fail; when the mapping
-// cannot be made, the memory lives on the Go heap as wazero's own does.
-var allocateMemory = experimental.MemoryAllocatorFunc(func(capacity, max uint64) experimental.LinearMemory {
+// newMemory is the runtime's memory allocator (experimental API). The
+// initial capacity is opened here, so that wazero's first Reallocate (to
+// the memory's minimum, at most that) cannot fail; charged bytes were
+// taken from the budget for it already (Instantiate checks the minimum
+// before wazero allocates, as a failing first Reallocate would panic).
+// When the mapping cannot be made, the memory lives on the Go heap as
+// wazero's own does.
+func newMemory(capacity, max uint64, budget *memoryBudget, charged uint64) experimental.LinearMemory {
+	onHeap := func() experimental.LinearMemory { return &heapMemory{max: max, budget: budget, charged: charged} }
 	if max == 0 || max > 1<<32 || capacity > max {
-		return &heapMemory{max: max}
+		return onHeap()
 	}
 	reserved, err := syscall.Mmap(-1, 0, int(max), syscall.PROT_NONE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
 	if err != nil {
-		return &heapMemory{max: max}
+		return onHeap()
 	}
 	mappedMemories.Add(1)
-	m := &linearMemory{reserved: reserved}
+	m := &linearMemory{reserved: reserved, budget: budget, charged: charged}
 	if capacity > 0 && m.Reallocate(capacity) == nil {
+		m.budget.give(m.charged - charged) // what it took beyond what it was handed
+		m.charged = 0                      // which goes on to the heap memory
 		m.Free()
-		return &heapMemory{max: max}
+		return onHeap()
 	}
 	return m
-})
+}
 
 // Reallocate opens the pages up to size (a multiple of the Wasm page, so
 // of the OS page) and returns the memory at its new length; nil if the
@@ -52,6 +60,12 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 		return nil
 	}
 	if size > m.open {
+		if size > m.charged {
+			if !m.budget.take(size - m.charged) {
+				return nil
+			}
+			m.charged = size
+		}
 		if err := syscall.Mprotect(m.reserved[m.open:size], syscall.PROT_READ|syscall.PROT_WRITE); err != nil {
 			return nil
 		}
@@ -68,28 +82,7 @@ func (m *linearMemory) Free() {
 		_ = syscall.Munmap(m.reserved)
 		mappedMemories.Add(-1)
 		m.reserved = nil
+		m.budget.give(m.charged)
+		m.charged = 0
 	}
 }
-
-// heapMemory is a linear memory on the Go heap, as wazero allocates by
-// default (growing past its capacity copies it): the stand-in when a
-// mapping cannot be made.
-type heapMemory struct {
-	buf []byte
-	max uint64
-}
-
-func (h *heapMemory) Reallocate(size uint64) []byte {
-	if size > h.max {
-		return nil
-	}
-	if size > uint64(cap(h.buf)) {
-		grown := make([]byte, size, min(max(size, 2*uint64(cap(h.buf))), h.max))
-		copy(grown, h.buf)
-		h.buf = grown
-	}
-	h.buf = h.buf[:size]
-	return h.buf
-}
-
-func (h *heapMemory) Free() { h.buf = nil }

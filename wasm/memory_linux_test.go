@@ -9,11 +9,11 @@ import (
 
 // TestFailedInstantiationsLeaveNoMemory: a module whose instantiation
 // fails after its memory was made (a data segment past the memory's end)
-// leaves no mapping behind, however often it is tried; a closed instance
-// leaves none either.
+// leaves no mapping behind, however often it is tried, and nothing charged
+// to the memory budget; a closed instance leaves neither.
 func TestFailedInstantiationsLeaveNoMemory(t *testing.T) {
 	ctx := context.Background()
-	rt, err := NewRuntime(ctx, Config{})
+	rt, err := NewRuntime(ctx, Config{MemoryBudget: 1 << 30})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +45,9 @@ func TestFailedInstantiationsLeaveNoMemory(t *testing.T) {
 	if got := mappedMemories.Load(); got != before {
 		t.Fatalf("%d mappings left by 50 failed instantiations", got-before)
 	}
+	if used := rt.MemoryUsed(); used != 0 {
+		t.Fatalf("50 failed instantiations left %d bytes charged to the memory budget", used)
+	}
 	inst, err := module(16).Instantiate(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -55,5 +58,8 @@ func TestFailedInstantiationsLeaveNoMemory(t *testing.T) {
 	inst.Close(ctx)
 	if got := mappedMemories.Load(); got != before {
 		t.Fatalf("%d mappings left after the instance closed", got-before)
+	}
+	if used := rt.MemoryUsed(); used != 0 {
+		t.Fatalf("a closed instance left %d bytes charged to the memory budget", used)
 	}
 }

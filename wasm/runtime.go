@@ -22,6 +22,10 @@ type Config struct {
 	// InitTimeout bounds instantiation work (_initialize, hw_init), which
 	// for a language runtime such as Go's takes far longer than a match.
 	InitTimeout time.Duration
+	// MemoryBudget bounds the linear memory of all instances together, in
+	// bytes (0: no bound). Past it, a new instance or a memory.grow fails,
+	// which the caller sees as its own filter's fault (ErrMemoryBudget).
+	MemoryBudget int64
 }
 
 // Defaults of CONTRACT §4.
@@ -49,6 +53,8 @@ type Runtime struct {
 	rt    wazero.Runtime
 	// wasi holds the WASI functions the runtime provides, by name.
 	wasi map[string]api.FunctionDefinition
+	// budget bounds all instances' memory together; nil: no bound.
+	budget *memoryBudget
 }
 
 // NewRuntime starts a runtime. Compiled code is shared through an in-memory
@@ -61,6 +67,9 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 		WithMemoryLimitPages(cfg.MemoryLimitPages).
 		WithCloseOnContextDone(cfg.CallTimeout > 0)
 	r := &Runtime{cfg: cfg, cache: cache, rt: wazero.NewRuntimeWithConfig(ctx, rc)}
+	if cfg.MemoryBudget > 0 {
+		r.budget = &memoryBudget{limit: cfg.MemoryBudget}
+	}
 	wasi, err := wasi_snapshot_preview1.Instantiate(ctx, r.rt)
 	if err != nil {
 		r.Close(ctx)
@@ -89,6 +98,8 @@ type Module struct {
 	compiled wazero.CompiledModule
 	hasInit  bool
 	hasStart bool
+	// minMemory is the bytes its memory starts with.
+	minMemory uint64
 }
 
 // Compile compiles and validates a module: it must be Wasm, export memory,
@@ -121,6 +132,7 @@ func (r *Runtime) check(m *Module) error {
 		return fmt.Errorf("%w: its memory starts at %d pages (%d MiB), over the cap of %d MiB",
 			ErrABI, mem.Min(), mem.Min()/16, r.cfg.MemoryLimitPages/16)
 	}
+	m.minMemory = uint64(mem.Min()) << 16
 	if len(c.ImportedMemories()) > 0 {
 		return fmt.Errorf("%w: it imports a memory; it must define and export its own", ErrABI)
 	}
