@@ -80,6 +80,10 @@ type Config struct {
 	FilterTimeout time.Duration
 	// FilterMemoryBytes caps an uploaded filter instance's memory.
 	FilterMemoryBytes int64
+	// FilterMemoryTotal caps the memory of all uploaded filters' instances
+	// together (0: a quarter of the machine's memory, or of the cgroup's
+	// limit); past it a new instance fails as its own filter's fault.
+	FilterMemoryTotal int64
 	// PublicURL is hookwire's base URL as receivers should see it, for the
 	// links in system events; default http(s)://<listen>.
 	PublicURL string
@@ -191,6 +195,11 @@ func (c *Config) Validate() error {
 			"a request of the largest size would never be accepted", c.MaxInFlightBytes, c.MaxBodyBytes)
 	case c.EndpointConcurrency < 1:
 		return errors.New("--endpoint-concurrency must be at least 1")
+	case c.FilterMemoryTotal < 0:
+		return errors.New("--filter-memory-total must not be negative (0: a quarter of the machine's memory)")
+	case c.FilterMemoryTotal > 0 && c.FilterMemoryTotal < c.FilterMemoryBytes:
+		return fmt.Errorf("--filter-memory-total (%d) must be at least --filter-memory (%d): "+
+			"a filter using its whole cap would never run", c.FilterMemoryTotal, c.FilterMemoryBytes)
 	case c.DiskReserveBytes < 0:
 		return errors.New("--disk-reserve-bytes must not be negative")
 	case c.MaxConnections < 0:
@@ -204,6 +213,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConnections == 0 {
 		c.MaxConnections = connectionLimit()
+	}
+	if c.FilterMemoryTotal == 0 {
+		c.FilterMemoryTotal = max(memoryLimit()/4, c.FilterMemoryBytes)
 	}
 	if c.AlertInterval <= 0 {
 		c.AlertInterval = time.Second

@@ -110,7 +110,7 @@ func New(cfg Config) (e *Engine, err error) {
 	guard := netguard.Guard{Resolver: cfg.Resolver, AllowPrivate: cfg.AllowPrivateDestinations}
 	if e.catalog, err = streams.Open(context.Background(), streams.Config{MaxStreams: cfg.MaxStreams,
 		Guard: guard, FilterTimeout: cfg.FilterTimeout,
-		FilterMemoryPages: uint32(cfg.FilterMemoryBytes >> 16)}, e.store); err != nil {
+		FilterMemoryPages: uint32(cfg.FilterMemoryBytes >> 16), FilterMemoryTotal: cfg.FilterMemoryTotal}, e.store); err != nil {
 		return nil, err
 	}
 	for _, f := range e.catalog.Filters() {
@@ -127,6 +127,7 @@ func New(cfg Config) (e *Engine, err error) {
 			lsm, vlog := e.store.Size()
 			return float64(lsm), float64(vlog)
 		},
+		FilterMemory: func() float64 { return float64(e.catalog.FilterMemoryUsed()) },
 		StoreSpace: func() (float64, float64, float64) {
 			sp := e.store.Space()
 			low := 0.0

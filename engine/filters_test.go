@@ -629,3 +629,53 @@ func TestDryRunHasABudget(t *testing.T) {
 		t.Fatalf("%d of 200 events called, the last: %q; want the budget to stop the calls well before the end", called, last)
 	}
 }
+
+// TestUploadedFiltersShareAMemoryBudget: each instance of a filter that
+// fills its 4 MiB is within the cap, but instances of many of them took
+// gigabytes (60 segments on one: 6 GiB resident). With a budget the
+// instances past it fail as faults of their own streams, the memory held
+// stays under it, and a declarative stream fires for every session.
+func TestUploadedFiltersShareAMemoryBudget(t *testing.T) {
+	recv, plain := newReceiver(t), newReceiver(t)
+	const budget = 10 << 20
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
+		c.FilterMemoryBytes, c.FilterMemoryTotal = 8<<20, budget
+	})
+	if status, e := srv.putFilter("fat", hostileFilter(t, "fat")); status != 201 {
+		t.Fatalf("upload: %d %+v", status, e)
+	}
+	var fat []string
+	for i := range 4 { // 16 MiB of instances at least, one per stream
+		fat = append(fat, srv.createStream(filterStream(fmt.Sprint("fat ", i), recv.URL, "fat", map[string]int{"n": i})).ID)
+	}
+	srv.createStream(map[string]any{"name": "every click", "triggers": []any{map[string]any{"event": "click"}},
+		"destination": map[string]any{"url": plain.URL, "secret": testSecret}})
+	const sessions = 50
+	for i := range sessions {
+		srv.sendEvents(map[string]any{"session_id": fmt.Sprint("s", i), "type": "click"})
+	}
+	waitFor(t, 10*time.Second, "a webhook per session from the declarative stream", func() bool { return plain.count() == sessions })
+	faulted := 0
+	for _, id := range fat {
+		f := srv.faults(id)
+		if f.Count > 0 {
+			faulted++
+			if !strings.Contains(f.LastError, "memory budget") {
+				t.Errorf("stream %s: fault %q does not name the memory budget", id, f.LastError)
+			}
+		}
+	}
+	if faulted == 0 {
+		t.Fatalf("no stream of the four on a 4 MiB filter faulted under a 10 MiB budget")
+	}
+	_, body := srv.raw("GET", "/metrics", "", nil)
+	var held float64
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "hookwire_filter_memory_bytes "); ok {
+			fmt.Sscan(v, &held)
+		}
+	}
+	if held <= 0 || held > budget {
+		t.Fatalf("filters hold %.0f bytes, want some and at most the %d budget", held, budget)
+	}
+}

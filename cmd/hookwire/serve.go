@@ -91,6 +91,7 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
 	fs.IntVar(&cfg.IngestBurst, "ingest-burst", 0, "burst of --ingest-rate, in events (default: --max-events-per-request)")
 	fs.DurationVar(&cfg.FilterTimeout, "filter-timeout", cfg.FilterTimeout, "time budget of one call into an uploaded filter")
 	fs.Int64Var(&cfg.FilterMemoryBytes, "filter-memory", cfg.FilterMemoryBytes, "memory cap of one uploaded filter instance, in bytes")
+	fs.Int64Var(&cfg.FilterMemoryTotal, "filter-memory-total", 0, "memory cap of all uploaded filters' instances together, in bytes; past it a new instance is its filter's fault (0: a quarter of the machine's or cgroup's memory)")
 	fs.StringVar(&cfg.PublicURL, "public-url", "", "hookwire's base URL for links in system webhooks (default http(s)://<listen>)")
 	fs.StringVar(&cfg.PprofListen, "pprof", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6060")
 	fs.String("config", "", "YAML file of settings: keys are these flags' names (flags and HOOKWIRE_* win)")

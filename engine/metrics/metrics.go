@@ -38,6 +38,8 @@ type Gauges struct {
 	// EventsInFlightBytes is the body bytes of the requests those came in.
 	EventsInFlightBytes func() float64
 	StoreBytes          func() (lsm, vlog float64)
+	// FilterMemory is the linear memory uploaded filters' instances hold.
+	FilterMemory func() float64
 	// StoreSpace is the data directory's free space, what the store keeps
 	// free, and 1 while it is under that (writes refused).
 	StoreSpace func() (free, need, low float64)
@@ -112,6 +114,8 @@ func New(g Gauges) *Metrics {
 			Help: "Badger LSM tree size."}, func() float64 { l, _ := g.StoreBytes(); return l }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_vlog_bytes",
 			Help: "Badger value log size."}, func() float64 { _, v := g.StoreBytes(); return v }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_filter_memory_bytes",
+			Help: "Linear memory held by uploaded filters' instances (bounded by --filter-memory-total)."}, g.FilterMemory),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_free_bytes",
 			Help: "Free space in the data directory, as the store last looked."}, func() float64 { f, _, _ := g.StoreSpace(); return f }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_store_needed_free_bytes",

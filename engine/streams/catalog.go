@@ -156,6 +156,10 @@ type Config struct {
 	FilterTimeout time.Duration
 	// FilterMemoryPages caps an uploaded filter instance's memory.
 	FilterMemoryPages uint32
+	// FilterMemoryTotal caps all uploaded filters' instances' memory
+	// together, in bytes (0: no bound). Hookwire's own predicates are not
+	// counted: a greedy upload cannot starve them.
+	FilterMemoryTotal int64
 }
 
 // Catalog owns the streams and the uploaded filters. Reads (Snapshot) are
@@ -170,6 +174,9 @@ type Catalog struct {
 	snapshot atomic.Pointer[Snapshot]
 }
 
+// FilterMemoryUsed is the linear memory uploaded filters' instances hold.
+func (c *Catalog) FilterMemoryUsed() int64 { return c.custom.MemoryUsed() }
+
 // Open loads and compiles every stored filter and stream.
 func Open(ctx context.Context, cfg Config, st *store.Store) (c *Catalog, err error) {
 	c = &Catalog{cfg: cfg, store: st}
@@ -177,7 +184,7 @@ func Open(ctx context.Context, cfg Config, st *store.Store) (c *Catalog, err err
 		return nil, err
 	}
 	if c.custom, err = wasm.NewRuntime(ctx, wasm.Config{CallTimeout: cfg.FilterTimeout,
-		MemoryLimitPages: cfg.FilterMemoryPages}); err != nil {
+		MemoryLimitPages: cfg.FilterMemoryPages, MemoryBudget: cfg.FilterMemoryTotal}); err != nil {
 		c.declarative.Close(ctx)
 		return nil, err
 	}
