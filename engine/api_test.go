@@ -181,6 +181,35 @@ func TestStreamLimit(t *testing.T) {
 	}
 }
 
+// TestSegmentLimit: segments are evaluated like streams, so they are
+// bounded like them; a refused create adds nothing, and a delete makes room.
+func TestSegmentLimit(t *testing.T) {
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxSegments = 2 })
+	segment := func(name string) map[string]any {
+		return map[string]any{"name": name, "creator": "ada", "triggers": []any{map[string]any{"event": "click"}}}
+	}
+	var first struct{ ID string }
+	for i := range 2 {
+		if status := srv.call("POST", "/v1/segments", segment(fmt.Sprint("seg", i)), &first); status != 201 {
+			t.Fatalf("segment %d: %d", i, status)
+		}
+	}
+	var e apiError
+	if status := srv.call("POST", "/v1/segments", segment("one too many"), &e); status != 409 || e.Error.Code != "segment_limit" ||
+		!strings.Contains(e.Error.Message, "--max-segments") {
+		t.Fatalf("third segment: %d %+v, want 409 segment_limit naming the flag", status, e.Error)
+	}
+	var list struct{ Segments []any }
+	srv.call("GET", "/v1/segments", nil, &list)
+	if len(list.Segments) != 2 {
+		t.Fatalf("%d segments after a refused create, want 2", len(list.Segments))
+	}
+	srv.call("DELETE", "/v1/segments/"+first.ID, nil, nil)
+	if status := srv.call("POST", "/v1/segments", segment("one too many"), nil); status != 201 {
+		t.Fatalf("a segment after one was deleted: %d", status)
+	}
+}
+
 // TestStreamLifecycle: generated secret shown once, never again; PUT bumps
 // signal_version; PATCH disables; definitions survive a restart.
 func TestStreamLifecycle(t *testing.T) {

@@ -20,15 +20,18 @@ type Config struct {
 	Dev                      bool
 	AllowPrivateDestinations bool
 	MaxStreams               int
-	SessionIdle              time.Duration
-	SessionMax               time.Duration
-	RetrySchedule            []time.Duration
-	DeliveryTimeout          time.Duration
-	BreakerFailures          int
-	BreakerCooldown          time.Duration
-	OrgID                    string
-	TLSCert                  string
-	TLSKey                   string
+	// MaxSegments bounds the segments: each is evaluated against every
+	// event of its types, as a stream is.
+	MaxSegments     int
+	SessionIdle     time.Duration
+	SessionMax      time.Duration
+	RetrySchedule   []time.Duration
+	DeliveryTimeout time.Duration
+	BreakerFailures int
+	BreakerCooldown time.Duration
+	OrgID           string
+	TLSCert         string
+	TLSKey          string
 
 	// Durability is "sync" (accepted events and fired markers are synced to
 	// disk before the reply) or "batch" (left to the OS: faster, and a
@@ -108,6 +111,7 @@ func DefaultConfig() Config {
 		Listen:               "127.0.0.1:7070",
 		DataDir:              "./hookwire-data",
 		MaxStreams:           10,
+		MaxSegments:          1000,
 		SessionIdle:          30 * time.Minute,
 		SessionMax:           24 * time.Hour,
 		RetrySchedule:        []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
@@ -151,6 +155,8 @@ func (c *Config) Validate() error {
 	case !c.Dev && c.AdminKey == "":
 		return errors.New("refusing to start without authentication: pass --admin-key (or set HOOKWIRE_ADMIN_KEY), " +
 			"or --dev on a loopback address for local development")
+	case c.MaxSegments < 1:
+		return errors.New("--max-segments must be at least 1")
 	case c.MaxStreams < 1:
 		return errors.New("--max-streams must be at least 1")
 	case c.SessionIdle <= 0:

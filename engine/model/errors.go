@@ -5,8 +5,10 @@ import "errors"
 // Sentinel errors shared across the engine. The HTTP front maps each to a
 // status and an error code.
 var (
-	ErrNotFound     = errors.New("engine: not found")
-	ErrStreamLimit  = errors.New("engine: stream limit reached")
+	ErrNotFound    = errors.New("engine: not found")
+	ErrStreamLimit = errors.New("engine: stream limit reached")
+	// ErrSegmentLimit: as many segments as --max-segments exist.
+	ErrSegmentLimit = errors.New("engine: segment limit reached")
 	ErrNameTaken    = errors.New("engine: name already in use")
 	ErrSaturated    = errors.New("engine: saturated, retry later")
 	ErrShuttingDown = errors.New("engine: shutting down")

@@ -150,6 +150,8 @@ func (f *Faults) View() FaultsView {
 // Config configures a Catalog.
 type Config struct {
 	MaxStreams int
+	// MaxSegments bounds the segments (0: no bound).
+	MaxSegments int
 	// Guard checks destination hosts.
 	Guard netguard.Guard
 	// FilterTimeout bounds one call into an uploaded filter.

@@ -62,6 +62,9 @@ func (c *Catalog) CreateSegment(ctx context.Context, d *SegmentDefinition) (*Com
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	snap := c.snapshot.Load()
+	if n := len(snap.Segments); c.cfg.MaxSegments > 0 && n >= c.cfg.MaxSegments {
+		return nil, fmt.Errorf("%w: %d of %d segments exist; delete one or raise --max-segments", model.ErrSegmentLimit, n, c.cfg.MaxSegments)
+	}
 	for _, s := range snap.Segments {
 		if strings.EqualFold(s.Segment.Name, name) {
 			return nil, fmt.Errorf("%w: segment %s is already named %q", model.ErrNameTaken, s.Segment.ID, s.Segment.Name)
