@@ -90,13 +90,22 @@ func (g *spaceGuard) start() error {
 		defer close(g.done)
 		t := time.NewTicker(spaceCheckInterval)
 		defer t.Stop()
+		var lastErr string
+		var loggedAt time.Time
 		for {
 			select {
 			case <-g.stop:
 				return
-			case <-t.C:
-				if err := g.check(); err != nil {
+			case now := <-t.C:
+				err := g.check()
+				if err == nil {
+					lastErr = ""
+					continue
+				}
+				// Four looks a second: say a lasting failure once a minute.
+				if err.Error() != lastErr || now.Sub(loggedAt) >= time.Minute {
 					g.logger.Error("store: checking the data directory's free space", "err", err)
+					lastErr, loggedAt = err.Error(), now
 				}
 			}
 		}
