@@ -48,6 +48,10 @@ const (
 	StopShutdown
 	// StopSupervisor: a panic, and the supervisor said Stop.
 	StopSupervisor
+	// StopEvicted: the registry held more actors than its bound, and this
+	// one's deadline came among the first; its next message spawns it
+	// again.
+	StopEvicted
 )
 
 // Directive is a supervisor's answer to a panic inside Receive or Timeout.

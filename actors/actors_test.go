@@ -555,3 +555,68 @@ func TestWorkerKeepsAQueueBufferInUse(t *testing.T) {
 		t.Fatalf("handled %d messages, want %d", got, 4*backlog+10)
 	}
 }
+
+// lastActive's deadline is an hour after its last message: what a session
+// actor's is, by activity.
+type lastActive struct {
+	key     int
+	since   atomic.Int64
+	stopped func(key int, r StopReason)
+}
+
+func (l *lastActive) Receive([]int)             { l.since.Store(time.Now().UnixNano()) }
+func (l *lastActive) Deadline() time.Time       { return time.Unix(0, l.since.Load()).Add(time.Hour) }
+func (l *lastActive) Timeout(time.Time) bool    { return false }
+func (l *lastActive) Stopped(reason StopReason) { l.stopped(l.key, reason) }
+
+// TestRegistryEvictsTheLeastRecentlyActivePastItsBound: past MaxActors a
+// sweep stops the actors whose deadlines come first, down to a tenth below
+// the bound, with StopEvicted, and leaves the recently active; an evicted
+// key comes back with its next message.
+func TestRegistryEvictsTheLeastRecentlyActivePastItsBound(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var g Group
+	var mu sync.Mutex
+	evicted := map[int]StopReason{}
+	reg := NewRegistry(ctx, &g, RegistryConfig[int, int]{
+		Partitions: 1, MaxActors: 20, SweepInterval: 20 * time.Millisecond,
+		Spawn: func(key int) Behaviour[int] {
+			return &lastActive{key: key, stopped: func(k int, r StopReason) {
+				mu.Lock()
+				defer mu.Unlock()
+				evicted[k] = r
+			}}
+		},
+	})
+	for key := range 30 {
+		reg.Send(key, 1)
+		waitUntil(t, func() bool { return reg.Has(key) }) // spawned and run: its deadline is set
+		time.Sleep(time.Millisecond)                      // so that deadlines are apart
+	}
+	// Sweeps may come at any point of the arrivals, so how many were
+	// evicted depends on when; that the least recently active went first
+	// does not.
+	waitUntil(t, func() bool { // an actor leaves the table before its Stopped runs
+		mu.Lock()
+		defer mu.Unlock()
+		return reg.Len() <= 20 && reg.Len()+len(evicted) == 30
+	})
+	mu.Lock()
+	live := reg.Len()
+	if live < 18 {
+		t.Errorf("%d live of 30 under a bound of 20, want 18–20 (a tenth under the bound, then arrivals)", live)
+	}
+	for key := range 30 {
+		reason, gone := evicted[key]
+		switch {
+		case key < 30-live && (!gone || reason != StopEvicted):
+			t.Errorf("actor %d, among the %d least recently active: stopped %v (%v), want evicted", key, 30-live, gone, reason)
+		case key >= 30-live && gone:
+			t.Errorf("actor %d, among the %d most recently active, was stopped (%v)", key, live, reason)
+		}
+	}
+	mu.Unlock()
+	reg.Send(0, 2)
+	waitUntil(t, func() bool { return reg.Has(0) })
+}

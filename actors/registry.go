@@ -1,8 +1,10 @@
 package actors
 
 import (
+	"cmp"
 	"context"
 	"hash/maphash"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -37,6 +39,8 @@ type Registry[K comparable, M any] struct {
 	undeliverable func(K, M)
 	seed          maphash.Seed
 	parts         []partition[K, M]
+	// partitionCap is each partition's share of MaxActors; 0: no bound.
+	partitionCap int
 }
 
 // RegistryConfig configures a Registry.
@@ -56,6 +60,12 @@ type RegistryConfig[K comparable, M any] struct {
 	// the registry and the actor to keep (strings.Clone for a string that
 	// views a larger buffer).
 	RetainKey func(key K) K
+	// MaxActors bounds the live actors (0: no bound). When a partition
+	// holds more than its share at a sweep, the actors whose deadlines
+	// come first (the least recently active, when deadlines follow
+	// activity) are stopped with StopEvicted until a tenth of the share is
+	// free. Between sweeps the bound can be passed by what arrives.
+	MaxActors int
 	// Undeliverable, when set, is given each control message whose key
 	// has no live actor (control messages spawn none), so that a question
 	// can be answered "nobody here" instead of waiting.
@@ -119,6 +129,9 @@ func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg Reg
 	n := cfg.Partitions
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
+	}
+	if cfg.MaxActors > 0 {
+		r.partitionCap = max(1, (cfg.MaxActors+n-1)/n)
 	}
 	r.parts = make([]partition[K, M], n)
 	for i := range r.parts {
@@ -480,6 +493,38 @@ func (w *worker[K, M]) sweepDue(now time.Time) {
 			continue
 		}
 		m.noteDeadline()
+	}
+	if c := w.r.partitionCap; c > 0 && w.p.actors.live > c {
+		w.evict(c - c/10)
+	}
+}
+
+// evict stops the partition's actors whose deadlines come first until keep
+// are left. Deadlines are read afresh (the noted ones may be stale) and
+// sorted by value, not through the members, which are scattered in
+// memory: a sort through them took seconds for a million.
+func (w *worker[K, M]) evict(keep int) {
+	type byDeadline struct {
+		at int64
+		m  *member[K, M]
+	}
+	all := make([]byDeadline, 0, w.p.actors.live)
+	w.p.actors.all(func(m *member[K, M]) {
+		m.noteDeadline()
+		at := m.deadline
+		if at == 0 {
+			at = math.MaxInt64 // no deadline: evicted last
+		}
+		all = append(all, byDeadline{at, m})
+	})
+	excess := len(all) - keep
+	if excess <= 0 {
+		return
+	}
+	slices.SortFunc(all, func(a, b byDeadline) int { return cmp.Compare(a.at, b.at) })
+	for _, e := range all[:excess] {
+		w.remove(e.m)
+		e.m.behaviour.Stopped(StopEvicted)
 	}
 }
 

@@ -22,7 +22,13 @@ type Config struct {
 	MaxStreams               int
 	// MaxSegments bounds the segments: each is evaluated against every
 	// event of its types, as a stream is.
-	MaxSegments     int
+	MaxSegments int
+	// MaxLiveSessions bounds the session actors in memory (0: a quarter of
+	// the machine's or cgroup's memory at 2 KiB each). Past it the least
+	// recently active are passivated early, to come back from the store
+	// with their next event: a producer sending ever new session ids
+	// cannot exhaust memory.
+	MaxLiveSessions int
 	SessionIdle     time.Duration
 	SessionMax      time.Duration
 	RetrySchedule   []time.Duration
@@ -155,6 +161,8 @@ func (c *Config) Validate() error {
 	case !c.Dev && c.AdminKey == "":
 		return errors.New("refusing to start without authentication: pass --admin-key (or set HOOKWIRE_ADMIN_KEY), " +
 			"or --dev on a loopback address for local development")
+	case c.MaxLiveSessions < 0:
+		return errors.New("--max-live-sessions must not be negative (0: from the machine's memory)")
 	case c.MaxSegments < 1:
 		return errors.New("--max-segments must be at least 1")
 	case c.MaxStreams < 1:
@@ -219,6 +227,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConnections == 0 {
 		c.MaxConnections = connectionLimit()
+	}
+	if c.MaxLiveSessions == 0 {
+		c.MaxLiveSessions = int(max(memoryLimit()/4/(2<<10), 10_000))
 	}
 	if c.FilterMemoryTotal == 0 {
 		c.FilterMemoryTotal = max(memoryLimit()/4, c.FilterMemoryBytes)

@@ -547,3 +547,67 @@ func TestSessionIDsWithReservedCharacters(t *testing.T) {
 		t.Fatalf("a malformed escape: %s", answer)
 	}
 }
+
+// TestLiveSessionsAreBoundedAndComeBack: a producer sending ever new
+// session ids would keep every one of them in memory for --session-idle.
+// Past --max-live-sessions the least recently active are passivated early,
+// and past it and a tenth requests wait (429) for that; a passivated
+// session's next event brings it back from the store with its state (here
+// a min_count half way), and what fired stays fired.
+func TestLiveSessionsAreBoundedAndComeBack(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxLiveSessions = 50 })
+	srv.createStream(map[string]any{"name": "second click",
+		"triggers":    []any{map[string]any{"event": "click", "min_count": 2}},
+		"destination": map[string]any{"url": recv.URL, "secret": testSecret}})
+	const sessions = 200
+	saturated := 0
+	clickAll := func() {
+		t.Helper()
+		for i := 0; i < sessions; i += 50 {
+			var batch []map[string]any
+			for j := i; j < i+50; j++ {
+				batch = append(batch, map[string]any{"session_id": fmt.Sprint("s", j), "type": "click"})
+			}
+			// Past the bound and a tenth, requests wait (429) for the
+			// passivations, as a producer would.
+			waitFor(t, 10*time.Second, "the batch accepted", func() bool {
+				var e apiError
+				status := srv.call("POST", "/v1/events", batch, &e)
+				if status == 429 {
+					saturated++
+				} else if status != 202 {
+					t.Fatalf("send: %d %+v", status, e.Error)
+				}
+				return status == 202
+			})
+		}
+	}
+	metric := func(name string) float64 {
+		_, body := srv.raw("GET", "/metrics", "", nil)
+		var v float64
+		for _, line := range strings.Split(string(body), "\n") {
+			if rest, ok := strings.CutPrefix(line, name+" "); ok {
+				fmt.Sscan(rest, &v)
+			}
+		}
+		return v
+	}
+	clickAll()
+	waitFor(t, 10*time.Second, "live sessions back under the bound", func() bool {
+		return metric("hookwire_live_sessions") <= 50 && metric("hookwire_sessions_evicted_total") >= sessions-50
+	})
+	if n := recv.count(); n != 0 {
+		t.Fatalf("%d webhooks after one click each, want none (min_count 2)", n)
+	}
+	clickAll() // the second click: each session, passivated or not, remembers its first
+	waitFor(t, 10*time.Second, "a webhook per session", func() bool { return recv.count() == sessions })
+	clickAll()
+	time.Sleep(500 * time.Millisecond)
+	if n := recv.count(); n != sessions {
+		t.Fatalf("%d webhooks after a third click, want %d: once per session", n, sessions)
+	}
+	if saturated == 0 {
+		t.Errorf("no 429 while %d new sessions came in batches of 50 against a bound of 50", sessions)
+	}
+}

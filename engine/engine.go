@@ -162,13 +162,13 @@ func New(cfg Config) (e *Engine, err error) {
 		e.outbox, e.system, e.metrics, cfg.Logger)
 	users := &session.Users{}
 	e.sessions = session.NewRegistry(e.sessionStage.ctx, &e.sessionStage.group, &session.Deps{
-		Config:  session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention},
+		Config:  session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention, MaxLive: cfg.MaxLiveSessions},
 		Catalog: e.catalog, Store: e.store, Committer: committer, Users: users, Metrics: e.metrics, Logger: cfg.Logger,
 	})
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
 	e.writer = ingest.NewWriter(ingest.Stage{Ctx: e.ingestStage.ctx, Group: &e.ingestStage.group},
 		ingest.Stage{Ctx: e.syncStage.ctx, Group: &e.syncStage.group}, ingest.Config{
-			MaxInFlight: cfg.MaxInFlightEvents, MaxInFlightBytes: cfg.MaxInFlightBytes, MaxEvaluationLag: cfg.MaxEvaluationLag, QueueCapacity: 4096, DedupeTTL: cfg.Retention, Users: users,
+			MaxInFlight: cfg.MaxInFlightEvents, MaxInFlightBytes: cfg.MaxInFlightBytes, MaxEvaluationLag: cfg.MaxEvaluationLag, MaxLiveSessions: cfg.MaxLiveSessions, QueueCapacity: 4096, DedupeTTL: cfg.Retention, Users: users,
 			Prepare: session.OfferStreams(e.catalog),
 		}, e.store, trim, e.sessions, e.metrics, cfg.Logger)
 	ring, err := keys.Open(e.store, cfg.AdminKey)

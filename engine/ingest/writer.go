@@ -30,6 +30,11 @@ type Config struct {
 	// MaxEvaluationLag, if positive, refuses requests while the oldest
 	// accepted event not yet evaluated has waited longer.
 	MaxEvaluationLag time.Duration
+	// MaxLiveSessions, if positive, refuses requests while more than a
+	// tenth over it are live: passivating them (session.Config.MaxLive)
+	// writes each one's record, and a producer sending new session ids
+	// faster than that would otherwise still fill the memory.
+	MaxLiveSessions int
 	// QueueCapacity bounds requests waiting for the next group commit.
 	QueueCapacity int
 	// DedupeTTL is how long a producer event id is remembered.
@@ -197,6 +202,12 @@ func (w *Writer) Accept(b Batch, bodyBytes int) (Result, error) {
 	}
 	if held := w.inFlightBytes.Load(); w.cfg.MaxInFlightBytes > 0 && held+int64(bodyBytes) > w.cfg.MaxInFlightBytes {
 		return Result{}, fmt.Errorf("%w: events from %d bytes of requests await evaluation", model.ErrSaturated, held)
+	}
+	if bound := w.cfg.MaxLiveSessions; bound > 0 {
+		if live := w.sessions.Len(); live > bound+bound/10 {
+			return Result{}, fmt.Errorf("%w: %d sessions are live, over --max-live-sessions %d; the least recently active are being passivated",
+				model.ErrSaturated, live, bound)
+		}
 	}
 	if bound := w.cfg.MaxEvaluationLag; bound > 0 {
 		if since := w.unevaluated.oldest(); since != 0 {

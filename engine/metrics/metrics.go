@@ -22,6 +22,7 @@ type Metrics struct {
 	SessionCommit    prometheus.Histogram // one observation per Badger transaction of sessions' effects
 	EventsReplayed   prometheus.Counter
 	EventsAbandoned  prometheus.Counter
+	SessionsEvicted  prometheus.Counter
 	StreamMatches    *prometheus.CounterVec // stream_id
 	FilterFaults     *prometheus.CounterVec // stream_id
 	DeliveryAttempts *prometheus.CounterVec // outcome: success, failure, gone
@@ -78,6 +79,8 @@ func New(g Gauges) *Metrics {
 			Help: "Events evaluated by their session actor."}),
 		EventsReplayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_replayed_total",
 			Help: "Events re-read from the log at start-up because their evaluation was not recorded."}),
+		SessionsEvicted: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_sessions_evicted_total",
+			Help: "Live sessions passivated before their idle time because --max-live-sessions were live; each comes back from the store with its next event."}),
 		EventsAbandoned: prometheus.NewCounter(prometheus.CounterOpts{Name: "hookwire_events_abandoned_total",
 			Help: "Events whose evaluation could not be recorded (a failed commit, a panicking turn); they stay in the log and are evaluated again at the next start."}),
 		StreamMatches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_stream_matches_total",
@@ -96,7 +99,7 @@ func New(g Gauges) *Metrics {
 			Help: "Each endpoint's circuit breaker: 0 closed, 1 half-open, 2 open."}, []string{"endpoint"}),
 	}
 	m.Registry.MustRegister(m.EventsAccepted, m.IngestSeconds, m.EventsDuplicate, m.RequestsRejected, m.HandlerPanics, m.EventsEvaluated, m.EventLogSync, m.SessionCommit,
-		m.EventsReplayed, m.EventsAbandoned, m.StreamMatches, m.FilterFaults, m.DeliveryAttempts, m.DeliveriesFinal,
+		m.EventsReplayed, m.EventsAbandoned, m.SessionsEvicted, m.StreamMatches, m.FilterFaults, m.DeliveryAttempts, m.DeliveriesFinal,
 		m.AttemptSeconds, m.BreakerChanges, m.BreakerState,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
 			Help: "Session actors currently live."}, g.LiveSessions),

@@ -73,6 +73,10 @@ type Config struct {
 	// Retention is how long a session's record (and fired markers) is kept
 	// after its last event.
 	Retention time.Duration
+	// MaxLive bounds the live session actors (0: no bound). Past it the
+	// least recently active are passivated early: their record is in the
+	// store, and their next event brings them back from it.
+	MaxLive int
 }
 
 // Deps is what every session actor shares. All of it is safe for
@@ -100,6 +104,7 @@ func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps) *actors.R
 		// (ingest's decoder); the session keeps a copy of its own
 		// rather than its first event.
 		RetainKey: strings.Clone,
+		MaxActors: deps.Config.MaxLive,
 		Spawn: func(id string) actors.Behaviour[Message] {
 			now := time.Now().UnixNano()
 			return &actor{deps: deps, id: id, firstSeen: now, lastSeen: now}
@@ -456,7 +461,10 @@ func (a *actor) Timeout(now time.Time) bool { return !now.Before(a.Deadline()) }
 
 // Stopped writes the bookkeeping the last commit did not carry, through
 // the committer, so it lands after the session's earlier commits.
-func (a *actor) Stopped(actors.StopReason) {
+func (a *actor) Stopped(reason actors.StopReason) {
+	if reason == actors.StopEvicted {
+		a.deps.Metrics.SessionsEvicted.Inc()
+	}
 	if a.session == nil || !a.dirty {
 		return
 	}
