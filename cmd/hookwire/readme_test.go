@@ -194,8 +194,17 @@ func (p *serverProcess) alive(t *testing.T, when string) {
 	t.Helper()
 	select {
 	case <-p.exited:
+		// A crash's first lines say what it was; the goroutines after them
+		// are many.
 		out := p.log.String()
-		t.Fatalf("the server ended %s: %v\n…%s", when, p.err, out[max(0, len(out)-3000):])
+		from := max(0, len(out)-3000)
+		for _, mark := range []string{"fatal error:", "panic:"} {
+			if i := strings.Index(out, mark); i >= 0 {
+				from = max(0, i-500)
+				break
+			}
+		}
+		t.Fatalf("the server ended %s: %v\n…%s", when, p.err, out[from:min(len(out), from+3000)])
 	default:
 	}
 }
