@@ -20,24 +20,25 @@ type Config struct {
 	Dev                      bool
 	AllowPrivateDestinations bool
 	MaxStreams               int
+	SessionIdle              time.Duration
+	SessionMax               time.Duration
+	RetrySchedule            []time.Duration
+	DeliveryTimeout          time.Duration
+	BreakerFailures          int
+	BreakerCooldown          time.Duration
+	OrgID                    string
+	TLSCert                  string
+	TLSKey                   string
+
 	// MaxSegments bounds the segments: each is evaluated against every
 	// event of its types, as a stream is.
 	MaxSegments int
-	// MaxLiveSessions bounds the session actors in memory (0: a quarter of
-	// the machine's or cgroup's memory at 2 KiB each). Past it the least
-	// recently active are passivated early, to come back from the store
-	// with their next event: a producer sending ever new session ids
-	// cannot exhaust memory.
+	// MaxLiveSessions bounds the session actors in memory (0: half the
+	// machine's or cgroup's memory at 2 KiB each, about twice what one
+	// takes). Past it the least recently active are passivated early, to
+	// come back from the store with their next event: a producer sending
+	// ever new session ids cannot exhaust memory.
 	MaxLiveSessions int
-	SessionIdle     time.Duration
-	SessionMax      time.Duration
-	RetrySchedule   []time.Duration
-	DeliveryTimeout time.Duration
-	BreakerFailures int
-	BreakerCooldown time.Duration
-	OrgID           string
-	TLSCert         string
-	TLSKey          string
 
 	// Durability is "sync" (accepted events and fired markers are synced to
 	// disk before the reply) or "batch" (left to the OS: faster, and a
@@ -229,7 +230,7 @@ func (c *Config) Validate() error {
 		c.MaxConnections = connectionLimit()
 	}
 	if c.MaxLiveSessions == 0 {
-		c.MaxLiveSessions = int(max(memoryLimit()/4/(2<<10), 10_000))
+		c.MaxLiveSessions = int(max(memoryLimit()/2/(2<<10), 10_000))
 	}
 	if c.FilterMemoryTotal == 0 {
 		c.FilterMemoryTotal = max(memoryLimit()/4, c.FilterMemoryBytes)
