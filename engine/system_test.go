@@ -9,6 +9,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/hookwire/hookwire/engine"
+	"github.com/hookwire/hookwire/engine/system"
 )
 
 func byEventName(t *testing.T, hooks []hook) map[string][]map[string]any {
@@ -256,5 +257,52 @@ func TestNoteSessionURLReachesTheSession(t *testing.T) {
 	})
 	if sess.ID != id {
 		t.Fatalf("%s leads to session %q, want %q", sessionURL, sess.ID, id)
+	}
+}
+
+// TestSystemWebhooksAndAlertsAreBounded: every system event is a message
+// to each system webhook, and every alert is evaluated each second, so
+// both are bounded; a refusal adds nothing and says so, and a delete
+// makes room.
+func TestSystemWebhooksAndAlertsAreBounded(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	var first struct{ ID string }
+	for i := range system.MaxEndpoints {
+		hook := map[string]any{"url": fmt.Sprintf("%s/%d", recv.URL, i), "event_types": []string{"note.created"}}
+		if status := srv.call("POST", "/v1/system-webhooks", hook, &first); status != 201 {
+			t.Fatalf("system webhook %d: %d", i, status)
+		}
+	}
+	var e apiError
+	over := map[string]any{"url": recv.URL + "/over", "event_types": []string{"note.created"}}
+	if status := srv.call("POST", "/v1/system-webhooks", over, &e); status != 409 || e.Error.Code != "limit_reached" {
+		t.Fatalf("system webhook %d: %d %+v, want 409 limit_reached", system.MaxEndpoints+1, status, e.Error)
+	}
+	var hooks struct {
+		Webhooks []any `json:"system_webhooks"`
+	}
+	srv.call("GET", "/v1/system-webhooks", nil, &hooks)
+	if len(hooks.Webhooks) != system.MaxEndpoints {
+		t.Fatalf("%d system webhooks after a refused create, want %d", len(hooks.Webhooks), system.MaxEndpoints)
+	}
+	srv.call("DELETE", "/v1/system-webhooks/"+first.ID, nil, nil)
+	if status := srv.call("POST", "/v1/system-webhooks", over, nil); status != 201 {
+		t.Fatalf("a system webhook after one was deleted: %d", status)
+	}
+
+	var seg struct{ ID string }
+	srv.call("POST", "/v1/segments", map[string]any{"name": "clicks", "creator": "ada",
+		"triggers": []any{map[string]any{"event": "click"}}}, &seg)
+	alert := map[string]any{"description": "many", "threshold": 10, "direction": "ABOVE", "window": "1h"}
+	for i := range system.MaxAlertsPerSegment {
+		if status := srv.call("POST", "/v1/segments/"+seg.ID+"/alerts", alert, nil); status != 201 {
+			t.Fatalf("alert %d: %d", i, status)
+		}
+	}
+	e = apiError{}
+	if status := srv.call("POST", "/v1/segments/"+seg.ID+"/alerts", alert, &e); status != 409 || e.Error.Code != "limit_reached" ||
+		!strings.Contains(e.Error.Message, seg.ID) {
+		t.Fatalf("alert %d: %d %+v, want 409 limit_reached naming the segment", system.MaxAlertsPerSegment+1, status, e.Error)
 	}
 }

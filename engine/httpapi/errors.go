@@ -53,6 +53,8 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", clientMessage(err, model.ErrNotFound))
 	case errors.Is(err, model.ErrStreamLimit):
 		writeError(ctx, fasthttp.StatusConflict, "stream_limit", clientMessage(err, model.ErrStreamLimit))
+	case errors.Is(err, model.ErrLimitReached):
+		writeError(ctx, fasthttp.StatusConflict, "limit_reached", clientMessage(err, model.ErrLimitReached))
 	case errors.Is(err, model.ErrSegmentLimit):
 		writeError(ctx, fasthttp.StatusConflict, "segment_limit", clientMessage(err, model.ErrSegmentLimit))
 	case errors.Is(err, model.ErrInUse):

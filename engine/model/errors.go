@@ -9,6 +9,9 @@ var (
 	ErrStreamLimit = errors.New("engine: stream limit reached")
 	// ErrSegmentLimit: as many segments as --max-segments exist.
 	ErrSegmentLimit = errors.New("engine: segment limit reached")
+	// ErrLimitReached: as many of a kind of object exist as hookwire keeps
+	// (system webhooks, a segment's alerts).
+	ErrLimitReached = errors.New("engine: limit reached")
 	ErrNameTaken    = errors.New("engine: name already in use")
 	ErrSaturated    = errors.New("engine: saturated, retry later")
 	ErrShuttingDown = errors.New("engine: shutting down")

@@ -2,6 +2,7 @@ package system
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,6 +14,9 @@ import (
 // Alert limits.
 const (
 	MaxWindow = 7 * 24 * time.Hour
+	// MaxAlertsPerSegment bounds a segment's alerts, each evaluated
+	// against its window every second.
+	MaxAlertsPerSegment = 100
 	// memberTTL keeps a segment match long enough for the longest window.
 	memberTTL = MaxWindow + 24*time.Hour
 )
@@ -87,6 +91,16 @@ func (s *Service) CreateAlert(segmentID string, d *AlertDefinition) (*model.Segm
 		Threshold: *d.Threshold, Direction: direction, Window: d.Window, CreatedAt: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	n := 0
+	for _, other := range s.alerts {
+		if other.SegmentID == segmentID {
+			n++
+		}
+	}
+	if n >= MaxAlertsPerSegment {
+		return nil, fmt.Errorf("%w: segment %s has %d alerts, the most hookwire keeps for one; delete one first",
+			model.ErrLimitReached, segmentID, n)
+	}
 	a.Value = s.valueLocked(segmentID, window, now)
 	a.Armed = !beyond(a, a.Value)
 	if err := s.store.PutAlert(a); err != nil {

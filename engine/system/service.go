@@ -98,6 +98,10 @@ func invalid(path, format string, args ...any) error {
 	return &model.InvalidError{Path: path, Message: fmt.Sprintf(format, args...), Index: -1}
 }
 
+// MaxEndpoints bounds the system webhooks: every system event is a
+// message to each, so thousands of them made each note thousands of writes.
+const MaxEndpoints = 100
+
 // CreateEndpoint validates and stores an endpoint; the secret is generated
 // (and returned once, as generated) when the definition has none.
 func (s *Service) CreateEndpoint(ctx context.Context, d *EndpointDefinition) (*model.SystemWebhook, string, error) {
@@ -122,12 +126,15 @@ func (s *Service) CreateEndpoint(ctx context.Context, d *EndpointDefinition) (*m
 	}
 	h := &model.SystemWebhook{ID: model.NewID("sys_"), URL: d.URL, Secret: secret, SecretSet: true,
 		EventTypes: slices.Compact(slices.Sorted(slices.Values(d.EventTypes))), Enabled: true, CreatedAt: time.Now().UTC()}
+	s.mu.Lock() // held over the write, so that two creates cannot both pass the bound
+	defer s.mu.Unlock()
+	if n := len(s.hooks); n >= MaxEndpoints {
+		return nil, "", fmt.Errorf("%w: %d system webhooks exist, the most hookwire keeps; delete one first", model.ErrLimitReached, n)
+	}
 	if err := s.store.PutSystemWebhook(h); err != nil {
 		return nil, "", err
 	}
-	s.mu.Lock()
 	s.hooks[h.ID] = h
-	s.mu.Unlock()
 	return h, generated, nil
 }
 
