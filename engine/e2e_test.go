@@ -372,6 +372,30 @@ func TestLateEventAfterSessionEnd(t *testing.T) {
 	})
 }
 
+// TestASessionGoesOnAcrossARestart: after a restart a session is not in
+// memory until its next event, but it has not ended: it reads as going on
+// while within --session-idle (it read as ended), and ends when that
+// passes without events.
+func TestASessionGoesOnAcrossARestart(t *testing.T) {
+	dir := t.TempDir()
+	idle := func(c *engine.Config) { c.SessionIdle = 3 * time.Second }
+	srv := startServer(t, dir, idle)
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "click"})
+	srv.stop()
+	srv = startServer(t, dir, idle)
+	var sess struct {
+		Ended  bool `json:"ended"`
+		Events int  `json:"events"`
+	}
+	if status := srv.call("GET", "/v1/sessions/s-1", nil, &sess); status != 200 || sess.Ended || sess.Events != 1 {
+		t.Fatalf("right after a restart: %d %+v, want the session going on with its event", status, sess)
+	}
+	waitFor(t, 10*time.Second, "the session to end once idle", func() bool {
+		srv.call("GET", "/v1/sessions/s-1", nil, &sess)
+		return sess.Ended
+	})
+}
+
 // TestRetryAfterIsHonoured: a 429 with Retry-After: 1 delays the next
 // attempt past the (much shorter) schedule.
 func TestRetryAfterIsHonoured(t *testing.T) {
@@ -599,6 +623,14 @@ func TestLiveSessionsAreBoundedAndComeBack(t *testing.T) {
 	})
 	if n := recv.count(); n != 0 {
 		t.Fatalf("%d webhooks after one click each, want none (min_count 2)", n)
+	}
+	var s0 struct {
+		Ended  bool `json:"ended"`
+		Events int  `json:"events"`
+	}
+	// s0, the least recently active, was passivated: out of memory, not over.
+	if status := srv.call("GET", "/v1/sessions/s0", nil, &s0); status != 200 || s0.Ended || s0.Events != 1 {
+		t.Fatalf("a passivated session reads %d %+v, want it going on with its one event", status, s0)
 	}
 	clickAll() // the second click: each session, passivated or not, remembers its first
 	waitFor(t, 10*time.Second, "a webhook per session", func() bool { return recv.count() == sessions })

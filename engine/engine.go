@@ -161,8 +161,9 @@ func New(cfg Config) (e *Engine, err error) {
 	committer := session.NewCommitter(e.commitStage.ctx, &e.commitStage.group, e.store, cfg.Retention,
 		e.outbox, e.system, e.metrics, cfg.Logger)
 	users := &session.Users{}
+	sessionCfg := session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention, MaxLive: cfg.MaxLiveSessions}
 	e.sessions = session.NewRegistry(e.sessionStage.ctx, &e.sessionStage.group, &session.Deps{
-		Config:  session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention, MaxLive: cfg.MaxLiveSessions},
+		Config:  sessionCfg,
 		Catalog: e.catalog, Store: e.store, Committer: committer, Users: users, Metrics: e.metrics, Logger: cfg.Logger,
 	})
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
@@ -181,7 +182,7 @@ func New(cfg Config) (e *Engine, err error) {
 		cfg.Logger.Warn("the admin key is short and easy to guess; use one of 32 or more random characters "+
 			"(e.g. openssl rand -hex 32)", "length", n)
 	}
-	e.api = httpapi.New(httpapi.Config{Dev: cfg.Dev, MaxBodyBytes: cfg.MaxBodyBytes,
+	e.api = httpapi.New(httpapi.Config{Dev: cfg.Dev, Sessions: sessionCfg, MaxBodyBytes: cfg.MaxBodyBytes,
 		IngestRate: cfg.IngestRate, IngestBurst: cfg.IngestBurst,
 		MaxEventsPerRequest: cfg.MaxEventsPerRequest}, httpapi.Deps{
 		Catalog: e.catalog, Writer: e.writer, Dispatcher: e.outbox, Store: e.store, Sessions: e.sessions, System: e.system,

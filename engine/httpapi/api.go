@@ -28,6 +28,9 @@ import (
 type Config struct {
 	// Dev disables authentication (loopback only; the engine checks).
 	Dev bool
+	// Sessions is when a session ends (GET /v1/sessions/{id}'s "ended"
+	// for one not in memory).
+	Sessions session.Config
 	// MaxBodyBytes bounds a request body (413 above it).
 	MaxBodyBytes int
 	// MaxEventsPerRequest bounds a batch.

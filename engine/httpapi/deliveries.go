@@ -103,11 +103,11 @@ type firedView struct {
 }
 
 func (a *API) getSession(ctx *fasthttp.RequestCtx, id string) {
-	// A live session answers for itself (its counts are ahead of the
-	// store); an ended one is read from the store.
-	current, live := session.Query(a.sessions, id, time.Second)
-	sess := &current
-	if !live {
+	// A session in memory answers for itself (its counts are ahead of
+	// the store); any other is read from the store.
+	current, inMemory := session.Query(a.sessions, id, time.Second)
+	sess, live := &current, inMemory
+	if !inMemory {
 		stored, err := a.store.LoadSession(id)
 		if err != nil {
 			a.fail(ctx, err, "")
@@ -117,7 +117,9 @@ func (a *API) getSession(ctx *fasthttp.RequestCtx, id string) {
 			writeError(ctx, fasthttp.StatusNotFound, "not_found", "no session "+id)
 			return
 		}
-		sess = stored
+		// Passivated, or not back since a restart: it goes on still
+		// while within its idle and maximum times.
+		sess, live = stored, session.GoesOn(stored, a.cfg.Sessions, time.Now())
 	}
 	fired := make([]firedView, 0, len(sess.Fired))
 	for streamID, f := range sess.Fired {

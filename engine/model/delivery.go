@@ -67,6 +67,14 @@ type Session struct {
 	// record holds: a replayed event at or before it is not evaluated again,
 	// so filter state is never applied twice.
 	Evaluated LogPosition `json:"evaluated"`
+	// ArrivedFirst and ArrivedLast are when, by hookwire's clock, the first
+	// and the last event of the session's current run in memory arrived
+	// (event timestamps are the producer's). A session not in memory —
+	// passivated past --max-live-sessions, or after a restart before its
+	// next event — goes on while they are within --session-idle and
+	// --session-max. Zero in records written before they were kept.
+	ArrivedFirst time.Time `json:"arrived_first"`
+	ArrivedLast  time.Time `json:"arrived_last"`
 }
 
 // LogPosition is an event's place in the event log: the record's sequence

@@ -178,6 +178,11 @@ func (a *actor) load() {
 		a.deps.Logger.Error("loading session state", "session_id", a.id, "err", err)
 	}
 	if sess != nil {
+		if GoesOn(sess, a.deps.Config, time.Now()) {
+			// The same run goes on (it was passivated, or hookwire
+			// restarted): --session-max counts from its start.
+			a.firstSeen = min(a.firstSeen, sess.ArrivedFirst.UnixNano())
+		}
 		a.record = *sess
 		if sess.User != nil {
 			a.user = *sess.User
@@ -187,6 +192,13 @@ func (a *actor) load() {
 		a.record = model.Session{ID: a.id} // Fired stays nil until a stream fires: most sessions never do
 	}
 	a.session = &a.record
+}
+
+// GoesOn reports whether a stored session not in memory is still live by
+// cfg's clocks: its last event arrived within Idle and its run began
+// within Max. A record from before arrivals were kept does not go on.
+func GoesOn(s *model.Session, cfg Config, now time.Time) bool {
+	return !s.ArrivedLast.IsZero() && now.Sub(s.ArrivedLast) < cfg.Idle && now.Sub(s.ArrivedFirst) < cfg.Max
 }
 
 // Receive evaluates a batch, then hands its effects (fired markers, filter
@@ -289,6 +301,7 @@ func (a *actor) abandon(batch []Message) {
 // committer; nil if the record cannot be encoded (then the events stay in
 // the log for a later replay).
 func (a *actor) commit(outgoing []*model.Delivery, segments []segmentMatch) *commit {
+	a.session.ArrivedFirst, a.session.ArrivedLast = time.Unix(0, a.firstSeen).UTC(), time.Unix(0, a.lastSeen).UTC()
 	rec, err := store.EncodeSession(a.session)
 	if err != nil {
 		a.deps.Logger.Error("encoding a session's record", "session_id", a.id, "err", err)

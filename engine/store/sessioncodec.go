@@ -77,6 +77,8 @@ func appendSession(dst []byte, s *model.Session) ([]byte, bool) {
 	w.Uint("seq", s.Evaluated.Seq)
 	w.Uint("idx", uint64(s.Evaluated.Idx))
 	w.End()
+	w.Time("arrived_first", s.ArrivedFirst)
+	w.Time("arrived_last", s.ArrivedLast)
 	w.End()
 	return w.Buf, w.OK
 }

@@ -16,7 +16,7 @@ func sampleSession() *model.Session {
 		Fired:     map[string]model.Fired{"str_b": {At: at, WebhookID: "msg_2"}, "str_a": {At: at, WebhookID: "msg_1"}},
 		State:     map[string]map[string][]byte{"str_b": {"n": {1, 0, 0, 0}, "last": []byte("click")}, "str_a": {"x": {}}},
 		Segments:  map[string]time.Time{"seg_2": at, "seg_1": at.Add(-time.Second)},
-		Evaluated: model.LogPosition{Seq: 1 << 40, Idx: 7}}
+		Evaluated: model.LogPosition{Seq: 1 << 40, Idx: 7}, ArrivedFirst: at.Add(-30 * time.Second), ArrivedLast: at.Add(time.Millisecond)}
 }
 
 // TestSessionEncodingMatchesEncodingJSON: a session's record is what
@@ -37,6 +37,7 @@ func TestSessionEncodingMatchesEncodingJSON(t *testing.T) {
 		"a zone":                 func(s *model.Session) { s.StartedAt = s.StartedAt.In(time.FixedZone("X", 3600)) },
 		"a year json refuses":    func(s *model.Session) { s.LastEventAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
 		"the largest position":   func(s *model.Session) { s.Evaluated = model.LogPosition{Seq: 1<<64 - 1, Idx: 1<<32 - 1} },
+		"no arrivals (older)":    func(s *model.Session) { s.ArrivedFirst, s.ArrivedLast = time.Time{}, time.Time{} },
 	}
 	for name, change := range cases {
 		t.Run(name, func(t *testing.T) {
