@@ -372,6 +372,61 @@ func TestLateEventAfterSessionEnd(t *testing.T) {
 	})
 }
 
+// sendUntilAccepted posts events until they are accepted, waiting out 429s
+// as a producer would (past --max-live-sessions and a tenth, requests wait
+// for the passivations); it returns how many 429s it met.
+func (s *server) sendUntilAccepted(events []map[string]any) (saturated int) {
+	s.t.Helper()
+	waitFor(s.t, 10*time.Second, "the events accepted", func() bool {
+		var e apiError
+		status := s.call("POST", "/v1/events", events, &e)
+		if status == 429 {
+			saturated++
+		} else if status != 202 {
+			s.t.Fatalf("send: %d %+v", status, e.Error)
+		}
+		return status == 202
+	})
+	return saturated
+}
+
+// TestAUserOnlyEventJoinsAPassivatedSession: an event naming only a user
+// (Fullstory's /v2) joins the user's session while it goes on, also when
+// it was passivated past --max-live-sessions; it used to start another.
+func TestAUserOnlyEventJoinsAPassivatedSession(t *testing.T) {
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxLiveSessions = 20 })
+	srv.sendEvents(map[string]any{"session_id": "ada-1", "type": "click", "user": map[string]any{"uid": "ada"}})
+	var others []map[string]any
+	for i := range 100 {
+		others = append(others, map[string]any{"session_id": fmt.Sprint("other-", i), "type": "click"})
+	}
+	for i := 0; i < len(others); i += 20 {
+		srv.sendUntilAccepted(others[i : i+20])
+	}
+	_, body := srv.raw("GET", "/metrics", "", nil)
+	if !strings.Contains(string(body), "hookwire_sessions_evicted_total ") || strings.Contains(string(body), "hookwire_sessions_evicted_total 0\n") {
+		t.Fatal("no session was passivated: the test does not test what it says")
+	}
+	waitFor(t, 10*time.Second, "the user-only event accepted", func() bool {
+		status, raw := srv.raw("POST", "/v2/events", "application/json", `{"user":{"uid":"ada"},"name":"Checkout Error"}`)
+		if status != 202 && status != 429 {
+			t.Fatalf("/v2/events: %d %s", status, raw)
+		}
+		return status == 202
+	})
+	var sess struct {
+		Ended  bool `json:"ended"`
+		Events int  `json:"events"`
+	}
+	waitFor(t, 5*time.Second, "ada's session to have both events", func() bool {
+		srv.call("GET", "/v1/sessions/ada-1", nil, &sess)
+		return sess.Events == 2
+	})
+	if sess.Ended {
+		t.Fatalf("ada's session reads %+v", sess)
+	}
+}
+
 // TestASessionGoesOnAcrossARestart: after a restart a session is not in
 // memory until its next event, but it has not ended: it reads as going on
 // while within --session-idle (it read as ended), and ends when that
@@ -593,18 +648,7 @@ func TestLiveSessionsAreBoundedAndComeBack(t *testing.T) {
 			for j := i; j < i+50; j++ {
 				batch = append(batch, map[string]any{"session_id": fmt.Sprint("s", j), "type": "click"})
 			}
-			// Past the bound and a tenth, requests wait (429) for the
-			// passivations, as a producer would.
-			waitFor(t, 10*time.Second, "the batch accepted", func() bool {
-				var e apiError
-				status := srv.call("POST", "/v1/events", batch, &e)
-				if status == 429 {
-					saturated++
-				} else if status != 202 {
-					t.Fatalf("send: %d %+v", status, e.Error)
-				}
-				return status == 202
-			})
+			saturated += srv.sendUntilAccepted(batch)
 		}
 	}
 	metric := func(name string) float64 {

@@ -169,7 +169,7 @@ func New(cfg Config) (e *Engine, err error) {
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
 	e.writer = ingest.NewWriter(ingest.Stage{Ctx: e.ingestStage.ctx, Group: &e.ingestStage.group},
 		ingest.Stage{Ctx: e.syncStage.ctx, Group: &e.syncStage.group}, ingest.Config{
-			MaxInFlight: cfg.MaxInFlightEvents, MaxInFlightBytes: cfg.MaxInFlightBytes, MaxEvaluationLag: cfg.MaxEvaluationLag, MaxLiveSessions: cfg.MaxLiveSessions, QueueCapacity: 4096, DedupeTTL: cfg.Retention, Users: users,
+			MaxInFlight: cfg.MaxInFlightEvents, MaxInFlightBytes: cfg.MaxInFlightBytes, MaxEvaluationLag: cfg.MaxEvaluationLag, MaxLiveSessions: cfg.MaxLiveSessions, Sessions: sessionCfg, QueueCapacity: 4096, DedupeTTL: cfg.Retention, Users: users,
 			Prepare: session.OfferStreams(e.catalog),
 		}, e.store, trim, e.sessions, e.metrics, cfg.Logger)
 	ring, err := keys.Open(e.store, cfg.AdminKey)

@@ -42,6 +42,9 @@ type Config struct {
 	// Users is the user → session index the session actors keep, which
 	// events naming only a user are resolved against; nil: a private one.
 	Users *session.Users
+	// Sessions says when a session out of memory has ended (Users joins
+	// events naming only a user to a passivated session that goes on).
+	Sessions session.Config
 	// Prepare, if set, runs on each batch before it is accepted, on the
 	// request's goroutine (session.OfferStreams).
 	Prepare func(events []model.Event)
@@ -127,7 +130,7 @@ func (w *Writer) SessionFinder() func(uid string) string {
 	settled := false
 	return func(uid string) string {
 		if !settled {
-			if id, ok := w.cfg.Users.Lookup(uid, w.sessions.Has); ok {
+			if id, ok := w.cfg.Users.Lookup(uid, w.goesOn); ok {
 				return id
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), settleWait)
@@ -135,8 +138,19 @@ func (w *Writer) SessionFinder() func(uid string) string {
 			cancel()
 			settled = true
 		}
-		return w.cfg.Users.Resolve(uid, w.sessions.Has)
+		return w.cfg.Users.Resolve(uid, w.goesOn)
 	}
+}
+
+// goesOn reports whether a session is live: in memory, or out of it
+// (passivated past --max-live-sessions, or not back since a restart) and
+// still within its idle and maximum times by its stored record.
+func (w *Writer) goesOn(id string) bool {
+	if w.sessions.Has(id) {
+		return true
+	}
+	rec, err := w.store.LoadSession(id)
+	return err == nil && rec != nil && session.GoesOn(rec, w.cfg.Sessions, time.Now())
 }
 
 // settleWait bounds how long a SessionFinder waits for the sessions.
@@ -144,7 +158,7 @@ const settleWait = 2 * time.Second
 
 // SweepUsers forgets users whose latest session has ended; call it now and
 // then to bound the memory of user → session.
-func (w *Writer) SweepUsers() { w.cfg.Users.Sweep(w.sessions.Has) }
+func (w *Writer) SweepUsers() { w.cfg.Users.Sweep(w.sessions.Has, w.goesOn) }
 
 type request struct {
 	append store.AppendRequest

@@ -81,19 +81,37 @@ func (u *Users) Resolve(uid string, live func(string) bool) string {
 	return id
 }
 
-// Sweep forgets users whose latest session has ended.
-func (u *Users) Sweep(live func(string) bool) {
+// Sweep forgets users whose latest session has ended. inMemory is cheap
+// (the registry); goesOn, asked only of sessions not in memory, may read
+// the store (a passivated session goes on), so it is asked without the
+// lock, and a user noted again meanwhile is kept.
+func (u *Users) Sweep(inMemory, goesOn func(string) bool) {
+	type entry struct{ uid, id string }
+	var out []entry
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	now := time.Now()
 	for uid, id := range u.latest {
-		if !u.standing(id, live, now) {
-			delete(u.latest, uid)
+		if !u.standing(id, inMemory, now) {
+			out = append(out, entry{uid, id})
 		}
 	}
 	for id, at := range u.made {
 		if now.Sub(at) >= madeGrace {
 			delete(u.made, id)
+		}
+	}
+	u.mu.Unlock()
+	ended := out[:0]
+	for _, e := range out {
+		if !goesOn(e.id) {
+			ended = append(ended, e)
+		}
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	for _, e := range ended {
+		if u.latest[e.uid] == e.id {
+			delete(u.latest, e.uid)
 		}
 	}
 }

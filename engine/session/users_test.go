@@ -24,7 +24,7 @@ func TestUsersResolveJoinsTheLatestSession(t *testing.T) {
 	}
 	u.Note("u-2", made) // its actor started
 	live["s-1"] = false
-	u.Sweep(isLive)
+	u.Sweep(isLive, isLive)
 	if _, kept := u.latest["u-1"]; kept {
 		t.Fatal("u-1's session ended, yet the user is still indexed")
 	}
@@ -33,5 +33,13 @@ func TestUsersResolveJoinsTheLatestSession(t *testing.T) {
 	}
 	if got := u.Resolve("u-1", isLive); got == "s-1" {
 		t.Fatal("an ended session was resolved")
+	}
+
+	// A session out of memory that goes on (passivated) keeps its user.
+	u.Note("u-3", "s-3")
+	passivated := func(id string) bool { return id == "s-3" }
+	u.Sweep(isLive, passivated)
+	if got := u.Resolve("u-3", passivated); got != "s-3" {
+		t.Fatalf("Resolve(u-3) = %q after a sweep, want its passivated session s-3", got)
 	}
 }
