@@ -152,7 +152,7 @@ func (g *spaceGuard) check() error {
 	if err != nil {
 		return fmt.Errorf("store: free space of %s: %w", g.dir, err)
 	}
-	need := unbacked + g.fixedNeed
+	need := min(unbacked+g.fixedNeed, 1<<62) // a reserve near the int64 limit must not wrap to "never low"
 	g.need.Store(int64(need))
 	g.free.Store(int64(min(free, 1<<62)))
 	g.decide()

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,15 @@ func TestALowStoreRefusesEventsAndWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A reserve at the flag's limit does not wrap around to "never low".
+	huge, err := Open(Options{Dir: t.TempDir(), DiskReserve: math.MaxInt64, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !huge.Space().Low {
+		t.Errorf("a reserve of MaxInt64 bytes left the store writable: %+v", huge.Space())
+	}
+	huge.Close()
 	// A reserve past what the disk has free: the store opens low.
 	s, err := Open(Options{Dir: dir, Sync: true, DiskReserve: free + 1<<30, Logger: quiet})
 	if err != nil {
