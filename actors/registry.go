@@ -131,7 +131,7 @@ func NewRegistry[K comparable, M any](ctx context.Context, group *Group, cfg Reg
 		n = runtime.GOMAXPROCS(0)
 	}
 	if cfg.MaxActors > 0 {
-		r.partitionCap = max(1, (cfg.MaxActors+n-1)/n)
+		r.partitionCap = max(1, cfg.MaxActors/n+min(1, cfg.MaxActors%n)) // rounded up, without wrapping near MaxInt
 	}
 	r.parts = make([]partition[K, M], n)
 	for i := range r.parts {

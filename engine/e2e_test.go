@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -388,6 +389,16 @@ func (s *server) sendUntilAccepted(events []map[string]any) (saturated int) {
 		return status == 202
 	})
 	return saturated
+}
+
+// TestTheLargestLiveSessionBoundIsNoBound: a bound at the flag's limit
+// refused every request (its tenth over wrapped negative).
+func TestTheLargestLiveSessionBoundIsNoBound(t *testing.T) {
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxLiveSessions = math.MaxInt })
+	var e apiError
+	if status := srv.call("POST", "/v1/events", map[string]any{"session_id": "s", "type": "click"}, &e); status != 202 {
+		t.Fatalf("an event under a bound of MaxInt sessions: %d %+v", status, e.Error)
+	}
 }
 
 // TestAUserOnlyEventJoinsAPassivatedSession: an event naming only a user

@@ -218,7 +218,7 @@ func (w *Writer) Accept(b Batch, bodyBytes int) (Result, error) {
 		return Result{}, fmt.Errorf("%w: events from %d bytes of requests await evaluation", model.ErrSaturated, held)
 	}
 	if bound := w.cfg.MaxLiveSessions; bound > 0 {
-		if live := w.sessions.Len(); live > bound+bound/10 {
+		if live := w.sessions.Len(); live-bound > bound/10 { // not bound+bound/10: a bound near MaxInt would wrap
 			return Result{}, fmt.Errorf("%w: %d sessions are live, over --max-live-sessions %d; the least recently active are being passivated",
 				model.ErrSaturated, live, bound)
 		}
