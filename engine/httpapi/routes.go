@@ -7,7 +7,6 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookwire/hookwire/engine/keys"
-	"github.com/hookwire/hookwire/engine/model"
 )
 
 // route is one endpoint of the API. Path segments in braces match any
@@ -203,12 +202,6 @@ func (a *API) healthz(ctx *fasthttp.RequestCtx, _ []string) {
 func (a *API) readyz(ctx *fasthttp.RequestCtx, _ []string) {
 	if !a.ready.Load() || a.draining.Load() {
 		writeError(ctx, fasthttp.StatusServiceUnavailable, "not_ready", "recovering stored state or shutting down")
-		return
-	}
-	if err := a.store.RefuseWrites(); err != nil {
-		// Events would be refused (507): a load balancer should send them
-		// to another instance meanwhile.
-		writeError(ctx, fasthttp.StatusServiceUnavailable, "insufficient_storage", clientMessage(err, model.ErrLowOnSpace))
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]string{"status": "ready"})
