@@ -355,8 +355,7 @@ func TestLegacyBadgerRecordsReplay(t *testing.T) {
 	}
 	s.Close()
 	s = open(t, dir, Options{})
-	var sessions []string
-	s.ReplayEvents(time.Hour, func(b LogBatch) error { sessions = append(sessions, b.Events[0].SessionID); return nil })
+	sessions := replayedSessions(t, s)
 	if fmt.Sprint(sessions) != "[old new]" {
 		t.Fatalf("replayed %v, want [old new]", sessions)
 	}
@@ -366,8 +365,7 @@ func TestLegacyBadgerRecordsReplay(t *testing.T) {
 	if d := &(AppendRequest{Events: []model.Event{ev("old", "x")}}); appendEvents(s, []*AppendRequest{d}, time.Hour) != nil || !d.Duplicate[0] {
 		t.Fatal("a replayed legacy event's id must be remembered")
 	}
-	sessions = nil
-	s.ReplayEvents(time.Hour, func(b LogBatch) error { sessions = append(sessions, b.Events[0].SessionID); return nil })
+	sessions = replayedSessions(t, s)
 	if fmt.Sprint(sessions) != "[new]" {
 		t.Fatalf("after trimming the legacy record replayed %v", sessions)
 	}

@@ -87,11 +87,7 @@ func TestALowStoreRefusesEventsAndWritesNothing(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s = open(t, dir, Options{Sync: true, Logger: quiet})
-	var sessions []string
-	if err := s.ReplayEvents(time.Hour, func(b LogBatch) error { sessions = append(sessions, b.Events[0].SessionID); return nil }); err != nil {
-		t.Fatal(err)
-	}
+	sessions := replayedSessions(t, open(t, dir, Options{Sync: true, Logger: quiet}))
 	if fmt.Sprint(sessions) != "[t]" {
 		t.Fatalf("log holds %v, want only the event written after the refusal", sessions)
 	}
@@ -138,16 +134,7 @@ func TestAnEventLogWriteWithoutSpaceIsTakenBack(t *testing.T) {
 	}
 
 	// What the refused write got onto the disk before it ran out is gone.
-	s = open(t, data, Options{Sync: true, Logger: quiet})
-	var sessions []string
-	if err := s.ReplayEvents(time.Hour, func(b LogBatch) error {
-		for _, e := range b.Events {
-			sessions = append(sessions, e.SessionID)
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	sessions := replayedSessions(t, open(t, data, Options{Sync: true, Logger: quiet}))
 	if fmt.Sprint(sessions) != "[before after]" {
 		n := len(sessions)
 		t.Fatalf("replayed %d events (first %v), want [before after]", n, sessions[:min(n, 4)])

@@ -81,6 +81,29 @@ func appendEvents(s *Store, reqs []*AppendRequest, dedupeTTL time.Duration) erro
 	return s.MakeDurable([]*Written{written})
 }
 
+// withScanBudget lowers listScanBudget for the test, so that a listing
+// takes pages of a few deliveries.
+func withScanBudget(t *testing.T, budget int) {
+	old := listScanBudget
+	listScanBudget = budget
+	t.Cleanup(func() { listScanBudget = old })
+}
+
+// replayedSessions is the session of every event s replays, in order.
+func replayedSessions(t *testing.T, s *Store) []string {
+	t.Helper()
+	var sessions []string
+	if err := s.ReplayEvents(time.Hour, func(b LogBatch) error {
+		for _, e := range b.Events {
+			sessions = append(sessions, e.SessionID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return sessions
+}
+
 // commitOne commits one session's effects and returns the messages written.
 func commitOne(s *Store, sess *model.Session, msgs []*model.Delivery, retention time.Duration) ([]*model.Delivery, error) {
 	rec, err := EncodeSession(sess)
@@ -223,8 +246,7 @@ func reopenWithoutIndex(t *testing.T, s *Store, dir string, pick func(*deliveryI
 // matching deliveries, newest first.
 func TestDeliveryListingScansABoundedStretch(t *testing.T) {
 	s := open(t, t.TempDir(), Options{})
-	defer func(budget int) { listScanBudget = budget }(listScanBudget)
-	listScanBudget = 3
+	withScanBudget(t, 3)
 	base := time.Now().Add(-time.Minute)
 	for i := range 10 {
 		d := delivery(fmt.Sprintf("m%d", i), base.Add(time.Duration(i)*time.Second))
@@ -254,8 +276,7 @@ func TestFailedDeliveriesHaveAnIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(budget int) { listScanBudget = budget }(listScanBudget)
-	listScanBudget = 3
+	withScanBudget(t, 3)
 	base := time.Now().Add(-time.Minute)
 	for i := range 10 {
 		d := delivery(fmt.Sprintf("m%d", i), base.Add(time.Duration(i)*time.Second))
@@ -305,8 +326,7 @@ func TestDeliveriesHaveAStreamIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func(budget int) { listScanBudget = budget }(listScanBudget)
-	listScanBudget = 3
+	withScanBudget(t, 3)
 	base := time.Now().Add(-time.Minute)
 	for i := range 12 {
 		d := delivery(fmt.Sprintf("m%d", i), base.Add(time.Duration(i)*time.Second))
