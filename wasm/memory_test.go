@@ -1,4 +1,4 @@
-package wasm
+package wasm_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/hookwire/hookwire/internal/wasmenc"
+	"github.com/hookwire/hookwire/wasm"
 )
 
 // TestMemoryBudgetBoundsAllInstances: instances and their growth share one
@@ -15,22 +16,15 @@ import (
 func TestMemoryBudgetBoundsAllInstances(t *testing.T) {
 	ctx := context.Background()
 	const mib = 1 << 20
-	rt, err := NewRuntime(ctx, Config{MemoryBudget: 3 * mib})
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{MemoryBudget: 3 * mib})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	oneToOne := wasmenc.FuncType{Params: []wasmenc.ValType{wasmenc.I32}, Results: []wasmenc.ValType{wasmenc.I32}}
-	twoToOne := wasmenc.FuncType{Params: []wasmenc.ValType{wasmenc.I32, wasmenc.I32}, Results: []wasmenc.ValType{wasmenc.I32}}
 	// hw_match grows the memory by 1 MiB and answers what memory.grow did
 	// (the old size in pages, or -1).
-	m := &wasmenc.Module{
-		Types:         []wasmenc.FuncType{oneToOne, twoToOne},
-		Funcs:         []wasmenc.Func{{Type: 0, Body: (&wasmenc.Code{}).I32(1024)}, {Type: 1, Body: (&wasmenc.Code{}).I32(16).MemoryGrow()}},
-		MemoryMinPage: 16,
-		Exports: []wasmenc.Export{{Name: "memory", Kind: wasmenc.ExportMemory},
-			{Name: "hw_alloc", Kind: wasmenc.ExportFunc, Index: 0}, {Name: "hw_match", Kind: wasmenc.ExportFunc, Index: 1}},
-	}
+	m := guestModule(twoToOne, (&wasmenc.Code{}).I32(16).MemoryGrow())
+	m.MemoryMinPage = 16
 	mod, err := rt.Compile(ctx, m.Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +46,7 @@ func TestMemoryBudgetBoundsAllInstances(t *testing.T) {
 	if used := rt.MemoryUsed(); used != 3*mib {
 		t.Fatalf("%d bytes in use, want 3 MiB", used)
 	}
-	if _, err := mod.Instantiate(ctx, nil); !errors.Is(err, ErrMemoryBudget) {
+	if _, err := mod.Instantiate(ctx, nil); !errors.Is(err, wasm.ErrMemoryBudget) {
 		t.Fatalf("an instance past the budget: %v, want ErrMemoryBudget", err)
 	}
 	first.Close(ctx)

@@ -21,6 +21,12 @@ var (
 // guest builds a module exporting memory, hw_alloc (returns 1024) and a
 // hw_match with the given body and type.
 func guest(matchType wasmenc.FuncType, match *wasmenc.Code, exports ...string) []byte {
+	return guestModule(matchType, match, exports...).Encode()
+}
+
+// guestModule is guest's module before encoding, for a test to change (its
+// memory's size, its data).
+func guestModule(matchType wasmenc.FuncType, match *wasmenc.Code, exports ...string) *wasmenc.Module {
 	alloc := (&wasmenc.Code{}).I32(1024)
 	m := &wasmenc.Module{
 		Types:         []wasmenc.FuncType{oneToOne, matchType},
@@ -40,7 +46,7 @@ func guest(matchType wasmenc.FuncType, match *wasmenc.Code, exports ...string) [
 			m.Exports = append(m.Exports, wasmenc.Export{Name: name, Kind: wasmenc.ExportFunc, Index: 1})
 		}
 	}
-	return m.Encode()
+	return m
 }
 
 // firstByteIsX matches when the input starts with 'x'; traps on '!'.
