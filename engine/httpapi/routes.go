@@ -163,9 +163,8 @@ func (a *API) route(ctx *fasthttp.RequestCtx) {
 
 // writesData: the route stores something new, which a data directory low
 // on space refuses before reading the body (the ingest writer asks again
-// for each group it writes). Reads,
-// deletes, dry runs and tests are served: they are how an operator looks
-// around and makes room.
+// for each group it writes). Reads, deletes, dry runs and tests are
+// served: they are how an operator looks around and makes room.
 func writesData(r *route) bool {
 	switch {
 	case r.role == "" || r.method == fasthttp.MethodGet || r.method == fasthttp.MethodDelete:
