@@ -178,9 +178,7 @@ func (g *spaceGuard) decide() {
 // wrote counts bytes the event log added since the last look.
 func (g *spaceGuard) wrote(n int) {
 	g.free.Add(-int64(n))
-	if !g.low.Load() && g.free.Load() < g.need.Load() {
-		g.decide()
-	}
+	g.decide()
 }
 
 // full is told of a write that failed for want of space: the store is low
