@@ -438,6 +438,52 @@ func TestAUserOnlyEventJoinsAPassivatedSession(t *testing.T) {
 	}
 }
 
+// TestAUserOnlyEventJoinsItsSessionAfterARestart: after a restart the user
+// index in memory is empty; an event naming only a user (Fullstory's /v2)
+// still joins the user's session that goes on, found in the store, and
+// so does not fire the user's stream a second time. It used to start
+// another session. A session whose user changed is not joined.
+func TestAUserOnlyEventJoinsItsSessionAfterARestart(t *testing.T) {
+	dir := t.TempDir()
+	recv := newReceiver(t)
+	srv := startServer(t, dir, nil)
+	srv.createStream(checkoutFriction(recv.URL))
+	srv.sendEvents(
+		map[string]any{"session_id": "ada-1", "type": "custom", "name": "Checkout Error", "user": map[string]any{"uid": "ada"}},
+		map[string]any{"session_id": "grace-1", "type": "custom", "name": "Checkout Error", "user": map[string]any{"uid": "grace"}},
+	)
+	waitFor(t, 5*time.Second, "ada's and grace's webhooks", func() bool { return recv.count() == 2 })
+	// Stored under grace by its webhook's commit, grace-1 now has another user.
+	srv.sendEvents(map[string]any{"session_id": "grace-1", "type": "click", "user": map[string]any{"uid": "grace-hopper"}})
+	srv.stop()
+
+	srv = startServer(t, dir, nil)
+	for _, uid := range []string{"ada", "grace"} {
+		status, raw := srv.raw("POST", "/v2/events", "application/json",
+			fmt.Sprintf(`{"user":{"uid":%q},"name":"Checkout Error"}`, uid))
+		if status != 202 {
+			t.Fatalf("/v2/events for %s: %d %s", uid, status, raw)
+		}
+	}
+	var sess struct {
+		Events int `json:"events"`
+	}
+	waitFor(t, 5*time.Second, "ada's session to have both events", func() bool {
+		srv.call("GET", "/v1/sessions/ada-1", nil, &sess)
+		return sess.Events == 2
+	})
+	// grace's event went to a session of its own, which fires: grace-1's
+	// user is grace-hopper now.
+	waitFor(t, 5*time.Second, "grace's new session's webhook", func() bool { return recv.count() == 3 })
+	if srv.call("GET", "/v1/sessions/grace-1", nil, &sess); sess.Events != 2 {
+		t.Fatalf("grace-1 has %d events, want its 2: the event for the user it no longer has joined it", sess.Events)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := recv.count(); n != 3 {
+		t.Fatalf("%d webhooks, want ada-1's, grace-1's and grace's new session's once each", n)
+	}
+}
+
 // TestASessionGoesOnAcrossARestart: after a restart a session is not in
 // memory until its next event, but it has not ended: it reads as going on
 // while within --session-idle (it read as ended), and ends when that

@@ -153,6 +153,35 @@ func (w *Writer) goesOn(id string) bool {
 	return err == nil && rec != nil && session.GoesOn(rec, w.cfg.Sessions, time.Now())
 }
 
+// rememberedSession finds the user's live session among those the store
+// files under the user (session.Users asks when memory has none): after a
+// restart the user index starts empty, and an event naming only the user
+// would otherwise start another session, which fires the user's streams
+// again. The session's record must still name the user: a session whose
+// user changed stays filed under the old one.
+func (w *Writer) rememberedSession(uid string) (string, bool) {
+	ids, err := w.store.UserSessions(uid, rememberedRuns)
+	if err != nil {
+		w.logger.Error("looking up a user's sessions", "err", err)
+		return "", false
+	}
+	now := time.Now()
+	for _, id := range ids {
+		rec, err := w.store.LoadSession(id)
+		if err != nil || rec == nil || rec.User == nil || rec.User.UID != uid {
+			continue
+		}
+		if w.sessions.Has(id) || session.GoesOn(rec, w.cfg.Sessions, now) {
+			return id, true
+		}
+	}
+	return "", false
+}
+
+// rememberedRuns bounds the stored sessions rememberedSession reads for a
+// user: the latest runs are the ones that can still go on.
+const rememberedRuns = 4
+
 // settleWait bounds how long a SessionFinder waits for the sessions.
 const settleWait = 2 * time.Second
 
@@ -187,6 +216,9 @@ func NewWriter(write, sync Stage, cfg Config, st *store.Store, trim *Trimmer,
 	w := &Writer{cfg: cfg, store: st, sessions: sessions, metrics: m, logger: logger, trimmer: trim,
 		mailbox: actors.NewMailbox[*request](cfg.QueueCapacity),
 		synced:  actors.NewMailbox[*writtenGroup](cfg.QueueCapacity), sender: sessions.NewSender()}
+	if cfg.Users.Remembered == nil {
+		cfg.Users.Remembered = w.rememberedSession
+	}
 	actors.Spawn(sync.Ctx, sync.Group, "ingest-syncer", w.synced, &syncerBehaviour{w: w}, nil)
 	actors.Spawn(write.Ctx, write.Group, "ingest-writer", w.mailbox, &writerBehaviour{w}, nil)
 	return w

@@ -18,7 +18,14 @@ import (
 // With a million sessions every byte per entry counts: the map holds the
 // strings the sessions keep anyway, and made-up ids wait in a map of their
 // own.
+//
+// Memory knows only the sessions noted since hookwire started; Remembered
+// finds the others (a session not back since a restart) in the store.
 type Users struct {
+	// Remembered, if set, returns the user's live session from the store
+	// when memory has none: asked with the lock held, and only on a miss.
+	Remembered func(uid string) (string, bool)
+
 	mu     sync.Mutex
 	latest map[string]string // uid → session id
 	// made are the session ids Resolve made up and no actor has noted yet,
@@ -36,6 +43,11 @@ const madeGrace = 10 * time.Second
 func (u *Users) Note(uid, session string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.note(uid, session)
+}
+
+// note is Note with u.mu held.
+func (u *Users) note(uid, session string) {
 	if u.latest == nil {
 		u.latest = map[string]string{}
 	}
@@ -56,6 +68,12 @@ func (u *Users) Lookup(uid string, live func(string) bool) (string, bool) {
 func (u *Users) lookup(uid string, live func(string) bool, now time.Time) (string, bool) {
 	if id, ok := u.latest[uid]; ok && u.standing(id, live, now) {
 		return id, true
+	}
+	if u.Remembered != nil {
+		if id, ok := u.Remembered(uid); ok {
+			u.note(strings.Clone(uid), id)
+			return id, true
+		}
 	}
 	return "", false
 }

@@ -45,6 +45,10 @@ type SessionRecord struct {
 	Encoded []byte
 	// LastEventAt starts the retention clock.
 	LastEventAt time.Time
+	// UserID and ArrivedFirst, when the session has a user, file the
+	// session under its user (see UserSessions).
+	UserID       string
+	ArrivedFirst time.Time
 }
 
 // EncodeSession captures sess for a later write.
@@ -53,7 +57,11 @@ func EncodeSession(sess *model.Session) (SessionRecord, error) {
 	if err != nil {
 		return SessionRecord{}, fmt.Errorf("store: encode session %s: %w", sess.ID, err)
 	}
-	return SessionRecord{ID: sess.ID, Encoded: b, LastEventAt: sess.LastEventAt}, nil
+	rec := SessionRecord{ID: sess.ID, Encoded: b, LastEventAt: sess.LastEventAt, ArrivedFirst: sess.ArrivedFirst}
+	if sess.User != nil {
+		rec.UserID = sess.User.UID
+	}
+	return rec, nil
 }
 
 func putSession(txn *badger.Txn, rec SessionRecord, retention time.Duration) error {
@@ -62,7 +70,52 @@ func putSession(txn *badger.Txn, rec SessionRecord, retention time.Duration) err
 		// A producer clock in the past must not expire the markers early.
 		ttl = retention
 	}
-	return txn.SetEntry(badger.NewEntry(key(prefixSession, rec.ID), rec.Encoded).WithTTL(ttl))
+	if err := txn.SetEntry(badger.NewEntry(key(prefixSession, rec.ID), rec.Encoded).WithTTL(ttl)); err != nil {
+		return err
+	}
+	if rec.UserID == "" || rec.ArrivedFirst.IsZero() {
+		return nil
+	}
+	// The same key each time for one run of the session: a blind write,
+	// no read of what the user had before.
+	return txn.SetEntry(badger.NewEntry(userSessionKey(rec.UserID, rec.ArrivedFirst, rec.ID), nil).WithTTL(ttl))
+}
+
+// userSessionKey files a run of a session under its user:
+// usersession/<len(uid)><uid><run's first arrival, ns><session id>. The
+// length keeps one user's keys from being a prefix of another's (uids are
+// any string), and the time orders a user's runs.
+func userSessionKey(uid string, first time.Time, id string) []byte {
+	k := userSessionPrefix(uid)
+	k = binary.BigEndian.AppendUint64(k, uint64(max(first.UnixNano(), 0)))
+	return append(k, id...)
+}
+
+func userSessionPrefix(uid string) []byte {
+	k := binary.AppendUvarint(append([]byte(nil), prefixUserSession...), uint64(len(uid)))
+	return append(k, uid...)
+}
+
+// UserSessions returns the ids of up to n sessions stored for the user uid,
+// the latest run first. They are candidates: a session's user may have
+// changed since, and its run may have ended.
+func (s *Store) UserSessions(uid string, n int) ([]string, error) {
+	prefix := userSessionPrefix(uid)
+	var ids []string
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
+		defer it.Close()
+		// First arrivals are positive int64s: their first byte is under 0xff.
+		for it.Seek(append(prefix, 0xff)); it.Valid() && len(ids) < n; it.Next() {
+			k := it.Item().Key()
+			if len(k) < len(prefix)+8 {
+				continue
+			}
+			ids = append(ids, string(k[len(prefix)+8:]))
+		}
+		return nil
+	})
+	return ids, err
 }
 
 // SessionCommit is one session's evaluated effects: its record (fired

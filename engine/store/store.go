@@ -209,6 +209,8 @@ var (
 	prefixMsgFailed = []byte("msgfailed/")
 	prefixMsgStream = []byte("msgstream/")
 	prefixPending   = []byte("pending/")
+	// prefixUserSession files sessions under their users (UserSessions).
+	prefixUserSession = []byte("usersession/")
 )
 
 func key(prefix []byte, parts ...string) []byte {

@@ -138,6 +138,44 @@ func TestCommitFiresOnce(t *testing.T) {
 	}
 }
 
+// TestUserSessionsListsTheLatestRunFirst: the sessions filed under a user
+// come back latest run first, bounded, and only that user's: "a" is not a
+// prefix of "ab"'s, nor is a uid with a NUL in it.
+func TestUserSessionsListsTheLatestRunFirst(t *testing.T) {
+	s := open(t, t.TempDir(), Options{})
+	base := time.Now().Add(-time.Hour)
+	for _, c := range []struct{ uid, id string }{
+		{"a", "a-2"}, {"ab", "ab-1"}, {"a", "a-1"}, {"a\x00b", "nul-1"}, {"a", "a-3"}, {"", "anonymous"},
+	} {
+		// a-1 began first, then a-2, then a-3, whatever the order of commits.
+		first := base.Add(time.Duration(map[string]int{"a-1": 1, "a-2": 2, "a-3": 3}[c.id]) * time.Minute)
+		sess := &model.Session{ID: c.id, LastEventAt: time.Now(), ArrivedFirst: first, ArrivedLast: time.Now()}
+		if c.uid != "" {
+			sess.User = &model.User{UID: c.uid}
+		}
+		if _, err := commitOne(s, sess, nil, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		uid  string
+		n    int
+		want []string
+	}{
+		{"a", 10, []string{"a-3", "a-2", "a-1"}},
+		{"a", 2, []string{"a-3", "a-2"}},
+		{"ab", 10, []string{"ab-1"}},
+		{"a\x00b", 10, []string{"nul-1"}},
+		{"b", 10, nil},
+		{"", 10, nil},
+	} {
+		got, err := s.UserSessions(c.uid, c.n)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("UserSessions(%q, %d) = %q, %v; want %q", c.uid, c.n, got, err, c.want)
+		}
+	}
+}
+
 func TestDeliveryListingAndRetention(t *testing.T) {
 	s := open(t, t.TempDir(), Options{DeliveryRetention: time.Second})
 	base := time.Now().Add(-time.Minute)
