@@ -292,7 +292,9 @@ func TestStreamTestEndpoint(t *testing.T) {
 // by a filter that sleeps through its budget), a request that would take
 // the engine past its bound on such events, or on the bytes of the
 // requests they came in, gets 429 with Retry-After, and nothing of it is
-// accepted; once they are evaluated, the same request is.
+// accepted; once they are evaluated, the same request is. A bound that no
+// request could pass (the lag) refuses a request before its body is read:
+// a malformed one gets 429 too, not the 400 decoding it would give.
 func TestBackPressure(t *testing.T) {
 	// padded is a body of n click events of session id, about size bytes.
 	padded := func(id string, n, size int) string {
@@ -308,12 +310,13 @@ func TestBackPressure(t *testing.T) {
 		tweak    func(*engine.Config)
 		mentions string
 		wait     time.Duration // between the held request and the refused one
+		unread   bool          // any request is refused, before decoding
 	}{
-		{"events", func(c *engine.Config) { c.MaxEventsPerRequest, c.MaxInFlightEvents = 3, 4 }, "3 events await evaluation", 0},
-		{"bytes", func(c *engine.Config) { c.MaxBodyBytes, c.MaxInFlightBytes = 1024, 1500 }, "bytes of requests await evaluation", 0},
+		{"events", func(c *engine.Config) { c.MaxEventsPerRequest, c.MaxInFlightEvents = 3, 4 }, "3 events await evaluation", 0, false},
+		{"bytes", func(c *engine.Config) { c.MaxBodyBytes, c.MaxInFlightBytes = 1024, 1500 }, "bytes of requests await evaluation", 0, false},
 		// The held events take ~900 ms to evaluate; 200 ms in, the oldest
 		// has waited past the bound.
-		{"lag", func(c *engine.Config) { c.MaxEvaluationLag = 100 * time.Millisecond }, "over --max-evaluation-lag 100ms", 200 * time.Millisecond},
+		{"lag", func(c *engine.Config) { c.MaxEvaluationLag = 100 * time.Millisecond }, "over --max-evaluation-lag 100ms", 200 * time.Millisecond, true},
 	}
 	for _, bound := range bounds {
 		t.Run(bound.name, func(t *testing.T) {
@@ -338,6 +341,11 @@ func TestBackPressure(t *testing.T) {
 			}
 			if retry := retryAfterOf(t, srv, refused); retry < 1 {
 				t.Fatalf("Retry-After %d s on a saturated engine", retry)
+			}
+			if status, raw := srv.raw("POST", "/v1/events", "application/json", `[{"session_id": `); bound.unread && status != 429 {
+				t.Fatalf("a malformed body while no request can be taken: %d %s, want 429 before decoding", status, raw)
+			} else if !bound.unread && status != 400 {
+				t.Fatalf("a malformed body while a smaller request could be taken: %d %s, want 400", status, raw)
 			}
 			if code := srv.call("GET", "/v1/sessions/later", nil, nil); code != 404 {
 				t.Fatalf("session exists after a refused request (%d)", code)

@@ -438,6 +438,45 @@ func TestAUserOnlyEventJoinsAPassivatedSession(t *testing.T) {
 	}
 }
 
+// TestTheUserIndexHoldsLiveSessionsUsers: a session passivated past
+// --max-live-sessions leaves the user index in memory once its record is
+// written, so the index is bounded with the live sessions; it used to keep
+// every user whose session went on, which a flood of new users grew
+// without bound. The passivated users' sessions are still found (in the
+// store) for their users' events.
+func TestTheUserIndexHoldsLiveSessionsUsers(t *testing.T) {
+	const bound, users = 20, 200
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxLiveSessions = bound })
+	var events []map[string]any
+	for i := range users {
+		events = append(events, map[string]any{"session_id": fmt.Sprint("s-", i), "type": "click",
+			"user": map[string]any{"uid": fmt.Sprint("u-", i)}})
+	}
+	for i := 0; i < len(events); i += bound {
+		srv.sendUntilAccepted(events[i : i+bound])
+	}
+	var entries, live float64
+	waitFor(t, 10*time.Second, "the user index to hold about the live sessions' users", func() bool {
+		m := srv.scrape()
+		entries, live = value(m, "hookwire_user_index_entries", nil), value(m, "hookwire_live_sessions", nil)
+		return entries >= 0 && entries <= bound+bound/10 && live <= bound+bound/10
+	})
+	if entries < 1 {
+		t.Fatalf("the user index holds %v users with %v sessions live: the gauge counts nothing", entries, live)
+	}
+	status, raw := srv.raw("POST", "/v2/events", "application/json", `{"user":{"uid":"u-0"},"name":"Checkout Error"}`)
+	if status != 202 {
+		t.Fatalf("/v2/events: %d %s", status, raw)
+	}
+	var sess struct {
+		Events int `json:"events"`
+	}
+	waitFor(t, 5*time.Second, "u-0's passivated session to have the user's event", func() bool {
+		srv.call("GET", "/v1/sessions/s-0", nil, &sess)
+		return sess.Events == 2
+	})
+}
+
 // TestAUserOnlyEventJoinsItsSessionAfterARestart: after a restart the user
 // index in memory is empty; an event naming only a user (Fullstory's /v2)
 // still joins the user's session that goes on, found in the store, and

@@ -52,10 +52,12 @@ type Engine struct {
 	catalog  *streams.Catalog
 	metrics  *metrics.Metrics
 	sessions *actors.Registry[string, session.Message]
-	writer   *ingest.Writer
-	outbox   *delivery.Dispatcher
-	system   *system.Service
-	api      *httpapi.API
+	// users is which session an event naming only a user joins.
+	users  *session.Users
+	writer *ingest.Writer
+	outbox *delivery.Dispatcher
+	system *system.Service
+	api    *httpapi.API
 
 	ingestStage, syncStage, sessionStage, commitStage, trimStage, deliveryStage, background *stage
 }
@@ -121,6 +123,7 @@ func New(cfg Config) (e *Engine, err error) {
 	}
 	e.metrics = metrics.New(metrics.Gauges{
 		LiveSessions:        func() float64 { return float64(e.sessions.Len()) },
+		UserIndex:           func() float64 { return float64(e.users.Len()) },
 		EventsInFlight:      func() float64 { return float64(e.writer.InFlight()) },
 		EventsInFlightBytes: func() float64 { return float64(e.writer.InFlightBytes()) },
 		StoreBytes: func() (float64, float64) {
@@ -160,7 +163,8 @@ func New(cfg Config) (e *Engine, err error) {
 	}
 	committer := session.NewCommitter(e.commitStage.ctx, &e.commitStage.group, e.store, cfg.Retention,
 		e.outbox, e.system, e.metrics, cfg.Logger)
-	users := &session.Users{}
+	e.users = &session.Users{}
+	users := e.users
 	sessionCfg := session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention, MaxLive: cfg.MaxLiveSessions}
 	e.sessions = session.NewRegistry(e.sessionStage.ctx, &e.sessionStage.group, &session.Deps{
 		Config:  sessionCfg,

@@ -60,7 +60,9 @@ func (a *API) postFullstoryEvents(ctx *fasthttp.RequestCtx, batch bool) {
 
 // ingestPreflight is the common start of every ingest route: 503 until the
 // last run's events are recovered, 413 over the body limit (the server
-// itself admits larger bodies, for filter modules).
+// itself admits larger bodies, for filter modules), and 429 while the
+// engine is saturated, before the body is decompressed and decoded for
+// nothing.
 func (a *API) ingestPreflight(ctx *fasthttp.RequestCtx) bool {
 	if !a.ready.Load() {
 		ctx.Response.Header.Set("Retry-After", "1")
@@ -71,6 +73,11 @@ func (a *API) ingestPreflight(ctx *fasthttp.RequestCtx) bool {
 		a.metrics.RequestsRejected.WithLabelValues("too_large").Inc()
 		writeError(ctx, fasthttp.StatusRequestEntityTooLarge, "body_too_large",
 			fmt.Sprintf("the request body is %d bytes, over the limit of %d; send smaller batches", n, a.cfg.MaxBodyBytes))
+		return false
+	}
+	if err := a.writer.Saturated(); err != nil {
+		a.metrics.RequestsRejected.WithLabelValues(rejectReason(err)).Inc()
+		a.fail(ctx, err, "invalid_event")
 		return false
 	}
 	return true

@@ -224,6 +224,40 @@ func NewWriter(write, sync Stage, cfg Config, st *store.Store, trim *Trimmer,
 	return w
 }
 
+// Saturated returns the error Accept would return for any batch at all
+// while the engine is behind, or nil. Ingest asks before it reads and
+// decodes a body: a saturated engine then turns a request away for the
+// price of a look. Under a flood of new session ids, decoding the bodies
+// it refused took the CPU that passivation needed to catch up.
+func (w *Writer) Saturated() error { return w.admit(1, 1) }
+
+// admit refuses a batch of n events from bodyBytes of body with
+// ErrSaturated while taking it would pass a bound: events or body bytes
+// awaiting evaluation, live sessions, or the evaluation lag.
+func (w *Writer) admit(n, bodyBytes int64) error {
+	if w.inFlight.Load()+n > w.cfg.MaxInFlight {
+		return fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
+	}
+	if held := w.inFlightBytes.Load(); w.cfg.MaxInFlightBytes > 0 && held+bodyBytes > w.cfg.MaxInFlightBytes {
+		return fmt.Errorf("%w: events from %d bytes of requests await evaluation", model.ErrSaturated, held)
+	}
+	if bound := w.cfg.MaxLiveSessions; bound > 0 {
+		if live := w.sessions.Len(); live-bound > bound/10 { // not bound+bound/10: a bound near MaxInt would wrap
+			return fmt.Errorf("%w: %d sessions are live, over --max-live-sessions %d; the least recently active are being passivated",
+				model.ErrSaturated, live, bound)
+		}
+	}
+	if bound := w.cfg.MaxEvaluationLag; bound > 0 {
+		if since := w.unevaluated.oldest(); since != 0 {
+			if lag := time.Duration(time.Now().UnixNano() - since); lag > bound {
+				return fmt.Errorf("%w: the oldest accepted event has waited %s for evaluation, over --max-evaluation-lag %s",
+					model.ErrSaturated, lag.Round(time.Millisecond), bound)
+			}
+		}
+	}
+	return nil
+}
+
 // InFlight reports accepted events not yet evaluated: those of every log
 // record with an event still to evaluate.
 func (w *Writer) InFlight() int64 { return w.inFlight.Load() }
@@ -243,25 +277,8 @@ func (w *Writer) InFlightBytes() int64 { return w.inFlightBytes.Load() }
 func (w *Writer) Accept(b Batch, bodyBytes int) (Result, error) {
 	events := b.Events
 	defer b.Release()
-	if w.inFlight.Load()+int64(len(events)) > w.cfg.MaxInFlight {
-		return Result{}, fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
-	}
-	if held := w.inFlightBytes.Load(); w.cfg.MaxInFlightBytes > 0 && held+int64(bodyBytes) > w.cfg.MaxInFlightBytes {
-		return Result{}, fmt.Errorf("%w: events from %d bytes of requests await evaluation", model.ErrSaturated, held)
-	}
-	if bound := w.cfg.MaxLiveSessions; bound > 0 {
-		if live := w.sessions.Len(); live-bound > bound/10 { // not bound+bound/10: a bound near MaxInt would wrap
-			return Result{}, fmt.Errorf("%w: %d sessions are live, over --max-live-sessions %d; the least recently active are being passivated",
-				model.ErrSaturated, live, bound)
-		}
-	}
-	if bound := w.cfg.MaxEvaluationLag; bound > 0 {
-		if since := w.unevaluated.oldest(); since != 0 {
-			if lag := time.Duration(time.Now().UnixNano() - since); lag > bound {
-				return Result{}, fmt.Errorf("%w: the oldest accepted event has waited %s for evaluation, over --max-evaluation-lag %s",
-					model.ErrSaturated, lag.Round(time.Millisecond), bound)
-			}
-		}
+	if err := w.admit(int64(len(events)), int64(bodyBytes)); err != nil {
+		return Result{}, err
 	}
 	if w.cfg.Prepare != nil {
 		w.cfg.Prepare(events)

@@ -34,7 +34,9 @@ type Metrics struct {
 
 // Gauges are read at scrape time from the parts that own the figures.
 type Gauges struct {
-	LiveSessions   func() float64
+	LiveSessions func() float64
+	// UserIndex is the users the in-memory user index holds.
+	UserIndex      func() float64
 	EventsInFlight func() float64 // accepted, not yet evaluated (all mailboxes)
 	// EventsInFlightBytes is the body bytes of the requests those came in.
 	EventsInFlightBytes func() float64
@@ -103,6 +105,8 @@ func New(g Gauges) *Metrics {
 		m.AttemptSeconds, m.BreakerChanges, m.BreakerState,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
 			Help: "Session actors currently live."}, g.LiveSessions),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_user_index_entries",
+			Help: "Users the in-memory user index holds: those of live sessions, and new users' sessions not yet started (the store files the others)."}, g.UserIndex),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_events_in_flight",
 			Help: "Events accepted and not yet evaluated (a request's events leave the count together, when its last is evaluated)."}, g.EventsInFlight),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_events_in_flight_bytes",

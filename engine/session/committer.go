@@ -32,6 +32,8 @@ type Committer struct {
 	// first, so what sessions evaluated is durable by then).
 	stopping context.Context
 	sessions *actors.Registry[string, Message]
+	// users forgets a stopped session's user once its record is written.
+	users *Users
 	// failed holds the sessions a commit of which failed. Their later
 	// commits are not written either (their events are abandoned) until a
 	// restart: a later commit would move the session's evaluated position
@@ -50,6 +52,8 @@ type commit struct {
 	userID     string
 	segments   []segmentMatch
 	done       []Completion
+	// stopped: the session's last commit before its actor leaves memory.
+	stopped bool
 }
 
 // abandon tells a turn's completions that its events stay in the log.
@@ -137,6 +141,9 @@ func (c *Committer) Receive(batch []*commit) {
 		}
 		for _, d := range cm.done {
 			d.Done()
+		}
+		if cm.stopped && c.users != nil && cm.Record.UserID != "" {
+			c.users.Forget(cm.Record.UserID, cm.Record.ID)
 		}
 	}
 }

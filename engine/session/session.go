@@ -122,7 +122,7 @@ func NewRegistry(ctx context.Context, group *actors.Group, deps *Deps) *actors.R
 			return actors.Restart
 		},
 	})
-	deps.Committer.sessions = reg
+	deps.Committer.sessions, deps.Committer.users = reg, deps.Users
 	return reg
 }
 
@@ -478,10 +478,18 @@ func (a *actor) Stopped(reason actors.StopReason) {
 	if reason == actors.StopEvicted {
 		a.deps.Metrics.SessionsEvicted.Inc()
 	}
-	if a.session == nil || !a.dirty {
+	if a.session == nil {
+		return
+	}
+	if !a.dirty {
+		// The stored record is this one: the user index can let go.
+		if a.userNoted && a.deps.Users != nil {
+			a.deps.Users.Forget(a.user.UID, a.id)
+		}
 		return
 	}
 	if cm := a.commit(nil, nil); cm != nil {
+		cm.stopped = true
 		a.deps.Committer.submit(cm)
 	}
 }

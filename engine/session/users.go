@@ -57,6 +57,26 @@ func (u *Users) note(uid, session string) {
 	u.latest[uid] = session
 }
 
+// Forget drops the user uid's entry if it is session's: the session has
+// left memory and its record, filed under the user, is in the store,
+// where Remembered finds it. So the index holds the users of live
+// sessions, not of every session within its idle time: under a flood of
+// new users, which --max-live-sessions bounds, it grew by each of them.
+func (u *Users) Forget(uid, session string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.latest[uid] == session {
+		delete(u.latest, uid)
+	}
+}
+
+// Len is how many users the index holds.
+func (u *Users) Len() int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return len(u.latest)
+}
+
 // Lookup returns the user's live session, if it has one.
 func (u *Users) Lookup(uid string, live func(string) bool) (string, bool) {
 	u.mu.Lock()

@@ -86,21 +86,21 @@ func putSession(txn *badger.Txn, rec SessionRecord, retention time.Duration) err
 // length keeps one user's keys from being a prefix of another's (uids are
 // any string), and the time orders a user's runs.
 func userSessionKey(uid string, first time.Time, id string) []byte {
-	k := userSessionPrefix(uid)
+	k := appendUserSessionPrefix(make([]byte, 0, len(prefixUserSession)+binary.MaxVarintLen64+len(uid)+8+len(id)), uid)
 	k = binary.BigEndian.AppendUint64(k, uint64(max(first.UnixNano(), 0)))
 	return append(k, id...)
 }
 
-func userSessionPrefix(uid string) []byte {
-	k := binary.AppendUvarint(append([]byte(nil), prefixUserSession...), uint64(len(uid)))
-	return append(k, uid...)
+func appendUserSessionPrefix(dst []byte, uid string) []byte {
+	dst = binary.AppendUvarint(append(dst, prefixUserSession...), uint64(len(uid)))
+	return append(dst, uid...)
 }
 
 // UserSessions returns the ids of up to n sessions stored for the user uid,
 // the latest run first. They are candidates: a session's user may have
 // changed since, and its run may have ended.
 func (s *Store) UserSessions(uid string, n int) ([]string, error) {
-	prefix := userSessionPrefix(uid)
+	prefix := appendUserSessionPrefix(nil, uid)
 	var ids []string
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
