@@ -78,6 +78,12 @@ type Config struct {
 	// open-file limit (connectionLimit), so that a flood of connections
 	// cannot take the descriptors the store needs.
 	MaxConnections int
+	// MaxOutboundConnections bounds the delivery attempts in flight to all
+	// receivers together (each endpoint keeps one whatever the others
+	// hold), and past it idle connections to them are closed. 0: derived
+	// from the open-file limit, so that receivers that hang cannot take
+	// the descriptors the store needs.
+	MaxOutboundConnections int
 	// DiskReserveBytes is kept free in DataDir beyond what Badger's
 	// memory-mapped writes need; below that events and changes are refused
 	// (507) instead of risking a write the kernel cannot back (SIGBUS).
@@ -219,6 +225,8 @@ func (c *Config) Validate() error {
 		return errors.New("--disk-reserve-bytes must not be negative")
 	case c.MaxConnections < 0:
 		return errors.New("--max-connections must not be negative (0: derived from the open-file limit)")
+	case c.MaxOutboundConnections < 0:
+		return errors.New("--max-outbound-connections must not be negative (0: derived from the open-file limit)")
 	case c.MaxEvaluationLag < 0 || (c.MaxEvaluationLag > 0 && c.MaxEvaluationLag < 10*time.Millisecond):
 		return errors.New("--max-evaluation-lag must be 0 (no bound) or at least 10ms: " +
 			"a bound below one sync of the event log would refuse requests in the normal course")
@@ -226,8 +234,12 @@ func (c *Config) Validate() error {
 	if c.Dev {
 		c.AllowPrivateDestinations = true
 	}
+	clients, receivers := connectionLimits()
 	if c.MaxConnections == 0 {
-		c.MaxConnections = connectionLimit()
+		c.MaxConnections = clients
+	}
+	if c.MaxOutboundConnections == 0 {
+		c.MaxOutboundConnections = receivers
 	}
 	if c.MaxLiveSessions == 0 {
 		c.MaxLiveSessions = int(max(memoryLimit()/2/(2<<10), 10_000))

@@ -2,6 +2,6 @@
 
 package engine
 
-// connectionLimit is the default --max-connections where the open-file
-// limit cannot be read.
-func connectionLimit() int { return 10000 }
+// connectionLimits are the defaults of --max-connections and
+// --max-outbound-connections where the open-file limit cannot be read.
+func connectionLimits() (clients, receivers int) { return 10000, 2048 }

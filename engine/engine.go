@@ -140,12 +140,13 @@ func New(cfg Config) (e *Engine, err error) {
 			return float64(sp.Free), float64(sp.Need), low
 		},
 		ConnectionsOpen:    func() float64 { return float64(e.listener.Open()) },
+		OutboundOpen:       func() float64 { return float64(e.outbox.OpenConnections()) },
 		ConnectionsRefused: func() float64 { return float64(e.listener.Refused()) },
 		AcceptWaits:        func() float64 { return float64(e.listener.AcceptWaits()) },
 	})
 	e.outbox, err = delivery.New(e.deliveryStage.ctx, &e.deliveryStage.group, delivery.Config{
 		Schedule: cfg.RetrySchedule, Timeout: cfg.DeliveryTimeout, BreakerFailures: uint32(cfg.BreakerFailures),
-		BreakerCooldown: cfg.BreakerCooldown, MaxInFlight: cfg.EndpointConcurrency, OrgID: cfg.OrgID,
+		BreakerCooldown: cfg.BreakerCooldown, MaxInFlight: cfg.EndpointConcurrency, MaxOutbound: cfg.MaxOutboundConnections, OrgID: cfg.OrgID,
 		UserAgent: "hookwire/" + cfg.Version, Guard: guard,
 	}, e.store, owner{e}, e.metrics, cfg.Logger)
 	if err != nil {

@@ -83,6 +83,7 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
 	fs.DurationVar(&cfg.DeliveryRetention, "delivery-retention", cfg.DeliveryRetention, "how long a succeeded or failed delivery stays listed")
 	fs.IntVar(&cfg.EndpointConcurrency, "endpoint-concurrency", cfg.EndpointConcurrency, "concurrent attempts per destination")
 	fs.IntVar(&cfg.MaxConnections, "max-connections", 0, "client connections served at once, past which one is answered 503 and closed (0: the open-file limit less a quarter, at most 4096 kept back)")
+	fs.IntVar(&cfg.MaxOutboundConnections, "max-outbound-connections", 0, "delivery attempts in flight to all receivers together; each endpoint keeps one (0: half of what --max-connections keeps back)")
 	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", cfg.MaxBodyBytes, "largest accepted request body")
 	fs.Int64Var(&cfg.DiskReserveBytes, "disk-reserve-bytes", cfg.DiskReserveBytes, "free space kept in --data beyond what the store's memory-mapped files need; below it events and changes are refused (507)")
 	fs.IntVar(&cfg.MaxEventsPerRequest, "max-events-per-request", cfg.MaxEventsPerRequest, "largest accepted batch")

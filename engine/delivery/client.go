@@ -36,8 +36,9 @@ func (o Outcome) Describe() string {
 	}
 }
 
-func newClient(cfg *Config) *fasthttp.Client {
-	return &fasthttp.Client{
+func newClient(cfg *Config, budget *outbound) *fasthttp.Client {
+	var client *fasthttp.Client
+	client = &fasthttp.Client{
 		Name:                     cfg.UserAgent,
 		MaxConnsPerHost:          cfg.MaxInFlight,
 		MaxIdleConnDuration:      30 * time.Second,
@@ -49,10 +50,17 @@ func newClient(cfg *Config) *fasthttp.Client {
 		// Every connection goes through the guard: a host that resolved to
 		// a public address when the stream was saved may not resolve to an
 		// internal one now.
-		Dial: func(addr string) (net.Conn, error) { return cfg.Guard.Dial(addr, cfg.Timeout) },
+		Dial: func(addr string) (net.Conn, error) {
+			c, err := cfg.Guard.Dial(addr, cfg.Timeout)
+			if err != nil {
+				return nil, err
+			}
+			return budget.dialed(c, client.CloseIdleConnections), nil
+		},
 		// Redirects are never followed: Do does not follow them, and a 3xx
 		// counts as a failure.
 	}
+	return client
 }
 
 // send makes one signed POST. The timestamp is this attempt's.

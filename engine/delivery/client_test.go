@@ -23,7 +23,7 @@ func TestAnswerDecidesWhateverItsBodySize(t *testing.T) {
 	}))
 	defer receiver.Close()
 	cfg := &Config{Timeout: 5 * time.Second, MaxInFlight: 2, UserAgent: "hookwire/test", Guard: netguard.Guard{AllowPrivate: true}}
-	client := newClient(cfg)
+	client := newClient(cfg, &outbound{})
 	signer, err := signing.NewSigner("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "hookwire")
 	if err != nil {
 		t.Fatal(err)

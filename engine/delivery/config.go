@@ -22,6 +22,10 @@ type Config struct {
 	BreakerCooldown time.Duration
 	// MaxInFlight bounds concurrent attempts per endpoint.
 	MaxInFlight int
+	// MaxOutbound bounds the attempts in flight to all endpoints together,
+	// and is where idle connections start being closed (0: no bound);
+	// see outbound.
+	MaxOutbound int
 	// OrgID is the o: part of Fullstory-Signature.
 	OrgID string
 	// UserAgent is sent on every request.
@@ -65,6 +69,8 @@ func (c *Config) Validate() error {
 		return errors.New("delivery: the breaker cooldown must be positive")
 	case c.MaxInFlight < 1:
 		return errors.New("delivery: the per-endpoint in-flight limit must be at least 1")
+	case c.MaxOutbound < 0:
+		return errors.New("delivery: the outbound connection bound must not be negative")
 	}
 	if c.MaxAttemptsKept == 0 {
 		c.MaxAttemptsKept = 100

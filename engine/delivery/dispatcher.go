@@ -40,6 +40,8 @@ type Dispatcher struct {
 	metrics *metrics.Metrics
 	logger  *slog.Logger
 	client  *fasthttp.Client
+	// outbound is shared by every endpoint (see outbound).
+	outbound outbound
 
 	mu        sync.Mutex
 	endpoints map[string]*endpoint
@@ -52,9 +54,14 @@ func New(ctx context.Context, group *actors.Group, cfg Config, st *store.Store, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Dispatcher{cfg: cfg, ctx: ctx, group: group, store: st, owner: owner, metrics: m, logger: logger,
-		client: newClient(&cfg), endpoints: map[string]*endpoint{}}, nil
+	d := &Dispatcher{cfg: cfg, ctx: ctx, group: group, store: st, owner: owner, metrics: m, logger: logger,
+		outbound: outbound{total: cfg.MaxOutbound}, endpoints: map[string]*endpoint{}}
+	d.client = newClient(&d.cfg, &d.outbound)
+	return d, nil
 }
+
+// OpenConnections reports the connections open to receivers.
+func (d *Dispatcher) OpenConnections() int64 { return d.outbound.conns.Load() }
 
 func (d *Dispatcher) endpoint(url string) *endpoint {
 	d.mu.Lock()
@@ -63,6 +70,7 @@ func (d *Dispatcher) endpoint(url string) *endpoint {
 	if !ok {
 		ep = newEndpoint(d, url)
 		d.endpoints[url] = ep
+		d.outbound.join(ep)
 		actors.Spawn(d.ctx, d.group, url, ep.mailbox, ep, nil)
 	}
 	return ep

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -129,6 +130,136 @@ func TestRetryDuringAnAttemptIsNotLost(t *testing.T) {
 	})
 }
 
+// hangingServer answers no request until released, and counts the
+// requests waiting on it.
+type hangingServer struct {
+	*httptest.Server
+	release       func()
+	mu            sync.Mutex
+	waiting, most int
+}
+
+func startHangingServer(t *testing.T) *hangingServer {
+	h := &hangingServer{}
+	released := make(chan struct{})
+	var once sync.Once
+	h.release = func() { once.Do(func() { close(released) }) }
+	h.Server = httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		h.mu.Lock()
+		h.waiting++
+		h.most = max(h.most, h.waiting)
+		h.mu.Unlock()
+		<-released
+		h.mu.Lock()
+		h.waiting--
+		h.mu.Unlock()
+	}))
+	// Released first: Close waits for the handlers.
+	t.Cleanup(func() { h.release(); h.Close() })
+	return h
+}
+
+func (h *hangingServer) counts() (waiting, most int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.waiting, h.most
+}
+
+// TestHangingEndpointsLeaveOthersAnAttempt: receivers that never answer
+// hold no more attempts than the outbound budget (each endpoint its
+// first, the rest shared), so they cannot take every descriptor; another
+// endpoint still has its one attempt at a time and delivers; and the
+// deliveries that waited for room go out once the hung attempts end.
+// Without the budget the two hanging receivers held 8 attempts, over it.
+func TestHangingEndpointsLeaveOthersAnAttempt(t *testing.T) {
+	const budget, perEndpoint, each = 6, 4, 10
+	// Two hanging endpoints, on two servers: connections are per host.
+	hangs := [2]*hangingServer{startHangingServer(t), startHangingServer(t)}
+	held := func() (waiting, most int) {
+		for _, h := range hangs {
+			w, m := h.counts()
+			waiting, most = waiting+w, most+m
+		}
+		return waiting, most
+	}
+	healthy := startReceiver(t, func(int) int { return http.StatusOK })
+	d, st := startDispatcher(t, []time.Duration{0}, func(c *Config) { c.MaxOutbound, c.MaxInFlight = budget, perEndpoint })
+
+	for i := range 2 * each {
+		d.Enqueue(pendingDelivery(t, st, fmt.Sprintf("msg_hang_%d", i), hangs[i%2].URL+"/hook"))
+	}
+	waitFor(t, "the hanging receivers to hold the budget", func() bool { w, _ := held(); return w >= budget })
+	for i := range 5 {
+		d.Enqueue(pendingDelivery(t, st, fmt.Sprintf("msg_ok_%d", i), healthy.url()))
+	}
+	healthy.arrived(t, 5)
+	if _, most := held(); most != budget {
+		t.Fatalf("the hanging receivers held %d attempts at most, want the budget of %d", most, budget)
+	}
+
+	for _, h := range hangs {
+		h.release()
+	}
+	for i := range 2 * each {
+		waitForDelivery(t, st, fmt.Sprintf("msg_hang_%d", i), "every waiting delivery attempted", func(del *model.Delivery) bool {
+			return del.Status == model.StatusSucceeded
+		})
+	}
+}
+
+// TestRoomMadeElsewhereWakesAWaitingEndpoint: an endpoint that found the
+// budget full starts its waiting deliveries when another endpoint's
+// attempts end, not only when its own hung attempt does.
+func TestRoomMadeElsewhereWakesAWaitingEndpoint(t *testing.T) {
+	const budget = 4
+	a, b := startHangingServer(t), startHangingServer(t)
+	// A's first attempt outlasts the test: only a wake can start the rest.
+	d, st := startDispatcher(t, []time.Duration{0}, func(c *Config) {
+		c.MaxOutbound, c.MaxInFlight, c.Timeout = budget, budget, time.Minute
+	})
+
+	for i := range budget {
+		d.Enqueue(pendingDelivery(t, st, fmt.Sprintf("msg_b_%d", i), b.URL+"/hook"))
+	}
+	waitFor(t, "B to hold the budget", func() bool { w, _ := b.counts(); return w == budget })
+	for i := range 3 {
+		d.Enqueue(pendingDelivery(t, st, fmt.Sprintf("msg_a_%d", i), a.URL+"/hook"))
+	}
+	waitFor(t, "A's first attempt", func() bool { w, _ := a.counts(); return w == 1 })
+	time.Sleep(50 * time.Millisecond)
+	if w, _ := a.counts(); w != 1 {
+		t.Fatalf("A has %d attempts in flight while B holds the budget, want its first only", w)
+	}
+	b.release()
+	waitFor(t, "A's waiting deliveries to start once B's attempts end", func() bool { w, _ := a.counts(); return w == 3 })
+	a.release() // before the dispatcher stops, which waits for its attempts
+}
+
+// TestIdleConnectionsCloseOnceOverTheBudget: the connections kept for
+// reuse outlive their attempts; a dial past the budget has them closed,
+// and each connection counts once however often it is closed.
+func TestIdleConnectionsCloseOnceOverTheBudget(t *testing.T) {
+	b := &outbound{total: 2}
+	closes := 0
+	closeIdle := func() { closes++ }
+	var conns []net.Conn
+	for range 3 {
+		c, peer := net.Pipe()
+		t.Cleanup(func() { peer.Close() })
+		conns = append(conns, b.dialed(c, closeIdle))
+	}
+	if closes != 1 || b.conns.Load() != 3 {
+		t.Fatalf("3 dials under a budget of 2: idle connections closed %d times, %d counted open; want 1 and 3", closes, b.conns.Load())
+	}
+	for _, c := range conns {
+		c.Close()
+		c.Close()
+	}
+	if n := b.conns.Load(); n != 0 {
+		t.Fatalf("%d connections counted open after all closed (twice)", n)
+	}
+}
+
 // pendingDelivery stores a new pending delivery to url and returns it, due now.
 func pendingDelivery(t *testing.T, st *store.Store, id, url string) *model.Delivery {
 	t.Helper()
@@ -193,7 +324,7 @@ func (r *receiver) arrived(t *testing.T, n int) []string {
 
 // startDispatcher runs a dispatcher over a fresh store with the given
 // retry schedule until the test ends.
-func startDispatcher(t *testing.T, schedule []time.Duration) (*Dispatcher, *store.Store) {
+func startDispatcher(t *testing.T, schedule []time.Duration, tweaks ...func(*Config)) (*Dispatcher, *store.Store) {
 	t.Helper()
 	st, err := store.Open(store.Options{Dir: t.TempDir()})
 	if err != nil {
@@ -212,6 +343,9 @@ func startDispatcher(t *testing.T, schedule []time.Duration) (*Dispatcher, *stor
 	cfg := Config{Schedule: schedule, Timeout: 5 * time.Second, BreakerFailures: 100,
 		BreakerCooldown: time.Second, MaxInFlight: 4, UserAgent: "hookwire/test", MaxAttemptsKept: 10,
 		Guard: netguard.Guard{AllowPrivate: true}}
+	for _, tweak := range tweaks {
+		tweak(&cfg)
+	}
 	d, err := New(ctx, &group, cfg, st, fixedOwner{}, m, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

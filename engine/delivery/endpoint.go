@@ -27,6 +27,8 @@ type endpointMsg struct {
 	// schedule over (see endpoint.retry).
 	restart  bool
 	finished bool
+	// wake: the outbound budget has room again (see outbound.take).
+	wake bool
 	// next is when to try again after a finished attempt; zero when the
 	// delivery reached a final status.
 	next time.Time
@@ -43,6 +45,14 @@ type endpoint struct {
 	// is then stale (its time is not the one known) and dropped when due.
 	known  map[string]*tracked
 	queued int // known deliveries not in flight
+	// starved: the outbound budget had no room for an attempt; the actor
+	// waits for a wake message instead of its queue's timer.
+	starved bool
+	// budgetHeld and budgetWaiting are the outbound budget's, under its
+	// lock: this endpoint's attempts it counts, and whether it is to be
+	// woken.
+	budgetHeld    int
+	budgetWaiting bool
 
 	openedAt  atomic.Int64 // unix nanos of the last transition to open
 	inFlight  atomic.Int64
@@ -132,9 +142,12 @@ func (ep *endpoint) retry(id string) {
 
 func (ep *endpoint) Receive(batch []endpointMsg) {
 	for _, m := range batch {
-		if m.finished {
+		switch {
+		case m.wake:
+			ep.starved = false
+		case m.finished:
 			ep.finished(m)
-		} else {
+		default:
 			ep.enqueue(m.id, m.del, m.at, m.restart)
 		}
 	}
@@ -145,6 +158,10 @@ func (ep *endpoint) Receive(batch []endpointMsg) {
 // finished notes the end of an attempt and queues what comes next.
 func (ep *endpoint) finished(m endpointMsg) {
 	ep.inFlight.Add(-1)
+	ep.d.outbound.release(ep)
+	// Its own attempt ended: there may be room for the next one (at least
+	// its first attempt is), whether or not the budget wakes it.
+	ep.starved = false
 	t := ep.known[m.id]
 	delete(ep.known, m.id)
 	switch {
@@ -177,8 +194,11 @@ func (ep *endpoint) enqueue(id string, del *model.Delivery, at time.Time, restar
 	heap.Push(&ep.queue, scheduled{id: id, del: del, at: at})
 }
 
+// wake tells the actor the outbound budget has room again.
+func (ep *endpoint) wake() { _ = ep.mailbox.PushControl(endpointMsg{wake: true}) }
+
 func (ep *endpoint) Deadline() time.Time {
-	if len(ep.queue) == 0 || ep.inFlight.Load() >= int64(ep.d.cfg.MaxInFlight) {
+	if len(ep.queue) == 0 || ep.starved || ep.inFlight.Load() >= int64(ep.d.cfg.MaxInFlight) {
 		return time.Time{}
 	}
 	at := ep.queue[0].at
@@ -198,9 +218,10 @@ func (ep *endpoint) Timeout(now time.Time) bool {
 
 func (ep *endpoint) Stopped(actors.StopReason) {}
 
-// dispatch starts every due attempt the breaker and in-flight limit allow.
+// dispatch starts every due attempt the breaker, the in-flight limit and
+// the outbound budget allow.
 func (ep *endpoint) dispatch(now time.Time) {
-	for len(ep.queue) > 0 && ep.inFlight.Load() < int64(ep.d.cfg.MaxInFlight) && !ep.queue[0].at.After(now) {
+	for len(ep.queue) > 0 && !ep.starved && ep.inFlight.Load() < int64(ep.d.cfg.MaxInFlight) && !ep.queue[0].at.After(now) {
 		switch ep.breaker.State() {
 		case gobreaker.StateOpen:
 			return
@@ -209,11 +230,17 @@ func (ep *endpoint) dispatch(now time.Time) {
 				return // one trial at a time
 			}
 		}
-		next := heap.Pop(&ep.queue).(scheduled)
-		t := ep.known[next.id]
-		if t == nil || t.inFlight || !t.at.Equal(next.at) {
+		head := ep.queue[0]
+		t := ep.known[head.id]
+		if t == nil || t.inFlight || !t.at.Equal(head.at) {
+			heap.Pop(&ep.queue)
 			continue // brought forward since: this entry is stale
 		}
+		if !ep.d.outbound.take(ep) {
+			ep.starved = true
+			return
+		}
+		next := heap.Pop(&ep.queue).(scheduled)
 		t.inFlight = true
 		restart := t.restart
 		t.restart = false

@@ -49,6 +49,8 @@ type Gauges struct {
 	// Connections open now, refused past --max-connections, and accepts
 	// that found no file descriptor, since start.
 	ConnectionsOpen, ConnectionsRefused, AcceptWaits func() float64
+	// OutboundOpen is the connections open to receivers.
+	OutboundOpen func() float64
 }
 
 // diskBuckets time what waits for the disk: a sync takes well under a
@@ -113,6 +115,8 @@ func New(g Gauges) *Metrics {
 			Help: "Body bytes of the requests whose events hookwire_events_in_flight counts (bounded by --max-in-flight-bytes)."}, g.EventsInFlightBytes),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_http_connections_open",
 			Help: "Client connections open (bounded by --max-connections)."}, g.ConnectionsOpen),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_outbound_connections_open",
+			Help: "Connections open to webhook receivers (attempts in flight bounded by --max-outbound-connections)."}, g.OutboundOpen),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hookwire_http_connections_refused_total",
 			Help: "Client connections answered 503 and closed because --max-connections were open."}, g.ConnectionsRefused),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hookwire_http_accept_waits_total",
