@@ -83,6 +83,10 @@ type Note struct {
 	NotedTime time.Time `json:"noted_time"`
 }
 
+// SegmentMemberTTL keeps a segment match in the store long enough for the
+// longest alert window (7 days), and a day more.
+const SegmentMemberTTL = 8 * 24 * time.Hour
+
 // SegmentMember is one user's latest match of a segment.
 type SegmentMember struct {
 	SegmentID string    `json:"segment_id"`

@@ -312,8 +312,13 @@ func (a *actor) commit(outgoing []*model.Delivery, segments []segmentMatch) *com
 	if a.session.User != nil {
 		uid = a.session.User.UID
 	}
-	return &commit{SessionCommit: store.SessionCommit{Record: rec, Deliveries: outgoing},
-		logSeq: a.session.Evaluated.Seq, generation: a.generation, userID: UserID(uid, a.id), segments: segments}
+	userID := UserID(uid, a.id)
+	var members []model.SegmentMember
+	for _, s := range segments {
+		members = append(members, model.SegmentMember{SegmentID: s.id, UserID: userID, At: s.at})
+	}
+	return &commit{SessionCommit: store.SessionCommit{Record: rec, Deliveries: outgoing, Members: members},
+		logSeq: a.session.Evaluated.Seq, generation: a.generation, userID: userID, segments: segments}
 }
 
 // view is a copy of the session safe to hand to another goroutine.

@@ -124,6 +124,9 @@ func (s *Store) UserSessions(uid string, n int) ([]string, error) {
 type SessionCommit struct {
 	Record     SessionRecord
 	Deliveries []*model.Delivery
+	// Members are the segments the session matched in this turn, recorded
+	// with it (system.Service counts them for alerts).
+	Members []model.SegmentMember
 	// Written is filled in by CommitSessions: the deliveries it stored. A
 	// message whose stream the stored record already marks as fired is
 	// dropped: this is what makes "once per session" hold across crashes
@@ -179,6 +182,11 @@ func (s *Store) commitSessions(commits []*SessionCommit, retention time.Duration
 		}
 		if err := putSession(txn, c.Record, retention); err != nil {
 			return err
+		}
+		for i := range c.Members {
+			if err := putSegmentMember(txn, &c.Members[i]); err != nil {
+				return err
+			}
 		}
 	}
 	if err := txn.Commit(); err != nil {

@@ -94,9 +94,14 @@ func (s *Store) LoadAlerts() ([]*model.SegmentAlert, error) {
 	return loadJSON[model.SegmentAlert](s, prefixAlert)
 }
 
-// PutSegmentMember records a user's latest match of a segment, kept for ttl.
-func (s *Store) PutSegmentMember(m *model.SegmentMember, ttl time.Duration) error {
-	return s.putJSON(prefixMember, m.SegmentID+"\x00"+m.UserID, m, ttl)
+// putSegmentMember records a user's latest match of a segment in txn (a
+// session's commit), kept for model.SegmentMemberTTL.
+func putSegmentMember(txn *badger.Txn, m *model.SegmentMember) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return txn.SetEntry(badger.NewEntry(key(prefixMember, m.SegmentID+"\x00"+m.UserID), b).WithTTL(model.SegmentMemberTTL))
 }
 
 // LoadSegmentMembers returns every remembered segment match.

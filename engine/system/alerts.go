@@ -17,8 +17,6 @@ const (
 	// MaxAlertsPerSegment bounds a segment's alerts, each evaluated
 	// against its window every second.
 	MaxAlertsPerSegment = 100
-	// memberTTL keeps a segment match long enough for the longest window.
-	memberTTL = MaxWindow + 24*time.Hour
 )
 
 // AlertDefinition is what a client sends to create an alert.
@@ -30,16 +28,17 @@ type AlertDefinition struct {
 }
 
 // Matched records that a session of userID matched segmentID (called by
-// session actors after their commit, so at most once per session).
+// the session committer once the match is stored with the session, so at
+// most once per session), and has the alerts evaluated soon: once for
+// all the matches that come meanwhile, not once each.
 func (s *Service) Matched(segmentID, userID string, at time.Time) {
 	s.mu.Lock()
-	s.member(segmentID)[userID] = at
+	s.member(segmentID).add(userID, at)
 	s.mu.Unlock()
-	m := &model.SegmentMember{SegmentID: segmentID, UserID: userID, At: at}
-	if err := s.store.PutSegmentMember(m, memberTTL); err != nil {
-		s.logger.Error("recording a segment match", "segment_id", segmentID, "err", err)
+	select {
+	case s.kick <- struct{}{}:
+	default:
 	}
-	s.Evaluate(time.Now())
 }
 
 // Value is the number of distinct users whose sessions matched segmentID
@@ -51,14 +50,11 @@ func (s *Service) Value(segmentID string, window time.Duration, now time.Time) i
 }
 
 func (s *Service) valueLocked(segmentID string, window time.Duration, now time.Time) int {
-	n := 0
-	from := now.Add(-window)
-	for _, at := range s.members[segmentID] {
-		if at.After(from) {
-			n++
-		}
+	m := s.members[segmentID]
+	if m == nil {
+		return 0
 	}
-	return n
+	return m.since(now.Add(-window))
 }
 
 func beyond(a *model.SegmentAlert, value int) bool {
@@ -148,6 +144,9 @@ func (s *Service) Evaluate(now time.Time) {
 	}
 	var fire []firing
 	s.mu.Lock()
+	for _, m := range s.members {
+		m.prune(now.Add(-MaxWindow))
+	}
 	for _, a := range s.alerts {
 		window, _ := time.ParseDuration(a.Window)
 		v := s.valueLocked(a.SegmentID, window, now)
@@ -182,7 +181,8 @@ func (s *Service) Evaluate(now time.Time) {
 }
 
 // Run evaluates alerts every AlertInterval until ctx ends, so values that
-// fall as matches leave the window are noticed without new matches.
+// fall as matches leave the window are noticed without new matches, and
+// soon after matches (Matched).
 func (s *Service) Run(ctx context.Context) {
 	tick := time.NewTicker(s.cfg.AlertInterval)
 	defer tick.Stop()
@@ -192,6 +192,8 @@ func (s *Service) Run(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			s.Evaluate(now)
+		case <-s.kick:
+			s.Evaluate(time.Now())
 		}
 	}
 }

@@ -41,8 +41,11 @@ type Service struct {
 	mu      sync.Mutex
 	hooks   map[string]*model.SystemWebhook
 	alerts  map[string]*model.SegmentAlert
-	members map[string]map[string]time.Time // segment → user → latest match
+	members map[string]*segmentMembers
 	names   func(segmentID string) string
+	// kick asks Run to evaluate the alerts now: a match may have moved a
+	// value. Kicks while one is pending are one evaluation.
+	kick chan struct{}
 }
 
 // New loads endpoints, alerts and segment members.
@@ -51,7 +54,8 @@ func New(cfg Config, st *store.Store, outbox Outbox, segmentName func(string) st
 		cfg.AlertInterval = time.Second
 	}
 	s := &Service{cfg: cfg, store: st, outbox: outbox, logger: logger, names: segmentName,
-		hooks: map[string]*model.SystemWebhook{}, alerts: map[string]*model.SegmentAlert{}, members: map[string]map[string]time.Time{}}
+		hooks: map[string]*model.SystemWebhook{}, alerts: map[string]*model.SegmentAlert{}, members: map[string]*segmentMembers{},
+		kick: make(chan struct{}, 1)}
 	hooks, err := st.LoadSystemWebhooks()
 	if err != nil {
 		return nil, err
@@ -70,16 +74,19 @@ func New(cfg Config, st *store.Store, outbox Outbox, segmentName func(string) st
 	if err != nil {
 		return nil, err
 	}
+	// In time order, as they were added.
+	slices.SortFunc(members, func(a, b *model.SegmentMember) int { return a.At.Compare(b.At) })
 	for _, m := range members {
-		s.member(m.SegmentID)[m.UserID] = m.At
+		s.member(m.SegmentID).add(m.UserID, m.At)
 	}
 	return s, nil
 }
 
-func (s *Service) member(segmentID string) map[string]time.Time {
+// member returns a segment's members. s.mu held.
+func (s *Service) member(segmentID string) *segmentMembers {
 	m := s.members[segmentID]
 	if m == nil {
-		m = map[string]time.Time{}
+		m = newSegmentMembers()
 		s.members[segmentID] = m
 	}
 	return m
