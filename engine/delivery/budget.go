@@ -27,14 +27,15 @@ import (
 // deliveries stay queued, no attempt fails and its breaker does not move,
 // until an attempt anywhere ends.
 //
-// In flight is at most the budget, or the number of endpoints where
-// there are more of them than that.
+// In flight is at most the budget, or the number of endpoints with
+// attempts where there are more of them than that. An endpoint with none
+// holds nothing: endpoints are made per URL and never forgotten, and a
+// reservation each would have eaten the budget as URLs changed.
 type outbound struct {
 	total int // 0: no bound
 
 	mu sync.Mutex
-	// committed is Σ max(held, 1) over the endpoints: the attempts in
-	// flight, and the first attempt of each endpoint with none.
+	// committed is the attempts in flight to all endpoints.
 	committed int
 	waiting   []*endpoint
 
@@ -44,34 +45,23 @@ type outbound struct {
 	lastIdleClose atomic.Int64
 }
 
-// join adds ep, which holds nothing yet, to those sharing the budget.
-func (b *outbound) join(*endpoint) {
-	if b.total == 0 {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.committed++ // its first attempt
-}
-
-// take reports whether ep may start another attempt. If it may not, ep is
-// woken (wake) when an attempt anywhere ends.
+// take reports whether ep may start another attempt: its first always,
+// another while the budget has room. If it may not, ep is woken (wake)
+// when an attempt anywhere ends.
 func (b *outbound) take(ep *endpoint) bool {
 	if b.total == 0 {
 		return true
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if ep.budgetHeld > 0 {
-		if b.committed >= b.total {
-			if !ep.budgetWaiting {
-				ep.budgetWaiting = true
-				b.waiting = append(b.waiting, ep)
-			}
-			return false
+	if ep.budgetHeld > 0 && b.committed >= b.total {
+		if !ep.budgetWaiting {
+			ep.budgetWaiting = true
+			b.waiting = append(b.waiting, ep)
 		}
-		b.committed++
+		return false
 	}
+	b.committed++
 	ep.budgetHeld++
 	return true
 }
@@ -83,9 +73,7 @@ func (b *outbound) release(ep *endpoint) {
 		return
 	}
 	b.mu.Lock()
-	if ep.budgetHeld > 1 {
-		b.committed--
-	}
+	b.committed--
 	ep.budgetHeld--
 	var wake []*endpoint
 	if b.committed < b.total {

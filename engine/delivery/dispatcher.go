@@ -70,7 +70,6 @@ func (d *Dispatcher) endpoint(url string) *endpoint {
 	if !ok {
 		ep = newEndpoint(d, url)
 		d.endpoints[url] = ep
-		d.outbound.join(ep)
 		actors.Spawn(d.ctx, d.group, url, ep.mailbox, ep, nil)
 	}
 	return ep

@@ -363,3 +363,27 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 	t.Fatalf("waited 5 s for %s", what)
 }
+
+// TestIdleEndpointsHoldNoBudget: endpoints are made per URL and kept, so
+// one without attempts must hold nothing of the budget: after ten
+// endpoints each made and finished an attempt, another still gets the
+// whole budget, and no more.
+func TestIdleEndpointsHoldNoBudget(t *testing.T) {
+	d, _ := startDispatcher(t, []time.Duration{0}, func(c *Config) { c.MaxOutbound = 4 })
+	for i := range 10 {
+		ep := d.endpoint(fmt.Sprintf("http://127.0.0.1:9/%d", i))
+		if !d.outbound.take(ep) {
+			t.Fatal("an endpoint's first attempt was refused")
+		}
+		d.outbound.release(ep)
+	}
+	busy := d.endpoint("http://127.0.0.1:9/busy")
+	for i := range 4 {
+		if !d.outbound.take(busy) {
+			t.Fatalf("attempt %d of a budget of 4 refused after ten endpoints went idle", i+1)
+		}
+	}
+	if d.outbound.take(busy) {
+		t.Fatal("a fifth attempt taken from a budget of 4")
+	}
+}
