@@ -307,6 +307,15 @@ func (o owner) Destination(d *model.Delivery) (url, secret string, ok bool) {
 	return cs.Stream.Destination.URL, cs.Stream.Destination.Secret, true
 }
 
+func (o owner) Serves(url string) bool {
+	for _, cs := range o.e.catalog.Snapshot().Streams {
+		if cs.Stream.Destination.URL == url {
+			return true
+		}
+	}
+	return o.e.system.Serves(url)
+}
+
 func (o owner) Gone(d *model.Delivery) {
 	reason := fmt.Sprintf("destination %s answered 410 Gone at %s", d.URL, time.Now().UTC().Format(time.RFC3339))
 	if d.SystemWebhookID != "" {

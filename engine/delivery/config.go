@@ -34,6 +34,9 @@ type Config struct {
 	MaxAttemptsKept int
 	// Guard checks every connection's destination address.
 	Guard netguard.Guard
+	// RetireAfter is how long an endpoint that no stream or system webhook
+	// sends to any more is kept after its last message (0: an hour).
+	RetireAfter time.Duration
 }
 
 // DefaultSchedule is CONTRACT §1's --retry-schedule default.
@@ -74,6 +77,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxAttemptsKept == 0 {
 		c.MaxAttemptsKept = 100
+	}
+	if c.RetireAfter <= 0 {
+		c.RetireAfter = time.Hour
 	}
 	return nil
 }

@@ -28,6 +28,9 @@ type Owner interface {
 	Destination(d *model.Delivery) (url, secret string, ok bool)
 	// Gone is told that a destination answered 410 for d.
 	Gone(d *model.Delivery)
+	// Serves reports whether a stream or system webhook sends to url now;
+	// an endpoint that no longer serves one is retired once idle.
+	Serves(url string) bool
 }
 
 // Dispatcher routes deliveries to endpoint actors. Safe for concurrent use.
@@ -75,6 +78,30 @@ func (d *Dispatcher) endpoint(url string) *endpoint {
 	return ep
 }
 
+// tell hands m to url's endpoint actor. One that was just retired (its
+// mailbox closed while idle) is replaced by a new one, so a delivery is
+// never handed to an actor that is gone.
+func (d *Dispatcher) tell(url string, m endpointMsg) {
+	for d.ctx.Err() == nil {
+		ep := d.endpoint(url)
+		if err := ep.mailbox.PushControl(m); !errors.Is(err, actors.ErrMailboxClosed) {
+			return
+		}
+		d.retire(ep)
+	}
+}
+
+// retire forgets ep, which has stopped, and its metrics' series.
+func (d *Dispatcher) retire(ep *endpoint) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.endpoints[ep.url] == ep {
+		delete(d.endpoints, ep.url)
+		d.metrics.BreakerState.DeleteLabelValues(ep.url)
+		d.metrics.AttemptSeconds.DeleteLabelValues(ep.url)
+	}
+}
+
 // Enqueue schedules a pending delivery just stored, and takes del over:
 // its first attempt starts from it instead of reading it back from the
 // store, so the caller must not read or change it after. (At the standard
@@ -83,7 +110,7 @@ func (d *Dispatcher) endpoint(url string) *endpoint {
 // and one after a restart, read the store: what an attempt or the API
 // wrote since is there.
 func (d *Dispatcher) Enqueue(del *model.Delivery) {
-	d.endpoint(del.URL).schedule(del.ID, del, firstAttemptAt(del))
+	d.tell(del.URL, endpointMsg{id: del.ID, del: del, at: firstAttemptAt(del)})
 }
 
 func firstAttemptAt(del *model.Delivery) time.Time {
@@ -97,7 +124,7 @@ func firstAttemptAt(del *model.Delivery) time.Time {
 func (d *Dispatcher) Recover() (int, error) {
 	n := 0
 	err := d.store.PendingDeliveries("", func(id, url string) {
-		d.endpoint(url).schedule(id, nil, time.Now())
+		d.tell(url, endpointMsg{id: id, at: time.Now()})
 		n++
 	})
 	return n, err
@@ -141,7 +168,7 @@ func (d *Dispatcher) Retry(id string) (*model.Delivery, error) {
 	// reads its own copy, and records its outcome.
 	now := time.Now().UTC()
 	del.Step, del.NextAttemptAt = 0, &now
-	d.endpoint(del.URL).retry(del.ID)
+	d.tell(del.URL, endpointMsg{id: del.ID, at: time.Now(), restart: true})
 	return del, nil
 }
 
@@ -165,8 +192,10 @@ type EndpointStats struct {
 	Failed    int64  `json:"failed"`
 }
 
-// Endpoints reports every endpoint that has had traffic since start, by URL.
-// Succeeded and failed count since start; pending counts what is queued.
+// Endpoints reports every endpoint that has had traffic since start and
+// still serves a stream or system webhook, or had traffic within
+// Config.RetireAfter, by URL. Succeeded and failed count since start (or since
+// the endpoint was retired and made again); pending counts what is queued.
 func (d *Dispatcher) Endpoints() []EndpointStats {
 	d.mu.Lock()
 	out := make([]EndpointStats, 0, len(d.endpoints))

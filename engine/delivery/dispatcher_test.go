@@ -8,9 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/hookwire/hookwire/actors"
 	"github.com/hookwire/hookwire/engine/metrics"
@@ -27,6 +31,9 @@ func (fixedOwner) Destination(d *model.Delivery) (string, string, bool) {
 	return d.URL, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", true
 }
 func (fixedOwner) Gone(*model.Delivery) {}
+
+// Serves: every URL stays a destination, unless the test says otherwise.
+func (fixedOwner) Serves(url string) bool { return !strings.Contains(url, "/retired") }
 
 // TestFirstAttemptStartsFromTheEnqueuedDelivery: Enqueue hands the
 // delivery just stored to its first attempt, which sends it without
@@ -386,4 +393,65 @@ func TestIdleEndpointsHoldNoBudget(t *testing.T) {
 	if d.outbound.take(busy) {
 		t.Fatal("a fifth attempt taken from a budget of 4")
 	}
+}
+
+// TestEndpointsNoLongerNamedAreRetired: an endpoint idle for RetireAfter
+// whose URL no stream or system webhook names any more is forgotten with
+// its metric series (one that is named stays); a delivery for its URL
+// later gets a new endpoint, also when it comes just as the old one's
+// mailbox closed.
+func TestEndpointsNoLongerNamedAreRetired(t *testing.T) {
+	receiver := startReceiver(t, func(int) int { return http.StatusOK })
+	d, st := startDispatcher(t, []time.Duration{0}, func(c *Config) { c.RetireAfter = 100 * time.Millisecond })
+	named, gone := receiver.url(), receiver.server.URL+"/retired"
+	d.Enqueue(pendingDelivery(t, st, "msg_named", named))
+	d.Enqueue(pendingDelivery(t, st, "msg_gone", gone))
+	receiver.arrived(t, 2)
+	urls := func() []string {
+		var out []string
+		for _, e := range d.Endpoints() {
+			out = append(out, e.URL)
+		}
+		return out
+	}
+	waitFor(t, "the endpoint no destination names to be retired", func() bool {
+		u := urls()
+		return len(u) == 1 && u[0] == named
+	})
+	for name, c := range map[string]prometheus.Collector{"breaker state": d.metrics.BreakerState, "attempt seconds": d.metrics.AttemptSeconds} {
+		if !hasSeries(t, c, named) {
+			t.Fatalf("%s has no series for the endpoint still named: the check cannot see series", name)
+		}
+		if hasSeries(t, c, gone) {
+			t.Fatalf("%s still has a series for the retired endpoint", name)
+		}
+	}
+
+	d.Enqueue(pendingDelivery(t, st, "msg_gone_again", gone))
+	receiver.arrived(t, 3)
+	// An endpoint whose mailbox closed (retiring) but is still listed.
+	d.endpoint(gone).mailbox.Close()
+	d.Enqueue(pendingDelivery(t, st, "msg_gone_late", gone))
+	receiver.arrived(t, 4)
+	waitForDelivery(t, st, "msg_gone_late", "the late delivery succeeded", func(del *model.Delivery) bool {
+		return del.Status == model.StatusSucceeded
+	})
+}
+
+// hasSeries reports whether c has a series with a label valued value.
+func hasSeries(t *testing.T, c prometheus.Collector, value string) bool {
+	t.Helper()
+	ch := make(chan prometheus.Metric, 64)
+	go func() { c.Collect(ch); close(ch) }()
+	found := false
+	for m := range ch {
+		var pb dto.Metric
+		if err := m.Write(&pb); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range pb.Label {
+			found = found || l.GetValue() == value
+		}
+	}
+	return found
 }

@@ -45,6 +45,10 @@ type endpoint struct {
 	// is then stale (its time is not the one known) and dropped when due.
 	known  map[string]*tracked
 	queued int // known deliveries not in flight
+	// lastActive is when the actor last had a message; an endpoint idle
+	// for Config.RetireAfter that no stream or system webhook sends to any
+	// more is retired.
+	lastActive time.Time
 	// starved: the outbound budget had no room for an attempt; the actor
 	// waits for a wake message instead of its queue's timer.
 	starved bool
@@ -120,27 +124,19 @@ type tracked struct {
 	restart bool
 }
 
-// schedule asks the actor to attempt id at (or after) at, starting from
-// del when it is not nil (the delivery as stored, no one else's). A
-// delivery already queued here is brought forward to at if that is
-// earlier, one in flight is attempted again when its attempt ends: this
-// is how a retry of a pending delivery takes effect now, and how one
-// asked for while the attempt that failed it is still finishing is not
-// lost. Scheduling is a control message: the delivery is already
-// durable, and refusing it here would strand it until restart.
-func (ep *endpoint) schedule(id string, del *model.Delivery, at time.Time) {
-	_ = ep.mailbox.PushControl(endpointMsg{id: id, del: del, at: at})
-}
-
-// retry asks for an attempt at id now whose failure goes on from the
-// start of the retry schedule: a manual retry of a delivery still
-// pending. Its Step is reset by the attempt, which is the only writer of
-// a pending delivery, rather than by the API beside an attempt in flight.
-func (ep *endpoint) retry(id string) {
-	_ = ep.mailbox.PushControl(endpointMsg{id: id, at: time.Now(), restart: true})
-}
+// A delivery is handed to an endpoint as a control message (Dispatcher's
+// tell): it is already durable, and refusing it here would strand it
+// until restart. One already queued here is brought forward to its new
+// time if that is earlier; one in flight is attempted again when its
+// attempt ends: this is how a retry of a pending delivery takes effect
+// now, and how one asked for while the attempt that failed it is still
+// finishing is not lost. A message with restart (a retry from the API)
+// starts the delivery's retry schedule over: its Step is reset by the
+// attempt, which is the only writer of a pending delivery, rather than by
+// the API beside an attempt in flight.
 
 func (ep *endpoint) Receive(batch []endpointMsg) {
+	ep.lastActive = time.Now()
 	for _, m := range batch {
 		switch {
 		case m.wake:
@@ -198,6 +194,9 @@ func (ep *endpoint) enqueue(id string, del *model.Delivery, at time.Time, restar
 func (ep *endpoint) wake() { _ = ep.mailbox.PushControl(endpointMsg{wake: true}) }
 
 func (ep *endpoint) Deadline() time.Time {
+	if ep.idle() {
+		return ep.lastActive.Add(ep.d.cfg.RetireAfter)
+	}
 	if len(ep.queue) == 0 || ep.starved || ep.inFlight.Load() >= int64(ep.d.cfg.MaxInFlight) {
 		return time.Time{}
 	}
@@ -211,12 +210,32 @@ func (ep *endpoint) Deadline() time.Time {
 	return at
 }
 
+// Timeout starts what is due, or, idle for RetireAfter, stops the actor
+// if no stream or system webhook sends to its URL any more: endpoints are
+// made per URL, and without retiring them each destination a stream ever
+// had kept an actor, a breaker and metric series for good.
 func (ep *endpoint) Timeout(now time.Time) bool {
+	if ep.idle() && !now.Before(ep.lastActive.Add(ep.d.cfg.RetireAfter)) {
+		if !ep.d.owner.Serves(ep.url) {
+			return true
+		}
+		ep.lastActive = now // asked again after another RetireAfter
+		return false
+	}
 	ep.dispatch(now)
 	return false
 }
 
-func (ep *endpoint) Stopped(actors.StopReason) {}
+// idle: nothing queued or in flight.
+func (ep *endpoint) idle() bool {
+	return ep.queued == 0 && len(ep.queue) == 0 && ep.inFlight.Load() == 0
+}
+
+func (ep *endpoint) Stopped(reason actors.StopReason) {
+	if reason == actors.StopIdle {
+		ep.d.retire(ep)
+	}
+}
 
 // dispatch starts every due attempt the breaker, the in-flight limit and
 // the outbound budget allow.
@@ -288,11 +307,7 @@ func (ep *endpoint) try(id string, del *model.Delivery, restart bool) (next time
 			d.logger.Error("moving a delivery to its stream's new destination", "id", id, "err", err)
 			return time.Now().Add(time.Second)
 		}
-		if to := d.endpoint(url); restart {
-			to.retry(del.ID)
-		} else {
-			to.schedule(del.ID, nil, time.Now())
-		}
+		d.tell(url, endpointMsg{id: del.ID, at: time.Now(), restart: restart})
 		return time.Time{}
 	}
 	signer, err := signing.NewSigner(secret, d.cfg.OrgID)

@@ -194,6 +194,18 @@ func (s *Service) Destination(id string) (url, secret string, ok bool) {
 	return h.URL, h.Secret, true
 }
 
+// Serves reports whether a system webhook sends to url.
+func (s *Service) Serves(url string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, h := range s.hooks {
+		if h.URL == url {
+			return true
+		}
+	}
+	return false
+}
+
 // Disable turns an endpoint off after its URL answered 410.
 func (s *Service) Disable(id, reason string) {
 	s.mu.Lock()
