@@ -104,9 +104,9 @@ func putSegmentMember(txn *badger.Txn, m *model.SegmentMember) error {
 	return txn.SetEntry(badger.NewEntry(key(prefixMember, m.SegmentID+"\x00"+m.UserID), b).WithTTL(model.SegmentMemberTTL))
 }
 
-// LoadSegmentMembers returns every remembered segment match.
-func (s *Store) LoadSegmentMembers() ([]*model.SegmentMember, error) {
-	return loadJSON[model.SegmentMember](s, prefixMember)
+// LoadSegmentMembers returns the remembered matches of one segment.
+func (s *Store) LoadSegmentMembers(segmentID string) ([]*model.SegmentMember, error) {
+	return loadJSON[model.SegmentMember](s, key(prefixMember, segmentID+"\x00"))
 }
 
 // PutNote stores a note.

@@ -33,8 +33,14 @@ type AlertDefinition struct {
 // all the matches that come meanwhile, not once each.
 func (s *Service) Matched(segmentID, userID string, at time.Time) {
 	s.mu.Lock()
-	s.member(segmentID).add(userID, at)
+	m := s.members[segmentID]
+	if m != nil {
+		m.add(userID, at)
+	}
 	s.mu.Unlock()
+	if m == nil {
+		return // no alerts: the match is in the store, for one created later
+	}
 	select {
 	case s.kick <- struct{}{}:
 	default:
@@ -82,20 +88,22 @@ func (s *Service) CreateAlert(segmentID string, d *AlertDefinition) (*model.Segm
 	if len(d.Description) > 2000 {
 		return nil, invalid("description", "at most 2000 characters")
 	}
+	s.mu.Lock()
+	err = s.roomForAlert(segmentID)
+	s.mu.Unlock()
+	if err != nil {
+		return nil, err // before tracking members for an alert that will not be
+	}
+	if err := s.track(segmentID, window); err != nil {
+		return nil, err
+	}
 	now := time.Now().UTC()
 	a := &model.SegmentAlert{ID: model.NewID("alert_"), SegmentID: segmentID, Description: d.Description,
 		Threshold: *d.Threshold, Direction: direction, Window: d.Window, CreatedAt: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, other := range s.alerts {
-		if other.SegmentID == segmentID {
-			n++
-		}
-	}
-	if n >= MaxAlertsPerSegment {
-		return nil, fmt.Errorf("%w: segment %s has %d alerts, the most hookwire keeps for one; delete one first",
-			model.ErrLimitReached, segmentID, n)
+	if err := s.roomForAlert(segmentID); err != nil {
+		return nil, err
 	}
 	a.Value = s.valueLocked(segmentID, window, now)
 	a.Armed = !beyond(a, a.Value)
@@ -105,6 +113,22 @@ func (s *Service) CreateAlert(segmentID string, d *AlertDefinition) (*model.Segm
 	s.alerts[a.ID] = a
 	cp := *a
 	return &cp, nil
+}
+
+// roomForAlert refuses another alert on a segment that has
+// MaxAlertsPerSegment. s.mu held.
+func (s *Service) roomForAlert(segmentID string) error {
+	n := 0
+	for _, other := range s.alerts {
+		if other.SegmentID == segmentID {
+			n++
+		}
+	}
+	if n >= MaxAlertsPerSegment {
+		return fmt.Errorf("%w: segment %s has %d alerts, the most hookwire keeps for one; delete one first",
+			model.ErrLimitReached, segmentID, n)
+	}
+	return nil
 }
 
 // Alerts lists a segment's alerts ("" for all), oldest first.
@@ -145,7 +169,7 @@ func (s *Service) Evaluate(now time.Time) {
 	var fire []firing
 	s.mu.Lock()
 	for _, m := range s.members {
-		m.prune(now.Add(-MaxWindow))
+		m.prune(now.Add(-m.horizon))
 	}
 	for _, a := range s.alerts {
 		window, _ := time.ParseDuration(a.Window)

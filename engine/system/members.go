@@ -16,11 +16,14 @@ import (
 // entries are superseded (their mark in the tree cleared), so the live
 // entries at or after a time are the distinct users since then.
 type segmentMembers struct {
-	latest map[string]int // user → position of the user's live entry in log
-	log    []memberEntry  // from head on: the matches, in time order
-	head   int
-	live   int     // live entries in log[head:]
-	marks  fenwick // 1 at each live entry's position
+	// horizon is the longest window of the segment's alerts: matches
+	// older than that are not kept.
+	horizon time.Duration
+	latest  map[string]int // user → position of the user's live entry in log
+	log     []memberEntry  // from head on: the matches, in time order
+	head    int
+	live    int     // live entries in log[head:]
+	marks   fenwick // 1 at each live entry's position
 }
 
 type memberEntry struct {

@@ -1,6 +1,7 @@
 package system
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -70,26 +71,69 @@ func New(cfg Config, st *store.Store, outbox Outbox, segmentName func(string) st
 	for _, a := range alerts {
 		s.alerts[a.ID] = a
 	}
-	members, err := st.LoadSegmentMembers()
-	if err != nil {
-		return nil, err
+	horizons := map[string]time.Duration{}
+	for _, a := range alerts {
+		window, _ := time.ParseDuration(a.Window)
+		horizons[a.SegmentID] = max(horizons[a.SegmentID], window)
 	}
-	// In time order, as they were added.
-	slices.SortFunc(members, func(a, b *model.SegmentMember) int { return a.At.Compare(b.At) })
-	for _, m := range members {
-		s.member(m.SegmentID).add(m.UserID, m.At)
+	for segmentID, window := range horizons {
+		if err := s.track(segmentID, window); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
 
-// member returns a segment's members. s.mu held.
-func (s *Service) member(segmentID string) *segmentMembers {
+// track has the matches of segmentID within window counted in memory:
+// only a segment with alerts has its members there, as far back as its
+// longest window, so that memory follows what alerts need rather than
+// every user of every segment for the store's 8 days (1000 segments on
+// common events would each have held every user). The first time, and
+// when window reaches further back than what is kept, the matches are
+// read from the store; those that come meanwhile are counted too.
+func (s *Service) track(segmentID string, window time.Duration) error {
+	s.mu.Lock()
 	m := s.members[segmentID]
+	if m != nil && m.horizon >= window {
+		s.mu.Unlock()
+		return nil
+	}
 	if m == nil {
 		m = newSegmentMembers()
 		s.members[segmentID] = m
 	}
-	return m
+	m.horizon = window
+	s.mu.Unlock()
+
+	stored, err := s.store.LoadSegmentMembers(segmentID)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	current := s.members[segmentID]
+	if current == nil {
+		return nil // the segment was deleted meanwhile
+	}
+	// Both, in time order: a user in both counts once, at the later match.
+	all := make([]memberEntry, 0, len(stored)+current.live)
+	for _, sm := range stored {
+		all = append(all, memberEntry{user: sm.UserID, at: sm.At.UnixNano()})
+	}
+	for i := current.head; i < len(current.log); i++ {
+		if e := current.log[i]; current.latest[e.user] == i {
+			all = append(all, e)
+		}
+	}
+	slices.SortStableFunc(all, func(a, b memberEntry) int { return cmp.Compare(a.at, b.at) })
+	rebuilt := newSegmentMembers()
+	rebuilt.horizon = current.horizon
+	for _, e := range all {
+		rebuilt.add(e.user, time.Unix(0, e.at))
+	}
+	rebuilt.prune(time.Now().Add(-rebuilt.horizon))
+	s.members[segmentID] = rebuilt
+	return nil
 }
 
 // EndpointDefinition is what a client sends to create a system endpoint.

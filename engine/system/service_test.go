@@ -1,0 +1,64 @@
+package system
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/store"
+)
+
+// TestOnlyAlertedSegmentsKeepMembersInMemory: a segment without alerts
+// keeps no members in memory (its matches are in the store); an alert
+// counts the matches stored before it, the members kept reach back as
+// far as the longest window, and a longer window reads further back.
+func TestOnlyAlertedSegmentsKeepMembersInMemory(t *testing.T) {
+	st, err := store.Open(store.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s, err := New(Config{}, st, nil, func(string) string { return "" }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	ago := map[string]time.Duration{"u1": 3 * time.Hour, "u2": 90 * time.Minute, "u3": 10 * time.Minute, "u4": 0}
+	for user, before := range ago {
+		// As a session's commit records a match, then tells the service.
+		c := &store.SessionCommit{Record: store.SessionRecord{ID: "s-" + user, Encoded: []byte(`{}`), LastEventAt: now},
+			Members: []model.SegmentMember{{SegmentID: "seg", UserID: user, At: now.Add(-before)}}}
+		if err := st.CommitSessions([]*store.SessionCommit{c}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		s.Matched("seg", user, now.Add(-before))
+	}
+	if len(s.members) != 0 {
+		t.Fatalf("a segment without alerts keeps %d segments' members in memory", len(s.members))
+	}
+	for _, c := range []struct {
+		window string
+		value  int
+		kept   int
+	}{
+		{"1h", 2, 2},  // u3, u4; only they are kept
+		{"30m", 2, 2}, // within what is kept
+		{"2h", 3, 3},  // reads u2 back from the store
+		{"24h", 4, 4}, // and u1
+		{"5m", 1, 4},  // u4 alone; the kept reach back 24 h
+	} {
+		threshold := 100.0
+		a, err := s.CreateAlert("seg", &AlertDefinition{Threshold: &threshold, Direction: "ABOVE", Window: c.window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Value != c.value {
+			t.Errorf("an alert over %s counts %d users, want %d", c.window, a.Value, c.value)
+		}
+		if kept := s.members["seg"].live; kept != c.kept {
+			t.Errorf("after an alert over %s, %d members kept in memory, want %d", c.window, kept, c.kept)
+		}
+	}
+}
