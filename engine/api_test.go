@@ -210,6 +210,34 @@ func TestSegmentLimit(t *testing.T) {
 	}
 }
 
+// TestFilterLimit: past --max-filters a new filter is refused with 409
+// filter_limit naming the flag, and nothing is stored; replacing one that
+// exists still works, and deleting one makes room.
+func TestFilterLimit(t *testing.T) {
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxFilters = 2 })
+	module := exampleFilter(t, "rage3")
+	for _, name := range []string{"one", "two"} {
+		if status, e := srv.putFilter(name, module); status != 201 {
+			t.Fatalf("filter %s: %d %+v", name, status, e.Error)
+		}
+	}
+	if status, e := srv.putFilter("three", module); status != 409 || e.Error.Code != "filter_limit" ||
+		!strings.Contains(e.Error.Message, "--max-filters") {
+		t.Fatalf("a third filter: %d %+v, want 409 filter_limit naming the flag", status, e.Error)
+	}
+	var list struct{ Filters []struct{ Name string } }
+	if srv.call("GET", "/v1/filters", nil, &list); len(list.Filters) != 2 {
+		t.Fatalf("%d filters after a refused upload, want 2", len(list.Filters))
+	}
+	if status, e := srv.putFilter("two", module); status != 200 {
+		t.Fatalf("replacing a filter at the limit: %d %+v, want 200", status, e.Error)
+	}
+	srv.call("DELETE", "/v1/filters/one", nil, nil)
+	if status, e := srv.putFilter("three", module); status != 201 {
+		t.Fatalf("a filter after one was deleted: %d %+v", status, e.Error)
+	}
+}
+
 // TestStreamLifecycle: generated secret shown once, never again; PUT bumps
 // signal_version; PATCH disables; definitions survive a restart.
 func TestStreamLifecycle(t *testing.T) {

@@ -33,6 +33,9 @@ type Config struct {
 	// MaxSegments bounds the segments: each is evaluated against every
 	// event of its types, as a stream is.
 	MaxSegments int
+	// MaxFilters bounds the uploaded filters: each keeps its compiled code
+	// in memory (and its module in the store).
+	MaxFilters int
 	// MaxLiveSessions bounds the session actors in memory (0: half the
 	// machine's or cgroup's memory at 2 KiB each, about twice what one
 	// takes). Past it the least recently active are passivated early, to
@@ -125,6 +128,7 @@ func DefaultConfig() Config {
 		DataDir:              "./hookwire-data",
 		MaxStreams:           10,
 		MaxSegments:          1000,
+		MaxFilters:           100,
 		SessionIdle:          30 * time.Minute,
 		SessionMax:           24 * time.Hour,
 		RetrySchedule:        []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
@@ -172,6 +176,8 @@ func (c *Config) Validate() error {
 		return errors.New("--max-live-sessions must not be negative (0: from the machine's memory)")
 	case c.MaxSegments < 1:
 		return errors.New("--max-segments must be at least 1")
+	case c.MaxFilters < 1:
+		return errors.New("--max-filters must be at least 1")
 	case c.MaxStreams < 1:
 		return errors.New("--max-streams must be at least 1")
 	case c.SessionIdle <= 0:

@@ -110,7 +110,7 @@ func New(cfg Config) (e *Engine, err error) {
 		return nil, err
 	}
 	guard := netguard.Guard{Resolver: cfg.Resolver, AllowPrivate: cfg.AllowPrivateDestinations}
-	if e.catalog, err = streams.Open(context.Background(), streams.Config{MaxStreams: cfg.MaxStreams, MaxSegments: cfg.MaxSegments,
+	if e.catalog, err = streams.Open(context.Background(), streams.Config{MaxStreams: cfg.MaxStreams, MaxSegments: cfg.MaxSegments, MaxFilters: cfg.MaxFilters,
 		Guard: guard, FilterTimeout: cfg.FilterTimeout,
 		FilterMemoryPages: uint32(cfg.FilterMemoryBytes >> 16), FilterMemoryTotal: cfg.FilterMemoryTotal}, e.store); err != nil {
 		return nil, err

@@ -53,6 +53,15 @@ func precheck(b []byte) ([]byte, error) {
 // maxLocals bounds a function's locals (V8's and SpiderMonkey's limit).
 const maxLocals = 50000
 
+// maxFunctionBytes bounds one function's body. wazero's compiler holds a
+// function's whole SSA at once: a single 1.2 MB function took 978 MB of
+// memory to compile and a 7.2 MB one 5 GB (the same 7.2 MB as 240
+// functions: 521 MB), so a 16 MiB module of one function would take the
+// machine. Compilers emit far smaller functions: the largest in the Go
+// SDK's example (3.5 MB) is 29 KB, in TinyGo, Rust and Zig builds under
+// 10 KB.
+const maxFunctionBytes = 1 << 20
+
 func checkSection(id byte, body []byte) error {
 	r := &reader{b: body}
 	switch id {
@@ -100,8 +109,13 @@ func checkSection(id byte, body []byte) error {
 			r.element()
 		}
 	case 10: // code
-		for range r.vec() {
+		for i := range r.vec() {
 			size := r.u32()
+			if size > maxFunctionBytes {
+				r.fail(fmt.Errorf("the code section's function %d has a body of %d bytes, over the limit of %d (compiling a function takes about 800 times its size in memory; split it)",
+					i, size, maxFunctionBytes))
+				break
+			}
 			entry := &reader{b: r.take(size)}
 			locals := uint64(0)
 			for range entry.vec() {

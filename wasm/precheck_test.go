@@ -62,3 +62,27 @@ func TestPrecheckRefusesDeclaredBombs(t *testing.T) {
 		t.Fatalf("a module with a custom section: %x, %v; want it without the custom section", kept, err)
 	}
 }
+
+// TestPrecheckBoundsAFunctionsBody: one function's body over 1 MiB is
+// refused, naming the function and the limit (compiling a 1.2 MB one took
+// 978 MB); the same code as many functions passes.
+func TestPrecheckBoundsAFunctionsBody(t *testing.T) {
+	// A body of n bytes: no locals, then nops up to end.
+	body := func(n int) []byte {
+		b := append(uleb(uint64(n)), 0)
+		b = append(b, bytes.Repeat([]byte{0x01}, n-2)...)
+		return append(b, 0x0b)
+	}
+	one := append([]byte{1}, body(maxFunctionBytes+1)...)
+	_, err := precheck(module(section(10, one...)))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "function 0 has a body of 1048577 bytes, over the limit of 1048576") {
+		t.Fatalf("one function of 1 MiB and a byte: %v, want ErrInvalid naming the function and the limit", err)
+	}
+	many := []byte{4}
+	for range 4 {
+		many = append(many, body(maxFunctionBytes/4)...)
+	}
+	if _, err := precheck(module(section(10, many...))); err != nil {
+		t.Fatalf("four functions of 256 KiB: %v", err)
+	}
+}

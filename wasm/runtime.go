@@ -3,6 +3,7 @@ package wasm
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -55,6 +56,10 @@ type Runtime struct {
 	wasi map[string]api.FunctionDefinition
 	// budget bounds all instances' memory together; nil: no bound.
 	budget *memoryBudget
+	// compiling lets one module compile at a time: compiling takes
+	// hundreds of times a function's size in memory (see
+	// maxFunctionBytes), and uploads are rare.
+	compiling sync.Mutex
 }
 
 // NewRuntime starts a runtime. Compiled code is shared through an in-memory
@@ -110,7 +115,9 @@ func (r *Runtime) Compile(ctx context.Context, binary []byte) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.compiling.Lock()
 	compiled, err := r.rt.CompileModule(ctx, binary)
+	r.compiling.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}

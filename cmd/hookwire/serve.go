@@ -68,6 +68,7 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
 	fs.IntVar(&cfg.MaxStreams, "max-streams", cfg.MaxStreams, "stream limit")
 	fs.IntVar(&cfg.MaxLiveSessions, "max-live-sessions", 0, "session actors kept in memory; past it the least recently active are passivated early, to come back from the store with their next event (0: half the machine's or cgroup's memory at 2 KiB each)")
 	fs.IntVar(&cfg.MaxSegments, "max-segments", cfg.MaxSegments, "segment limit (each is evaluated against every event of its types, as a stream is)")
+	fs.IntVar(&cfg.MaxFilters, "max-filters", cfg.MaxFilters, "uploaded filter limit (each keeps its compiled code in memory)")
 	fs.DurationVar(&cfg.SessionIdle, "session-idle", cfg.SessionIdle, "a session ends after this long without events")
 	fs.DurationVar(&cfg.SessionMax, "session-max", cfg.SessionMax, "a session ends after this long regardless")
 	fs.Var(scheduleFlag{&cfg.RetrySchedule}, "retry-schedule", "delay before each attempt, comma-separated (±20% jitter)")

@@ -57,6 +57,8 @@ func (a *API) fail(ctx *fasthttp.RequestCtx, err error, invalidCode string) {
 		writeError(ctx, fasthttp.StatusConflict, "limit_reached", clientMessage(err, model.ErrLimitReached))
 	case errors.Is(err, model.ErrSegmentLimit):
 		writeError(ctx, fasthttp.StatusConflict, "segment_limit", clientMessage(err, model.ErrSegmentLimit))
+	case errors.Is(err, model.ErrFilterLimit):
+		writeError(ctx, fasthttp.StatusConflict, "filter_limit", clientMessage(err, model.ErrFilterLimit))
 	case errors.Is(err, model.ErrInUse):
 		writeError(ctx, fasthttp.StatusConflict, "filter_in_use", clientMessage(err, model.ErrInUse))
 	case errors.Is(err, model.ErrTooLarge):

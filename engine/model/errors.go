@@ -9,6 +9,8 @@ var (
 	ErrStreamLimit = errors.New("engine: stream limit reached")
 	// ErrSegmentLimit: as many segments as --max-segments exist.
 	ErrSegmentLimit = errors.New("engine: segment limit reached")
+	// ErrFilterLimit: as many uploaded filters as --max-filters exist.
+	ErrFilterLimit = errors.New("engine: filter limit reached")
 	// ErrLimitReached: as many of a kind of object exist as hookwire keeps
 	// (system webhooks, a segment's alerts).
 	ErrLimitReached = errors.New("engine: limit reached")

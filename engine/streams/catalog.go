@@ -152,6 +152,8 @@ type Config struct {
 	MaxStreams int
 	// MaxSegments bounds the segments (0: no bound).
 	MaxSegments int
+	// MaxFilters bounds the uploaded filters (0: no bound).
+	MaxFilters int
 	// Guard checks destination hosts.
 	Guard netguard.Guard
 	// FilterTimeout bounds one call into an uploaded filter.

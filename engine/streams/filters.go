@@ -30,6 +30,14 @@ func (c *Catalog) Filters() []*model.Filter {
 	return out
 }
 
+// roomForFilter refuses a new filter (not a replacement) past MaxFilters.
+func (c *Catalog) roomForFilter(snap *Snapshot, name string) error {
+	if _, replaces := snap.filters[name]; replaces || c.cfg.MaxFilters == 0 || len(snap.filters) < c.cfg.MaxFilters {
+		return nil
+	}
+	return fmt.Errorf("%w: %d of %d filters exist; delete one, or raise --max-filters", model.ErrFilterLimit, len(snap.filters), c.cfg.MaxFilters)
+}
+
 // PutFilter validates, stores and loads a filter module under name. When it
 // replaces one, every stream using it switches to the new module for later
 // events; if the new module refuses a stream's config, nothing changes and
@@ -40,6 +48,10 @@ func (c *Catalog) PutFilter(ctx context.Context, name string, binary []byte) (f 
 	}
 	if len(binary) > MaxFilterBytes {
 		return nil, false, fmt.Errorf("%w: the module is %d bytes, over the limit of %d", model.ErrTooLarge, len(binary), MaxFilterBytes)
+	}
+	// Checked before compiling (the costly part), and again once locked.
+	if err := c.roomForFilter(c.snapshot.Load(), name); err != nil {
+		return nil, false, err
 	}
 	mod, err := c.custom.Compile(ctx, binary)
 	if err != nil {
@@ -58,6 +70,10 @@ func (c *Catalog) PutFilter(ctx context.Context, name string, binary []byte) (f 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	snap := c.snapshot.Load()
+	if err := c.roomForFilter(snap, name); err != nil {
+		mod.Close(ctx)
+		return nil, false, err
+	}
 	now := time.Now().UTC()
 	sum := sha256.Sum256(binary)
 	f = &model.Filter{Name: name, SHA256: hex.EncodeToString(sum[:]), Size: len(binary), ABI: wasm.ABIVersion,
