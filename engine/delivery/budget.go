@@ -68,13 +68,21 @@ func (b *outbound) take(ep *endpoint) bool {
 
 // release gives back an attempt ep took, and wakes the endpoints waiting
 // for room.
-func (b *outbound) release(ep *endpoint) {
+func (b *outbound) release(ep *endpoint) { b.giveBack(ep) }
+
+// releaseTest gives back what takeTest took, likewise.
+func (b *outbound) releaseTest() { b.giveBack(nil) }
+
+// giveBack returns one attempt (of ep, if not a test) to the budget.
+func (b *outbound) giveBack(ep *endpoint) {
 	if b.total == 0 {
 		return
 	}
 	b.mu.Lock()
 	b.committed--
-	ep.budgetHeld--
+	if ep != nil {
+		ep.budgetHeld--
+	}
 	var wake []*endpoint
 	if b.committed < b.total {
 		wake, b.waiting = b.waiting, nil
@@ -86,6 +94,21 @@ func (b *outbound) release(ep *endpoint) {
 	for _, e := range wake {
 		e.wake()
 	}
+}
+
+// takeTest reports whether a test send may go out: only while the budget
+// has room (a test has no endpoint whose first attempt it would be).
+func (b *outbound) takeTest() bool {
+	if b.total == 0 {
+		return true
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.committed >= b.total {
+		return false
+	}
+	b.committed++
+	return true
 }
 
 // dialed counts c while it is open. Attempts in flight are within the

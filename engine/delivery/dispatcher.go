@@ -173,12 +173,19 @@ func (d *Dispatcher) Retry(id string) (*model.Delivery, error) {
 }
 
 // Test sends one signed message right now, outside the outbox (the stream
-// test of CONTRACT §2): nothing is stored or retried.
+// test of CONTRACT §2): nothing is stored or retried. It counts against
+// the outbound budget like an attempt: each test holds a connection for
+// up to the delivery timeout, and every client connection could ask for
+// one. With the budget spent it is not sent, and says why.
 func (d *Dispatcher) Test(url, secret, id string, body []byte) Outcome {
 	signer, err := signing.NewSigner(secret, d.cfg.OrgID)
 	if err != nil {
 		return Outcome{Err: err}
 	}
+	if !d.outbound.takeTest() {
+		return Outcome{Err: fmt.Errorf("not sent: %d deliveries are in flight, --max-outbound-connections; retry shortly", d.cfg.MaxOutbound)}
+	}
+	defer d.outbound.releaseTest()
 	return send(d.client, &d.cfg, url, signer, id, body)
 }
 

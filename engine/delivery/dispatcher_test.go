@@ -455,3 +455,32 @@ func hasSeries(t *testing.T, c prometheus.Collector, value string) bool {
 	}
 	return found
 }
+
+// TestATestSendCountsAgainstTheBudget: a stream's or system webhook's
+// test send holds a connection like an attempt, and each client
+// connection could ask for one: with the budget spent by hung attempts it
+// is not sent and says why; once they end it goes out.
+func TestATestSendCountsAgainstTheBudget(t *testing.T) {
+	const budget = 2
+	hang := startHangingServer(t)
+	healthy := startReceiver(t, func(int) int { return http.StatusOK })
+	d, st := startDispatcher(t, []time.Duration{0}, func(c *Config) { c.MaxOutbound, c.MaxInFlight = budget, budget })
+	for i := range budget {
+		d.Enqueue(pendingDelivery(t, st, fmt.Sprintf("msg_hang_%d", i), hang.URL+"/hook"))
+	}
+	waitFor(t, "the hung attempts to hold the budget", func() bool { w, _ := hang.counts(); return w == budget })
+	if o := d.Test(healthy.url(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_test_1", []byte(`{}`)); o.Err == nil ||
+		!strings.Contains(o.Err.Error(), "--max-outbound-connections") {
+		t.Fatalf("a test send with the budget spent: %+v, want it not sent, naming the flag", o)
+	}
+	hang.release()
+	waitFor(t, "the hung attempts to end", func() bool { w, _ := hang.counts(); return w == 0 })
+	var o Outcome
+	waitFor(t, "a test send once there is room", func() bool {
+		o = d.Test(healthy.url(), "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_test_2", []byte(`{}`))
+		return o.OK()
+	})
+	if got := healthy.arrived(t, 1); len(got) != 1 {
+		t.Fatalf("the receiver got %d test sends, want the second only", len(got))
+	}
+}
