@@ -29,13 +29,15 @@ import (
 //
 // In flight is at most the budget, or the number of endpoints with
 // attempts where there are more of them than that. An endpoint with none
-// holds nothing: endpoints are made per URL and never forgotten, and a
-// reservation each would have eaten the budget as URLs changed.
+// holds nothing: endpoints are made per URL and kept an hour after a
+// destination stops naming them, and a reservation each would have eaten
+// the budget as URLs changed.
 type outbound struct {
 	total int // 0: no bound
 
 	mu sync.Mutex
-	// committed is the attempts in flight to all endpoints.
+	// committed is the attempts (and test sends) in flight to all
+	// endpoints.
 	committed int
 	waiting   []*endpoint
 
