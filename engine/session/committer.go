@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/hookwire/hookwire/actors"
@@ -34,6 +35,11 @@ type Committer struct {
 	sessions *actors.Registry[string, Message]
 	// users forgets a stopped session's user once its record is written.
 	users *Users
+	// stops are the sessions whose last commit before leaving memory is
+	// queued and not yet settled; a session coming back waits for it
+	// (awaitStop).
+	stopsMu sync.Mutex
+	stops   map[string]chan struct{}
 	// failed holds the sessions a commit of which failed. Their later
 	// commits are not written either (their events are abandoned) until a
 	// restart: a later commit would move the session's evaluated position
@@ -52,8 +58,9 @@ type commit struct {
 	userID     string
 	segments   []segmentMatch
 	done       []Completion
-	// stopped: the session's last commit before its actor leaves memory.
-	stopped bool
+	// stopped is set on the session's last commit before its actor leaves
+	// memory, and closed once that commit is settled (written or not).
+	stopped chan struct{}
 }
 
 // abandon tells a turn's completions that its events stay in the log.
@@ -62,7 +69,56 @@ func (c *Committer) abandon(cm *commit) {
 	for _, d := range cm.done {
 		d.Abandon()
 	}
+	c.settle(cm)
 }
+
+// submitStop queues the commit a session makes as its actor leaves
+// memory, noting it for awaitStop.
+func (c *Committer) submitStop(cm *commit) {
+	cm.stopped = make(chan struct{})
+	c.stopsMu.Lock()
+	c.stops[cm.Record.ID] = cm.stopped
+	c.stopsMu.Unlock()
+	c.submit(cm)
+}
+
+// settle tells a session waiting to come back that its stop commit is
+// done with.
+func (c *Committer) settle(cm *commit) {
+	if cm.stopped == nil {
+		return
+	}
+	c.stopsMu.Lock()
+	if c.stops[cm.Record.ID] == cm.stopped {
+		delete(c.stops, cm.Record.ID)
+	}
+	c.stopsMu.Unlock()
+	close(cm.stopped)
+}
+
+// awaitStop waits, at most stopWait, until the commit the session id made
+// when it last left memory is settled: a session back at once (its next
+// event came just after it was passivated or timed out) would otherwise
+// read its record from before that commit, and write over it.
+func (c *Committer) awaitStop(id string) {
+	c.stopsMu.Lock()
+	pending := c.stops[id]
+	c.stopsMu.Unlock()
+	if pending == nil {
+		return
+	}
+	wait := time.NewTimer(stopWait)
+	defer wait.Stop()
+	select {
+	case <-pending:
+	case <-wait.C:
+	case <-c.stopping.Done():
+	}
+}
+
+// stopWait bounds awaitStop: a commit waits for its events' sync, then
+// one transaction.
+const stopWait = 10 * time.Second
 
 type segmentMatch struct {
 	id string
@@ -78,7 +134,8 @@ const committerCapacity = 1 << 16
 func NewCommitter(ctx context.Context, group *actors.Group, st *store.Store, retention time.Duration,
 	outbox Outbox, segments SegmentSink, m *metrics.Metrics, logger *slog.Logger) *Committer {
 	c := &Committer{store: st, retention: retention, outbox: outbox, segments: segments, metrics: m,
-		logger: logger, mailbox: actors.NewMailbox[*commit](committerCapacity), stopping: ctx, failed: map[string]bool{}}
+		logger: logger, mailbox: actors.NewMailbox[*commit](committerCapacity), stopping: ctx, failed: map[string]bool{},
+		stops: map[string]chan struct{}{}}
 	actors.Spawn(ctx, group, "session-committer", c.mailbox, c, nil)
 	return c
 }
@@ -142,9 +199,10 @@ func (c *Committer) Receive(batch []*commit) {
 		for _, d := range cm.done {
 			d.Done()
 		}
-		if cm.stopped && c.users != nil && cm.Record.UserID != "" {
+		if cm.stopped != nil && c.users != nil && cm.Record.UserID != "" {
 			c.users.Forget(cm.Record.UserID, cm.Record.ID)
 		}
+		c.settle(cm)
 	}
 }
 

@@ -170,6 +170,7 @@ func (a *actor) Touch() uint64 {
 func (a *actor) Restart() { a.session = nil }
 
 func (a *actor) load() {
+	a.deps.Committer.awaitStop(a.id)
 	sess, err := a.deps.Store.LoadSession(a.id)
 	if err != nil {
 		// The commit re-checks the stored markers in its transaction, so
@@ -494,8 +495,7 @@ func (a *actor) Stopped(reason actors.StopReason) {
 		return
 	}
 	if cm := a.commit(nil, nil); cm != nil {
-		cm.stopped = true
-		a.deps.Committer.submit(cm)
+		a.deps.Committer.submitStop(cm)
 	}
 }
 
