@@ -16,7 +16,7 @@ import (
 )
 
 // endpointMsg is what an endpoint actor receives: a delivery to schedule,
-// or the end of one of its attempts.
+// the end of one of its attempts, or a wake-up from the outbound budget.
 type endpointMsg struct {
 	id string
 	// del, when set, is the delivery as just stored, handed over by
@@ -24,7 +24,7 @@ type endpointMsg struct {
 	del *model.Delivery
 	at  time.Time
 	// restart: a retry from the API, whose attempt starts the retry
-	// schedule over (see endpoint.retry).
+	// schedule over (see Receive).
 	restart  bool
 	finished bool
 	// wake: the outbound budget has room again (see outbound.take).
@@ -124,17 +124,17 @@ type tracked struct {
 	restart bool
 }
 
-// A delivery is handed to an endpoint as a control message (Dispatcher's
-// tell): it is already durable, and refusing it here would strand it
-// until restart. One already queued here is brought forward to its new
-// time if that is earlier; one in flight is attempted again when its
-// attempt ends: this is how a retry of a pending delivery takes effect
-// now, and how one asked for while the attempt that failed it is still
-// finishing is not lost. A message with restart (a retry from the API)
-// starts the delivery's retry schedule over: its Step is reset by the
-// attempt, which is the only writer of a pending delivery, rather than by
-// the API beside an attempt in flight.
-
+// Receive takes deliveries, ends of attempts and wake-ups, then starts
+// what is due. A delivery comes as a control message (Dispatcher.tell):
+// it is already durable, and refusing it here would strand it until
+// restart. One already queued here is brought forward to its new time if
+// that is earlier; one in flight is attempted again when its attempt
+// ends: this is how a retry of a pending delivery takes effect now, and
+// how one asked for while the attempt that failed it is still finishing
+// is not lost. A message with restart (a retry from the API) starts the
+// delivery's retry schedule over: its Step is reset by the attempt, which
+// is the only writer of a pending delivery, rather than by the API beside
+// an attempt in flight.
 func (ep *endpoint) Receive(batch []endpointMsg) {
 	ep.lastActive = time.Now()
 	for _, m := range batch {
