@@ -10,7 +10,7 @@ import (
 // an alert is evaluated every second, and a segment on a common event
 // has a member per user. (Counting by a scan of every member, once per
 // alert and per match, made a segment on clicks with 100 alerts take
-// minutes over 30,000 sessions, holding the session committer.)
+// over 30 s to commit 30,000 sessions, holding the session committer.)
 //
 // Each match is appended to a log in time order; a user's earlier
 // entries are superseded (their mark in the tree cleared), so the live
@@ -72,7 +72,7 @@ func (m *segmentMembers) prune(cutoff time.Time) {
 	c := cutoff.UnixNano()
 	for m.head < len(m.log) && m.log[m.head].at < c {
 		e := m.log[m.head]
-		if m.latest[e.user] == m.head {
+		if pos, ok := m.latest[e.user]; ok && pos == m.head {
 			delete(m.latest, e.user)
 			m.marks.add(m.head, -1)
 			m.live--
@@ -91,7 +91,7 @@ func (m *segmentMembers) prune(cutoff time.Time) {
 func (m *segmentMembers) compact() {
 	live := make([]memberEntry, 0, len(m.latest))
 	for i := m.head; i < len(m.log); i++ {
-		if m.latest[m.log[i].user] == i {
+		if pos, ok := m.latest[m.log[i].user]; ok && pos == i {
 			live = append(live, m.log[i])
 		}
 	}

@@ -121,8 +121,8 @@ func (s *Service) track(segmentID string, window time.Duration) error {
 		all = append(all, memberEntry{user: sm.UserID, at: sm.At.UnixNano()})
 	}
 	for i := current.head; i < len(current.log); i++ {
-		if e := current.log[i]; current.latest[e.user] == i {
-			all = append(all, e)
+		if pos, ok := current.latest[current.log[i].user]; ok && pos == i {
+			all = append(all, current.log[i])
 		}
 	}
 	slices.SortStableFunc(all, func(a, b memberEntry) int { return cmp.Compare(a.at, b.at) })
