@@ -224,22 +224,16 @@ func NewWriter(write, sync Stage, cfg Config, st *store.Store, trim *Trimmer,
 	return w
 }
 
-// Saturated returns the error Accept would return for any batch at all
-// while the engine is behind, or nil. Ingest asks before it reads and
-// decodes a body: a saturated engine then turns a request away for the
-// price of a look. Under a flood of new session ids, decoding the bodies
-// it refused took the CPU that passivation needed to catch up.
-func (w *Writer) Saturated() error { return w.admit(1, 1) }
-
-// admit refuses a batch of n events from bodyBytes of body with
-// ErrSaturated while taking it would pass a bound: events or body bytes
-// awaiting evaluation, live sessions, or the evaluation lag.
-func (w *Writer) admit(n, bodyBytes int64) error {
-	if w.inFlight.Load()+n > w.cfg.MaxInFlight {
-		return fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
-	}
-	if held := w.inFlightBytes.Load(); w.cfg.MaxInFlightBytes > 0 && held+bodyBytes > w.cfg.MaxInFlightBytes {
-		return fmt.Errorf("%w: events from %d bytes of requests await evaluation", model.ErrSaturated, held)
+// Saturated returns ErrSaturated while the engine could take no request
+// at all, or nil. Ingest asks before it reads and decodes a body: a
+// saturated engine then turns a request away for the price of a look.
+// Under a flood of new session ids, decoding the bodies it refused took
+// the CPU that passivation needed to catch up. The bounds that do not
+// depend on a batch (live sessions, the evaluation lag) are checked here
+// only; Accept checks those a batch's size can pass.
+func (w *Writer) Saturated() error {
+	if err := w.fits(1, 1); err != nil {
+		return err
 	}
 	if bound := w.cfg.MaxLiveSessions; bound > 0 {
 		if live := w.sessions.Len(); live-bound > bound/10 { // not bound+bound/10: a bound near MaxInt would wrap
@@ -258,6 +252,19 @@ func (w *Writer) admit(n, bodyBytes int64) error {
 	return nil
 }
 
+// fits refuses a batch of n events from bodyBytes of body with
+// ErrSaturated while taking it would pass the bound on events or on body
+// bytes awaiting evaluation.
+func (w *Writer) fits(n, bodyBytes int64) error {
+	if w.inFlight.Load()+n > w.cfg.MaxInFlight {
+		return fmt.Errorf("%w: %d events await evaluation", model.ErrSaturated, w.inFlight.Load())
+	}
+	if held := w.inFlightBytes.Load(); w.cfg.MaxInFlightBytes > 0 && held+bodyBytes > w.cfg.MaxInFlightBytes {
+		return fmt.Errorf("%w: events from %d bytes of requests await evaluation", model.ErrSaturated, held)
+	}
+	return nil
+}
+
 // InFlight reports accepted events not yet evaluated: those of every log
 // record with an event still to evaluate.
 func (w *Writer) InFlight() int64 { return w.inFlight.Load() }
@@ -267,8 +274,9 @@ func (w *Writer) InFlight() int64 { return w.inFlight.Load() }
 func (w *Writer) InFlightBytes() int64 { return w.inFlightBytes.Load() }
 
 // Accept makes a batch's events durable and queues them for evaluation;
-// bodyBytes is the size of the request body they came in. It returns
-// ErrSaturated without writing anything when sessions or the log are
+// bodyBytes is the size of the request body they came in. Call
+// Saturated first. It returns ErrSaturated without writing anything when
+// the batch would pass the in-flight bounds or the log's writer is
 // behind, and ErrShuttingDown once the writer has stopped. The batch is
 // Accept's: the caller must not look at it again. Sessions' messages point
 // into its events, so its memory (if lent) goes back once the request is
@@ -277,7 +285,7 @@ func (w *Writer) InFlightBytes() int64 { return w.inFlightBytes.Load() }
 func (w *Writer) Accept(b Batch, bodyBytes int) (Result, error) {
 	events := b.Events
 	defer b.Release()
-	if err := w.admit(int64(len(events)), int64(bodyBytes)); err != nil {
+	if err := w.fits(int64(len(events)), int64(bodyBytes)); err != nil {
 		return Result{}, err
 	}
 	if w.cfg.Prepare != nil {
