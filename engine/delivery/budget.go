@@ -47,44 +47,37 @@ type outbound struct {
 	lastIdleClose atomic.Int64
 }
 
-// take reports whether ep may start another attempt: its first always,
-// another while the budget has room. If it may not, ep is woken (wake)
-// when an attempt anywhere ends.
+// take reports whether ep may start another attempt: its first always
+// (nothing of its own in flight), another while the budget has room. A
+// test send (ep nil) has no endpoint whose first attempt it would be: it
+// goes only while there is room. An endpoint refused is woken (wake) when
+// an attempt anywhere ends.
 func (b *outbound) take(ep *endpoint) bool {
 	if b.total == 0 {
 		return true
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if ep.budgetHeld > 0 && b.committed >= b.total {
-		if !ep.budgetWaiting {
+	first := ep != nil && ep.inFlight.Load() == 0
+	if !first && b.committed >= b.total {
+		if ep != nil && !ep.budgetWaiting {
 			ep.budgetWaiting = true
 			b.waiting = append(b.waiting, ep)
 		}
 		return false
 	}
 	b.committed++
-	ep.budgetHeld++
 	return true
 }
 
-// release gives back an attempt ep took, and wakes the endpoints waiting
-// for room.
-func (b *outbound) release(ep *endpoint) { b.giveBack(ep) }
-
-// releaseTest gives back what takeTest took, likewise.
-func (b *outbound) releaseTest() { b.giveBack(nil) }
-
-// giveBack returns one attempt (of ep, if not a test) to the budget.
-func (b *outbound) giveBack(ep *endpoint) {
+// release gives back an attempt or test send that take let go, and wakes
+// the endpoints waiting for room.
+func (b *outbound) release() {
 	if b.total == 0 {
 		return
 	}
 	b.mu.Lock()
 	b.committed--
-	if ep != nil {
-		ep.budgetHeld--
-	}
 	var wake []*endpoint
 	if b.committed < b.total {
 		wake, b.waiting = b.waiting, nil
@@ -96,21 +89,6 @@ func (b *outbound) giveBack(ep *endpoint) {
 	for _, e := range wake {
 		e.wake()
 	}
-}
-
-// takeTest reports whether a test send may go out: only while the budget
-// has room (a test has no endpoint whose first attempt it would be).
-func (b *outbound) takeTest() bool {
-	if b.total == 0 {
-		return true
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.committed >= b.total {
-		return false
-	}
-	b.committed++
-	return true
 }
 
 // dialed counts c while it is open. Attempts in flight are within the

@@ -182,10 +182,10 @@ func (d *Dispatcher) Test(url, secret, id string, body []byte) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
-	if !d.outbound.takeTest() {
+	if !d.outbound.take(nil) {
 		return Outcome{Err: fmt.Errorf("not sent: %d deliveries are in flight, --max-outbound-connections; retry shortly", d.cfg.MaxOutbound)}
 	}
-	defer d.outbound.releaseTest()
+	defer d.outbound.release()
 	return send(d.client, &d.cfg, url, signer, id, body)
 }
 

@@ -382,13 +382,14 @@ func TestIdleEndpointsHoldNoBudget(t *testing.T) {
 		if !d.outbound.take(ep) {
 			t.Fatal("an endpoint's first attempt was refused")
 		}
-		d.outbound.release(ep)
+		d.outbound.release()
 	}
 	busy := d.endpoint("http://127.0.0.1:9/busy")
 	for i := range 4 {
 		if !d.outbound.take(busy) {
 			t.Fatalf("attempt %d of a budget of 4 refused after ten endpoints went idle", i+1)
 		}
+		busy.inFlight.Add(1) // as dispatch does with what it takes
 	}
 	if d.outbound.take(busy) {
 		t.Fatal("a fifth attempt taken from a budget of 4")

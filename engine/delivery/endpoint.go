@@ -52,10 +52,8 @@ type endpoint struct {
 	// starved: the outbound budget had no room for an attempt; the actor
 	// waits for a wake message instead of its queue's timer.
 	starved bool
-	// budgetHeld and budgetWaiting are the outbound budget's, under its
-	// lock: this endpoint's attempts it counts, and whether it is to be
-	// woken.
-	budgetHeld    int
+	// budgetWaiting is the outbound budget's, under its lock: whether
+	// this endpoint is to be woken when there is room.
 	budgetWaiting bool
 
 	openedAt  atomic.Int64 // unix nanos of the last transition to open
@@ -154,7 +152,7 @@ func (ep *endpoint) Receive(batch []endpointMsg) {
 // finished notes the end of an attempt and queues what comes next.
 func (ep *endpoint) finished(m endpointMsg) {
 	ep.inFlight.Add(-1)
-	ep.d.outbound.release(ep)
+	ep.d.outbound.release()
 	// Its own attempt ended: there may be room for the next one (at least
 	// its first attempt is), whether or not the budget wakes it.
 	ep.starved = false
