@@ -13,7 +13,9 @@ import (
 	"github.com/hookwire/hookwire/actors"
 	"github.com/hookwire/hookwire/engine/metrics"
 	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/netguard"
 	"github.com/hookwire/hookwire/engine/store"
+	"github.com/hookwire/hookwire/engine/streams"
 )
 
 // outcome records what a completion was told.
@@ -51,6 +53,18 @@ func openStore(t *testing.T) *store.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
+}
+
+// openCatalog opens an empty stream catalogue on st, closed when the test
+// ends.
+func openCatalog(t *testing.T, st *store.Store) *streams.Catalog {
+	t.Helper()
+	cat, err := streams.Open(context.Background(), streams.Config{MaxStreams: 10, Guard: netguard.Guard{AllowPrivate: true}}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close(context.Background()) })
+	return cat
 }
 
 // runCommitter runs a committer on st until the test ends (before a store

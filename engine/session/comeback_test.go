@@ -7,9 +7,7 @@ import (
 
 	"github.com/hookwire/hookwire/actors"
 	"github.com/hookwire/hookwire/engine/model"
-	"github.com/hookwire/hookwire/engine/netguard"
 	"github.com/hookwire/hookwire/engine/store"
-	"github.com/hookwire/hookwire/engine/streams"
 )
 
 // TestASessionBackAtOnceReadsItsLastCommit: a session that leaves memory
@@ -21,11 +19,7 @@ import (
 func TestASessionBackAtOnceReadsItsLastCommit(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
-	cat, err := streams.Open(ctx, streams.Config{MaxStreams: 10, Guard: netguard.Guard{AllowPrivate: true}}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close(ctx)
+	cat := openCatalog(t, st)
 	committer, m := runCommitter(t, st)
 	regCtx, stopSessions := context.WithCancel(ctx)
 	var group actors.Group

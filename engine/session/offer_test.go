@@ -11,7 +11,6 @@ import (
 
 	"github.com/hookwire/hookwire/actors"
 	"github.com/hookwire/hookwire/engine/model"
-	"github.com/hookwire/hookwire/engine/netguard"
 	"github.com/hookwire/hookwire/engine/streams"
 	"github.com/hookwire/hookwire/filters"
 )
@@ -44,11 +43,7 @@ func (f *fired) of(session string) []string {
 func TestOfferedStreamsHoldOnlyForTheirSnapshot(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
-	cat, err := streams.Open(ctx, streams.Config{MaxStreams: 10, Guard: netguard.Guard{AllowPrivate: true}}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cat.Close(ctx)
+	cat := openCatalog(t, st)
 	out := &fired{streams: map[string][]string{}, names: map[string]string{}}
 	create := func(name string) {
 		s, _, err := cat.Create(ctx, &streams.Definition{Name: name, Triggers: []filters.Trigger{{Event: "click",

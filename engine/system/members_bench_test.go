@@ -2,12 +2,8 @@ package system
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
-
-	"github.com/hookwire/hookwire/engine/store"
 )
 
 // BenchmarkSegmentMatch is one session's match of a segment that every
@@ -15,15 +11,7 @@ import (
 // committer's kicks coalesce at least that much under load). Before the
 // counting tree, each match scanned every member once per alert.
 func BenchmarkSegmentMatch(b *testing.B) {
-	st, err := store.Open(store.Options{Dir: b.TempDir()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	s, err := New(Config{}, st, nil, func(string) string { return "" }, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, _ := newTestService(b)
 	for i := range MaxAlertsPerSegment {
 		threshold := float64(1 << 40)
 		if _, err := s.CreateAlert("seg", &AlertDefinition{Description: fmt.Sprint(i), Threshold: &threshold,

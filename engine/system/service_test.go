@@ -15,15 +15,7 @@ import (
 // counts the matches stored before it, the members kept reach back as
 // far as the longest window, and a longer window reads further back.
 func TestOnlyAlertedSegmentsKeepMembersInMemory(t *testing.T) {
-	st, err := store.Open(store.Options{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	s, err := New(Config{}, st, nil, func(string) string { return "" }, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st := newTestService(t)
 	now := time.Now()
 	ago := map[string]time.Duration{"u1": 3 * time.Hour, "u2": 90 * time.Minute, "u3": 10 * time.Minute, "u4": 0}
 	for user, before := range ago {
@@ -61,4 +53,19 @@ func TestOnlyAlertedSegmentsKeepMembersInMemory(t *testing.T) {
 			t.Errorf("after an alert over %s, %d members kept in memory, want %d", c.window, kept, c.kept)
 		}
 	}
+}
+
+// newTestService runs a Service over a fresh store, closed when tb ends.
+func newTestService(tb testing.TB) (*Service, *store.Store) {
+	tb.Helper()
+	st, err := store.Open(store.Options{Dir: tb.TempDir()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	s, err := New(Config{}, st, nil, func(string) string { return "" }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, st
 }
