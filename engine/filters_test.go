@@ -270,6 +270,40 @@ func TestFilterAPI(t *testing.T) {
 	}
 }
 
+// TestSegmentFaultsAreCounted: a segment on a trapping module shows its
+// faults on GET /v1/segments/{id} and in /metrics, as a stream's do
+// (CONTRACT §5.6: every fault is counted), and its series goes with it.
+func TestSegmentFaultsAreCounted(t *testing.T) {
+	srv := startServer(t, t.TempDir(), nil)
+	srv.putFilter("trap", hostileFilter(t, "trap"))
+	var seg struct {
+		ID     string       `json:"id"`
+		Faults streamFaults `json:"faults"`
+	}
+	if status := srv.call("POST", "/v1/segments", map[string]any{"name": "Trapped", "creator": "ada",
+		"triggers": []any{map[string]any{"filter": "trap"}}}, &seg); status != 201 {
+		t.Fatalf("create segment: %d", status)
+	}
+	srv.sendEvents(ev{"session_id": "s1", "type": "click"}, ev{"session_id": "s2", "type": "click"})
+	waitFor(t, 5*time.Second, "two faults on the segment", func() bool {
+		srv.call("GET", "/v1/segments/"+seg.ID, nil, &seg)
+		return seg.Faults.Count == 2
+	})
+	if !strings.Contains(seg.Faults.LastError, "unreachable") {
+		t.Errorf("the segment's last fault: %+v", seg.Faults)
+	}
+	labels := map[string]string{"segment_id": seg.ID}
+	if v := value(srv.scrape(), "hookwire_segment_faults_total", labels); v != 2 {
+		t.Errorf("hookwire_segment_faults_total = %v, want 2", v)
+	}
+	if status := srv.call("DELETE", "/v1/segments/"+seg.ID, nil, nil); status != 204 {
+		t.Fatalf("delete segment: %d", status)
+	}
+	if v := value(srv.scrape(), "hookwire_segment_faults_total", labels); v != -1 {
+		t.Errorf("the deleted segment's faults are still exported: %v", v)
+	}
+}
+
 // TestReplacingAFilterSwitchesItsStreams: a stream on a trapping module
 // records faults; after the module is replaced, later events use the new
 // one.

@@ -111,4 +111,12 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 			t.Errorf("%s is not exported", name)
 		}
 	}
+	// A deleted stream's series go with it: ids are never reused, and
+	// kept series would grow /metrics with every stream ever made.
+	if status, body := srv.raw("DELETE", "/v1/streams/"+st.ID, "", ""); status != 204 {
+		t.Fatalf("delete stream: %d %s", status, body)
+	}
+	if v := value(srv.scrape(), "hookwire_stream_matches_total", map[string]string{"stream_id": st.ID}); v != -1 {
+		t.Errorf("the deleted stream's matches are still exported: %v", v)
+	}
 }

@@ -119,6 +119,10 @@ func (a *API) deleteStream(ctx *fasthttp.RequestCtx, id string) {
 		a.fail(ctx, err, "invalid_request")
 		return
 	}
+	// Stream ids are never reused: a deleted stream's series would only
+	// grow /metrics with every stream an architect ever made.
+	a.metrics.StreamMatches.DeleteLabelValues(id)
+	a.metrics.FilterFaults.DeleteLabelValues(id)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 

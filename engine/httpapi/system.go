@@ -67,6 +67,7 @@ type segmentView struct {
 	*model.Segment
 	URL    string                `json:"url"`
 	Alerts []*model.SegmentAlert `json:"alerts"`
+	Faults streams.FaultsView    `json:"faults"`
 }
 
 func (a *API) segmentView(g *streams.CompiledSegment) segmentView {
@@ -74,7 +75,8 @@ func (a *API) segmentView(g *streams.CompiledSegment) segmentView {
 	if alerts == nil {
 		alerts = []*model.SegmentAlert{}
 	}
-	return segmentView{Segment: g.Segment, URL: a.system.URLOf("/v1/segments/" + g.Segment.ID), Alerts: alerts}
+	return segmentView{Segment: g.Segment, URL: a.system.URLOf("/v1/segments/" + g.Segment.ID), Alerts: alerts,
+		Faults: g.Faults.View()}
 }
 
 // createSegment stores a segment and announces it (segment.created).
@@ -125,6 +127,7 @@ func (a *API) deleteSegment(ctx *fasthttp.RequestCtx, id string) {
 		return
 	}
 	a.system.ForgetSegment(id)
+	a.metrics.SegmentFaults.DeleteLabelValues(id)
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 

@@ -25,6 +25,7 @@ type Metrics struct {
 	SessionsEvicted  prometheus.Counter
 	StreamMatches    *prometheus.CounterVec // stream_id
 	FilterFaults     *prometheus.CounterVec // stream_id
+	SegmentFaults    *prometheus.CounterVec // segment_id
 	DeliveryAttempts *prometheus.CounterVec // outcome: success, failure, gone
 	DeliveriesFinal  *prometheus.CounterVec // status: succeeded, failed
 	AttemptSeconds   *prometheus.HistogramVec
@@ -91,6 +92,8 @@ func New(g Gauges) *Metrics {
 			Help: "Sessions that fired a stream (messages created)."}, []string{"stream_id"}),
 		FilterFaults: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_filter_faults_total",
 			Help: "Wasm predicate calls that trapped, timed out or failed, counted as no match."}, []string{"stream_id"}),
+		SegmentFaults: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_segment_faults_total",
+			Help: "Segments' Wasm predicate calls that trapped, timed out or failed, counted as no match."}, []string{"segment_id"}),
 		DeliveryAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_delivery_attempts_total",
 			Help: "Webhook delivery attempts by outcome."}, []string{"outcome"}),
 		DeliveriesFinal: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookwire_deliveries_total",
@@ -103,7 +106,7 @@ func New(g Gauges) *Metrics {
 			Help: "Each endpoint's circuit breaker: 0 closed, 1 half-open, 2 open."}, []string{"endpoint"}),
 	}
 	m.Registry.MustRegister(m.EventsAccepted, m.IngestSeconds, m.EventsDuplicate, m.RequestsRejected, m.HandlerPanics, m.EventsEvaluated, m.EventLogSync, m.SessionCommit,
-		m.EventsReplayed, m.EventsAbandoned, m.SessionsEvicted, m.StreamMatches, m.FilterFaults, m.DeliveryAttempts, m.DeliveriesFinal,
+		m.EventsReplayed, m.EventsAbandoned, m.SessionsEvicted, m.StreamMatches, m.FilterFaults, m.SegmentFaults, m.DeliveryAttempts, m.DeliveriesFinal,
 		m.AttemptSeconds, m.BreakerChanges, m.BreakerState,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
 			Help: "Session actors currently live."}, g.LiveSessions),

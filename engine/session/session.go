@@ -433,6 +433,7 @@ func (a *actor) evaluate(snap *streams.Snapshot, e *model.Event) {
 		a.eval.state.stream = "segment:" + seg.Segment.ID
 		matched, err := a.eval.match(seg.Predicate, &a.eval.state)
 		if err != nil {
+			a.deps.Metrics.SegmentFaults.WithLabelValues(seg.Segment.ID).Inc()
 			if logIt, unlogged := seg.Faults.Record(err, time.Now().UTC()); logIt {
 				a.deps.Logger.Warn("segment predicate failed; counted as no match",
 					"segment_id", seg.Segment.ID, "session_id", a.id, "err", err, "faults_not_logged", unlogged)
