@@ -2,6 +2,8 @@ package filters_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +77,54 @@ func BenchmarkCompileStream(b *testing.B) {
 		if _, err := filters.Compile("triggers", benchTriggers); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// benchPatterns are `matches` values of the kinds streams use, and the
+// largest kind the limits admit: an alternation of ~100 words, 1 KiB.
+var benchPatterns = map[string]string{
+	"url":      `^https://shop\.example/(cart|checkout)/n\d+$`,
+	"email":    `(?i)^[a-z0-9._%+-]+@(example|shop)\.(com|org|net)$`,
+	"boundary": `\b(refund|cancel|chargeback)\b`,
+	"words1k":  wordAlternation(1000),
+}
+
+// wordAlternation is (w1|w2|...) of pseudo-random words, size bytes long
+// at most; the same every run.
+func wordAlternation(size int) string {
+	const letters = "abcdefghijklmnopqrstuvwxyz0123456789/-_"
+	seed := uint32(1)
+	next := func(n int) int { seed = seed*1664525 + 1013904223; return int(seed>>8) % n }
+	var words []string
+	total := 2
+	for {
+		w := make([]byte, 4+next(7))
+		for i := range w {
+			w[i] = letters[next(len(letters))]
+		}
+		if total+len(w)+1 > size {
+			break
+		}
+		words = append(words, string(w))
+		total += len(w) + 1
+	}
+	return "(" + strings.Join(words, "|") + ")"
+}
+
+// BenchmarkCompilePattern is the cost of one `matches` condition's DFA,
+// which a stream's create (and every start) pays per pattern.
+func BenchmarkCompilePattern(b *testing.B) {
+	for name, pattern := range benchPatterns {
+		b.Run(name, func(b *testing.B) {
+			value, _ := json.Marshal(pattern)
+			triggers := []filters.Trigger{{Event: "navigate", Where: []filters.Condition{{Field: "url", Op: filters.OpMatches, Value: value}}}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := filters.Compile("triggers", triggers); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 

@@ -183,6 +183,55 @@ func TestRegexAgreesWithGo(t *testing.T) {
 	}
 }
 
+// TestLongAlternationsCompile: a pattern of the largest size allowed made
+// of ~100 words, as a list of pages or terms is written, compiles (it was
+// refused as too complex when each step of the construction cost a map)
+// and agrees with Go's regexp on every word and on near misses.
+func TestLongAlternationsCompile(t *testing.T) {
+	pattern := wordAlternation(filters.MaxPatternLength)
+	words := strings.Split(strings.Trim(pattern, "()"), "|")
+	if len(words) < 80 {
+		t.Fatalf("%d words in %d bytes: the test would not be the long alternation it means", len(words), len(pattern))
+	}
+	js, _ := json.Marshal(pattern)
+	triggers := []filters.Trigger{{Event: "navigate", Where: []filters.Condition{where("url", "matches", string(js))}}}
+	prog, err := filters.Compile("triggers", triggers)
+	if err != nil {
+		t.Fatalf("compile: %v", err)
+	}
+	ctx := context.Background()
+	mod, err := newRuntime(t).Compile(ctx, prog.Wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := mod.Instantiate(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(pattern)
+	var inputs []string
+	for i, w := range words {
+		inputs = append(inputs, "/p/"+w+"?q", w[1:], w[:len(w)-1]+"~", words[(i+1)%len(words)][:2]+w[2:])
+	}
+	matched := 0
+	for _, in := range inputs {
+		verdict, err := inst.Match(filters.AppendRecord(nil, []filters.Value{str("navigate"), str(in)}), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := verdict == 1
+		if got != want.MatchString(in) {
+			t.Errorf("%q: wasm says %v, Go says %v", in, got, !got)
+		}
+		if got {
+			matched++
+		}
+	}
+	if matched < len(words) || matched == len(inputs) {
+		t.Errorf("%d of %d inputs matched: want every word's and not every near miss", matched, len(inputs))
+	}
+}
+
 func TestValidationNamesThePath(t *testing.T) {
 	tests := []struct {
 		name     string

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp/syntax"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 )
@@ -17,8 +16,9 @@ const (
 	maxDFATableBytes = 1 << 20
 	maxProgInsts     = 4096
 	// maxDFAWork bounds the closure steps of subset construction, so that a
-	// hostile pattern costs milliseconds of a create request, not seconds.
-	maxDFAWork = 4 << 20
+	// hostile pattern costs at most ~150 ms of a create request (an
+	// alternation of 100 words, 1 KiB, takes 6.4M steps, ~60 ms).
+	maxDFAWork = 16 << 20
 )
 
 var errTooComplex = fmt.Errorf("pattern too complex: its automaton would be too large; simplify it (fewer counted repetitions, smaller classes)")
@@ -110,7 +110,41 @@ type dfaBuilder struct {
 	states  []dfaState
 	index   map[string]uint32
 	work    int
+
+	// startClosure is the threads the unanchored search adds at every
+	// position; after[pc] those a rune instruction leads to once its rune
+	// is read (closures with no text edge known: assertions wait).
+	// Precomputed, each step of the construction is a union of lists.
+	startClosure []uint32
+	after        [][]uint32
+	// Scratch sets, cleared in O(1), and intern's buffers: most of the
+	// sets it is given are states it already has.
+	decided, next, scratch threadSet
+	pcs                    []uint32
+	key                    []byte
 }
+
+// threadSet is a sparse set of instruction indexes (Briggs and Torczon):
+// membership, insertion and clearing in constant time, iteration in
+// insertion order. The construction builds one per state and rune class,
+// so maps (allocating, hashing) made it the bulk of a create's time.
+type threadSet struct {
+	dense  []uint32
+	sparse []uint32
+	// match is whether a Match instruction is in the set.
+	match bool
+}
+
+func newThreadSet(n int) threadSet {
+	return threadSet{dense: make([]uint32, 0, n), sparse: make([]uint32, n)}
+}
+
+func (s *threadSet) has(pc uint32) bool {
+	i := s.sparse[pc]
+	return int(i) < len(s.dense) && s.dense[i] == pc
+}
+
+func (s *threadSet) clear() { s.dense, s.match = s.dense[:0], false }
 
 func isRuneInst(op syntax.InstOp) bool {
 	switch op {
@@ -205,14 +239,17 @@ func (b *dfaBuilder) context(r rune) rune {
 
 // closure adds pc and everything reachable from it without consuming a
 // rune, given which text edges hold here.
-func (b *dfaBuilder) closure(set map[uint32]bool, pc uint32, edges syntax.EmptyOp) {
+func (b *dfaBuilder) closure(set *threadSet, pc uint32, edges syntax.EmptyOp) {
 	b.work++
-	if set[pc] {
+	if set.has(pc) {
 		return
 	}
-	set[pc] = true
+	set.sparse[pc] = uint32(len(set.dense))
+	set.dense = append(set.dense, pc)
 	inst := &b.prog.Inst[pc]
 	switch inst.Op {
+	case syntax.InstMatch:
+		set.match = true
 	case syntax.InstAlt, syntax.InstAltMatch:
 		b.closure(set, inst.Out, edges)
 		b.closure(set, inst.Arg, edges)
@@ -225,25 +262,39 @@ func (b *dfaBuilder) closure(set map[uint32]bool, pc uint32, edges syntax.EmptyO
 	}
 }
 
+// union adds the members of a closed list: a closure's members were all
+// added with it, so a member already in set brings nothing new.
+func (b *dfaBuilder) union(set *threadSet, pcs []uint32) {
+	b.work += len(pcs)
+	for _, pc := range pcs {
+		if set.has(pc) {
+			continue
+		}
+		set.sparse[pc] = uint32(len(set.dense))
+		set.dense = append(set.dense, pc)
+		if b.prog.Inst[pc].Op == syntax.InstMatch {
+			set.match = true
+		}
+	}
+}
+
+// closed is the members of the closure of pc with no text edge known.
+func (b *dfaBuilder) closed(pc uint32) []uint32 {
+	b.scratch.clear()
+	b.closure(&b.scratch, pc, 0)
+	return slices.Clone(b.scratch.dense)
+}
+
 // anyEdge lets a closure pass every assertion.
 const anyEdge = syntax.EmptyBeginLine | syntax.EmptyEndLine | syntax.EmptyBeginText | syntax.EmptyEndText |
 	syntax.EmptyWordBoundary | syntax.EmptyNoWordBoundary
 
-func (b *dfaBuilder) hasMatch(set map[uint32]bool) bool {
-	for pc := range set {
-		if b.prog.Inst[pc].Op == syntax.InstMatch {
-			return true
-		}
-	}
-	return false
-}
-
 // intern returns the state for a thread set after a rune of context prev
 // (-1: the start of the text), creating it if new.
-func (b *dfaBuilder) intern(set map[uint32]bool, prev rune) (uint32, error) {
-	var pcs []uint32
+func (b *dfaBuilder) intern(set *threadSet, prev rune) (uint32, error) {
+	pcs := b.pcs[:0]
 	var waiting syntax.EmptyOp // what the assertions waiting here ask
-	for pc := range set {
+	for _, pc := range set.dense {
 		switch op := b.prog.Inst[pc].Op; {
 		case op == syntax.InstEmptyWidth:
 			waiting |= syntax.EmptyOp(b.prog.Inst[pc].Arg)
@@ -253,17 +304,18 @@ func (b *dfaBuilder) intern(set map[uint32]bool, prev rune) (uint32, error) {
 		}
 	}
 	slices.Sort(pcs)
+	b.pcs = pcs
 	// An assertion may wait behind another at the same position ((?m)$^
 	// after "a\n": ^ is reached once $ holds, at the end): what a waiting
 	// one may lead to waits too.
 	if waiting != 0 {
-		behind := map[uint32]bool{}
+		b.scratch.clear()
 		for _, pc := range pcs {
 			if b.prog.Inst[pc].Op == syntax.InstEmptyWidth {
-				b.closure(behind, pc, anyEdge)
+				b.closure(&b.scratch, pc, anyEdge)
 			}
 		}
-		for pc := range behind {
+		for _, pc := range b.scratch.dense {
 			if b.prog.Inst[pc].Op == syntax.InstEmptyWidth {
 				waiting |= syntax.EmptyOp(b.prog.Inst[pc].Arg)
 			}
@@ -278,33 +330,39 @@ func (b *dfaBuilder) intern(set map[uint32]bool, prev rune) (uint32, error) {
 	default:
 		prev = ' '
 	}
-	var key strings.Builder
-	key.WriteRune(prev + 1)
-	key.WriteByte(':')
+	b.key = binary.LittleEndian.AppendUint32(b.key[:0], uint32(prev+1))
 	for _, pc := range pcs {
-		key.WriteString(strconv.FormatUint(uint64(pc), 36))
-		key.WriteByte(',')
+		b.key = binary.LittleEndian.AppendUint16(b.key, uint16(pc)) // pcs < maxProgInsts
 	}
-	if id, ok := b.index[key.String()]; ok {
+	if id, ok := b.index[string(b.key)]; ok {
 		return id, nil
 	}
 	if len(b.states) >= maxDFAStates {
 		return 0, fmt.Errorf("pattern too complex: its automaton exceeds %d states", maxDFAStates)
 	}
-	atEnd := map[uint32]bool{}
+	b.scratch.clear()
 	for _, pc := range pcs {
-		b.closure(atEnd, pc, syntax.EmptyOpContext(prev, -1))
+		b.closure(&b.scratch, pc, syntax.EmptyOpContext(prev, -1))
 	}
 	id := uint32(len(b.states))
-	b.states = append(b.states, dfaState{pcs: pcs, prev: prev, matchNow: b.hasMatch(set), matchAtEnd: b.hasMatch(atEnd)})
-	b.index[key.String()] = id
+	b.states = append(b.states, dfaState{pcs: slices.Clone(pcs), prev: prev, matchNow: set.match, matchAtEnd: b.scratch.match})
+	b.index[string(b.key)] = id
 	return id, nil
 }
 
 func (b *dfaBuilder) build() error {
-	start := map[uint32]bool{}
-	b.closure(start, uint32(b.prog.Start), 0)
-	if _, err := b.intern(start, -1); err != nil {
+	n := len(b.prog.Inst)
+	b.decided, b.next, b.scratch = newThreadSet(n), newThreadSet(n), newThreadSet(n)
+	b.startClosure = b.closed(uint32(b.prog.Start))
+	b.after = make([][]uint32, n)
+	for pc, inst := range b.prog.Inst {
+		if isRuneInst(inst.Op) {
+			b.after[pc] = b.closed(inst.Out)
+		}
+	}
+	b.next.clear()
+	b.union(&b.next, b.startClosure)
+	if _, err := b.intern(&b.next, -1); err != nil {
 		return err
 	}
 	for id := 0; id < len(b.states); id++ {
@@ -312,34 +370,42 @@ func (b *dfaBuilder) build() error {
 		if b.states[id].matchNow {
 			continue // the search stops here; transitions are never read
 		}
+		// The assertions waiting in the state are decided by the rune
+		// read, and only by its context (newline, word rune, other), of
+		// which a program tells at most three apart: decide once per
+		// context, not per class.
+		decidedFor := rune(-2)
 		for class, rep := range b.reps {
-			decided := map[uint32]bool{}
-			edges := syntax.EmptyOpContext(b.states[id].prev, rep)
-			for _, pc := range b.states[id].pcs {
-				b.closure(decided, pc, edges)
+			if ctx := b.context(rep); ctx != decidedFor {
+				decidedFor = ctx
+				b.decided.clear()
+				edges := syntax.EmptyOpContext(b.states[id].prev, rep)
+				for _, pc := range b.states[id].pcs {
+					b.closure(&b.decided, pc, edges)
+				}
 			}
-			next := map[uint32]bool{}
+			b.next.clear()
 			// A match an assertion allows only once this rune is known
 			// (foo\b before a space) is a match here.
-			if b.hasMatch(decided) {
-				for pc := range decided {
+			if b.decided.match {
+				for _, pc := range b.decided.dense {
 					if b.prog.Inst[pc].Op == syntax.InstMatch {
-						next[pc] = true
+						b.union(&b.next, []uint32{pc})
 					}
 				}
 			} else {
-				for pc := range decided {
+				for _, pc := range b.decided.dense {
 					inst := &b.prog.Inst[pc]
 					if isRuneInst(inst.Op) && inst.MatchRune(rep) {
-						b.closure(next, inst.Out, 0)
+						b.union(&b.next, b.after[pc])
 					}
 				}
-				b.closure(next, uint32(b.prog.Start), 0) // unanchored: a match may start here
+				b.union(&b.next, b.startClosure) // unanchored: a match may start here
 			}
 			if b.work > maxDFAWork {
 				return errTooComplex
 			}
-			to, err := b.intern(next, b.context(rep))
+			to, err := b.intern(&b.next, b.context(rep))
 			if err != nil {
 				return err
 			}
