@@ -222,7 +222,7 @@ func Open(ctx context.Context, cfg Config, st *store.Store) (c *Catalog, err err
 		return nil, err
 	}
 	for _, s := range stored {
-		compiled, err := c.compile(ctx, s, nil, snap.filters, false)
+		compiled, err := c.compile(ctx, s, nil, nil, snap.filters, false)
 		if err != nil {
 			return nil, fmt.Errorf("streams: stored stream %s no longer compiles: %w", s.ID, err)
 		}
@@ -234,7 +234,7 @@ func Open(ctx context.Context, cfg Config, st *store.Store) (c *Catalog, err err
 		return nil, err
 	}
 	for _, g := range segments {
-		pred, err := c.predicate(ctx, g.Triggers, snap.filters, false)
+		pred, err := c.predicate(ctx, g.Triggers, nil, snap.filters, false)
 		if err != nil {
 			return nil, fmt.Errorf("streams: stored segment %s no longer compiles: %w", g.ID, err)
 		}
@@ -275,12 +275,13 @@ var cpus = runtime.GOMAXPROCS(0)
 
 func poolSize() int { return Evaluators() }
 
-// compile builds a stream's runnable form. With probe, each filter trigger
-// is instantiated once with its config, so a config the filter refuses is
-// a 400 now rather than a fault on every event later.
-func (c *Catalog) compile(ctx context.Context, s *model.Stream, faults *Faults,
+// compile builds a stream's runnable form from its triggers' program (nil:
+// compiled here). With probe, each filter trigger is instantiated once
+// with its config, so a config the filter refuses is a 400 now rather than
+// a fault on every event later.
+func (c *Catalog) compile(ctx context.Context, s *model.Stream, prog *filters.Program, faults *Faults,
 	loaded map[string]*LoadedFilter, probe bool) (*Compiled, error) {
-	pred, err := c.predicate(ctx, s.Triggers, loaded, probe)
+	pred, err := c.predicate(ctx, s.Triggers, prog, loaded, probe)
 	if err != nil {
 		return nil, err
 	}
@@ -291,10 +292,15 @@ func (c *Catalog) compile(ctx context.Context, s *model.Stream, faults *Faults,
 }
 
 // predicate compiles triggers (validated, paths under "triggers").
-func (c *Catalog) predicate(ctx context.Context, triggers []filters.Trigger, loaded map[string]*LoadedFilter, probe bool) (*Predicate, error) {
-	prog, err := checkTriggers(triggers)
-	if err != nil {
-		return nil, err
+// A program compiled already (validate's) is used as it is: the DFAs of a
+// stream's patterns are most of a create's time.
+func (c *Catalog) predicate(ctx context.Context, triggers []filters.Trigger, prog *filters.Program,
+	loaded map[string]*LoadedFilter, probe bool) (*Predicate, error) {
+	if prog == nil {
+		var err error
+		if prog, err = checkTriggers(triggers); err != nil {
+			return nil, err
+		}
 	}
 	out := &Predicate{Program: prog}
 	for _, t := range prog.Custom {
@@ -391,7 +397,7 @@ func (c *Catalog) nameTaken(name, exceptID string) error {
 // Create validates and stores a new stream. The returned secret is the
 // generated one when the definition had none (shown to the client once).
 func (c *Catalog) Create(ctx context.Context, d *Definition) (*Compiled, string, error) {
-	s, err := c.validate(ctx, d, nil)
+	s, prog, err := c.validate(ctx, d, nil)
 	if err != nil {
 		return nil, "", err
 	}
@@ -412,7 +418,7 @@ func (c *Catalog) Create(ctx context.Context, d *Definition) (*Compiled, string,
 	}
 	now := time.Now().UTC()
 	s.ID, s.SignalVersion, s.CreatedAt, s.UpdatedAt = model.NewID("st_"), 1, now, now
-	compiled, err := c.compile(ctx, s, nil, snap.filters, true)
+	compiled, err := c.compile(ctx, s, prog, nil, snap.filters, true)
 	if err != nil {
 		return nil, "", err
 	}
@@ -423,33 +429,35 @@ func (c *Catalog) Create(ctx context.Context, d *Definition) (*Compiled, string,
 	return compiled, generated, nil
 }
 
-// validate turns a definition into a stream (without identity), checking
-// everything that does not depend on other streams. prev, for a replace,
+// validate turns a definition into a stream (without identity) and its
+// triggers' program, checking everything that does not depend on other
+// streams. prev, for a replace,
 // supplies the secret when the definition omits it.
-func (c *Catalog) validate(ctx context.Context, d *Definition, prev *model.Stream) (*model.Stream, error) {
+func (c *Catalog) validate(ctx context.Context, d *Definition, prev *model.Stream) (*model.Stream, *filters.Program, error) {
 	name, err := checkName(d.Name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkDescription(d.Description); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := checkTriggers(d.Triggers); err != nil {
-		return nil, err
+	prog, err := checkTriggers(d.Triggers)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := checkFields(d.Fields); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if d.Destination == nil {
-		return nil, invalid("destination", "required: {\"url\": ..., \"secret\": ...}")
+		return nil, nil, invalid("destination", "required: {\"url\": ..., \"secret\": ...}")
 	}
 	if err := checkURL(ctx, d.Destination.URL, c.cfg.Guard); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	secret := d.Destination.Secret
 	if secret != "" {
 		if err := checkSecret(secret); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else if prev != nil {
 		secret = prev.Destination.Secret
@@ -461,7 +469,7 @@ func (c *Catalog) validate(ctx context.Context, d *Definition, prev *model.Strea
 	return &model.Stream{
 		Name: name, Description: d.Description, Enabled: enabled, Triggers: d.Triggers, Fields: d.Fields,
 		Destination: model.Destination{URL: d.Destination.URL, Secret: secret},
-	}, nil
+	}, prog, nil
 }
 
 // Replace swaps a stream's definition (PUT), keeping its id, creation time
@@ -474,7 +482,7 @@ func (c *Catalog) Replace(ctx context.Context, id string, d *Definition) (*Compi
 	if old == nil {
 		return nil, fmt.Errorf("%w: no stream %s", model.ErrNotFound, id)
 	}
-	s, err := c.validate(ctx, d, old.Stream)
+	s, prog, err := c.validate(ctx, d, old.Stream)
 	if err != nil {
 		return nil, err
 	}
@@ -484,7 +492,7 @@ func (c *Catalog) Replace(ctx context.Context, id string, d *Definition) (*Compi
 	s.ID, s.CreatedAt, s.UpdatedAt = id, old.Stream.CreatedAt, time.Now().UTC()
 	s.SignalVersion = old.Stream.SignalVersion + 1
 	s.Destination.SecretSet = true
-	compiled, err := c.compile(ctx, s, old.Faults, snap.filters, true)
+	compiled, err := c.compile(ctx, s, prog, old.Faults, snap.filters, true)
 	if err != nil {
 		return nil, err
 	}
@@ -554,7 +562,7 @@ func (c *Catalog) Update(ctx context.Context, id string, p *Patch) (*Compiled, e
 		s.Triggers = p.Triggers
 		s.SignalVersion++
 		var err error
-		if compiled, err = c.compile(ctx, &s, old.Faults, snap.filters, true); err != nil {
+		if compiled, err = c.compile(ctx, &s, nil, old.Faults, snap.filters, true); err != nil {
 			return nil, err
 		}
 	}

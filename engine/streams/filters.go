@@ -100,7 +100,7 @@ func (c *Catalog) PutFilter(ctx context.Context, name string, binary []byte) (f 
 	}
 	for _, cs := range snap.Streams {
 		if cs.UsesFilter(name) {
-			nc, err := c.compile(ctx, cs.Stream, cs.Faults, loaded, true)
+			nc, err := c.compile(ctx, cs.Stream, nil, cs.Faults, loaded, true)
 			if err != nil {
 				undo()
 				return nil, false, invalid("module", "stream %s (%q) cannot use the new module: %v", cs.Stream.ID, cs.Stream.Name, err)
@@ -113,7 +113,7 @@ func (c *Catalog) PutFilter(ctx context.Context, name string, binary []byte) (f 
 	}
 	for _, seg := range snap.Segments {
 		if seg.UsesFilter(name) {
-			pred, err := c.predicate(ctx, seg.Segment.Triggers, loaded, true)
+			pred, err := c.predicate(ctx, seg.Segment.Triggers, nil, loaded, true)
 			if err != nil {
 				undo()
 				return nil, false, invalid("module", "segment %s (%q) cannot use the new module: %v", seg.Segment.ID, seg.Segment.Name, err)

@@ -70,7 +70,7 @@ func (c *Catalog) CreateSegment(ctx context.Context, d *SegmentDefinition) (*Com
 			return nil, fmt.Errorf("%w: segment %s is already named %q", model.ErrNameTaken, s.Segment.ID, s.Segment.Name)
 		}
 	}
-	pred, err := c.predicate(ctx, d.Triggers, snap.filters, true)
+	pred, err := c.predicate(ctx, d.Triggers, nil, snap.filters, true)
 	if err != nil {
 		return nil, err
 	}
