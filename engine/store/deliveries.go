@@ -81,43 +81,6 @@ func putSession(txn *badger.Txn, rec SessionRecord, retention time.Duration) err
 	return txn.SetEntry(badger.NewEntry(userSessionKey(rec.UserID, rec.ArrivedFirst, rec.ID), nil).WithTTL(ttl))
 }
 
-// userSessionKey files a run of a session under its user:
-// usersession/<len(uid)><uid><run's first arrival, ns><session id>. The
-// length keeps one user's keys from being a prefix of another's (uids are
-// any string), and the time orders a user's runs.
-func userSessionKey(uid string, first time.Time, id string) []byte {
-	k := appendUserSessionPrefix(make([]byte, 0, len(prefixUserSession)+binary.MaxVarintLen64+len(uid)+8+len(id)), uid)
-	k = binary.BigEndian.AppendUint64(k, uint64(max(first.UnixNano(), 0)))
-	return append(k, id...)
-}
-
-func appendUserSessionPrefix(dst []byte, uid string) []byte {
-	dst = binary.AppendUvarint(append(dst, prefixUserSession...), uint64(len(uid)))
-	return append(dst, uid...)
-}
-
-// UserSessions returns the ids of up to n sessions stored for the user uid,
-// the latest run first. They are candidates: a session's user may have
-// changed since, and its run may have ended.
-func (s *Store) UserSessions(uid string, n int) ([]string, error) {
-	prefix := appendUserSessionPrefix(nil, uid)
-	var ids []string
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: true})
-		defer it.Close()
-		// First arrivals are positive int64s: their first byte is under 0xff.
-		for it.Seek(append(prefix, 0xff)); it.Valid() && len(ids) < n; it.Next() {
-			k := it.Item().Key()
-			if len(k) < len(prefix)+8 {
-				continue
-			}
-			ids = append(ids, string(k[len(prefix)+8:]))
-		}
-		return nil
-	})
-	return ids, err
-}
-
 // SessionCommit is one session's evaluated effects: its record (fired
 // markers, filter state, evaluated position) and the messages of the
 // streams it fired (the outbox).

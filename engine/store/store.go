@@ -136,6 +136,10 @@ func Open(opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("store: deliveries' indexes: %w", err)
 	}
+	if err := indexUserSessions(db, opts.Logger); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: filing sessions under their users: %w", err)
+	}
 	s.ids = startIDFilter(db)
 	s.idWriter = startIDWriter(s, opts.Logger, opened)
 	return s, nil

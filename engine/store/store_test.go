@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -173,6 +174,56 @@ func TestUserSessionsListsTheLatestRunFirst(t *testing.T) {
 		if err != nil || !slices.Equal(got, c.want) {
 			t.Errorf("UserSessions(%q, %d) = %q, %v; want %q", c.uid, c.n, got, err, c.want)
 		}
+	}
+}
+
+// TestAnOlderStoresSessionsAreFiledUnderTheirUsers: sessions a store kept
+// from before it filed them under their users (their usersession/ keys
+// and the mark missing) are filed at the next open, expiring with their
+// records, so an event naming only the user finds them after an upgrade.
+func TestAnOlderStoresSessionsAreFiledUnderTheirUsers(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, Options{})
+	now := time.Now()
+	for i, id := range []string{"ada-1", "ada-2", "grace-1", "anonymous"} {
+		sess := &model.Session{ID: id, LastEventAt: now, ArrivedFirst: now.Add(time.Duration(i) * time.Second), ArrivedLast: now}
+		if id != "anonymous" {
+			sess.User = &model.User{UID: strings.TrimSuffix(strings.TrimSuffix(id, "-1"), "-2")}
+		}
+		if _, err := commitOne(s, sess, nil, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What an older hookwire left: the records alone.
+	if err := s.db.DropPrefix(prefixUserSession, keyUserSessionIndex); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.UserSessions("ada", 10); got != nil {
+		t.Fatalf("the test's older store still has ada's sessions filed: %q", got)
+	}
+	s.Close()
+	s = open(t, dir, Options{})
+	for uid, want := range map[string][]string{"ada": {"ada-2", "ada-1"}, "grace": {"grace-1"}, "": nil} {
+		if got, err := s.UserSessions(uid, 10); err != nil || !slices.Equal(got, want) {
+			t.Errorf("after reopening, UserSessions(%q) = %q, %v; want %q", uid, got, err, want)
+		}
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		record, err := txn.Get(key(prefixSession, "grace-1"))
+		if err != nil {
+			return err
+		}
+		filed, err := txn.Get(userSessionKey("grace", now.Add(2*time.Second), "grace-1"))
+		if err != nil {
+			return err
+		}
+		if filed.ExpiresAt() != record.ExpiresAt() || filed.ExpiresAt() == 0 {
+			t.Errorf("the filed key expires at %d, its record at %d", filed.ExpiresAt(), record.ExpiresAt())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
