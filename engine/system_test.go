@@ -306,3 +306,130 @@ func TestSystemWebhooksAndAlertsAreBounded(t *testing.T) {
 		t.Fatalf("alert %d: %d %+v, want 409 limit_reached naming the segment", system.MaxAlertsPerSegment+1, status, e.Error)
 	}
 }
+
+// TestASystemWebhookIsChangedInPlace: an endpoint a 410 turned off is
+// turned on again, moved and given a new secret with PATCH, keeping its id;
+// the next system event goes to the new URL signed with the new secret. A
+// rejected PATCH changes nothing.
+func TestASystemWebhookIsChangedInPlace(t *testing.T) {
+	gone, moved := newReceiver(t, 410), newReceiver(t)
+	srv := startServer(t, t.TempDir(), nil)
+	type endpoint struct {
+		ID             string   `json:"id"`
+		URL            string   `json:"url"`
+		Secret         string   `json:"secret"`
+		EventTypes     []string `json:"event_types"`
+		Enabled        bool     `json:"enabled"`
+		DisabledReason string   `json:"disabled_reason"`
+	}
+	var ep endpoint
+	if status := srv.call("POST", "/v1/system-webhooks", map[string]any{"url": gone.URL, "secret": testSecret,
+		"event_types": []string{"note.created"}}, &ep); status != 201 {
+		t.Fatalf("create system webhook: %d", status)
+	}
+	note := func(text string) {
+		if status := srv.call("POST", "/v1/notes", map[string]any{"session_id": "s-1", "author": "bob", "text": text}, nil); status != 201 {
+			t.Fatalf("create note: %d", status)
+		}
+	}
+	note("first")
+	waitFor(t, 5*time.Second, "the 410 to turn the endpoint off", func() bool {
+		srv.call("GET", "/v1/system-webhooks/"+ep.ID, nil, &ep)
+		return !ep.Enabled && strings.Contains(ep.DisabledReason, "410")
+	})
+
+	for _, bad := range []struct {
+		body map[string]any
+		path string
+	}{
+		{map[string]any{"event_types": []string{"note.created", "note.deleted"}, "enabled": true}, "event_types[1]"},
+		{map[string]any{"secret": "", "enabled": true}, "secret"},
+		{map[string]any{"url": "ftp://example.com/", "enabled": true}, "url"},
+		{map[string]any{"enabled": true, "colour": "red"}, "colour"},
+	} {
+		var e apiError
+		if status := srv.call("PATCH", "/v1/system-webhooks/"+ep.ID, bad.body, &e); status != 400 || e.Error.Path != bad.path {
+			t.Errorf("PATCH %v: %d %+v, want 400 naming %s", bad.body, status, e, bad.path)
+		}
+	}
+	var unchanged endpoint
+	srv.call("GET", "/v1/system-webhooks/"+ep.ID, nil, &unchanged)
+	if unchanged.Enabled || unchanged.URL != gone.URL {
+		t.Fatalf("a rejected PATCH changed the endpoint: %+v", unchanged)
+	}
+	if status := srv.call("PATCH", "/v1/system-webhooks/sys_none", map[string]any{"enabled": true}, nil); status != 404 {
+		t.Errorf("PATCH of an endpoint that does not exist: %d, want 404", status)
+	}
+
+	const rotated = "whsec_cm90YXRlZC1zZWNyZXQtZm9yLWEtdGVzdA=="
+	var patched endpoint
+	if status := srv.call("PATCH", "/v1/system-webhooks/"+ep.ID, map[string]any{"url": moved.URL, "secret": rotated,
+		"event_types": []string{"note.created", "segment.created"}, "enabled": true}, &patched); status != 200 {
+		t.Fatalf("PATCH: %d", status)
+	}
+	if patched.ID != ep.ID || patched.URL != moved.URL || !patched.Enabled || patched.DisabledReason != "" ||
+		patched.Secret != "" || len(patched.EventTypes) != 2 {
+		t.Fatalf("after PATCH: %+v", patched)
+	}
+	note("second")
+	waitFor(t, 5*time.Second, "the note at the new URL", func() bool { return moved.count() == 1 })
+	h := moved.received()[0]
+	verifier, _ := standardwebhooks.NewWebhook(rotated)
+	if err := verifier.Verify(h.body, h.header); err != nil {
+		t.Fatalf("signed with the new secret? %v", err)
+	}
+	if data := byEventName(t, moved.received())["note.created"]; len(data) != 1 || data[0]["text"] != "second" {
+		t.Fatalf("the new URL got %v", data)
+	}
+	if gone.count() != 1 {
+		t.Fatalf("the old URL got %d webhooks, want only the first", gone.count())
+	}
+}
+
+// TestAnAlertIsDeleted: one alert of a segment goes, the others stay; a
+// segment full of alerts takes another once one is deleted (the 409 says
+// to delete one first).
+func TestAnAlertIsDeleted(t *testing.T) {
+	srv := startServer(t, t.TempDir(), nil)
+	var seg struct{ ID string }
+	if status := srv.call("POST", "/v1/segments", map[string]any{"name": "Clickers", "creator": "ada",
+		"triggers": []any{map[string]any{"event": "click"}}}, &seg); status != 201 {
+		t.Fatalf("create segment: %d", status)
+	}
+	alert := map[string]any{"threshold": 10, "direction": "ABOVE", "window": "1h"}
+	var ids []string
+	for range system.MaxAlertsPerSegment {
+		var a struct{ ID string }
+		if status := srv.call("POST", "/v1/segments/"+seg.ID+"/alerts", alert, &a); status != 201 {
+			t.Fatalf("create alert: %d", status)
+		}
+		ids = append(ids, a.ID)
+	}
+	var e apiError
+	if status := srv.call("POST", "/v1/segments/"+seg.ID+"/alerts", alert, &e); status != 409 || !strings.Contains(e.Error.Message, "delete one") {
+		t.Fatalf("one alert too many: %d %+v", status, e)
+	}
+	if status := srv.call("DELETE", "/v1/segments/seg_other/alerts/"+ids[0], nil, nil); status != 404 {
+		t.Errorf("DELETE through another segment: %d, want 404", status)
+	}
+	if status := srv.call("DELETE", "/v1/segments/"+seg.ID+"/alerts/"+ids[0], nil, nil); status != 204 {
+		t.Fatalf("DELETE: %d", status)
+	}
+	if status := srv.call("DELETE", "/v1/segments/"+seg.ID+"/alerts/"+ids[0], nil, nil); status != 404 {
+		t.Errorf("DELETE again: %d, want 404", status)
+	}
+	var list struct {
+		Alerts []struct{ ID string } `json:"alerts"`
+	}
+	srv.call("GET", "/v1/segments/"+seg.ID+"/alerts", nil, &list)
+	left := map[string]bool{}
+	for _, a := range list.Alerts {
+		left[a.ID] = true
+	}
+	if len(left) != system.MaxAlertsPerSegment-1 || left[ids[0]] || !left[ids[1]] {
+		t.Fatalf("%d alerts left; the deleted one among them: %v", len(left), left[ids[0]])
+	}
+	if status := srv.call("POST", "/v1/segments/"+seg.ID+"/alerts", alert, nil); status != 201 {
+		t.Fatalf("an alert after deleting one: %d", status)
+	}
+}

@@ -336,6 +336,9 @@ func (ep *endpoint) try(id string, del *model.Delivery, restart bool) (next time
 	case outcome.Status == 410:
 		d.metrics.DeliveryAttempts.WithLabelValues("gone").Inc()
 		d.owner.Gone(del)
+		if del.SystemWebhookID != "" {
+			return ep.finish(del, model.StatusFailed, "destination answered 410 Gone; its system webhook was disabled")
+		}
 		return ep.finish(del, model.StatusFailed, "destination answered 410 Gone; its stream was disabled")
 	}
 	d.metrics.DeliveryAttempts.WithLabelValues("failure").Inc()

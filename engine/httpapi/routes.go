@@ -55,6 +55,7 @@ var routes = []route{
 	{"POST", "/v1/system-webhooks", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createSystemWebhook(ctx) }},
 	{"GET", "/v1/system-webhooks", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.listSystemWebhooks(ctx) }},
 	{"GET", "/v1/system-webhooks/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getSystemWebhook(ctx, p[0]) }},
+	{"PATCH", "/v1/system-webhooks/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.patchSystemWebhook(ctx, p[0]) }},
 	{"DELETE", "/v1/system-webhooks/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteSystemWebhook(ctx, p[0]) }},
 	{"POST", "/v1/system-webhooks/{id}/test", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.testSystemWebhook(ctx, p[0]) }},
 
@@ -64,6 +65,7 @@ var routes = []route{
 	{"DELETE", "/v1/segments/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteSegment(ctx, p[0]) }},
 	{"POST", "/v1/segments/{id}/alerts", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.createAlert(ctx, p[0]) }},
 	{"GET", "/v1/segments/{id}/alerts", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.listAlerts(ctx, p[0]) }},
+	{"DELETE", "/v1/segments/{id}/alerts/{alert_id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteAlert(ctx, p[0], p[1]) }},
 	{"POST", "/v1/notes", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createNote(ctx) }},
 
 	{"POST", "/v1/keys", keys.RoleAdmin, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createKey(ctx) }},

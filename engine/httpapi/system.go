@@ -40,6 +40,26 @@ func (a *API) getSystemWebhook(ctx *fasthttp.RequestCtx, id string) {
 	writeJSON(ctx, fasthttp.StatusOK, h.Redacted())
 }
 
+// patchSystemWebhook changes the members the body has (url, secret,
+// event_types, enabled): a secret rotated, the URL moved, or the endpoint
+// enabled again after its URL answered 410.
+func (a *API) patchSystemWebhook(ctx *fasthttp.RequestCtx, id string) {
+	if !requireJSON(ctx) {
+		return
+	}
+	var p system.EndpointPatch
+	if err := decodeBody(ctx.PostBody(), &p); err != nil {
+		a.fail(ctx, err, "invalid_request")
+		return
+	}
+	h, err := a.system.UpdateEndpoint(ctx, id, &p)
+	if err != nil {
+		a.fail(ctx, err, "invalid_request")
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, h)
+}
+
 func (a *API) deleteSystemWebhook(ctx *fasthttp.RequestCtx, id string) {
 	if err := a.system.DeleteEndpoint(id); err != nil {
 		a.fail(ctx, err, "")
@@ -162,6 +182,14 @@ func (a *API) listAlerts(ctx *fasthttp.RequestCtx, segmentID string) {
 		alerts = []*model.SegmentAlert{}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"alerts": alerts})
+}
+
+func (a *API) deleteAlert(ctx *fasthttp.RequestCtx, segmentID, alertID string) {
+	if err := a.system.DeleteAlert(segmentID, alertID); err != nil {
+		a.fail(ctx, err, "")
+		return
+	}
+	ctx.SetStatusCode(fasthttp.StatusNoContent)
 }
 
 // createNote stores a note on a session and announces it (note.created).

@@ -89,6 +89,9 @@ func (s *Store) LoadSegments() ([]*model.Segment, error) {
 // PutAlert stores an alert with its armed state.
 func (s *Store) PutAlert(a *model.SegmentAlert) error { return s.putJSON(prefixAlert, a.ID, a, 0) }
 
+// DeleteAlert removes an alert.
+func (s *Store) DeleteAlert(id string) error { return s.delete(prefixAlert, id) }
+
 // LoadAlerts returns every alert.
 func (s *Store) LoadAlerts() ([]*model.SegmentAlert, error) {
 	return loadJSON[model.SegmentAlert](s, prefixAlert)

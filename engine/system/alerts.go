@@ -74,6 +74,8 @@ func beyond(a *model.SegmentAlert, value int) bool {
 // unless the value is already beyond the threshold (an alert reports a
 // crossing, not a state).
 func (s *Service) CreateAlert(segmentID string, d *AlertDefinition) (*model.SegmentAlert, error) {
+	s.alertChanges.Lock()
+	defer s.alertChanges.Unlock()
 	if d.Threshold == nil || *d.Threshold < 0 {
 		return nil, invalid("threshold", "required: a number of distinct users, 0 or more")
 	}
@@ -144,6 +146,39 @@ func (s *Service) Alerts(segmentID string) []*model.SegmentAlert {
 	}
 	slices.SortFunc(out, func(a, b *model.SegmentAlert) int { return strings.Compare(a.ID, b.ID) })
 	return out
+}
+
+// DeleteAlert removes one of a segment's alerts. The segment's members
+// kept in memory shrink to what its other alerts' windows need, and go
+// with its last alert.
+func (s *Service) DeleteAlert(segmentID, alertID string) error {
+	s.alertChanges.Lock() // a create in flight has tracked members for its alert
+	defer s.alertChanges.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.alerts[alertID]
+	if !ok || a.SegmentID != segmentID {
+		return fmt.Errorf("%w: segment %s has no alert %s", model.ErrNotFound, segmentID, alertID)
+	}
+	if err := s.store.DeleteAlert(alertID); err != nil {
+		return err
+	}
+	delete(s.alerts, alertID)
+	horizon, kept := time.Duration(0), false
+	for _, other := range s.alerts {
+		if other.SegmentID == segmentID {
+			window, _ := time.ParseDuration(other.Window)
+			horizon, kept = max(horizon, window), true
+		}
+	}
+	switch m := s.members[segmentID]; {
+	case m == nil:
+	case !kept:
+		delete(s.members, segmentID)
+	default:
+		m.horizon = horizon // pruned to it at the next evaluation
+	}
+	return nil
 }
 
 // ForgetSegment drops a deleted segment's alerts and members.

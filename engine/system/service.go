@@ -47,6 +47,10 @@ type Service struct {
 	// kick asks Run to evaluate the alerts now: a match may have moved a
 	// value. Kicks while one is pending are one evaluation.
 	kick chan struct{}
+	// alertChanges serialises creating and deleting alerts: a create
+	// tracks its segment's members (a store read) before it takes mu, and
+	// a delete of the segment's last alert meanwhile would drop them.
+	alertChanges sync.Mutex
 }
 
 // New loads endpoints, alerts and segment members.
@@ -159,24 +163,20 @@ func (s *Service) CreateEndpoint(ctx context.Context, d *EndpointDefinition) (*m
 	if err := checkDestination(ctx, d.URL, s.cfg.Guard); err != nil {
 		return nil, "", err
 	}
-	if len(d.EventTypes) == 0 {
-		return nil, "", invalid("event_types", "required: one or more of %s", strings.Join(eventTypes, ", "))
-	}
-	for i, t := range d.EventTypes {
-		if !slices.Contains(eventTypes, t) {
-			return nil, "", invalid(fmt.Sprintf("event_types[%d]", i), "%q is not a system event: use %s", t, strings.Join(eventTypes, ", "))
-		}
+	types, err := checkEventTypes(d.EventTypes)
+	if err != nil {
+		return nil, "", err
 	}
 	generated := ""
 	secret := d.Secret
 	if secret == "" {
 		secret = signing.NewSecret()
 		generated = secret
-	} else if err := signing.CheckSecret(secret); err != nil || len(secret) > 512 {
-		return nil, "", invalid("secret", "a secret starting with whsec_ must be base64 after the prefix (at most 512 bytes)")
+	} else if err := checkSecret(secret); err != nil {
+		return nil, "", err
 	}
 	h := &model.SystemWebhook{ID: model.NewID("sys_"), URL: d.URL, Secret: secret, SecretSet: true,
-		EventTypes: slices.Compact(slices.Sorted(slices.Values(d.EventTypes))), Enabled: true, CreatedAt: time.Now().UTC()}
+		EventTypes: types, Enabled: true, CreatedAt: time.Now().UTC()}
 	s.mu.Lock() // held over the write, so that two creates cannot both pass the bound
 	defer s.mu.Unlock()
 	if n := len(s.hooks); n >= MaxEndpoints {
@@ -187,6 +187,92 @@ func (s *Service) CreateEndpoint(ctx context.Context, d *EndpointDefinition) (*m
 	}
 	s.hooks[h.ID] = h
 	return h, generated, nil
+}
+
+// checkEventTypes validates an endpoint's event types and returns them
+// sorted, without repeats.
+func checkEventTypes(types []string) ([]string, error) {
+	if len(types) == 0 {
+		return nil, invalid("event_types", "required: one or more of %s", strings.Join(eventTypes, ", "))
+	}
+	for i, t := range types {
+		if !slices.Contains(eventTypes, t) {
+			return nil, invalid(fmt.Sprintf("event_types[%d]", i), "%q is not a system event: use %s", t, strings.Join(eventTypes, ", "))
+		}
+	}
+	return slices.Compact(slices.Sorted(slices.Values(types))), nil
+}
+
+func checkSecret(secret string) error {
+	if err := signing.CheckSecret(secret); err != nil || len(secret) > 512 {
+		return invalid("secret", "a secret starting with whsec_ must be base64 after the prefix (at most 512 bytes)")
+	}
+	return nil
+}
+
+// EndpointPatch changes the members of a system endpoint it has: a
+// secret rotated, the URL moved, the event types changed, or the endpoint
+// enabled again after its URL answered 410.
+type EndpointPatch struct {
+	URL        *string  `json:"url"`
+	Secret     *string  `json:"secret"`
+	EventTypes []string `json:"event_types"` // nil: unchanged
+	Enabled    *bool    `json:"enabled"`
+}
+
+// UpdateEndpoint applies a PATCH. Deliveries not yet made go to the new
+// URL, signed with the new secret, as a stream's do.
+func (s *Service) UpdateEndpoint(ctx context.Context, id string, p *EndpointPatch) (*model.SystemWebhook, error) {
+	if _, err := s.Endpoint(id); err != nil {
+		return nil, err // a missing endpoint is a 404 whatever the body says
+	}
+	if p.URL != nil {
+		if err := checkDestination(ctx, *p.URL, s.cfg.Guard); err != nil {
+			return nil, err
+		}
+	}
+	var types []string
+	if p.EventTypes != nil {
+		var err error
+		if types, err = checkEventTypes(p.EventTypes); err != nil {
+			return nil, err
+		}
+	}
+	if p.Secret != nil {
+		if *p.Secret == "" {
+			return nil, invalid("secret", "must not be empty: leave it out to keep the current secret")
+		}
+		if err := checkSecret(*p.Secret); err != nil {
+			return nil, err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, ok := s.hooks[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: no system webhook %s", model.ErrNotFound, id)
+	}
+	cp := *h
+	if p.URL != nil {
+		cp.URL = *p.URL
+	}
+	if p.Secret != nil {
+		cp.Secret = *p.Secret
+	}
+	if types != nil {
+		cp.EventTypes = types
+	}
+	if p.Enabled != nil {
+		cp.Enabled = *p.Enabled
+		if cp.Enabled {
+			cp.DisabledReason = ""
+		}
+	}
+	if err := s.store.PutSystemWebhook(&cp); err != nil {
+		return nil, err
+	}
+	s.hooks[id] = &cp
+	return cp.Redacted(), nil
 }
 
 // Endpoints lists the endpoints, oldest first, without secrets.

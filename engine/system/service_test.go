@@ -1,6 +1,7 @@
 package system
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -56,6 +57,45 @@ func TestOnlyAlertedSegmentsKeepMembersInMemory(t *testing.T) {
 }
 
 // newTestService runs a Service over a fresh store, closed when tb ends.
+// TestDeletingAlertsShrinksTheMembersKept: the members kept for a
+// segment's alerts reach back as far as its remaining alerts' longest
+// window, and go with its last alert; a deleted alert is gone from the
+// store too.
+func TestDeletingAlertsShrinksTheMembersKept(t *testing.T) {
+	s, st := newTestService(t)
+	threshold := 100.0
+	var ids []string
+	for _, window := range []string{"24h", "1h"} {
+		a, err := s.CreateAlert("seg", &AlertDefinition{Threshold: &threshold, Direction: "ABOVE", Window: window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	if h := s.members["seg"].horizon; h != 24*time.Hour {
+		t.Fatalf("members kept for %v, want 24h", h)
+	}
+	if err := s.DeleteAlert("other", ids[0]); !errors.Is(err, model.ErrNotFound) {
+		t.Fatalf("deleting through another segment: %v, want not found", err)
+	}
+	if err := s.DeleteAlert("seg", ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if h := s.members["seg"].horizon; h != time.Hour {
+		t.Errorf("after the 24h alert went, members kept for %v, want 1h", h)
+	}
+	if err := s.DeleteAlert("seg", ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if m := s.members["seg"]; m != nil {
+		t.Errorf("a segment without alerts keeps members in memory (%d)", m.live)
+	}
+	stored, err := st.LoadAlerts()
+	if err != nil || len(stored) != 0 {
+		t.Fatalf("stored alerts after deleting both: %d, %v", len(stored), err)
+	}
+}
+
 func newTestService(tb testing.TB) (*Service, *store.Store) {
 	tb.Helper()
 	st, err := store.Open(store.Options{Dir: tb.TempDir()})
