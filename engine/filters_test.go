@@ -304,6 +304,54 @@ func TestSegmentFaultsAreCounted(t *testing.T) {
 	}
 }
 
+// TestASessionsFilterStateIsBounded: six streams on a filter that keeps
+// another 64 KiB of state at every event (and matches when refused): the
+// session's 4 MiB across its streams is reached at the 11th event, before
+// any stream's own 1 MiB (the 16th), restart or not (the session's count
+// is the stored state's), and the session's record is written at every
+// turn. Without the session's bound, 52 such streams made a
+// record Badger would not take: the session's events were abandoned.
+func TestASessionsFilterStateIsBounded(t *testing.T) {
+	recv := newReceiver(t)
+	dir := t.TempDir()
+	srv := startServer(t, dir, nil)
+	if status, e := srv.putFilter("hoard", hostileFilter(t, "hoard")); status != 201 {
+		t.Fatalf("upload: %d %+v", status, e)
+	}
+	for i := range 6 {
+		def := filterStream(fmt.Sprint("hoard", i), recv.URL, "hoard", nil)
+		def["triggers"].([]any)[0].(map[string]any)["event"] = "click"
+		srv.createStream(def)
+	}
+	for n := 1; n <= 11; n++ {
+		srv.sendEvents(ev{"id": fmt.Sprint("e", n), "session_id": "s", "type": "click"})
+		if n == 6 {
+			srv.stop()
+			srv = startServer(t, dir, nil)
+		}
+		if n == 10 {
+			time.Sleep(100 * time.Millisecond)
+			if c := recv.count(); c != 0 {
+				t.Fatalf("%d webhooks after 10 events (3.75 MiB kept): a state_set was refused too early", c)
+			}
+		}
+	}
+	waitFor(t, 5*time.Second, "a refused state_set at the 11th event", func() bool { return recv.count() > 0 })
+	for _, h := range recv.received() {
+		if fired := firedOn(t, []hook{h}); fired["s"] != "e11" {
+			t.Fatalf("fired on %v, want e11", fired)
+		}
+	}
+	var sess struct{ Events int }
+	waitFor(t, 5*time.Second, "the session's record", func() bool {
+		srv.call("GET", "/v1/sessions/s", nil, &sess)
+		return sess.Events == 11
+	})
+	if v := value(srv.scrape(), "hookwire_events_abandoned_total", nil); v != 0 {
+		t.Fatalf("%v events abandoned", v)
+	}
+}
+
 // TestReplacingAFilterSwitchesItsStreams: a stream on a trapping module
 // records faults; after the module is replaced, later events use the new
 // one.

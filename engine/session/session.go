@@ -142,6 +142,9 @@ type actor struct {
 	// dirty: bookkeeping changed since the last commit.
 	dirty     bool
 	userNoted bool // this actor told deps.Users its session's uid
+	// stateBytes is the filter state's keys and values, every stream's
+	// (bounded by maxSessionStateBytes); kept in the bools' padding.
+	stateBytes int32
 	// record is the session's state, kept inside the actor: one object
 	// fewer per live session for the collector, and the fields every turn
 	// reads next to the actor's own instead of a cache miss away.
@@ -191,6 +194,12 @@ func (a *actor) load() {
 		}
 	} else {
 		a.record = model.Session{ID: a.id} // Fired stays nil until a stream fires: most sessions never do
+	}
+	a.stateBytes = 0
+	for _, m := range a.record.State {
+		for k, v := range m {
+			a.stateBytes += int32(len(k) + len(v))
+		}
 	}
 	a.session = &a.record
 }
@@ -500,10 +509,16 @@ func (a *actor) Stopped(reason actors.StopReason) {
 	}
 }
 
-// Limits on one (session, stream)'s filter state.
+// Limits on one (session, stream)'s filter state, and on all of a
+// session's: the state is written with the session's record at every turn
+// that changes it, and Badger takes no value over its 64 MiB value log
+// file, so without a bound for the session 48 streams each keeping 1 MiB
+// made a record no commit could write (the session's events abandoned at
+// every start), and 20 made every state change a 28 MB write.
 const (
-	maxStateKeys  = 1024
-	maxStateBytes = 1 << 20
+	maxStateKeys         = 1024
+	maxStateBytes        = 1 << 20
+	maxSessionStateBytes = 4 << 20
 )
 
 // filterState is what a custom filter's state_get/state_set/log reach: the
@@ -529,10 +544,11 @@ func (f *filterState) Set(key, value []byte) bool {
 		m = map[string][]byte{}
 		s.State[f.stream] = m
 	}
-	if old, ok := m[string(key)]; ok && string(old) == string(value) {
+	old, had := m[string(key)]
+	if had && string(old) == string(value) {
 		return true
 	}
-	if _, ok := m[string(key)]; !ok && len(m) >= maxStateKeys {
+	if !had && len(m) >= maxStateKeys {
 		return false
 	}
 	size := len(key) + len(value)
@@ -541,10 +557,15 @@ func (f *filterState) Set(key, value []byte) bool {
 			size += len(k) + len(v)
 		}
 	}
-	if size > maxStateBytes {
+	grows := len(value) - len(old)
+	if !had {
+		grows += len(key)
+	}
+	if size > maxStateBytes || int(f.actor.stateBytes)+grows > maxSessionStateBytes {
 		return false
 	}
 	m[string(key)] = append([]byte(nil), value...)
+	f.actor.stateBytes += int32(grows)
 	f.actor.eval.stateChanged, f.actor.dirty = true, true
 	return true
 }
