@@ -783,3 +783,29 @@ func TestLiveSessionsAreBoundedAndComeBack(t *testing.T) {
 		t.Errorf("no 429 while %d new sessions came in batches of 50 against a bound of 50", sessions)
 	}
 }
+
+// TestAnEventFiringManyStreamsWithALargeBody: one event with 60 KB of
+// properties completes 300 streams at once; their messages (18 MB) are
+// more than Badger takes in one transaction, and were abandoned with the
+// event ("Txn is too big"), again at every start. All 300 arrive.
+func TestAnEventFiringManyStreamsWithALargeBody(t *testing.T) {
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.MaxStreams = 300 })
+	for i := range 300 {
+		srv.createStream(map[string]any{"name": fmt.Sprint("on click ", i), "triggers": []any{map[string]any{"event": "click"}},
+			"destination": map[string]any{"url": recv.URL, "secret": testSecret}})
+	}
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "click",
+		"properties": map[string]any{"blob": strings.Repeat("x", 60000)}})
+	waitFor(t, 20*time.Second, "300 webhooks", func() bool { return recv.count() == 300 })
+	if v := value(srv.scrape(), "hookwire_events_abandoned_total", nil); v != 0 {
+		t.Fatalf("%v events abandoned", v)
+	}
+	var sess struct {
+		Fired []any `json:"fired"`
+	}
+	srv.call("GET", "/v1/sessions/s-1", nil, &sess)
+	if len(sess.Fired) != 300 {
+		t.Fatalf("the session's record marks %d streams fired, want 300", len(sess.Fired))
+	}
+}

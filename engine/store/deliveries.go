@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -105,14 +106,84 @@ func (s *Store) CommitSessions(commits []*SessionCommit, retention time.Duration
 	// A single committer calls this, so there are no conflicts to retry; a
 	// batch too big for one transaction is split in halves.
 	err := s.commitSessions(commits, retention)
-	if errors.Is(err, badger.ErrTxnTooBig) && len(commits) > 1 {
+	switch {
+	case !errors.Is(err, badger.ErrTxnTooBig):
+		return err
+	case len(commits) > 1:
 		half := len(commits) / 2
 		if err := s.CommitSessions(commits[:half], retention); err != nil {
 			return err
 		}
 		return s.CommitSessions(commits[half:], retention)
 	}
-	return err
+	return s.commitInSteps(commits[0], retention)
+}
+
+// commitInSteps writes one session's commit too big for a transaction
+// (Badger takes about 4.8 MB in one: an event with 60 KB of properties
+// firing 300 streams made 18 MB of messages): its messages in as many
+// transactions as they need, then its segment matches, then its record.
+// Not atomic, but in an order
+// a crash cannot turn into a second message: until the record is written
+// it marks none of these streams fired and its evaluated position is
+// before the events that fired them, so the next start evaluates those
+// events again, and they fire the same messages (ids derive from stream
+// and session): one already written with the same payload is left as it
+// is (queued at the start if pending, perhaps delivered since), not
+// written again as new.
+func (s *Store) commitInSteps(c *SessionCommit, retention time.Duration) error {
+	c.Written = c.Written[:0]
+	stored, err := s.LoadSession(c.Record.ID)
+	if err != nil {
+		return err
+	}
+	txn := s.db.NewTransaction(true)
+	defer func() { txn.Discard() }()
+	// step runs put in txn, or, when txn is full, in the next one.
+	step := func(put func(*badger.Txn) error) error {
+		err := put(txn)
+		if !errors.Is(err, badger.ErrTxnTooBig) {
+			return err
+		}
+		if err := txn.Commit(); err != nil {
+			return err
+		}
+		txn = s.db.NewTransaction(true)
+		return put(txn) // alone in a transaction: too big now is an error
+	}
+	for _, d := range c.Deliveries {
+		if stored != nil {
+			if _, ok := stored.Fired[d.StreamID]; ok {
+				continue
+			}
+		}
+		switch earlier, err := s.GetDelivery(d.ID); {
+		case err == nil && bytes.Equal(earlier.Payload, d.Payload):
+			continue // written by a step before a crash
+		case err != nil && !errors.Is(err, model.ErrNotFound):
+			return err
+		}
+		b, err := encodeDelivery(d)
+		if err != nil {
+			return err
+		}
+		if err := step(func(txn *badger.Txn) error { return s.putDelivery(txn, d, b) }); err != nil {
+			return err
+		}
+		c.Written = append(c.Written, d)
+	}
+	for i := range c.Members {
+		if err := step(func(txn *badger.Txn) error { return putSegmentMember(txn, &c.Members[i]) }); err != nil {
+			return err
+		}
+	}
+	if err := step(func(txn *badger.Txn) error { return putSession(txn, c.Record, retention) }); err != nil {
+		return err
+	}
+	if err := txn.Commit(); err != nil {
+		return err
+	}
+	return s.durable()
 }
 
 func (s *Store) commitSessions(commits []*SessionCommit, retention time.Duration) error {

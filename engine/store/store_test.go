@@ -142,6 +142,70 @@ func TestCommitFiresOnce(t *testing.T) {
 // TestUserSessionsListsTheLatestRunFirst: the sessions filed under a user
 // come back latest run first, bounded, and only that user's: "a" is not a
 // prefix of "ab"'s, nor is a uid with a NUL in it.
+// TestACommitTooBigForATransactionIsWrittenInSteps: one session firing
+// 200 streams with 60 KB payloads (12 MB, over what Badger takes in one
+// transaction) is written whole; written again after a crash between its
+// steps, the messages already there are left as they are (one delivered
+// since stays delivered) and not handed out again.
+func TestACommitTooBigForATransactionIsWrittenInSteps(t *testing.T) {
+	s := open(t, t.TempDir(), Options{Sync: true})
+	now := time.Now()
+	big := []byte(`{"blob":"` + strings.Repeat("x", 60000) + `"}`)
+	sess := &model.Session{ID: "s", LastEventAt: now, Fired: map[string]model.Fired{}}
+	var msgs []*model.Delivery
+	for i := range 200 {
+		stream := fmt.Sprint("st-", i)
+		d := &model.Delivery{ID: model.WebhookID(stream, "s"), StreamID: stream, SessionID: "s", URL: "http://x/",
+			Status: model.StatusPending, CreatedAt: now, Payload: big}
+		msgs = append(msgs, d)
+		sess.Fired[stream] = model.Fired{At: now, WebhookID: d.ID}
+	}
+	rec, err := EncodeSession(sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.commitSessions([]*SessionCommit{{Record: rec, Deliveries: msgs}}, time.Hour); !errors.Is(err, badger.ErrTxnTooBig) {
+		t.Fatalf("one transaction: %v; the test's commit is meant to be too big for one", err)
+	}
+
+	// A crash after the first steps: 50 messages written, one of them
+	// delivered since the restart queued it; no record yet.
+	for _, d := range msgs[:50] {
+		if err := s.AddDelivery(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delivered := *msgs[0]
+	delivered.Status = model.StatusSucceeded
+	if err := s.UpdateDelivery(&delivered); err != nil {
+		t.Fatal(err)
+	}
+	c := &SessionCommit{Record: rec, Deliveries: msgs}
+	if err := s.CommitSessions([]*SessionCommit{c}, time.Hour); err != nil {
+		t.Fatalf("the commit in steps: %v", err)
+	}
+	if len(c.Written) != 150 || c.Written[0].ID != msgs[50].ID {
+		t.Fatalf("%d messages handed out, want the 150 not written before", len(c.Written))
+	}
+	if d, err := s.GetDelivery(msgs[0].ID); err != nil || d.Status != model.StatusSucceeded {
+		t.Fatalf("the delivered message: %+v, %v; want it left succeeded", d, err)
+	}
+	for _, d := range msgs[50:] {
+		if got, err := s.GetDelivery(d.ID); err != nil || got.Status != model.StatusPending || len(got.Payload) != len(big) {
+			t.Fatalf("message %s: %v", d.ID, err)
+		}
+	}
+	stored, err := s.LoadSession("s")
+	if err != nil || stored == nil || len(stored.Fired) != 200 {
+		t.Fatalf("the record: %v", err)
+	}
+	// Committed again (a replay that got this far): nothing more goes out.
+	again := &SessionCommit{Record: rec, Deliveries: msgs}
+	if err := s.CommitSessions([]*SessionCommit{again}, time.Hour); err != nil || len(again.Written) != 0 {
+		t.Fatalf("a replay after the record: %d written, %v", len(again.Written), err)
+	}
+}
+
 func TestUserSessionsListsTheLatestRunFirst(t *testing.T) {
 	s := open(t, t.TempDir(), Options{})
 	base := time.Now().Add(-time.Hour)
