@@ -103,9 +103,13 @@ func TestSystemWebhooks(t *testing.T) {
 		nc["id"] == nil || nc["created"] == nil || nc["notedTime"] == nil {
 		t.Fatalf("note.created data = %v", nc)
 	}
-	for _, al := range events["segment.trend.alert"] {
+	for i, al := range events["segment.trend.alert"] {
 		cfg := al["alertConfig"].(map[string]any)
-		if al["value"] != float64(4) || cfg["threshold"] != float64(3) || cfg["direction"] != "ABOVE" ||
+		// The first crossing is the 4th user alone; the second comes from
+		// under 3 with four new users, of which a loaded machine may
+		// commit two before the alerts are evaluated.
+		value, _ := al["value"].(float64)
+		if (i == 0 && value != 4) || value <= 3 || cfg["threshold"] != float64(3) || cfg["direction"] != "ABOVE" ||
 			cfg["duration"] != "1500ms" || cfg["segmentName"] != "Rage on cart" || cfg["description"] != "cart rage spike" {
 			t.Fatalf("segment.trend.alert data = %v", al)
 		}

@@ -2,9 +2,9 @@ package session
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,7 +152,8 @@ func TestPanickingTurnAbandonsItsEvents(t *testing.T) {
 }
 
 // TestCommitterKeepsAFailedSessionOut: once a session's commit fails (here
-// one too large for a transaction), its later commits are not written
+// one with a message whose key is over Badger's 65,000 bytes), its later
+// commits are not written
 // either, even after it reloaded: one would move its evaluated position
 // past the lost events and the replay at the next start would skip them.
 // Other sessions commit as before.
@@ -160,15 +161,15 @@ func TestCommitterKeepsAFailedSessionOut(t *testing.T) {
 	st := openStore(t)
 	committer, _ := runCommitter(t, st)
 
-	turn := func(session string, generation uint64, deliveries int) (*commit, outcome) {
+	turn := func(session string, generation uint64, messageID string) (*commit, outcome) {
 		rec, err := store.EncodeSession(&model.Session{ID: session, Events: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		cm := &commit{SessionCommit: store.SessionCommit{Record: rec}, generation: generation}
 		now := time.Now().UTC()
-		for i := range deliveries {
-			cm.Deliveries = append(cm.Deliveries, &model.Delivery{ID: fmt.Sprintf("msg_%d", i), StreamID: fmt.Sprintf("st_%d", i),
+		if messageID != "" {
+			cm.Deliveries = append(cm.Deliveries, &model.Delivery{ID: messageID, StreamID: "st_1",
 				SessionID: session, URL: "http://127.0.0.1:9/hook", Status: model.StatusPending, CreatedAt: now, NextAttemptAt: &now})
 		}
 		o := make(outcome, 1)
@@ -178,14 +179,14 @@ func TestCommitterKeepsAFailedSessionOut(t *testing.T) {
 	for _, step := range []struct {
 		name, session string
 		generation    uint64
-		deliveries    int
+		messageID     string
 		want          string
 	}{
-		{"a commit too large for one transaction", "s-big", 0, 30000, "abandoned"},
-		{"its session's next commit, after reloading", "s-big", 1, 0, "abandoned"},
-		{"another session's commit", "s-other", 0, 1, "done"},
+		{"a commit Badger refuses", "s-big", 0, "msg_" + strings.Repeat("x", 70000), "abandoned"},
+		{"its session's next commit, after reloading", "s-big", 1, "", "abandoned"},
+		{"another session's commit", "s-other", 0, "msg_1", "done"},
 	} {
-		cm, o := turn(step.session, step.generation, step.deliveries)
+		cm, o := turn(step.session, step.generation, step.messageID)
 		committer.submit(cm)
 		if got := o.wait(t); got != step.want {
 			t.Fatalf("%s: %s, want %s", step.name, got, step.want)

@@ -248,9 +248,9 @@ func (s *Service) UpdateEndpoint(ctx context.Context, id string, p *EndpointPatc
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, ok := s.hooks[id]
-	if !ok {
-		return nil, fmt.Errorf("%w: no system webhook %s", model.ErrNotFound, id)
+	h, err := s.hookLocked(id)
+	if err != nil {
+		return nil, err
 	}
 	cp := *h
 	if p.URL != nil {
@@ -291,20 +291,29 @@ func (s *Service) Endpoints() []*model.SystemWebhook {
 func (s *Service) Endpoint(id string) (*model.SystemWebhook, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	h, err := s.hookLocked(id)
+	if err != nil {
+		return nil, err
+	}
+	cp := *h
+	return &cp, nil
+}
+
+// hookLocked returns the endpoint id, or not found. s.mu held.
+func (s *Service) hookLocked(id string) (*model.SystemWebhook, error) {
 	h, ok := s.hooks[id]
 	if !ok {
 		return nil, fmt.Errorf("%w: no system webhook %s", model.ErrNotFound, id)
 	}
-	cp := *h
-	return &cp, nil
+	return h, nil
 }
 
 // DeleteEndpoint removes an endpoint.
 func (s *Service) DeleteEndpoint(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.hooks[id]; !ok {
-		return fmt.Errorf("%w: no system webhook %s", model.ErrNotFound, id)
+	if _, err := s.hookLocked(id); err != nil {
+		return err
 	}
 	if err := s.store.DeleteSystemWebhook(id); err != nil {
 		return err
