@@ -123,14 +123,13 @@ func (s *Store) CommitSessions(commits []*SessionCommit, retention time.Duration
 // (Badger takes about 4.8 MB in one: an event with 60 KB of properties
 // firing 300 streams made 18 MB of messages): its messages in as many
 // transactions as they need, then its segment matches, then its record.
-// Not atomic, but in an order
-// a crash cannot turn into a second message: until the record is written
-// it marks none of these streams fired and its evaluated position is
-// before the events that fired them, so the next start evaluates those
-// events again, and they fire the same messages (ids derive from stream
-// and session): one already written with the same payload is left as it
-// is (queued at the start if pending, perhaps delivered since), not
-// written again as new.
+// Not atomic, but in an order a crash cannot turn into a second message:
+// until the record is written it marks none of these streams fired and
+// its evaluated position is before the events that fired them, so the
+// next start evaluates those events again, and they fire the same
+// messages (ids derive from stream and session). One found already
+// written with the same payload is left as it is (queued at the start if
+// pending, perhaps delivered since), not written or handed out again.
 func (s *Store) commitInSteps(c *SessionCommit, retention time.Duration) error {
 	c.Written = c.Written[:0]
 	stored, err := s.LoadSession(c.Record.ID)

@@ -431,8 +431,8 @@ func (c *Catalog) Create(ctx context.Context, d *Definition) (*Compiled, string,
 
 // validate turns a definition into a stream (without identity) and its
 // triggers' program, checking everything that does not depend on other
-// streams. prev, for a replace,
-// supplies the secret when the definition omits it.
+// streams. prev, for a replace, supplies the secret when the definition
+// omits it.
 func (c *Catalog) validate(ctx context.Context, d *Definition, prev *model.Stream) (*model.Stream, *filters.Program, error) {
 	name, err := checkName(d.Name)
 	if err != nil {
