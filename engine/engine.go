@@ -162,6 +162,13 @@ func New(cfg Config) (e *Engine, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// An alert kept of a deleted segment (saved by an evaluation as its
+	// segment went, before round 17) would be evaluated for nothing.
+	for _, a := range e.system.Alerts("") {
+		if e.catalog.Segment(a.SegmentID) == nil {
+			e.system.ForgetSegment(a.SegmentID)
+		}
+	}
 	committer := session.NewCommitter(e.commitStage.ctx, &e.commitStage.group, e.store, cfg.Retention,
 		e.outbox, e.system, e.metrics, cfg.Logger)
 	e.users = &session.Users{}

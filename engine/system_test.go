@@ -9,6 +9,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/hookwire/hookwire/engine"
+	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/store"
 	"github.com/hookwire/hookwire/engine/system"
 )
 
@@ -435,5 +437,43 @@ func TestAnAlertIsDeleted(t *testing.T) {
 	}
 	if status := srv.call("POST", "/v1/segments/"+seg.ID+"/alerts", alert, nil); status != 201 {
 		t.Fatalf("an alert after deleting one: %d", status)
+	}
+}
+
+// TestAlertsOfAGoneSegmentAreDropped: an alert stored for a segment that
+// no longer exists (an evaluation saved it as the segment was deleted) is
+// removed at start rather than evaluated for nothing ever after.
+func TestAlertsOfAGoneSegmentAreDropped(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir, nil)
+	var seg struct{ ID string }
+	srv.call("POST", "/v1/segments", map[string]any{"name": "Kept", "creator": "ada",
+		"triggers": []any{map[string]any{"event": "click"}}}, &seg)
+	if status := srv.call("POST", "/v1/segments/"+seg.ID+"/alerts",
+		map[string]any{"threshold": 5, "direction": "ABOVE", "window": "1h"}, nil); status != 201 {
+		t.Fatalf("create alert: %d", status)
+	}
+	srv.stop()
+
+	st, err := store.Open(store.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan := &model.SegmentAlert{ID: "alert_orphan", SegmentID: "seg_gone", Threshold: 1, Direction: "ABOVE", Window: "1h", Armed: true}
+	if err := st.PutAlert(orphan); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	srv = startServer(t, dir, nil)
+	srv.stop()
+	st, err = store.Open(store.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	alerts, err := st.LoadAlerts()
+	if err != nil || len(alerts) != 1 || alerts[0].SegmentID != seg.ID {
+		t.Fatalf("stored alerts after a start: %d (%v); want only the kept segment's", len(alerts), err)
 	}
 }

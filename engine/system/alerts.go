@@ -181,13 +181,19 @@ func (s *Service) DeleteAlert(segmentID, alertID string) error {
 	return nil
 }
 
-// ForgetSegment drops a deleted segment's alerts and members.
+// ForgetSegment drops a deleted segment's alerts and members. The
+// segment's deletion removed the stored alerts already, but an evaluation
+// between that and this call saves an alert whose state it changed: they
+// are removed again here, where no evaluation can follow.
 func (s *Service) ForgetSegment(segmentID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, a := range s.alerts {
 		if a.SegmentID == segmentID {
 			delete(s.alerts, id)
+			if err := s.store.DeleteAlert(id); err != nil {
+				s.logger.Error("removing a deleted segment's alert", "alert_id", id, "err", err)
+			}
 		}
 	}
 	delete(s.members, segmentID)

@@ -96,6 +96,30 @@ func TestDeletingAlertsShrinksTheMembersKept(t *testing.T) {
 	}
 }
 
+// TestAForgottenSegmentLeavesNoStoredAlert: an evaluation that saved an
+// alert's state after its segment's deletion removed it from the store
+// (the two are not under one lock) does not bring the alert back at the
+// next start: forgetting the segment removes it again.
+func TestAForgottenSegmentLeavesNoStoredAlert(t *testing.T) {
+	s, st := newTestService(t)
+	threshold := 100.0
+	a, err := s.CreateAlert("seg", &AlertDefinition{Threshold: &threshold, Direction: "ABOVE", Window: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteSegment("seg", []string{a.ID}); err != nil { // as the catalogue deletes it
+		t.Fatal(err)
+	}
+	a.Armed = false
+	if err := st.PutAlert(a); err != nil { // as an evaluation meanwhile saves it
+		t.Fatal(err)
+	}
+	s.ForgetSegment("seg")
+	if stored, err := st.LoadAlerts(); err != nil || len(stored) != 0 {
+		t.Fatalf("%d alerts stored after the segment was forgotten (%v): they would be evaluated again after a restart", len(stored), err)
+	}
+}
+
 func newTestService(tb testing.TB) (*Service, *store.Store) {
 	tb.Helper()
 	st, err := store.Open(store.Options{Dir: tb.TempDir()})
