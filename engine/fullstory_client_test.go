@@ -20,6 +20,24 @@ import (
 	"github.com/hookwire/hookwire/engine"
 )
 
+// npmPackages returns testdata/<dir>, its npm packages installed from its
+// lock file when the one named is missing (.ci/run installs them first).
+func npmPackages(t *testing.T, dir, probe string) string {
+	t.Helper()
+	abs, err := filepath.Abs(filepath.Join("testdata", dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(abs, "node_modules", probe)); err != nil {
+		install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		install.Dir = abs
+		if out, err := install.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in testdata/%s: %v\n%s", dir, err, out)
+		}
+	}
+	return abs
+}
+
 // selfSigned writes a certificate for 127.0.0.1 and its key, PEM-encoded.
 func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 	t.Helper()
@@ -53,14 +71,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 // its create-event calls are accepted and fire a stream on the custom
 // event's name.
 func TestFullstoryNodeClient(t *testing.T) {
-	clientDir, _ := filepath.Abs(filepath.Join("testdata", "fullstory-client"))
-	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", "@fullstory", "server-api-client")); err != nil {
-		install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		install.Dir = clientDir
-		if out, err := install.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci: %v\n%s", err, out)
-		}
-	}
+	clientDir := npmPackages(t, "fullstory-client", "@fullstory/server-api-client")
 	certFile, keyFile := selfSigned(t, t.TempDir())
 	recv := newReceiver(t)
 	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
