@@ -15,10 +15,12 @@ const (
 	maxDFAStates     = 4096
 	maxDFATableBytes = 1 << 20
 	maxProgInsts     = 4096
-	// maxDFAWork bounds the closure steps of subset construction, so that a
-	// hostile pattern costs at most ~150 ms of a create request (an
-	// alternation of 100 words, 1 KiB, takes 6.4M steps, ~45 ms).
-	maxDFAWork = 16 << 20
+	// maxDFAWork bounds the steps of subset construction (a thread added
+	// to a set, or read to intern it), so that a hostile pattern costs at
+	// most ~0.35 s of a create request (an alternation of 100 words, 1 KiB,
+	// takes 12.7M steps, ~45 ms; of 200 one-letter words, 12 ms; the worst
+	// of 60 random 1 KiB alternations of words with classes and dots, 0.2 s).
+	maxDFAWork = 32 << 20
 )
 
 var errTooComplex = fmt.Errorf("pattern too complex: its automaton would be too large; simplify it (fewer counted repetitions, smaller classes)")
@@ -294,6 +296,7 @@ const anyEdge = syntax.EmptyBeginLine | syntax.EmptyEndLine | syntax.EmptyBeginT
 // intern returns the state for a thread set after a rune of context prev
 // (-1: the start of the text), creating it if new.
 func (b *dfaBuilder) intern(set *threadSet, prev rune) (uint32, error) {
+	b.work += len(set.dense) // reading, sorting and keying the set
 	pcs := b.pcs[:0]
 	var waiting syntax.EmptyOp // what the assertions waiting here ask
 	for _, pc := range set.dense {
