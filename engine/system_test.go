@@ -418,8 +418,18 @@ func TestAnAlertIsDeleted(t *testing.T) {
 	if status := srv.call("DELETE", "/v1/segments/seg_other/alerts/"+ids[0], nil, nil); status != 404 {
 		t.Errorf("DELETE through another segment: %d, want 404", status)
 	}
+	var one struct {
+		ID    string `json:"id"`
+		Armed bool   `json:"armed"`
+	}
+	if status := srv.call("GET", "/v1/segments/"+seg.ID+"/alerts/"+ids[0], nil, &one); status != 200 || one.ID != ids[0] || !one.Armed {
+		t.Fatalf("GET one alert: %d %+v", status, one)
+	}
 	if status := srv.call("DELETE", "/v1/segments/"+seg.ID+"/alerts/"+ids[0], nil, nil); status != 204 {
 		t.Fatalf("DELETE: %d", status)
+	}
+	if status := srv.call("GET", "/v1/segments/"+seg.ID+"/alerts/"+ids[0], nil, nil); status != 404 {
+		t.Errorf("GET a deleted alert: %d, want 404", status)
 	}
 	if status := srv.call("DELETE", "/v1/segments/"+seg.ID+"/alerts/"+ids[0], nil, nil); status != 404 {
 		t.Errorf("DELETE again: %d, want 404", status)

@@ -65,6 +65,7 @@ var routes = []route{
 	{"DELETE", "/v1/segments/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteSegment(ctx, p[0]) }},
 	{"POST", "/v1/segments/{id}/alerts", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.createAlert(ctx, p[0]) }},
 	{"GET", "/v1/segments/{id}/alerts", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.listAlerts(ctx, p[0]) }},
+	{"GET", "/v1/segments/{id}/alerts/{alert_id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getAlert(ctx, p[0], p[1]) }},
 	{"DELETE", "/v1/segments/{id}/alerts/{alert_id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteAlert(ctx, p[0], p[1]) }},
 	{"POST", "/v1/notes", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createNote(ctx) }},
 

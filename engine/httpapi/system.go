@@ -184,6 +184,15 @@ func (a *API) listAlerts(ctx *fasthttp.RequestCtx, segmentID string) {
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"alerts": alerts})
 }
 
+func (a *API) getAlert(ctx *fasthttp.RequestCtx, segmentID, alertID string) {
+	al, err := a.system.Alert(segmentID, alertID)
+	if err != nil {
+		a.fail(ctx, err, "")
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, al)
+}
+
 func (a *API) deleteAlert(ctx *fasthttp.RequestCtx, segmentID, alertID string) {
 	if err := a.system.DeleteAlert(segmentID, alertID); err != nil {
 		a.fail(ctx, err, "")

@@ -133,6 +133,28 @@ func (s *Service) roomForAlert(segmentID string) error {
 	return nil
 }
 
+// Alert returns one of a segment's alerts: its value and whether it is
+// armed, as of the last evaluation.
+func (s *Service) Alert(segmentID, alertID string) (*model.SegmentAlert, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, err := s.alertLocked(segmentID, alertID)
+	if err != nil {
+		return nil, err
+	}
+	cp := *a
+	return &cp, nil
+}
+
+// alertLocked returns a segment's alert, or not found. s.mu held.
+func (s *Service) alertLocked(segmentID, alertID string) (*model.SegmentAlert, error) {
+	a, ok := s.alerts[alertID]
+	if !ok || a.SegmentID != segmentID {
+		return nil, fmt.Errorf("%w: segment %s has no alert %s", model.ErrNotFound, segmentID, alertID)
+	}
+	return a, nil
+}
+
 // Alerts lists a segment's alerts ("" for all), oldest first.
 func (s *Service) Alerts(segmentID string) []*model.SegmentAlert {
 	s.mu.Lock()
@@ -156,9 +178,8 @@ func (s *Service) DeleteAlert(segmentID, alertID string) error {
 	defer s.alertChanges.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a, ok := s.alerts[alertID]
-	if !ok || a.SegmentID != segmentID {
-		return fmt.Errorf("%w: segment %s has no alert %s", model.ErrNotFound, segmentID, alertID)
+	if _, err := s.alertLocked(segmentID, alertID); err != nil {
+		return err
 	}
 	if err := s.store.DeleteAlert(alertID); err != nil {
 		return err
