@@ -487,3 +487,53 @@ func TestAlertsOfAGoneSegmentAreDropped(t *testing.T) {
 		t.Fatalf("stored alerts after a start: %d (%v); want only the kept segment's", len(alerts), err)
 	}
 }
+
+// TestASystemWebhooksDeliveriesAreListedAndRecovered: its deliveries are
+// listed apart from the streams' (?system_webhook_id=), and those that
+// failed are queued again since a time, as a stream's recover does.
+func TestASystemWebhooksDeliveriesAreListedAndRecovered(t *testing.T) {
+	systemRecv, streamRecv := newReceiver(t, 500), newReceiver(t, 500)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.RetrySchedule = []time.Duration{0} }) // one attempt
+	var ep struct{ ID string }
+	if status := srv.call("POST", "/v1/system-webhooks", map[string]any{"url": systemRecv.URL, "secret": testSecret,
+		"event_types": []string{"note.created"}}, &ep); status != 201 {
+		t.Fatalf("create system webhook: %d", status)
+	}
+	srv.createStream(checkoutFriction(streamRecv.URL))
+	since := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
+	srv.call("POST", "/v1/notes", map[string]any{"session_id": "s-1", "author": "bob", "text": "look"}, nil)
+	srv.sendEvents(map[string]any{"session_id": "s-1", "type": "rage_click", "url": "/cart"})
+
+	type page struct {
+		Deliveries []struct {
+			ID              string `json:"id"`
+			SystemWebhookID string `json:"system_webhook_id"`
+			Status          string `json:"status"`
+		} `json:"deliveries"`
+	}
+	var failed page
+	waitFor(t, 5*time.Second, "both deliveries to fail", func() bool {
+		srv.call("GET", "/v1/deliveries?status=failed", nil, &failed)
+		return len(failed.Deliveries) == 2
+	})
+	var mine page
+	if status := srv.call("GET", "/v1/deliveries?status=failed&system_webhook_id="+ep.ID, nil, &mine); status != 200 ||
+		len(mine.Deliveries) != 1 || mine.Deliveries[0].SystemWebhookID != ep.ID {
+		t.Fatalf("the system webhook's failed deliveries: %d %+v", status, mine)
+	}
+	if status := srv.call("GET", "/v1/deliveries?system_webhook_id="+ep.ID+"&stream_id=st_x", nil, nil); status != 400 {
+		t.Errorf("both filters: %d, want 400", status)
+	}
+	if status := srv.call("POST", "/v1/system-webhooks/sys_none/recover", map[string]any{"since": since}, nil); status != 404 {
+		t.Errorf("recover of a system webhook that does not exist: %d, want 404", status)
+	}
+	var queued struct{ Queued int }
+	if status := srv.call("POST", "/v1/system-webhooks/"+ep.ID+"/recover", map[string]any{"since": since}, &queued); status != 202 || queued.Queued != 1 {
+		t.Fatalf("recover: %d %+v, want 1 queued", status, queued)
+	}
+	waitFor(t, 5*time.Second, "the note delivered again", func() bool { return systemRecv.count() == 2 })
+	time.Sleep(200 * time.Millisecond)
+	if streamRecv.count() != 1 {
+		t.Fatalf("the stream's failed delivery was sent again (%d attempts): recover took another's", streamRecv.count())
+	}
+}

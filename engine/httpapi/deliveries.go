@@ -20,7 +20,13 @@ const (
 
 func (a *API) listDeliveries(ctx *fasthttp.RequestCtx) {
 	args := ctx.QueryArgs()
-	f := store.DeliveryFilter{StreamID: string(args.Peek("stream_id")), Status: string(args.Peek("status"))}
+	f := store.DeliveryFilter{StreamID: string(args.Peek("stream_id")), SystemWebhookID: string(args.Peek("system_webhook_id")),
+		Status: string(args.Peek("status"))}
+	if f.StreamID != "" && f.SystemWebhookID != "" {
+		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request",
+			"stream_id, system_webhook_id: a delivery is a stream's or a system webhook's; give one of them")
+		return
+	}
 	switch f.Status {
 	case "", model.StatusPending, model.StatusSucceeded, model.StatusFailed:
 	default:

@@ -57,6 +57,7 @@ var routes = []route{
 	{"GET", "/v1/system-webhooks/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getSystemWebhook(ctx, p[0]) }},
 	{"PATCH", "/v1/system-webhooks/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.patchSystemWebhook(ctx, p[0]) }},
 	{"DELETE", "/v1/system-webhooks/{id}", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.deleteSystemWebhook(ctx, p[0]) }},
+	{"POST", "/v1/system-webhooks/{id}/recover", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.recoverSystemWebhook(ctx, p[0]) }},
 	{"POST", "/v1/system-webhooks/{id}/test", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.testSystemWebhook(ctx, p[0]) }},
 
 	{"POST", "/v1/segments", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createSegment(ctx) }},

@@ -163,6 +163,12 @@ func (a *API) recoverStream(ctx *fasthttp.RequestCtx, id string) {
 		writeError(ctx, fasthttp.StatusNotFound, "not_found", "no stream "+id)
 		return
 	}
+	a.recoverFailed(ctx, store.DeliveryFilter{StreamID: id})
+}
+
+// recoverFailed queues again every failed delivery f selects that was
+// created since the body's {"since": "<RFC 3339>"}.
+func (a *API) recoverFailed(ctx *fasthttp.RequestCtx, f store.DeliveryFilter) {
 	var body struct {
 		Since string `json:"since"`
 	}
@@ -175,10 +181,11 @@ func (a *API) recoverStream(ctx *fasthttp.RequestCtx, id string) {
 		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", "since: not an RFC 3339 time: "+body.Since)
 		return
 	}
+	f.Status, f.Since = model.StatusFailed, since
 	queued := 0
 	var cursor []byte
 	for {
-		page, next, err := a.store.ListDeliveries(store.DeliveryFilter{StreamID: id, Status: model.StatusFailed, Since: since}, 500, cursor)
+		page, next, err := a.store.ListDeliveries(f, 500, cursor)
 		if err != nil {
 			a.fail(ctx, err, "")
 			return

@@ -4,6 +4,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/store"
 	"github.com/hookwire/hookwire/engine/streams"
 	"github.com/hookwire/hookwire/engine/system"
 )
@@ -58,6 +59,19 @@ func (a *API) patchSystemWebhook(ctx *fasthttp.RequestCtx, id string) {
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, h)
+}
+
+// recoverSystemWebhook queues again every failed delivery to a system
+// webhook since a time, as a stream's recover does.
+func (a *API) recoverSystemWebhook(ctx *fasthttp.RequestCtx, id string) {
+	if !requireJSON(ctx) {
+		return
+	}
+	if _, err := a.system.Endpoint(id); err != nil {
+		a.fail(ctx, err, "")
+		return
+	}
+	a.recoverFailed(ctx, store.DeliveryFilter{SystemWebhookID: id})
 }
 
 func (a *API) deleteSystemWebhook(ctx *fasthttp.RequestCtx, id string) {

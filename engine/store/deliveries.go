@@ -320,17 +320,29 @@ func (s *Store) UpdateDelivery(d *model.Delivery) error {
 
 // DeliveryFilter narrows ListDeliveries.
 type DeliveryFilter struct {
-	StreamID string
-	Status   string
-	Since    time.Time // only deliveries created at or after
+	StreamID        string
+	SystemWebhookID string
+	Status          string
+	Since           time.Time // only deliveries created at or after
 }
 
-func (f DeliveryFilter) match(streamID, status string) bool {
-	return (f.StreamID == "" || streamID == f.StreamID) && (f.Status == "" || status == f.Status)
+// deliveryFields are what a filter reads of a delivery, without its payload.
+type deliveryFields struct {
+	StreamID        string `json:"stream_id"`
+	SystemWebhookID string `json:"system_webhook_id"`
+	Status          string `json:"status"`
+}
+
+func (f DeliveryFilter) match(d *deliveryFields) bool {
+	return (f.StreamID == "" || d.StreamID == f.StreamID) &&
+		(f.SystemWebhookID == "" || d.SystemWebhookID == f.SystemWebhookID) &&
+		(f.Status == "" || d.Status == f.Status)
 }
 
 // narrows reports whether the filter can refuse a delivery at all.
-func (f DeliveryFilter) narrows() bool { return f.StreamID != "" || f.Status != "" }
+func (f DeliveryFilter) narrows() bool {
+	return f.StreamID != "" || f.SystemWebhookID != "" || f.Status != ""
+}
 
 // listScanBudget bounds the deliveries one page looks at. A filter few
 // match (failed among millions that succeeded, over a month's retention)
@@ -392,15 +404,11 @@ func (s *Store) ListDeliveries(f DeliveryFilter, limit int, cursor []byte) ([]*m
 			var d *model.Delivery
 			if err := item.Value(func(v []byte) error {
 				if f.narrows() {
-					// What the filter reads first, without the payload.
-					var head struct {
-						StreamID string `json:"stream_id"`
-						Status   string `json:"status"`
-					}
-					if err := json.Unmarshal(v, &head); err != nil {
+					var fields deliveryFields
+					if err := json.Unmarshal(v, &fields); err != nil {
 						return err
 					}
-					if !f.match(head.StreamID, head.Status) {
+					if !f.match(&fields) {
 						return nil
 					}
 				}
