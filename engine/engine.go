@@ -172,16 +172,15 @@ func New(cfg Config) (e *Engine, err error) {
 	committer := session.NewCommitter(e.commitStage.ctx, &e.commitStage.group, e.store, cfg.Retention,
 		e.outbox, e.system, e.metrics, cfg.Logger)
 	e.users = &session.Users{}
-	users := e.users
 	sessionCfg := session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention, MaxLive: cfg.MaxLiveSessions}
 	e.sessions = session.NewRegistry(e.sessionStage.ctx, &e.sessionStage.group, &session.Deps{
 		Config:  sessionCfg,
-		Catalog: e.catalog, Store: e.store, Committer: committer, Users: users, Metrics: e.metrics, Logger: cfg.Logger,
+		Catalog: e.catalog, Store: e.store, Committer: committer, Users: e.users, Metrics: e.metrics, Logger: cfg.Logger,
 	})
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
 	e.writer = ingest.NewWriter(ingest.Stage{Ctx: e.ingestStage.ctx, Group: &e.ingestStage.group},
 		ingest.Stage{Ctx: e.syncStage.ctx, Group: &e.syncStage.group}, ingest.Config{
-			MaxInFlight: cfg.MaxInFlightEvents, MaxInFlightBytes: cfg.MaxInFlightBytes, MaxEvaluationLag: cfg.MaxEvaluationLag, MaxLiveSessions: cfg.MaxLiveSessions, Sessions: sessionCfg, QueueCapacity: 4096, DedupeTTL: cfg.Retention, Users: users,
+			MaxInFlight: cfg.MaxInFlightEvents, MaxInFlightBytes: cfg.MaxInFlightBytes, MaxEvaluationLag: cfg.MaxEvaluationLag, MaxLiveSessions: cfg.MaxLiveSessions, Sessions: sessionCfg, QueueCapacity: 4096, DedupeTTL: cfg.Retention, Users: e.users,
 			Prepare: session.OfferStreams(e.catalog),
 		}, e.store, trim, e.sessions, e.metrics, cfg.Logger)
 	ring, err := keys.Open(e.store, cfg.AdminKey)
