@@ -110,6 +110,7 @@ func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
 		{"streams: wrong method", "POST", "/v1/streams/" + existing.ID, "application/json", `{}`, 405, "method_not_allowed", "PATCH", -1},
 		{"streams: test unknown", "POST", "/v1/streams/st_nope/test", "application/json", nil, 404, "not_found", "st_nope", -1},
 		{"streams: recover without since", "POST", "/v1/streams/" + existing.ID + "/recover", "application/json", `{}`, 400, "invalid_request", "since", -1},
+		{"streams: recover with a misspelt since", "POST", "/v1/streams/" + existing.ID + "/recover", "application/json", `{"sinse": "2026-01-01T00:00:00Z"}`, 400, "invalid_request", "sinse", -1},
 
 		{"deliveries: bad status", "GET", "/v1/deliveries?status=lost", "", nil, 400, "invalid_request", "status", -1},
 		{"deliveries: bad limit", "GET", "/v1/deliveries?limit=0", "", nil, 400, "invalid_request", "limit", -1},

@@ -172,8 +172,10 @@ func (a *API) recoverFailed(ctx *fasthttp.RequestCtx, f store.DeliveryFilter) {
 	var body struct {
 		Since string `json:"since"`
 	}
-	if err := json.Unmarshal(ctx.PostBody(), &body); err != nil {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", `body must be {"since": "<RFC 3339 time>"}`)
+	// Strict like every other body: {"sinse": ...} is refused by name,
+	// not read as a missing since.
+	if err := decodeBody(ctx.PostBody(), &body); err != nil {
+		a.fail(ctx, err, "invalid_request")
 		return
 	}
 	since, err := time.Parse(time.RFC3339Nano, body.Since)
