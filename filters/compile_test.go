@@ -262,7 +262,8 @@ func TestValidationNamesThePath(t *testing.T) {
 			"triggers[0].where[0].value", "required"},
 		{"timestamp contains", []filters.Trigger{{Event: "click", Where: []filters.Condition{where("timestamp", "contains", `"2026"`)}}},
 			"triggers[0].where[0].op", "timestamp"},
-		{"negative min_count", []filters.Trigger{{Event: "click", MinCount: -1}}, "triggers[0].min_count", "from 1 to"},
+		{"negative min_count", []filters.Trigger{{Event: "click", MinCount: new(-1)}}, "triggers[0].min_count", "from 1 to"},
+		{"zero min_count", []filters.Trigger{{Event: "click", MinCount: new(0)}}, "triggers[0].min_count", "from 1 to"},
 		{"sequence of one", []filters.Trigger{{Sequence: []filters.Step{{Event: "click"}}, Within: "1m"}}, "triggers[0].sequence", "2 to 8 steps"},
 		{"sequence without within", []filters.Trigger{{Sequence: []filters.Step{{Event: "a"}, {Event: "b"}}}}, "triggers[0].within", "required"},
 		{"sequence bad within", []filters.Trigger{{Sequence: []filters.Step{{Event: "a"}, {Event: "b"}}, Within: "soon"}}, "triggers[0].within", "not a duration"},
@@ -395,7 +396,7 @@ func nav(url string, ms float64) map[string]filters.Value {
 func TestMinCount(t *testing.T) {
 	click := map[string]filters.Value{"type": str("click"), "properties.target": str("Buy")}
 	other := map[string]filters.Value{"type": str("click"), "properties.target": str("Help")}
-	got := session(t, []filters.Trigger{{Event: "click", MinCount: 3, Where: []filters.Condition{where("properties.target", "eq", `"Buy"`)}}},
+	got := session(t, []filters.Trigger{{Event: "click", MinCount: new(3), Where: []filters.Condition{where("properties.target", "eq", `"Buy"`)}}},
 		[]map[string]filters.Value{click, other, click, other, other, click})
 	if fmt.Sprint(got) != "[0 0 0 0 0 1]" {
 		t.Fatalf("verdicts %v: want the third matching event only", got)
@@ -441,7 +442,7 @@ func TestSequence(t *testing.T) {
 // if the module answers 0 and writes no state for them.
 func TestEventTypesAreAllTheModuleReactsTo(t *testing.T) {
 	triggers := []filters.Trigger{
-		{Event: "click", MinCount: 2},
+		{Event: "click", MinCount: new(2)},
 		{Within: "1m", Sequence: []filters.Step{{Event: "navigate"}, {Event: "custom"}}},
 		{Event: "change", Where: []filters.Condition{where("properties.price", "gt", "1")}},
 		{Filter: "rage3"},
@@ -497,7 +498,7 @@ func TestValidEventTypeIsThePattern(t *testing.T) {
 // gets 0 and changes no state, so indexing streams by their keys is exact.
 func TestKeysAdmitEveryMatch(t *testing.T) {
 	triggers := []filters.Trigger{
-		{Event: "click", MinCount: 2, Where: []filters.Condition{where("properties.target", "eq", `"Buy"`)}},
+		{Event: "click", MinCount: new(2), Where: []filters.Condition{where("properties.target", "eq", `"Buy"`)}},
 		{Within: "1m", Sequence: []filters.Step{
 			{Event: "navigate", Where: []filters.Condition{where("url", "eq", `"/a"`)}},
 			{Event: "navigate", Where: []filters.Condition{where("url", "in", `["/c","/b","/c"]`)}},
@@ -507,7 +508,7 @@ func TestKeysAdmitEveryMatch(t *testing.T) {
 		{Event: "custom", Where: []filters.Condition{where("name", "in", `["y", 2]`)}},
 		{Event: "rage_click", Where: []filters.Condition{where("url", "contains", `"/cart"`)}},
 		{Event: "error", Where: []filters.Condition{where("url", "matches", `"(help|faq)-\\d"`)}},
-		{Event: "scroll", MinCount: 2, Where: []filters.Condition{where("properties.depth", "lte", "2")}},
+		{Event: "scroll", MinCount: new(2), Where: []filters.Condition{where("properties.depth", "lte", "2")}},
 		{Event: "submit", Where: []filters.Condition{where("properties.n", "gte", "5"), where("url", "starts_with", `"/x"`)}},
 		{Event: "view", Where: []filters.Condition{where("url", "matches", `"(?i)abc"`), where("name", "not_contains", `"q"`)}},
 	}

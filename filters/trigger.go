@@ -6,9 +6,11 @@ import "encoding/json"
 // used: Event (+Where, optionally MinCount), Sequence (+Within), or Filter
 // (+Config).
 type Trigger struct {
-	Event    string          `json:"event,omitempty"`
-	Where    []Condition     `json:"where,omitempty"`
-	MinCount int             `json:"min_count,omitempty"`
+	Event string      `json:"event,omitempty"`
+	Where []Condition `json:"where,omitempty"`
+	// MinCount is nil for "the first match"; a pointer, so that an
+	// explicit 0 is refused rather than dropped.
+	MinCount *int            `json:"min_count,omitempty"`
 	Sequence []Step          `json:"sequence,omitempty"`
 	Within   string          `json:"within,omitempty"`
 	Filter   string          `json:"filter,omitempty"`

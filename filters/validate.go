@@ -96,10 +96,12 @@ func plan(prefix string, triggers []Trigger) ([]triggerPlan, []CustomTrigger, er
 			p, err = planSequence(path, t)
 		} else {
 			p, err = planEvent(path, t.Event, t.Where)
-			if err == nil && (t.MinCount < 0 || t.MinCount > MaxMinCount) {
-				err = invalid(path+".min_count", "must be from 1 to %d, got %d", MaxMinCount, t.MinCount)
+			if err == nil && t.MinCount != nil {
+				if n := *t.MinCount; n < 1 || n > MaxMinCount {
+					err = invalid(path+".min_count", "must be from 1 to %d, got %d", MaxMinCount, n)
+				}
+				p.minCount = *t.MinCount
 			}
-			p.minCount = t.MinCount
 		}
 		if err != nil {
 			return nil, nil, err
@@ -140,7 +142,7 @@ func planCustom(path string, i int, t Trigger) (CustomTrigger, error) {
 		return CustomTrigger{}, invalid(path+".filter", "%q is not a filter name: want [a-z0-9][a-z0-9_.-]{0,63}", t.Filter)
 	case t.Event != "" && !ValidEventType(t.Event):
 		return CustomTrigger{}, invalid(path+".event", "%q is not an event type: want [a-z][a-z0-9_.]{0,63}", t.Event)
-	case len(t.Where) > 0 || t.MinCount != 0 || len(t.Sequence) > 0 || t.Within != "":
+	case len(t.Where) > 0 || t.MinCount != nil || len(t.Sequence) > 0 || t.Within != "":
 		return CustomTrigger{}, invalid(path, "a filter trigger has only filter, config and optionally event (the one type it sees); "+
 			"put other conditions in the filter or in a trigger of their own")
 	case len(t.Config) > MaxConfigBytes:
@@ -163,7 +165,7 @@ func planSequence(path string, t Trigger) (triggerPlan, error) {
 		return triggerPlan{}, invalid(path+".within", "within goes with sequence: the window between the first and the last step")
 	case len(t.Sequence) < 2 || len(t.Sequence) > MaxSequenceSteps:
 		return triggerPlan{}, invalid(path+".sequence", "needs 2 to %d steps, got %d", MaxSequenceSteps, len(t.Sequence))
-	case t.Event != "" || len(t.Where) > 0 || t.MinCount != 0:
+	case t.Event != "" || len(t.Where) > 0 || t.MinCount != nil:
 		return triggerPlan{}, invalid(path, "a sequence trigger has only sequence and within; put each step's event and where in its step")
 	case t.Within == "":
 		return triggerPlan{}, invalid(path+".within", "required with sequence: how long the steps may take, e.g. \"10m\"")
