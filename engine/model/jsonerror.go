@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -43,6 +45,13 @@ func findKind(v any, names []string, found, at string) (string, bool) {
 		return "", false
 	}
 	obj, ok := v.(map[string]any)
+	if len(names) == 0 && ok { // encoding/json names a map, not the key whose value is wrong
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if jsonKindOf(obj[k]) == found {
+				return joinPath(at, k), true
+			}
+		}
+	}
 	if len(names) == 0 || !ok {
 		return "", false
 	}
@@ -59,11 +68,14 @@ func findKind(v any, names []string, found, at string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	next := name
-	if at != "" {
-		next = at + "." + name
+	return findKind(child, names[1:], found, joinPath(at, name))
+}
+
+func joinPath(at, name string) string {
+	if at == "" {
+		return name
 	}
-	return findKind(child, names[1:], found, next)
+	return at + "." + name
 }
 
 // jsonKindOf names v's JSON kind as encoding/json's type errors do.

@@ -21,8 +21,9 @@ func TestDescribeTypeErrorFindsTheIndexes(t *testing.T) {
 		Min   int         `json:"min_count"`
 	}
 	type definition struct {
-		Triggers []trigger `json:"triggers"`
-		Types    []string  `json:"event_types"`
+		Triggers []trigger         `json:"triggers"`
+		Types    []string          `json:"event_types"`
+		Fields   map[string]string `json:"fields"`
 		Dest     *struct {
 			URL string `json:"url"`
 		} `json:"destination"`
@@ -34,6 +35,7 @@ func TestDescribeTypeErrorFindsTheIndexes(t *testing.T) {
 		{`{"triggers":[{"event":"a"},{"event":"b","min_count":1.5}]}`, "triggers[1].min_count", "must be a whole number (digits only, no fraction or exponent) in range, got JSON number 1.5"},
 		{`{"event_types":["a",2]}`, "event_types[1]", "must be a string, got JSON number"},
 		{`{"destination":"x"}`, "destination", "must be an object, got JSON string"},
+		{`{"fields":{"page":"event.url","cart":5}}`, "fields.cart", "must be a string, got JSON number"},
 		{`{"Triggers":{}}`, "Triggers", "must be an array, got JSON object"},
 	} {
 		var d definition
