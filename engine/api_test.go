@@ -91,6 +91,9 @@ func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
 		{"streams: negative min_count", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
 			m["triggers"] = []any{map[string]any{"event": "click", "min_count": -3}}
 		}), 400, "invalid_stream", "triggers[0].min_count", -1},
+		{"streams: zero min_count", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["triggers"] = []any{map[string]any{"event": "click", "min_count": 0}}
+		}), 400, "invalid_stream", "triggers[0].min_count: must be from 1", -1},
 		{"streams: sequence without within", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
 			m["triggers"] = []any{map[string]any{"sequence": []any{map[string]any{"event": "a"}, map[string]any{"event": "b"}}}}
 		}), 400, "invalid_stream", "triggers[0].within", -1},
@@ -98,6 +101,12 @@ func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
 		{"streams: ftp destination", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
 			m["destination"] = map[string]any{"url": "ftp://example.com/x"}
 		}), 400, "invalid_stream", "destination.url", -1},
+		{"streams: destination port out of range", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["destination"] = map[string]any{"url": "http://127.0.0.1:99999/in"}
+		}), 400, "invalid_stream", "destination.url: port 99999", -1},
+		{"streams: destination port 0", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["destination"] = map[string]any{"url": "http://127.0.0.1:0/in"}
+		}), 400, "invalid_stream", "destination.url: port 0", -1},
 		{"streams: bad whsec secret", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
 			m["destination"] = map[string]any{"url": recv.URL, "secret": "whsec_!!not base64!!"}
 		}), 400, "invalid_stream", "destination.secret", -1},
@@ -105,6 +114,8 @@ func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
 		{"streams: replace unknown", "PUT", "/v1/streams/st_nope", "application/json", stream(func(map[string]any) {}), 404, "not_found", "st_nope", -1},
 		{"streams: replace with bad op", "PUT", "/v1/streams/" + existing.ID, "application/json", where("url", "like", "x"), 400, "invalid_stream", "triggers[0].where[0].op", -1},
 		{"streams: patch bad enabled", "PATCH", "/v1/streams/" + existing.ID, "application/json", `{"enabled":"no"}`, 400, "invalid_stream", "enabled", -1},
+		{"streams: patch with null", "PATCH", "/v1/streams/" + existing.ID, "application/json", `null`, 400, "invalid_stream", "object", -1},
+		{"streams: patch removing the name", "PATCH", "/v1/streams/" + existing.ID, "application/json", `{"name":null}`, 400, "invalid_stream", "name", -1},
 		{"streams: patch unknown member", "PATCH", "/v1/streams/" + existing.ID, "application/json", `{"colour":"red"}`, 400, "invalid_stream", "colour", -1},
 		{"streams: delete unknown", "DELETE", "/v1/streams/st_nope", "", nil, 404, "not_found", "st_nope", -1},
 		{"streams: wrong method", "POST", "/v1/streams/" + existing.ID, "application/json", `{}`, 405, "method_not_allowed", "PATCH", -1},

@@ -178,6 +178,14 @@ func TestSystemInputsAreValidated(t *testing.T) {
 		{"/v1/segments/seg_nope/alerts", map[string]any{"threshold": 3, "direction": "ABOVE", "window": "1h"}, 404, "seg_nope"},
 		{"/v1/notes", map[string]any{"session_id": "s", "author": "a"}, 400, "text"},
 		{"/v1/notes", map[string]any{"session_id": "s", "author": "a", "text": "t", "colour": "red"}, 400, "colour"},
+		{"/v1/notes", map[string]any{"session_id": "s\n1", "author": "a", "text": "t"}, 400, "session_id: must not contain control characters"},
+		{"/v1/notes", map[string]any{"session_id": strings.Repeat("s", 257), "author": "a", "text": "t"}, 400, "session_id: at most 256 characters"},
+		{"/v1/notes", `{"session_id": "s", "author": "a", "text": "t"} {}`, 400, "unexpected data after the JSON object"},
+		{"/v1/segments", map[string]any{"creator": "a", "triggers": []any{map[string]any{"event": "click"}}}, 400, "the segment's name"},
+		{"/v1/segments", map[string]any{"name": "T", "creator": "a\tb", "triggers": []any{map[string]any{"event": "click"}}}, 400, "creator"},
+		{"/v1/system-webhooks", `null`, 400, "must be a JSON object, got JSON null"},
+		{"/v1/system-webhooks", map[string]any{"url": "http://127.0.0.1:70000/in", "event_types": []string{"note.created"}}, 400, "url: port 70000"},
+		{"/v1/keys", `{"name": "k", "role": "ingest"} trailing`, 400, "unexpected data after the JSON object"},
 	}
 	for _, tc := range tests {
 		status, raw := srv.raw("POST", tc.path, "application/json", tc.body)
@@ -191,6 +199,13 @@ func TestSystemInputsAreValidated(t *testing.T) {
 	srv.call("GET", "/v1/system-webhooks", nil, &list)
 	if len(list.SystemWebhooks) != 0 {
 		t.Fatalf("refused requests created %d endpoints", len(list.SystemWebhooks))
+	}
+	var keys struct{ Keys []any }
+	srv.call("GET", "/v1/keys", nil, &keys)
+	var segments struct{ Segments []any }
+	srv.call("GET", "/v1/segments", nil, &segments)
+	if len(keys.Keys) != 0 || len(segments.Segments) != 1 {
+		t.Fatalf("refused requests left %d keys and %d segments, want 0 and 1", len(keys.Keys), len(segments.Segments))
 	}
 }
 
@@ -352,6 +367,8 @@ func TestASystemWebhookIsChangedInPlace(t *testing.T) {
 		{map[string]any{"secret": "", "enabled": true}, "secret"},
 		{map[string]any{"url": "ftp://example.com/", "enabled": true}, "url"},
 		{map[string]any{"enabled": true, "colour": "red"}, "colour"},
+		{map[string]any{"enabled": true, "url": nil}, "url"},
+		{map[string]any{"url": "http://127.0.0.1:65536/in", "enabled": true}, "url"},
 	} {
 		var e apiError
 		if status := srv.call("PATCH", "/v1/system-webhooks/"+ep.ID, bad.body, &e); status != 400 || e.Error.Path != bad.path {

@@ -59,7 +59,7 @@ func (a *API) evalFilter(ctx *fasthttp.RequestCtx, name string) {
 		Events json.RawMessage `json:"events"`
 	}
 	// The config goes to the filter as it is.
-	if err := decodeBody(model.ValidUTF8(ctx.PostBody()), &body); err != nil {
+	if err := model.DecodeObject(model.ValidUTF8(ctx.PostBody()), &body); err != nil {
 		a.fail(ctx, err, "invalid_request")
 		return
 	}

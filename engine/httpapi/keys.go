@@ -1,12 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"reflect"
-	"strings"
-
 	"github.com/valyala/fasthttp"
 
 	"github.com/hookwire/hookwire/engine/keys"
@@ -22,7 +16,7 @@ func (a *API) createKey(ctx *fasthttp.RequestCtx) {
 		Name string `json:"name"`
 		Role string `json:"role"`
 	}
-	if err := decodeBody(ctx.PostBody(), &body); err != nil {
+	if err := model.DecodeObject(ctx.PostBody(), &body); err != nil {
 		a.fail(ctx, err, "invalid_request")
 		return
 	}
@@ -47,23 +41,4 @@ func (a *API) deleteKey(ctx *fasthttp.RequestCtx, id string) {
 		return
 	}
 	ctx.SetStatusCode(fasthttp.StatusNoContent)
-}
-
-// decodeBody decodes one JSON object, refusing unknown members; a member
-// of the wrong kind is named with its path.
-func decodeBody(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			path, msg := model.DescribeTypeError(body, te)
-			return &model.InvalidError{Path: path, Message: msg, Index: -1}
-		}
-		if path, msg, ok := model.DescribeUnknownField(body, reflect.TypeOf(v), err); ok {
-			return &model.InvalidError{Path: path, Message: msg, Index: -1}
-		}
-		return &model.InvalidError{Message: "malformed JSON body: " + strings.TrimPrefix(err.Error(), "json: "), Index: -1}
-	}
-	return nil
 }

@@ -174,7 +174,7 @@ func (a *API) recoverFailed(ctx *fasthttp.RequestCtx, f store.DeliveryFilter) {
 	}
 	// Strict like every other body: {"sinse": ...} is refused by name,
 	// not read as a missing since.
-	if err := decodeBody(ctx.PostBody(), &body); err != nil {
+	if err := model.DecodeObject(ctx.PostBody(), &body); err != nil {
 		a.fail(ctx, err, "invalid_request")
 		return
 	}

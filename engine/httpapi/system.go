@@ -14,7 +14,7 @@ func (a *API) createSystemWebhook(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var d system.EndpointDefinition
-	if err := decodeBody(ctx.PostBody(), &d); err != nil {
+	if err := model.DecodeObject(ctx.PostBody(), &d); err != nil {
 		a.fail(ctx, err, "invalid_request")
 		return
 	}
@@ -49,7 +49,11 @@ func (a *API) patchSystemWebhook(ctx *fasthttp.RequestCtx, id string) {
 		return
 	}
 	var p system.EndpointPatch
-	if err := decodeBody(ctx.PostBody(), &p); err != nil {
+	if err := model.DecodeObject(ctx.PostBody(), &p); err != nil {
+		a.fail(ctx, err, "invalid_request")
+		return
+	}
+	if err := model.RefuseNullMembers(ctx.PostBody()); err != nil {
 		a.fail(ctx, err, "invalid_request")
 		return
 	}
@@ -174,7 +178,7 @@ func (a *API) createAlert(ctx *fasthttp.RequestCtx, segmentID string) {
 		return
 	}
 	var d system.AlertDefinition
-	if err := decodeBody(ctx.PostBody(), &d); err != nil {
+	if err := model.DecodeObject(ctx.PostBody(), &d); err != nil {
 		a.fail(ctx, err, "invalid_alert")
 		return
 	}
@@ -221,7 +225,7 @@ func (a *API) createNote(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	var d system.NoteDefinition
-	if err := decodeBody(ctx.PostBody(), &d); err != nil {
+	if err := model.DecodeObject(ctx.PostBody(), &d); err != nil {
 		a.fail(ctx, err, "invalid_note")
 		return
 	}

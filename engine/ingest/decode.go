@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookwire/hookwire/engine/model"
 	"github.com/hookwire/hookwire/filters"
@@ -18,7 +17,6 @@ import (
 
 // Limits on one event.
 const (
-	MaxSessionIDLength = 256
 	MaxEventIDLength   = 256
 	MaxNameLength      = 256
 	MaxURLLength       = 8192
@@ -284,7 +282,7 @@ func normalize(w *wireEvent, out *model.Event, now time.Time, mem *batchMemory) 
 	if w.SessionID == nil {
 		return reject(0, "session_id", "required")
 	}
-	if err := checkText("session_id", *w.SessionID, 1, MaxSessionIDLength); err != nil {
+	if err := checkText("session_id", *w.SessionID, 1, model.MaxSessionIDLength); err != nil {
 		return err
 	}
 	if w.Type == nil {
@@ -350,17 +348,13 @@ func fromJSONError(err error, raw []byte) *model.InvalidError {
 	return reject(0, "", "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 }
 
+// checkText is model.CheckText for the one event a decoder looks at.
 func checkText(path, s string, minLen, maxLen int) *model.InvalidError {
-	n := utf8.RuneCountInString(s)
-	switch {
-	case n < minLen:
-		return reject(0, path, "must not be empty")
-	case n > maxLen:
-		return reject(0, path, "at most %d characters, got %d", maxLen, n)
-	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return reject(0, path, "must not contain control characters")
+	err := model.CheckText(path, s, minLen, maxLen)
+	if err != nil {
+		err.Index = 0
 	}
-	return nil
+	return err
 }
 
 // timestamp accepts RFC 3339 or Unix milliseconds, and normalises to UTC

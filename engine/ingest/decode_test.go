@@ -165,7 +165,7 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		for _, e := range evs {
-			if e.SessionID == "" || len(e.SessionID) > 4*MaxSessionIDLength || e.Type == "" ||
+			if e.SessionID == "" || len(e.SessionID) > 4*model.MaxSessionIDLength || e.Type == "" ||
 				(e.Type == "custom") != (e.Name != "") || strings.ContainsRune(e.SessionID, 0) {
 				t.Fatalf("accepted an invalid event: %+v", e)
 			}

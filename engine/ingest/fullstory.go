@@ -116,7 +116,7 @@ func decodeFullstoryOne(raw json.RawMessage, out *model.Event, resolve SessionRe
 	default:
 		return reject(0, "session.id", "required: session.id, or user.uid to join the user's most recent live session")
 	}
-	if err := checkText("session.id", e.SessionID, 1, MaxSessionIDLength); err != nil {
+	if err := checkText("session.id", e.SessionID, 1, model.MaxSessionIDLength); err != nil {
 		return err
 	}
 	ts, err := timestamp(f.Timestamp, now)

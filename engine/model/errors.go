@@ -1,6 +1,11 @@
 package model
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
 
 // Sentinel errors shared across the engine. The HTTP front maps each to a
 // status and an error code.
@@ -47,3 +52,26 @@ var ErrInvalid = errors.New("engine: invalid input")
 
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+// MaxSessionIDLength is the longest session id, in characters (CONTRACT §2).
+const MaxSessionIDLength = 256
+
+// CheckText refuses an identifier or name that is shorter than minLen or
+// longer than maxLen characters, or holds a control character: the one
+// rule for session ids wherever a client names one (events, notes).
+func CheckText(path, s string, minLen, maxLen int) *InvalidError {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n < minLen:
+		return invalidText(path, "must not be empty")
+	case n > maxLen:
+		return invalidText(path, fmt.Sprintf("at most %d characters, got %d", maxLen, n))
+	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return invalidText(path, "must not contain control characters")
+	}
+	return nil
+}
+
+func invalidText(path, message string) *InvalidError {
+	return &InvalidError{Path: path, Message: message, Index: -1}
+}

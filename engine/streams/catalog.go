@@ -434,7 +434,7 @@ func (c *Catalog) Create(ctx context.Context, d *Definition) (*Compiled, string,
 // streams. prev, for a replace, supplies the secret when the definition
 // omits it.
 func (c *Catalog) validate(ctx context.Context, d *Definition, prev *model.Stream) (*model.Stream, *filters.Program, error) {
-	name, err := checkName(d.Name)
+	name, err := checkName(d.Name, streamNameUse)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -516,7 +516,7 @@ func (c *Catalog) Update(ctx context.Context, id string, p *Patch) (*Compiled, e
 	s := *old.Stream
 	s.Triggers = slices.Clone(s.Triggers)
 	if p.Name != nil {
-		name, err := checkName(*p.Name)
+		name, err := checkName(*p.Name, streamNameUse)
 		if err != nil {
 			return nil, err
 		}

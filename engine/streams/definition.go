@@ -1,12 +1,8 @@
 package streams
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -22,6 +18,9 @@ const (
 	MaxURLLength         = 2048
 	MaxSecretLength      = 512
 )
+
+// streamNameUse is what a stream's name is for, said when it is missing.
+const streamNameUse = "the stream's name is the event name in its webhooks"
 
 // Definition is what a client sends to create or replace a stream.
 type Definition struct {
@@ -44,41 +43,10 @@ type Patch struct {
 }
 
 // decodeStrict decodes exactly one JSON object into v, refusing unknown
-// members, so a typo ("trigers") is an error and not a silent default.
+// members. Conditions' values and filter configs are kept as raw JSON,
+// which encoding/json does not make valid UTF-8 as it does decoded strings.
 func decodeStrict(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return &model.InvalidError{Message: "request body is empty: send a JSON object", Index: -1}
-	}
-	// Conditions' values and filter configs are kept as raw JSON, which
-	// encoding/json does not make valid UTF-8 as it does decoded strings.
-	body = model.ValidUTF8(body)
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			path, msg := model.DescribeTypeError(body, te)
-			return &model.InvalidError{Path: path, Message: msg, Index: -1}
-		}
-		if path, msg, ok := model.DescribeUnknownField(body, reflect.TypeOf(v), err); ok {
-			return &model.InvalidError{Path: path, Message: msg, Index: -1}
-		}
-		return &model.InvalidError{Message: jsonErrorMessage(err), Index: -1}
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return &model.InvalidError{Message: "unexpected data after the JSON object", Index: -1}
-	}
-	return nil
-}
-
-func jsonErrorMessage(err error) string {
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &se):
-		return fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se)
-	default:
-		return "malformed JSON: " + strings.TrimPrefix(err.Error(), "json: ")
-	}
+	return model.DecodeObject(model.ValidUTF8(body), v)
 }
 
 // ParseDefinition decodes a create/replace body. Semantic checks happen in
@@ -97,6 +65,9 @@ func ParsePatch(body []byte) (*Patch, error) {
 	if err := decodeStrict(body, p); err != nil {
 		return nil, err
 	}
+	if err := model.RefuseNullMembers(body); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -104,11 +75,13 @@ func invalid(path, format string, args ...any) error {
 	return &model.InvalidError{Path: path, Message: fmt.Sprintf(format, args...), Index: -1}
 }
 
-func checkName(name string) (string, error) {
+// checkName validates a stream's or segment's name; why says what the name
+// is for, in the message when it is missing.
+func checkName(name, why string) (string, error) {
 	name = strings.TrimSpace(name)
 	switch {
 	case name == "":
-		return "", invalid("name", "required: the stream's name is the event name in its webhooks")
+		return "", invalid("name", "required: %s", why)
 	case utf8.RuneCountInString(name) > MaxNameLength:
 		return "", invalid("name", "at most %d characters", MaxNameLength)
 	case strings.ContainsFunc(name, isControl):

@@ -3,6 +3,7 @@ package streams
 import (
 	"context"
 	"net/url"
+	"strconv"
 
 	"github.com/hookwire/hookwire/engine/netguard"
 )
@@ -31,6 +32,11 @@ func CheckURL(ctx context.Context, path, raw string, guard netguard.Guard) error
 	}
 	if u.Hostname() == "" {
 		return invalid(path, "must name a host")
+	}
+	if port := u.Port(); port != "" {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return invalid(path, "port %s is not a port: want 1 to 65535", port)
+		}
 	}
 	if u.User != nil {
 		return invalid(path, "must not carry credentials; sign with the secret instead")

@@ -33,7 +33,7 @@ func FuzzParseDefinition(f *testing.F) {
 		if stored, err := json.Marshal(def); err != nil || !utf8.Valid(stored) {
 			t.Fatalf("a parsed definition must store as valid UTF-8 JSON: %v, %q", err, stored)
 		}
-		if _, err := checkName(def.Name); err != nil {
+		if _, err := checkName(def.Name, streamNameUse); err != nil {
 			return
 		}
 		prog, err := checkTriggers(def.Triggers)

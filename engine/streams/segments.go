@@ -51,13 +51,13 @@ func (c *Catalog) Segment(id string) *CompiledSegment {
 // a stream's (CONTRACT §2): declarative ones, counting and sequences
 // included, and filter triggers, started once with their config here.
 func (c *Catalog) CreateSegment(ctx context.Context, d *SegmentDefinition) (*CompiledSegment, error) {
-	name, err := checkName(d.Name)
+	name, err := checkName(d.Name, "the segment's name is in its segment.created webhook and its alerts")
 	if err != nil {
 		return nil, err
 	}
 	creator := strings.TrimSpace(d.Creator)
-	if creator == "" || utf8.RuneCountInString(creator) > MaxNameLength {
-		return nil, invalid("creator", "required, at most %d characters: who made the segment", MaxNameLength)
+	if creator == "" || utf8.RuneCountInString(creator) > MaxNameLength || strings.ContainsFunc(creator, isControl) {
+		return nil, invalid("creator", "required, at most %d characters without control characters: who made the segment", MaxNameLength)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -302,9 +302,10 @@ type NoteDefinition struct {
 
 // CreateNote stores a note on a session and announces it.
 func (s *Service) CreateNote(d *NoteDefinition) (*model.Note, error) {
+	if err := model.CheckText("session_id", d.SessionID, 1, model.MaxSessionIDLength); err != nil {
+		return nil, err // the rule events' session ids follow: a note is on a session that can exist
+	}
 	switch {
-	case d.SessionID == "" || len(d.SessionID) > 256:
-		return nil, invalid("session_id", "required, 1 to 256 characters")
 	case strings.TrimSpace(d.Author) == "" || len(d.Author) > 200:
 		return nil, invalid("author", "required, at most 200 characters")
 	case strings.TrimSpace(d.Text) == "" || len(d.Text) > 10000:
