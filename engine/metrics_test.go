@@ -10,6 +10,22 @@ import (
 	"github.com/prometheus/common/model"
 )
 
+// endpointLabel is how /metrics names url, as GET /v1/endpoints says.
+func (s *server) endpointLabel(url string) string {
+	s.t.Helper()
+	var list struct {
+		Endpoints []struct{ URL, Label string }
+	}
+	s.call("GET", "/v1/endpoints", nil, &list)
+	for _, ep := range list.Endpoints {
+		if ep.URL == url {
+			return ep.Label
+		}
+	}
+	s.t.Fatalf("GET /v1/endpoints does not list %s", url)
+	return ""
+}
+
 // scrape reads /metrics with the Prometheus text parser.
 func (s *server) scrape() map[string]*dto.MetricFamily {
 	s.t.Helper()
@@ -82,7 +98,7 @@ func TestMetricsCountWhatHappened(t *testing.T) {
 			"matches":    value(m, "hookwire_stream_matches_total", map[string]string{"stream_id": st.ID}),
 			"attempts":   value(m, "hookwire_delivery_attempts_total", map[string]string{"outcome": "success"}),
 			"succeeded":  value(m, "hookwire_deliveries_total", map[string]string{"status": "succeeded"}),
-			"breaker":    value(m, "hookwire_endpoint_breaker_state", map[string]string{"endpoint": recv.URL}),
+			"breaker":    value(m, "hookwire_endpoint_breaker_state", map[string]string{"endpoint": srv.endpointLabel(recv.URL)}),
 			"in_flight":  value(m, "hookwire_events_in_flight", nil),
 			"syncs":      value(m, "hookwire_event_log_sync_seconds", nil),
 			"commits":    value(m, "hookwire_session_commit_seconds", nil),

@@ -232,6 +232,58 @@ func TestRolesAndKeys(t *testing.T) {
 	}
 }
 
+// TestCapabilityURLsStayOutOfMetricsAndLogs: a webhook URL that carries its
+// token (in the path, as Slack's and Discord's do, or in the query) is
+// shown whole only to the API's architects; /metrics and the log name it
+// by scheme, host and a hash, which GET /v1/endpoints maps back to it.
+func TestCapabilityURLsStayOutOfMetricsAndLogs(t *testing.T) {
+	const pathToken, queryToken = "xoxb-path-token-4d1f", "query-token-93ac"
+	logs := &lockedBuffer{}
+	recv := newReceiver(t, 500, 500)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
+		c.RetrySchedule = []time.Duration{0, 10 * time.Millisecond}
+		c.BreakerFailures = 1
+		c.BreakerCooldown = 5 * time.Millisecond
+		c.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	capability := recv.URL + "/T024BE7LD/B0XYZ/" + pathToken + "?key=" + queryToken
+	def := checkoutFriction(capability)
+	srv.createStream(def)
+	srv.sendEvents(map[string]any{"session_id": "s", "type": "rage_click", "url": "/cart"})
+	waitFor(t, 10*time.Second, "the delivery to fail twice", func() bool {
+		var list struct{ Deliveries []delivery }
+		srv.call("GET", "/v1/deliveries?status=failed", nil, &list)
+		return len(list.Deliveries) == 1
+	})
+
+	var endpoints struct {
+		Endpoints []struct{ URL, Label string }
+	}
+	srv.call("GET", "/v1/endpoints", nil, &endpoints)
+	if len(endpoints.Endpoints) != 1 || endpoints.Endpoints[0].URL != capability {
+		t.Fatalf("endpoints %+v, want the one capability URL, whole, to the architect", endpoints.Endpoints)
+	}
+	label := endpoints.Endpoints[0].Label
+	if label == "" || strings.Contains(label, pathToken) || strings.Contains(label, queryToken) {
+		t.Fatalf("label %q: want one without the tokens", label)
+	}
+	_, metrics := srv.raw("GET", "/metrics", "", nil)
+	srv.stop()
+	if !strings.Contains(string(metrics), `hookwire_delivery_attempt_seconds_count{endpoint="`+label+`"} 2`) {
+		t.Fatalf("/metrics has no attempt latency under the label %q:\n%s", label, metrics)
+	}
+	if !strings.Contains(logs.String(), `"delivery failed"`) || !strings.Contains(logs.String(), label) {
+		t.Fatal("the log has no failed delivery under the label: the check below proves nothing")
+	}
+	for where, text := range map[string]string{"/metrics": string(metrics), "the log": logs.String()} {
+		for _, token := range []string{pathToken, queryToken} {
+			if strings.Contains(text, token) {
+				t.Errorf("%s shows the URL's token %q", where, token)
+			}
+		}
+	}
+}
+
 // switchingResolver answers from a table the test can change, standing in
 // for DNS that changes between a stream's creation and its delivery.
 type switchingResolver struct {

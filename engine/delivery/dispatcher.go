@@ -97,8 +97,8 @@ func (d *Dispatcher) retire(ep *endpoint) {
 	defer d.mu.Unlock()
 	if d.endpoints[ep.url] == ep {
 		delete(d.endpoints, ep.url)
-		d.metrics.BreakerState.DeleteLabelValues(ep.url)
-		d.metrics.AttemptSeconds.DeleteLabelValues(ep.url)
+		d.metrics.BreakerState.DeleteLabelValues(ep.label)
+		d.metrics.AttemptSeconds.DeleteLabelValues(ep.label)
 	}
 }
 
@@ -191,7 +191,9 @@ func (d *Dispatcher) Test(url, secret, id string, body []byte) Outcome {
 
 // EndpointStats is one destination's state for GET /v1/endpoints.
 type EndpointStats struct {
-	URL       string `json:"url"`
+	URL string `json:"url"`
+	// Label is how /metrics and the log name the URL (EndpointLabel).
+	Label     string `json:"label"`
 	State     string `json:"state"`
 	InFlight  int64  `json:"in_flight"`
 	Pending   int64  `json:"pending"`

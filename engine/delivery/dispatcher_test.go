@@ -420,10 +420,10 @@ func TestEndpointsNoLongerNamedAreRetired(t *testing.T) {
 		return len(u) == 1 && u[0] == named
 	})
 	for name, c := range map[string]prometheus.Collector{"breaker state": d.metrics.BreakerState, "attempt seconds": d.metrics.AttemptSeconds} {
-		if !hasSeries(t, c, named) {
+		if !hasSeries(t, c, EndpointLabel(named)) {
 			t.Fatalf("%s has no series for the endpoint still named: the check cannot see series", name)
 		}
-		if hasSeries(t, c, gone) {
+		if hasSeries(t, c, EndpointLabel(gone)) {
 			t.Fatalf("%s still has a series for the retired endpoint", name)
 		}
 	}

@@ -35,8 +35,10 @@ type endpointMsg struct {
 }
 
 type endpoint struct {
-	d       *Dispatcher
-	url     string
+	d   *Dispatcher
+	url string
+	// label is the URL as /metrics and the log show it (EndpointLabel).
+	label   string
 	mailbox *actors.Mailbox[endpointMsg]
 	breaker *gobreaker.CircuitBreaker[Outcome]
 	queue   scheduleQueue
@@ -64,7 +66,7 @@ type endpoint struct {
 }
 
 func newEndpoint(d *Dispatcher, url string) *endpoint {
-	ep := &endpoint{d: d, url: url, known: map[string]*tracked{},
+	ep := &endpoint{d: d, url: url, label: EndpointLabel(url), known: map[string]*tracked{},
 		mailbox: actors.NewMailbox[endpointMsg](4096)}
 	ep.breaker = gobreaker.NewCircuitBreaker[Outcome](gobreaker.Settings{
 		Name:        url,
@@ -76,11 +78,11 @@ func newEndpoint(d *Dispatcher, url string) *endpoint {
 				ep.openedAt.Store(time.Now().UnixNano())
 			}
 			d.metrics.BreakerChanges.WithLabelValues(stateName(to)).Inc()
-			d.metrics.BreakerState.WithLabelValues(url).Set(stateValue(to))
-			d.logger.Info("endpoint breaker changed state", "url", url, "from", stateName(from), "to", stateName(to))
+			d.metrics.BreakerState.WithLabelValues(ep.label).Set(stateValue(to))
+			d.logger.Info("endpoint breaker changed state", "endpoint", ep.label, "from", stateName(from), "to", stateName(to))
 		},
 	})
-	d.metrics.BreakerState.WithLabelValues(url).Set(0)
+	d.metrics.BreakerState.WithLabelValues(ep.label).Set(0)
 	return ep
 }
 
@@ -106,7 +108,7 @@ func stateName(s gobreaker.State) string {
 }
 
 func (ep *endpoint) stats() EndpointStats {
-	return EndpointStats{URL: ep.url, State: stateName(ep.breaker.State()), InFlight: ep.inFlight.Load(),
+	return EndpointStats{URL: ep.url, Label: ep.label, State: stateName(ep.breaker.State()), InFlight: ep.inFlight.Load(),
 		Pending: ep.pending.Load(), Succeeded: ep.succeeded.Load(), Failed: ep.failed.Load()}
 }
 
@@ -323,7 +325,7 @@ func (ep *endpoint) try(id string, del *model.Delivery, restart bool) (next time
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		return time.Now().Add(10 * time.Millisecond) // not attempted; the actor waits for the breaker
 	}
-	d.metrics.AttemptSeconds.WithLabelValues(del.URL).Observe(outcome.Latency.Seconds())
+	d.metrics.AttemptSeconds.WithLabelValues(ep.label).Observe(outcome.Latency.Seconds())
 	del.Attempts = append(del.Attempts, model.Attempt{At: start.UTC(), Status: outcome.Status,
 		Error: outcome.Describe(), LatencyMS: outcome.Latency.Milliseconds()})
 	if over := len(del.Attempts) - d.cfg.MaxAttemptsKept; over > 0 {
@@ -370,7 +372,7 @@ func (ep *endpoint) finish(del *model.Delivery, status, reason string) time.Time
 		ep.succeeded.Add(1)
 	} else {
 		ep.failed.Add(1)
-		ep.d.logger.Warn("delivery failed", "id", del.ID, "url", del.URL, "reason", reason)
+		ep.d.logger.Warn("delivery failed", "id", del.ID, "endpoint", ep.label, "reason", reason)
 	}
 	ep.d.metrics.DeliveriesFinal.WithLabelValues(status).Inc()
 	return time.Time{}
