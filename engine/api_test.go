@@ -455,6 +455,8 @@ func TestStartupRefusals(t *testing.T) {
 		{"tls half", func(c *engine.Config) { c.TLSCert = "x.pem" }, "--tls-key"},
 		{"tls pair missing", func(c *engine.Config) { c.TLSCert, c.TLSKey = "/nonexistent/c.pem", "/nonexistent/k.pem" }, "/nonexistent/c.pem"},
 		{"org id with comma", func(c *engine.Config) { c.OrgID = "a,b" }, "--org-id"},
+		{"org id with a newline", func(c *engine.Config) { c.OrgID = "a\nb" }, "visible ASCII"},
+		{"org id with a space", func(c *engine.Config) { c.OrgID = "acme corp" }, "--org-id"},
 		{"in-flight events under a request", func(c *engine.Config) { c.MaxInFlightEvents = 100 }, "--max-in-flight-events (100) must be at least --max-events-per-request (10000)"},
 		{"in-flight bytes under a body", func(c *engine.Config) { c.MaxInFlightBytes = 1 << 20 }, "--max-in-flight-bytes (1048576) must be at least --max-body-bytes (10485760)"},
 		{"evaluation lag under a sync", func(c *engine.Config) { c.MaxEvaluationLag = 5 * time.Millisecond }, "--max-evaluation-lag must be 0 (no bound) or at least 10ms"},

@@ -192,8 +192,8 @@ func (c *Config) Validate() error {
 		return errors.New("--breaker-failures must be at least 1")
 	case c.BreakerCooldown <= 0:
 		return errors.New("--breaker-cooldown must be positive")
-	case c.OrgID == "" || containsAny(c.OrgID, ",:"):
-		return errors.New("--org-id must be non-empty and free of ',' and ':' (it sits inside Fullstory-Signature)")
+	case !validOrgID(c.OrgID):
+		return fmt.Errorf("--org-id %q: want 1 to %d visible ASCII characters without ',' or ':' (it sits inside the Fullstory-Signature header), e.g. o-1A2B3C-na1", c.OrgID, maxOrgIDLength)
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
 	case c.Durability != "sync" && c.Durability != "batch":
@@ -267,13 +267,21 @@ func isLoopbackHost(host string) bool {
 	return err == nil && a.IsLoopback()
 }
 
-func containsAny(s, chars string) bool {
-	for _, c := range chars {
-		for _, r := range s {
-			if r == c {
-				return true
-			}
+// maxOrgIDLength bounds --org-id, which goes into every webhook's headers.
+const maxOrgIDLength = 128
+
+// validOrgID: --org-id sits in a header between "o:" and ",t:", so a comma
+// or colon would move the fields receivers parse, and a control character
+// (a newline) would end the header; spaces and non-ASCII bytes are what
+// receivers trim or re-encode before they compute the signature.
+func validOrgID(id string) bool {
+	if id == "" || len(id) > maxOrgIDLength {
+		return false
+	}
+	for i := range len(id) {
+		if b := id[i]; b <= ' ' || b >= 0x7f || b == ',' || b == ':' {
+			return false
 		}
 	}
-	return false
+	return true
 }
