@@ -104,6 +104,9 @@ func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
 		{"streams: destination port out of range", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
 			m["destination"] = map[string]any{"url": "http://127.0.0.1:99999/in"}
 		}), 400, "invalid_stream", "destination.url: port 99999", -1},
+		{"streams: destination with a space", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
+			m["destination"] = map[string]any{"url": "http://127.0.0.1:9/in?q=a b"}
+		}), 400, "invalid_stream", "destination.url: must not contain a space", -1},
 		{"streams: destination port 0", "POST", "/v1/streams", "application/json", stream(func(m map[string]any) {
 			m["destination"] = map[string]any{"url": "http://127.0.0.1:0/in"}
 		}), 400, "invalid_stream", "destination.url: port 0", -1},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/hookwire/hookwire/engine/netguard"
 )
@@ -22,6 +23,10 @@ func CheckURL(ctx context.Context, path, raw string, guard netguard.Guard) error
 	}
 	if len(raw) > MaxURLLength {
 		return invalid(path, "at most %d bytes", MaxURLLength)
+	}
+	if strings.Contains(raw, " ") {
+		// url.Parse takes it, and the request line it makes is broken.
+		return invalid(path, "must not contain a space: write it as %%20")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
