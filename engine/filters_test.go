@@ -415,7 +415,8 @@ func TestHostileModules(t *testing.T) {
 	}
 
 	contained := map[string][]byte{"loop": hostileFilter(t, "loop"), "grow": hostileFilter(t, "grow"),
-		"trap": hostileFilter(t, "trap"), "sleep": hostileFilter(t, "sleep"), "databomb": dataBomb()}
+		"trap": hostileFilter(t, "trap"), "sleep": hostileFilter(t, "sleep"), "databomb": dataBomb(),
+		"badverdict": hostileFilter(t, "badverdict")}
 	ids := map[string]string{}
 	for name, module := range contained {
 		if status, e := srv.putFilter(name, module); status != 201 {
@@ -427,6 +428,18 @@ func TestHostileModules(t *testing.T) {
 	def := checkoutFriction(good.URL)
 	def["triggers"] = []any{ev{"event": "click"}}
 	srv.createStream(def)
+	var dry struct {
+		Verdicts []struct {
+			Match   bool
+			Verdict int32
+			Fault   string
+		}
+	}
+	srv.call("POST", "/v1/filters/badverdict/eval", ev{"events": []any{ev{"session_id": "s", "type": "click"}}}, &dry)
+	if len(dry.Verdicts) != 1 || dry.Verdicts[0].Match || dry.Verdicts[0].Verdict != 2 ||
+		!strings.Contains(dry.Verdicts[0].Fault, "does not define") {
+		t.Fatalf("dry run of a verdict of 2: %+v, want a fault and no match", dry.Verdicts)
+	}
 
 	before := rssBytes(t)
 	const sessions = 60

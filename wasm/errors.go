@@ -17,4 +17,6 @@ var (
 	ErrDeadline = errors.New("wasm: call exceeded its time budget")
 	// ErrGuest: hw_match returned a negative verdict (the guest's own error).
 	ErrGuest = errors.New("wasm: the filter reported an error")
+	// ErrVerdict: hw_match returned a positive verdict other than 1.
+	ErrVerdict = errors.New("wasm: hw_match returned a verdict the ABI does not define")
 )

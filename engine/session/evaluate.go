@@ -147,6 +147,9 @@ func (ev *evaluation) match(cs *streams.Predicate, state wasm.CallState) (bool, 
 				run.Trigger.Filter, run.Trigger.Index, wasm.ErrGuest, verdict))
 		case verdict == wasm.VerdictMatch:
 			return true, firstErr
+		case verdict != wasm.VerdictNoMatch:
+			firstErr = cmp.Or(firstErr, fmt.Errorf("filter %q (trigger %d): %w: %d (want 1 for a match, 0 for none, negative for an error)",
+				run.Trigger.Filter, run.Trigger.Index, wasm.ErrVerdict, verdict))
 		}
 	}
 	return false, firstErr

@@ -265,6 +265,9 @@ func EvalModule(ctx context.Context, mod *wasm.Module, config json.RawMessage, e
 		case verdict < 0:
 			v.Verdict, v.Fault = verdict, fmt.Sprintf("%v: hw_match returned %d", wasm.ErrGuest, verdict)
 			faultsInARow = 0
+		case verdict > wasm.VerdictMatch:
+			v.Verdict, v.Fault = verdict, fmt.Sprintf("%v: %d (want 1 for a match, 0 for none, negative for an error)", wasm.ErrVerdict, verdict)
+			faultsInARow = 0
 		default:
 			v.Verdict, v.Match = verdict, verdict == wasm.VerdictMatch
 			faultsInARow = 0
