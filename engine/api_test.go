@@ -128,6 +128,8 @@ func TestInvalidInputIsRejectedAndChangesNothing(t *testing.T) {
 
 		{"deliveries: bad status", "GET", "/v1/deliveries?status=lost", "", nil, 400, "invalid_request", "status", -1},
 		{"deliveries: bad limit", "GET", "/v1/deliveries?limit=0", "", nil, 400, "invalid_request", "limit", -1},
+		{"deliveries: misspelt filter", "GET", "/v1/deliveries?stream=st_x", "", nil, 400, "invalid_request", "stream: unknown query parameter; use stream_id", -1},
+		{"deliveries: a filter given twice", "GET", "/v1/deliveries?status=failed&status=pending", "", nil, 400, "invalid_request", "status: given more than once", -1},
 		{"deliveries: bad cursor", "GET", "/v1/deliveries?cursor=%%%", "", nil, 400, "invalid_request", "cursor", -1},
 		{"deliveries: unknown", "GET", "/v1/deliveries/msg_nope", "", nil, 404, "not_found", "no delivery msg_nope", -1},
 		{"deliveries: retry unknown", "POST", "/v1/deliveries/msg_nope/retry", "", nil, 404, "not_found", "no delivery msg_nope", -1},
