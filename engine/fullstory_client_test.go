@@ -79,21 +79,13 @@ func TestFullstoryNodeClient(t *testing.T) {
 		c.TLSCert, c.TLSKey = certFile, keyFile
 	})
 	srv.createStream(checkoutFriction(recv.URL)) // fires on custom "Checkout Error"
-	_, raw := srv.raw("POST", "/v1/keys", "application/json", `{"name":"node client","role":"ingest"}`)
-	var k struct{ Key string }
-	json.Unmarshal(raw, &k)
+	key := ingestKey(srv)
 
 	bodies := `[{"name":"Checkout Error","session":{"id":"node-1"},"user":{"uid":"u-9"},
 		"context":{"browser":{"url":"https://shop.example/checkout"}},"properties":{"code":"E42"},
 		"timestamp":"2026-11-27T12:00:00Z"},
 		{"name":"Something Else","session":{"id":"node-2"}}]`
-	cmd := exec.Command("node", "send.js", k.Key, bodies)
-	cmd.Dir = clientDir
-	cmd.Env = append(os.Environ(), "NODE_ENV=test", "FS_API_HOST="+srv.base, "NODE_EXTRA_CA_CERTS="+certFile)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("the Node client failed: %v\n%s", err, out)
-	}
+	out := runNodeClient(t, clientDir, srv, certFile, key, bodies)
 	if strings.Count(string(out), `"status":202`) != 2 {
 		t.Fatalf("the Node client's answers:\n%s", out)
 	}
@@ -104,5 +96,95 @@ func TestFullstoryNodeClient(t *testing.T) {
 	if recv.count() != 1 || ev["name"] != "Checkout Error" || ev["url"] != "https://shop.example/checkout" ||
 		p["session"].(map[string]any)["id"] != "node-1" {
 		t.Fatalf("payload = %v", p)
+	}
+}
+
+func ingestKey(srv *server) string {
+	srv.t.Helper()
+	_, raw := srv.raw("POST", "/v1/keys", "application/json", `{"name":"node client","role":"ingest"}`)
+	var k struct{ Key string }
+	if err := json.Unmarshal(raw, &k); err != nil || k.Key == "" {
+		srv.t.Fatalf("create an ingest key: %s", raw)
+	}
+	return k.Key
+}
+
+// runNodeClient runs testdata/fullstory-client/send.js against srv.
+func runNodeClient(t *testing.T, clientDir string, srv *server, certFile string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("node", append([]string{"send.js"}, args...)...)
+	cmd.Dir = clientDir
+	cmd.Env = append(os.Environ(), "NODE_ENV=test", "FS_API_HOST="+srv.base, "NODE_EXTRA_CA_CERTS="+certFile)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the Node client failed: %v\n%s", err, out)
+	}
+	return out
+}
+
+// TestFullstoryNodeClientBatchImport: the official client's batch import
+// (events.batchCreate) creates a job, polls it and reads back what it
+// imported, as against Fullstory: every event is imported, with the
+// batch's shared page and the session an event naming only its user
+// joined, and the stream fires. A batch hookwire refuses creates no job:
+// the client reports the refusal, and nothing was accepted.
+func TestFullstoryNodeClientBatchImport(t *testing.T) {
+	clientDir := npmPackages(t, "fullstory-client", "@fullstory/server-api-client")
+	certFile, keyFile := selfSigned(t, t.TempDir())
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
+		c.Dev, c.AdminKey, c.AllowPrivateDestinations = false, "admin-key-node-client", true
+		c.TLSCert, c.TLSKey = certFile, keyFile
+	})
+	srv.createStream(checkoutFriction(recv.URL)) // fires on custom "Checkout Error"
+	key := ingestKey(srv)
+
+	job := `{"shared":{"context":{"browser":{"url":"https://shop.example/checkout"}}},"requests":[
+		{"name":"Viewed Cart","session":{"id":"batch-1"},"user":{"uid":"u-1"},"properties":{"items":3}},
+		{"name":"Checkout Error","user":{"uid":"u-1"},"timestamp":"2026-11-27T12:00:00Z"}]}`
+	out := runNodeClient(t, clientDir, srv, certFile, key, job, "batch")
+	var ended struct {
+		Outcome, ID, Status string
+		Imports             []struct {
+			Name    string
+			Session struct{ ID string }
+			User    struct{ ID, UID string }
+			Context struct {
+				Browser struct{ URL string }
+			}
+			Properties map[string]any
+			Timestamp  string
+		}
+		Failed []any
+	}
+	if err := json.Unmarshal(out, &ended); err != nil || ended.Outcome != "done" || ended.Status != "COMPLETED" || !strings.HasPrefix(ended.ID, "job_") {
+		t.Fatalf("the client's batch import ended: %s", out)
+	}
+	if len(ended.Imports) != 2 || len(ended.Failed) != 0 {
+		t.Fatalf("imports %+v, failed %v: want the two events and no failure", ended.Imports, ended.Failed)
+	}
+	viewed, checkout := ended.Imports[0], ended.Imports[1]
+	if viewed.Name != "Viewed Cart" || viewed.Session.ID != "batch-1" || viewed.Properties["items"] != float64(3) ||
+		viewed.User.UID != "u-1" || !strings.HasPrefix(viewed.User.ID, "usr_") {
+		t.Fatalf("first import %+v", viewed)
+	}
+	// Named only by its user, the second event joined the user's session.
+	if checkout.Name != "Checkout Error" || checkout.Session.ID != "batch-1" || checkout.Timestamp != "2026-11-27T12:00:00Z" ||
+		checkout.Context.Browser.URL != "https://shop.example/checkout" || checkout.User.ID != viewed.User.ID {
+		t.Fatalf("second import %+v", checkout)
+	}
+	waitFor(t, 5*time.Second, "the webhook", func() bool { return recv.count() == 1 })
+	p := recv.received()[0].payload(t)
+	if ev := p["event"].(map[string]any); ev["name"] != "Checkout Error" || ev["url"] != "https://shop.example/checkout" {
+		t.Fatalf("payload = %v", p)
+	}
+
+	refused := `{"requests":[{"name":"Fine","session":{"id":"batch-2"}},{"session":{"id":"batch-2"}}]}`
+	out = runNodeClient(t, clientDir, srv, certFile, key, refused, "batch")
+	if !strings.Contains(string(out), `"outcome":"abort"`) || !strings.Contains(string(out), "400") {
+		t.Fatalf("a batch with an event without a name: %s, want the client to report a 400", out)
+	}
+	if status, _ := srv.raw("GET", "/v1/sessions/batch-2", "", nil); status != 404 {
+		t.Fatalf("session batch-2 exists (%d): a refused batch's event was accepted", status)
 	}
 }

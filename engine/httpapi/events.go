@@ -39,7 +39,9 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx) {
 	}
 	defer done()
 	batch, err := ingest.DecodeBatch(body, format, a.cfg.MaxEventsPerRequest, time.Now())
-	a.accept(ctx, batch, len(body), err)
+	if res, ok := a.accept(ctx, batch, len(body), err); ok {
+		answerAccepted(ctx, res)
+	}
 }
 
 // postFullstoryEvents takes Fullstory server API "Create Event" bodies (one,
@@ -55,7 +57,13 @@ func (a *API) postFullstoryEvents(ctx *fasthttp.RequestCtx, batch bool) {
 	}
 	defer done()
 	events, err := ingest.DecodeFullstory(body, batch, a.cfg.MaxEventsPerRequest, a.writer.SessionFinder(), time.Now())
-	a.accept(ctx, ingest.Batch{Events: events}, len(body), err)
+	if batch && err == nil {
+		a.acceptImportJob(ctx, events, len(body))
+		return
+	}
+	if res, ok := a.accept(ctx, ingest.Batch{Events: events}, len(body), err); ok {
+		answerAccepted(ctx, res)
+	}
 }
 
 // ingestPreflight is the common start of every ingest route: 503 until the
@@ -84,24 +92,31 @@ func (a *API) ingestPreflight(ctx *fasthttp.RequestCtx) bool {
 }
 
 // accept is the common end of every ingest route: refuse an invalid body,
-// apply the key's rate, then make the events durable and queue them.
+// apply the key's rate, then make the events durable and queue them. It
+// answers a refusal; the caller answers the acceptance (ok).
 // bodyBytes is the size of the body they were decoded from.
-func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, bodyBytes int, err error) {
+func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, bodyBytes int, err error) (res ingest.Result, ok bool) {
 	if err != nil {
 		a.metrics.RequestsRejected.WithLabelValues("invalid").Inc()
 		a.fail(ctx, err, "invalid_event")
-		return
+		return res, false
 	}
 	if !a.admit(ctx, len(batch.Events)) {
 		batch.Release()
-		return
+		return res, false
 	}
-	res, err := a.writer.Accept(batch, bodyBytes)
+	res, err = a.writer.Accept(batch, bodyBytes)
 	if err != nil {
 		a.metrics.RequestsRejected.WithLabelValues(rejectReason(err)).Inc()
 		a.fail(ctx, err, "invalid_event")
-		return
+		return res, false
 	}
+	a.metrics.IngestSeconds.Observe(time.Since(ctx.Time()).Seconds())
+	return res, true
+}
+
+// answerAccepted is the 202 of an ingest request.
+func answerAccepted(ctx *fasthttp.RequestCtx, res ingest.Result) {
 	// Spelled out: a map through encoding/json was five allocations on
 	// the hottest answer.
 	var spelled [64]byte
@@ -112,7 +127,6 @@ func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, bodyBytes int
 	ctx.SetStatusCode(fasthttp.StatusAccepted)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(append(body, '}'))
-	a.metrics.IngestSeconds.Observe(time.Since(ctx.Time()).Seconds())
 }
 
 // admit applies the caller's --ingest-rate to n events, answering 429

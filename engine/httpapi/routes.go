@@ -31,6 +31,9 @@ var routes = []route{
 	{"POST", "/v1/events", keys.RoleIngest, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.postEvents(ctx) }},
 	{"POST", "/v2/events", keys.RoleIngest, true, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.postFullstoryEvents(ctx, false) }},
 	{"POST", "/v2/events/batch", keys.RoleIngest, true, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.postFullstoryEvents(ctx, true) }},
+	{"GET", "/v2/events/batch/{id}", keys.RoleIngest, true, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getImportJob(ctx, p[0]) }},
+	{"GET", "/v2/events/batch/{id}/imports", keys.RoleIngest, true, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getImportJobImports(ctx, p[0]) }},
+	{"GET", "/v2/events/batch/{id}/errors", keys.RoleIngest, true, func(a *API, ctx *fasthttp.RequestCtx, p []string) { a.getImportJobErrors(ctx, p[0]) }},
 
 	{"GET", "/v1/streams", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.listStreams(ctx) }},
 	{"POST", "/v1/streams", keys.RoleArchitect, false, func(a *API, ctx *fasthttp.RequestCtx, _ []string) { a.createStream(ctx) }},

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookwire/hookwire/engine/model"
+	"github.com/hookwire/hookwire/engine/session"
 )
 
 // fullstoryEvent is one Fullstory server API "Create Event" body. Members
@@ -27,12 +29,24 @@ type fullstoryEvent struct {
 		DisplayName string          `json:"display_name"`
 		Properties  json.RawMessage `json:"properties"`
 	} `json:"user"`
-	Context *struct {
-		Browser *struct {
-			URL string `json:"url"`
-		} `json:"browser"`
-	} `json:"context"`
-	Properties json.RawMessage `json:"properties"`
+	Context    *fullstoryContext `json:"context"`
+	Properties json.RawMessage   `json:"properties"`
+}
+
+// fullstoryContext is where an event happened; hookwire keeps the page.
+type fullstoryContext struct {
+	Browser *fullstoryBrowser `json:"browser,omitempty"`
+}
+
+type fullstoryBrowser struct {
+	URL string `json:"url"`
+}
+
+func (c *fullstoryContext) url() string {
+	if c == nil || c.Browser == nil {
+		return ""
+	}
+	return c.Browser.URL
 }
 
 // SessionResolver finds the session an event with only a user belongs to:
@@ -46,9 +60,15 @@ type SessionResolver func(uid string) string
 func DecodeFullstory(body []byte, batch bool, maxEvents int, resolve SessionResolver, now time.Time) ([]model.Event, error) {
 	body = withoutBOM(body)
 	var items []json.RawMessage
+	sharedURL := ""
 	if batch {
 		var wrapper struct {
 			Requests []json.RawMessage `json:"requests"`
+			// Shared is what every request of the batch shares: its
+			// context (the page, for an event that names none).
+			Shared *struct {
+				Context *fullstoryContext `json:"context"`
+			} `json:"shared"`
 		}
 		if err := json.Unmarshal(body, &wrapper); err != nil {
 			var te *json.UnmarshalTypeError
@@ -67,23 +87,44 @@ func DecodeFullstory(body []byte, batch bool, maxEvents int, resolve SessionReso
 			return nil, reject(-1, "requests", "at most %d events per batch, got %d", maxEvents, len(wrapper.Requests))
 		}
 		items = wrapper.Requests
+		if wrapper.Shared != nil {
+			if sharedURL = wrapper.Shared.Context.url(); len(sharedURL) > MaxURLLength {
+				return nil, reject(-1, "shared.context.browser.url", "at most %d bytes", MaxURLLength)
+			}
+		}
 	} else {
 		items = []json.RawMessage{bytes.TrimSpace(body)}
 	}
 	events := make([]model.Event, len(items))
+	// A user's most recent session includes one an earlier request of the
+	// same batch put them in, which is not live until the batch is taken.
+	var sessionOf map[string]string
+	inBatch := func(uid string) string {
+		if id, ok := sessionOf[uid]; ok {
+			return id
+		}
+		return resolve(uid)
+	}
 	for i, raw := range items {
-		if err := decodeFullstoryOne(raw, &events[i], resolve, now); err != nil {
+		e := &events[i]
+		if err := decodeFullstoryOne(raw, e, sharedURL, inBatch, now); err != nil {
 			err.Index = i
 			if batch {
 				err.Path = fmt.Sprintf("requests[%d].%s", i, err.Path)
 			}
 			return nil, err
 		}
+		if batch && e.User != nil && e.User.UID != "" {
+			if sessionOf == nil {
+				sessionOf = map[string]string{}
+			}
+			sessionOf[e.User.UID] = e.SessionID
+		}
 	}
 	return events, nil
 }
 
-func decodeFullstoryOne(raw json.RawMessage, out *model.Event, resolve SessionResolver, now time.Time) *model.InvalidError {
+func decodeFullstoryOne(raw json.RawMessage, out *model.Event, sharedURL string, resolve SessionResolver, now time.Time) *model.InvalidError {
 	if len(raw) == 0 || raw[0] != '{' {
 		return reject(0, "", "an event must be a JSON object")
 	}
@@ -124,11 +165,9 @@ func decodeFullstoryOne(raw json.RawMessage, out *model.Event, resolve SessionRe
 		return err
 	}
 	e.Timestamp = ts
-	if f.Context != nil && f.Context.Browser != nil {
-		if len(f.Context.Browser.URL) > MaxURLLength {
-			return reject(0, "context.browser.url", "at most %d bytes", MaxURLLength)
-		}
-		e.URL = f.Context.Browser.URL
+	e.URL = cmp.Or(f.Context.url(), sharedURL)
+	if len(e.URL) > MaxURLLength {
+		return reject(0, "context.browser.url", "at most %d bytes", MaxURLLength)
 	}
 	if e.Properties, err = object("properties", f.Properties, false); err != nil {
 		return err
@@ -147,4 +186,30 @@ func decodeFullstoryOne(raw json.RawMessage, out *model.Event, resolve SessionRe
 	}
 	*out = e
 	return nil
+}
+
+// FullstoryImport is an accepted event as Fullstory's batch import reports
+// it (its BatchCreateEventsResponse): the session it joined (resolved, for
+// an event that named only its user), hookwire's id for the user, and the
+// event's name, time, page and properties.
+func FullstoryImport(e *model.Event) (json.RawMessage, error) {
+	type ids struct {
+		ID  string `json:"id,omitempty"`
+		UID string `json:"uid,omitempty"`
+	}
+	out := struct {
+		User       *ids              `json:"user,omitempty"`
+		Session    ids               `json:"session"`
+		Context    *fullstoryContext `json:"context,omitempty"`
+		Name       string            `json:"name"`
+		Timestamp  time.Time         `json:"timestamp"`
+		Properties json.RawMessage   `json:"properties,omitempty"`
+	}{Session: ids{ID: e.SessionID}, Name: e.Name, Timestamp: e.Timestamp, Properties: e.Properties}
+	if e.User != nil {
+		out.User = &ids{ID: session.UserID(e.User.UID, e.SessionID), UID: e.User.UID}
+	}
+	if e.URL != "" {
+		out.Context = &fullstoryContext{Browser: &fullstoryBrowser{URL: e.URL}}
+	}
+	return json.Marshal(out)
 }

@@ -28,6 +28,16 @@ func TestDecodeFullstory(t *testing.T) {
 	if err != nil || len(evs) != 2 || evs[0].SessionID != "live-of-u-1" || !evs[0].Timestamp.Equal(now) {
 		t.Fatalf("batch: %+v %v", evs, err)
 	}
+	// A batch's shared context is each event's that names no page; a user
+	// an earlier request put in a session is in it for the later ones.
+	evs, err = DecodeFullstory([]byte(`{"shared":{"context":{"browser":{"url":"https://shop.example/"}}},"requests":[
+		{"name":"a","session":{"id":"s-9"},"user":{"uid":"u-1"}},
+		{"name":"b","user":{"uid":"u-1"},"context":{"browser":{"url":"https://shop.example/b"}}},
+		{"name":"c","user":{"uid":"u-2"}}]}`), true, 10, fixedSession, now)
+	if err != nil || len(evs) != 3 || evs[0].URL != "https://shop.example/" || evs[1].URL != "https://shop.example/b" ||
+		evs[1].SessionID != "s-9" || evs[2].SessionID != "live-of-u-2" {
+		t.Fatalf("batch with shared context: %+v %v", evs, err)
+	}
 	if evs, err = DecodeFullstory([]byte("\xef\xbb\xbf"+body), false, 10, fixedSession, now); err != nil || len(evs) != 1 {
 		t.Fatalf("after a byte order mark: %+v %v", evs, err)
 	}
