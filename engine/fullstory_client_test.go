@@ -71,21 +71,13 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
 // its create-event calls are accepted and fire a stream on the custom
 // event's name.
 func TestFullstoryNodeClient(t *testing.T) {
-	clientDir := npmPackages(t, "fullstory-client", "@fullstory/server-api-client")
-	certFile, keyFile := selfSigned(t, t.TempDir())
-	recv := newReceiver(t)
-	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
-		c.Dev, c.AdminKey, c.AllowPrivateDestinations = false, "admin-key-node-client", true
-		c.TLSCert, c.TLSKey = certFile, keyFile
-	})
-	srv.createStream(checkoutFriction(recv.URL)) // fires on custom "Checkout Error"
-	key := ingestKey(srv)
+	client, _, recv := startNodeClientServer(t)
 
 	bodies := `[{"name":"Checkout Error","session":{"id":"node-1"},"user":{"uid":"u-9"},
 		"context":{"browser":{"url":"https://shop.example/checkout"}},"properties":{"code":"E42"},
 		"timestamp":"2026-11-27T12:00:00Z"},
 		{"name":"Something Else","session":{"id":"node-2"}}]`
-	out := runNodeClient(t, clientDir, srv, certFile, key, bodies)
+	out := client.run(t, bodies)
 	if strings.Count(string(out), `"status":202`) != 2 {
 		t.Fatalf("the Node client's answers:\n%s", out)
 	}
@@ -99,22 +91,38 @@ func TestFullstoryNodeClient(t *testing.T) {
 	}
 }
 
-func ingestKey(srv *server) string {
-	srv.t.Helper()
+// nodeClient runs testdata/fullstory-client/send.js, Fullstory's official
+// Node client, against a hookwire serving HTTPS, with an ingest key.
+type nodeClient struct {
+	dir, certFile, key, base string
+}
+
+// startNodeClientServer starts hookwire over HTTPS with a stream that
+// fires on the custom event "Checkout Error", and a client for it.
+func startNodeClientServer(t *testing.T) (*nodeClient, *server, *receiver) {
+	t.Helper()
+	c := &nodeClient{dir: npmPackages(t, "fullstory-client", "@fullstory/server-api-client")}
+	certFile, keyFile := selfSigned(t, t.TempDir())
+	recv := newReceiver(t)
+	srv := startServer(t, t.TempDir(), func(cfg *engine.Config) {
+		cfg.Dev, cfg.AdminKey, cfg.AllowPrivateDestinations = false, "admin-key-node-client", true
+		cfg.TLSCert, cfg.TLSKey = certFile, keyFile
+	})
+	srv.createStream(checkoutFriction(recv.URL))
 	_, raw := srv.raw("POST", "/v1/keys", "application/json", `{"name":"node client","role":"ingest"}`)
 	var k struct{ Key string }
 	if err := json.Unmarshal(raw, &k); err != nil || k.Key == "" {
-		srv.t.Fatalf("create an ingest key: %s", raw)
+		t.Fatalf("create an ingest key: %s", raw)
 	}
-	return k.Key
+	c.certFile, c.key, c.base = certFile, k.Key, srv.base
+	return c, srv, recv
 }
 
-// runNodeClient runs testdata/fullstory-client/send.js against srv.
-func runNodeClient(t *testing.T, clientDir string, srv *server, certFile string, args ...string) []byte {
+func (c *nodeClient) run(t *testing.T, args ...string) []byte {
 	t.Helper()
-	cmd := exec.Command("node", append([]string{"send.js"}, args...)...)
-	cmd.Dir = clientDir
-	cmd.Env = append(os.Environ(), "NODE_ENV=test", "FS_API_HOST="+srv.base, "NODE_EXTRA_CA_CERTS="+certFile)
+	cmd := exec.Command("node", append([]string{"send.js", c.key}, args...)...)
+	cmd.Dir = c.dir
+	cmd.Env = append(os.Environ(), "NODE_ENV=test", "FS_API_HOST="+c.base, "NODE_EXTRA_CA_CERTS="+c.certFile)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the Node client failed: %v\n%s", err, out)
@@ -129,20 +137,12 @@ func runNodeClient(t *testing.T, clientDir string, srv *server, certFile string,
 // joined, and the stream fires. A batch hookwire refuses creates no job:
 // the client reports the refusal, and nothing was accepted.
 func TestFullstoryNodeClientBatchImport(t *testing.T) {
-	clientDir := npmPackages(t, "fullstory-client", "@fullstory/server-api-client")
-	certFile, keyFile := selfSigned(t, t.TempDir())
-	recv := newReceiver(t)
-	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
-		c.Dev, c.AdminKey, c.AllowPrivateDestinations = false, "admin-key-node-client", true
-		c.TLSCert, c.TLSKey = certFile, keyFile
-	})
-	srv.createStream(checkoutFriction(recv.URL)) // fires on custom "Checkout Error"
-	key := ingestKey(srv)
+	client, srv, recv := startNodeClientServer(t)
 
 	job := `{"shared":{"context":{"browser":{"url":"https://shop.example/checkout"}}},"requests":[
 		{"name":"Viewed Cart","session":{"id":"batch-1"},"user":{"uid":"u-1"},"properties":{"items":3}},
 		{"name":"Checkout Error","user":{"uid":"u-1"},"timestamp":"2026-11-27T12:00:00Z"}]}`
-	out := runNodeClient(t, clientDir, srv, certFile, key, job, "batch")
+	out := client.run(t, job, "batch")
 	var ended struct {
 		Outcome, ID, Status string
 		Imports             []struct {
@@ -180,7 +180,7 @@ func TestFullstoryNodeClientBatchImport(t *testing.T) {
 	}
 
 	refused := `{"requests":[{"name":"Fine","session":{"id":"batch-2"}},{"session":{"id":"batch-2"}}]}`
-	out = runNodeClient(t, clientDir, srv, certFile, key, refused, "batch")
+	out = client.run(t, refused, "batch")
 	if !strings.Contains(string(out), `"outcome":"abort"`) || !strings.Contains(string(out), "400") {
 		t.Fatalf("a batch with an event without a name: %s, want the client to report a 400", out)
 	}
