@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -92,6 +93,7 @@ func FuzzDecodeFullstory(f *testing.F) {
 		`{"name":"Checkout Error","session":{"id":"s-1"},"context":{"browser":{"url":"u"}},"properties":{"a":[1,{"b":2}]}}`,
 		`{"requests":[{"name":"a","user":{"uid":"u-1"}},{"name":"b","user":{"id":"u-2","email":"e"}}]}`,
 		`{"name":"","user":{}}`, `{"requests":{}}`, `[]`, `{"name":1}`,
+		`{"shared":{"context":{"browser":{"url":"https://x/"}}},"requests":[{"name":"a","user":{"uid":"u"},"session":{"id":"s"}},{"name":"b","user":{"uid":"u"}}]}`,
 	} {
 		f.Add([]byte(seed), strings.HasPrefix(seed, `{"requests"`))
 	}
@@ -106,6 +108,10 @@ func FuzzDecodeFullstory(f *testing.F) {
 		for _, e := range evs {
 			if e.Type != "custom" || e.Name == "" || e.SessionID == "" || e.Timestamp.IsZero() {
 				t.Fatalf("accepted an invalid event: %+v", e)
+			}
+			// What a batch import job reads back is valid JSON.
+			if r, err := FullstoryImport(&e); err != nil || !json.Valid(r) {
+				t.Fatalf("the import of %+v: %s, %v", e, r, err)
 			}
 		}
 	})
