@@ -47,11 +47,12 @@ func (s *stage) stop() {
 type Engine struct {
 	cfg Config
 	// listener is the --listen socket, with the connection bound.
-	listener *httpapi.Guarded
-	store    *store.Store
-	catalog  *streams.Catalog
-	metrics  *metrics.Metrics
-	sessions *actors.Registry[string, session.Message]
+	listener  *httpapi.Guarded
+	store     *store.Store
+	catalog   *streams.Catalog
+	metrics   *metrics.Metrics
+	sessions  *actors.Registry[string, session.Message]
+	committer *session.Committer
 	// users is which session an event naming only a user joins.
 	users  *session.Users
 	writer *ingest.Writer
@@ -122,10 +123,12 @@ func New(cfg Config) (e *Engine, err error) {
 		}
 	}
 	e.metrics = metrics.New(metrics.Gauges{
-		LiveSessions:        func() float64 { return float64(e.sessions.Len()) },
-		UserIndex:           func() float64 { return float64(e.users.Len()) },
-		EventsInFlight:      func() float64 { return float64(e.writer.InFlight()) },
-		EventsInFlightBytes: func() float64 { return float64(e.writer.InFlightBytes()) },
+		LiveSessions: func() float64 { return float64(e.sessions.Len()) },
+		// Set below, before anything is served.
+		SessionsAwaitingRestart: func() float64 { return float64(e.committer.SessionsAwaitingRestart()) },
+		UserIndex:               func() float64 { return float64(e.users.Len()) },
+		EventsInFlight:          func() float64 { return float64(e.writer.InFlight()) },
+		EventsInFlightBytes:     func() float64 { return float64(e.writer.InFlightBytes()) },
 		StoreBytes: func() (float64, float64) {
 			lsm, vlog := e.store.Size()
 			return float64(lsm), float64(vlog)
@@ -169,13 +172,13 @@ func New(cfg Config) (e *Engine, err error) {
 			e.system.ForgetSegment(a.SegmentID)
 		}
 	}
-	committer := session.NewCommitter(e.commitStage.ctx, &e.commitStage.group, e.store, cfg.Retention,
+	e.committer = session.NewCommitter(e.commitStage.ctx, &e.commitStage.group, e.store, cfg.Retention,
 		e.outbox, e.system, e.metrics, cfg.Logger)
 	e.users = &session.Users{}
 	sessionCfg := session.Config{Idle: cfg.SessionIdle, Max: cfg.SessionMax, Retention: cfg.Retention, MaxLive: cfg.MaxLiveSessions}
 	e.sessions = session.NewRegistry(e.sessionStage.ctx, &e.sessionStage.group, &session.Deps{
 		Config:  sessionCfg,
-		Catalog: e.catalog, Store: e.store, Committer: committer, Users: e.users, Metrics: e.metrics, Logger: cfg.Logger,
+		Catalog: e.catalog, Store: e.store, Committer: e.committer, Users: e.users, Metrics: e.metrics, Logger: cfg.Logger,
 	})
 	trim := ingest.StartTrimmer(e.trimStage.ctx, &e.trimStage.group, e.store, cfg.Logger)
 	e.writer = ingest.NewWriter(ingest.Stage{Ctx: e.ingestStage.ctx, Group: &e.ingestStage.group},

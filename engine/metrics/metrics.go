@@ -52,6 +52,9 @@ type Gauges struct {
 	ConnectionsOpen, ConnectionsRefused, AcceptWaits func() float64
 	// OutboundOpen is the connections open to receivers.
 	OutboundOpen func() float64
+	// SessionsAwaitingRestart is the sessions a failed commit keeps out of
+	// evaluation until a restart.
+	SessionsAwaitingRestart func() float64
 }
 
 // diskBuckets time what waits for the disk: a sync takes well under a
@@ -110,6 +113,9 @@ func New(g Gauges) *Metrics {
 		m.AttemptSeconds, m.BreakerChanges, m.BreakerState,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_live_sessions",
 			Help: "Session actors currently live."}, g.LiveSessions),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_sessions_awaiting_restart",
+			Help: "Sessions a failed commit keeps out of evaluation: their events wait in the event log, evaluated again at the next start (non-zero: look at the log, then restart)."},
+			g.SessionsAwaitingRestart),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_user_index_entries",
 			Help: "Users the in-memory user index holds: those of live sessions, and new users' sessions not yet started (the store files the others)."}, g.UserIndex),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "hookwire_events_in_flight",

@@ -195,6 +195,9 @@ func TestCommitterKeepsAFailedSessionOut(t *testing.T) {
 	if sess, err := st.LoadSession("s-big"); err != nil || sess != nil {
 		t.Fatalf("the failed session has a stored record (%v, %v): a replay would skip its lost events", sess, err)
 	}
+	if n := committer.SessionsAwaitingRestart(); n != 1 {
+		t.Fatalf("%d sessions awaiting a restart, want the one whose commit failed", n)
+	}
 }
 
 // TestCommitterWaitsForTheLog: sessions evaluate events while the event

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookwire/hookwire/actors"
@@ -46,7 +47,14 @@ type Committer struct {
 	// past the events whose effects were lost, and the replay at the next
 	// start would skip them. Kept out, they are all evaluated again then.
 	failed map[string]bool
+	// awaitingRestart is len(failed), for /metrics (read off the
+	// committer's goroutine).
+	awaitingRestart atomic.Int64
 }
+
+// SessionsAwaitingRestart is how many sessions a failed commit keeps out
+// of evaluation until hookwire restarts (their events wait in the log).
+func (c *Committer) SessionsAwaitingRestart() int { return int(c.awaitingRestart.Load()) }
 
 // commit is one session turn's effects.
 type commit struct {
@@ -213,7 +221,10 @@ func (c *Committer) fail(kept []*commit, why string, err error) {
 	c.logger.Error(why+"; their events, and those that follow in these sessions, stay in the log: "+
 		"restart hookwire to evaluate them again", "sessions", len(kept), "err", err)
 	for _, cm := range kept {
-		c.failed[cm.Record.ID] = true
+		if !c.failed[cm.Record.ID] {
+			c.failed[cm.Record.ID] = true
+			c.awaitingRestart.Add(1)
+		}
 		if c.sessions != nil {
 			c.sessions.PushControl(cm.Record.ID, Message{reload: cm.generation + 1})
 		}
