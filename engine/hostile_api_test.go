@@ -18,7 +18,8 @@ import (
 // nesting, huge numbers and strings, invalid UTF-8, control characters.
 // Each answer is a success or the contract's error envelope with a 4xx,
 // never a 5xx; afterwards the server is ready and what existed is as it
-// was (a rejected request changes nothing).
+// was (a rejected request changes nothing). A method no route has
+// (OPTIONS, TRACE, CONNECT, WebDAV's) is a 405 naming the ones it has.
 func TestEveryRouteAnswersHostileInputWithAnError(t *testing.T) {
 	recv := newReceiver(t)
 	srv := startServer(t, t.TempDir(), nil)
@@ -109,6 +110,20 @@ func TestEveryRouteAnswersHostileInputWithAnError(t *testing.T) {
 				if err := json.Unmarshal(raw, &e); err != nil || !envelope.MatchString(e.Error.Code) || e.Error.Message == "" {
 					t.Fatalf("%s: %d %.300s, not the error envelope", what, status, raw)
 				}
+			}
+		}
+	}
+	// A method no route has is a 405 naming the ones it has.
+	for _, r := range httpapi.Routes() {
+		for _, method := range []string{"OPTIONS", "TRACE", "CONNECT", "PROPFIND"} {
+			path := fill(r.Path, "")
+			status, raw := srv.raw(method, path, "", nil)
+			requests++
+			var e struct {
+				Error struct{ Code, Message string }
+			}
+			if status != 405 || json.Unmarshal(raw, &e) != nil || e.Error.Code != "method_not_allowed" || !strings.Contains(e.Error.Message, r.Method) {
+				t.Fatalf("%s %s: %d %.300s, want 405 naming %s", method, path, status, raw, r.Method)
 			}
 		}
 	}
