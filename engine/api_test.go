@@ -310,7 +310,8 @@ func TestStreamLifecycle(t *testing.T) {
 func TestStreamTestEndpoint(t *testing.T) {
 	ok := newReceiver(t)
 	accepted := newReceiver(t, 202)
-	srv := startServer(t, t.TempDir(), nil)
+	// An org id with a space inside is a valid one (not at either end).
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) { c.OrgID = "acme corp" })
 	st := srv.createStream(checkoutFriction(ok.URL))
 	var res struct {
 		OK        bool   `json:"ok"`
@@ -322,7 +323,7 @@ func TestStreamTestEndpoint(t *testing.T) {
 		t.Fatalf("test: %d %+v", status, res)
 	}
 	h := ok.received()[0]
-	verifyFullstory(t, h, testSecret, "hookwire")
+	verifyFullstory(t, h, testSecret, "acme corp")
 	if p := h.payload(t); p["test"] != true || p["name"] != "Checkout Friction" {
 		t.Fatalf("test payload = %v", p)
 	}
@@ -460,8 +461,9 @@ func TestStartupRefusals(t *testing.T) {
 		{"tls half", func(c *engine.Config) { c.TLSCert = "x.pem" }, "--tls-key"},
 		{"tls pair missing", func(c *engine.Config) { c.TLSCert, c.TLSKey = "/nonexistent/c.pem", "/nonexistent/k.pem" }, "/nonexistent/c.pem"},
 		{"org id with comma", func(c *engine.Config) { c.OrgID = "a,b" }, "--org-id"},
-		{"org id with a newline", func(c *engine.Config) { c.OrgID = "a\nb" }, "visible ASCII"},
-		{"org id with a space", func(c *engine.Config) { c.OrgID = "acme corp" }, "--org-id"},
+		{"org id with a newline", func(c *engine.Config) { c.OrgID = "a\nb" }, "printable ASCII"},
+		{"org id ending with a space", func(c *engine.Config) { c.OrgID = "acme " }, "--org-id"},
+		{"org id with an accent", func(c *engine.Config) { c.OrgID = "café" }, "--org-id"},
 		{"in-flight events under a request", func(c *engine.Config) { c.MaxInFlightEvents = 100 }, "--max-in-flight-events (100) must be at least --max-events-per-request (10000)"},
 		{"in-flight bytes under a body", func(c *engine.Config) { c.MaxInFlightBytes = 1 << 20 }, "--max-in-flight-bytes (1048576) must be at least --max-body-bytes (10485760)"},
 		{"evaluation lag under a sync", func(c *engine.Config) { c.MaxEvaluationLag = 5 * time.Millisecond }, "--max-evaluation-lag must be 0 (no bound) or at least 10ms"},

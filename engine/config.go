@@ -193,7 +193,7 @@ func (c *Config) Validate() error {
 	case c.BreakerCooldown <= 0:
 		return errors.New("--breaker-cooldown must be positive")
 	case !validOrgID(c.OrgID):
-		return fmt.Errorf("--org-id %q: want 1 to %d visible ASCII characters without ',' or ':' (it sits inside the Fullstory-Signature header), e.g. o-1A2B3C-na1", c.OrgID, maxOrgIDLength)
+		return fmt.Errorf("--org-id %q: want 1 to %d printable ASCII characters, no ',' or ':' and no space at either end (it sits inside the Fullstory-Signature header), e.g. o-1A2B3C-na1", c.OrgID, maxOrgIDLength)
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
 	case c.Durability != "sync" && c.Durability != "batch":
@@ -272,14 +272,15 @@ const maxOrgIDLength = 128
 
 // validOrgID: --org-id sits in a header between "o:" and ",t:", so a comma
 // or colon would move the fields receivers parse, and a control character
-// (a newline) would end the header; spaces and non-ASCII bytes are what
-// receivers trim or re-encode before they compute the signature.
+// (a newline) would end the header; a space at either end and non-ASCII
+// bytes are what receivers trim or re-encode before they compute the
+// signature.
 func validOrgID(id string) bool {
-	if id == "" || len(id) > maxOrgIDLength {
+	if id == "" || len(id) > maxOrgIDLength || id[0] == ' ' || id[len(id)-1] == ' ' {
 		return false
 	}
 	for i := range len(id) {
-		if b := id[i]; b <= ' ' || b >= 0x7f || b == ',' || b == ':' {
+		if b := id[i]; b < ' ' || b >= 0x7f || b == ',' || b == ':' {
 			return false
 		}
 	}

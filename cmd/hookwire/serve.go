@@ -75,7 +75,7 @@ func serveFlags(cfg *engine.Config) (fs *flag.FlagSet, proc *processSettings) {
 	fs.DurationVar(&cfg.DeliveryTimeout, "delivery-timeout", cfg.DeliveryTimeout, "timeout of one delivery attempt")
 	fs.IntVar(&cfg.BreakerFailures, "breaker-failures", cfg.BreakerFailures, "consecutive failures that open an endpoint's breaker")
 	fs.DurationVar(&cfg.BreakerCooldown, "breaker-cooldown", cfg.BreakerCooldown, "how long a breaker stays open before a trial")
-	fs.StringVar(&cfg.OrgID, "org-id", cfg.OrgID, "the o: part of Fullstory-Signature (visible ASCII, no , or :)")
+	fs.StringVar(&cfg.OrgID, "org-id", cfg.OrgID, "the o: part of Fullstory-Signature (printable ASCII, no , or :)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "PEM key for --tls-cert")
 	fs.StringVar(&cfg.Durability, "durability", cfg.Durability, "sync: fsync accepted events before 202; batch: leave it to the OS")
