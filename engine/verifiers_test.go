@@ -22,7 +22,9 @@ func TestOfficialJavaScriptVerifiersAcceptTheSignatures(t *testing.T) {
 	dir := npmPackages(t, "webhook-verifiers", "svix")
 	streamRecv, systemRecv := newReceiver(t, 500), newReceiver(t)
 	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
-		c.RetrySchedule = []time.Duration{0, 1100 * time.Millisecond} // the retry a second later: another timestamp
+		// The retry more than a second later, jitter (±20 %) included:
+		// another webhook-timestamp (1.1 s could come 0.88 s later).
+		c.RetrySchedule = []time.Duration{0, 1500 * time.Millisecond}
 	})
 	def := checkoutFriction(streamRecv.URL)
 	delete(def["destination"].(map[string]any), "secret") // hookwire generates one
