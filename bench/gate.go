@@ -1,6 +1,10 @@
 package bench
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // loadGate is how the harness holds its producers between batches: paused
 // while the ceiling is measured between two stretches of the engine's
@@ -68,4 +72,29 @@ func (g *loadGate) stop() {
 	defer g.mu.Unlock()
 	g.stopped = true
 	g.changed.Broadcast()
+}
+
+// loadClock is how long the load has run in the measured window, the
+// pauses between its stretches left out: the time the signals are
+// scheduled in (workload.signalAt). Producers read it, RunLoad starts and
+// stops it.
+type loadClock struct {
+	ran     atomic.Int64 // ns run in the stretches that ended
+	running atomic.Int64 // UnixNano the current stretch began; 0 while none runs
+}
+
+func (c *loadClock) start(at time.Time) { c.running.Store(at.UnixNano()) }
+
+func (c *loadClock) stop(at time.Time) {
+	if began := c.running.Swap(0); began != 0 {
+		c.ran.Add(at.UnixNano() - began)
+	}
+}
+
+func (c *loadClock) elapsed(now time.Time) time.Duration {
+	ran := c.ran.Load()
+	if began := c.running.Load(); began != 0 {
+		ran += now.UnixNano() - began
+	}
+	return time.Duration(ran)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	stdmaps "maps"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -368,11 +367,6 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 	defer gate.stop()
 	if cfg.Warmup > 0 {
 		logf("warming up for %s", cfg.Warmup)
-		if cfg.Rate <= 0 {
-			if err := foreseeRate(srv.base(), gen, warmStart, start); err != nil {
-				logf("the closed loop's rate could not be foreseen (%v): its signals go out in the window's first rounds", err)
-			}
-		}
 		time.Sleep(time.Until(start))
 	}
 	// The server's histograms are read from here to the end of the drain:
@@ -407,6 +401,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 			gate.resume()
 		}
 		began := time.Now()
+		gen.clock.start(began)
 		acceptedBefore := producers.accepted.Load()
 		evaluatedBefore, _ := scrape(srv.base(), "hookwire_events_evaluated_total")
 		_, cpuBefore := processFigures(srv.cmd.Process.Pid)
@@ -420,6 +415,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (*LoadReport, error) {
 			return nil, err
 		}
 		gate.pause() // the batches under way are answered, and counted
+		gen.clock.stop(time.Now())
 		took := time.Since(began)
 		measured += took
 		rep.StretchesPerSec = append(rep.StretchesPerSec, float64(producers.accepted.Load()-acceptedBefore)/took.Seconds())
@@ -615,15 +611,20 @@ func benchStream(i int, cfg LoadConfig, url string) map[string]any {
 // workload hands producers their events: each producer owns the sessions
 // p, p+P, p+2P, …, cycles through them, and gives every MatchEvery-th
 // session one signal event for one of the streams, spread over the
-// measured window (signalRounds).
+// measured window (signalAt).
 type workload struct {
 	cfg LoadConfig
-	// warmRate is the closed loop's accepted events per second near the
-	// end of its warm-up (float64 bits; 0: not measured), from which its
-	// rounds through the sessions are foreseen.
-	warmRate atomic.Uint64
-	mu       sync.Mutex
-	signals  map[pair]time.Time // (stream id, session) → when its signal was sent
+	// clock is how long the load has run in the measured window; each
+	// matching session signals at its first event after its signalAt.
+	clock loadClock
+	// signalled[s]: session s has sent its signal. Each element is
+	// written by the producer that owns the session, and only by it.
+	signalled []bool
+	// stride scatters the signal times over the matching sessions
+	// (signalAt), coprime with their number.
+	stride  int
+	mu      sync.Mutex
+	signals map[pair]time.Time // (stream id, session) → when its signal was sent
 	// posted is when each signal's request actually went out; open loop,
 	// signals counts from the schedule, which a late harness misses.
 	posted  map[pair]time.Time
@@ -641,36 +642,39 @@ func (w *workload) acceptLatencies() []float64 {
 }
 
 func newWorkload(cfg LoadConfig) *workload {
-	return &workload{cfg: cfg, signals: map[pair]time.Time{}, posted: map[pair]time.Time{}}
+	w := &workload{cfg: cfg, signals: map[pair]time.Time{}, posted: map[pair]time.Time{}}
+	if cfg.MatchEvery > 0 {
+		w.signalled = make([]bool, cfg.Sessions)
+		matching := w.matchingSessions()
+		w.stride = max(1, int(0.618*float64(matching)))
+		for gcd(w.stride, matching) != 1 {
+			w.stride++
+		}
+	}
+	return w
 }
 
-// signalRound is the round through the sessions (counted in the measured
-// window, from 1) in which matching session j sends its signal: the
-// matching sessions spread evenly over the window's rounds, so that
-// webhooks leave throughout it (a burst of them at its start would be a
-// stretch unlike the rest, and the latency of its other tenths
-// unmeasured). With more matching sessions than rounds, round r has those
-// with j ≡ r-1 (mod rounds), spaced evenly through the sessions and so
-// through the round: consecutive ones would send a round's signals within
-// a few milliseconds of each other.
-func (w *workload) signalRound(j int) int {
-	rounds, matching := w.signalRounds(), w.matchingSessions()
-	if matching <= rounds {
-		return 1 + j*rounds/matching
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
 	}
-	return 1 + j%rounds
+	return a
 }
 
-// signalRounds is over how many rounds the signals are spread: as many as
-// the measured window holds. Open loop knows its rate; closed loop
-// foresees it from the warm-up's (foreseeRate) and leaves a quarter of
-// the window in case it slows; at least four rounds.
-func (w *workload) signalRounds() int {
-	rate, share := w.cfg.Rate, 0.9 // the last tenth is for stragglers
-	if rate <= 0 {
-		rate, share = math.Float64frombits(w.warmRate.Load()), 0.75
-	}
-	return max(4, int(share*rate*w.cfg.Duration.Seconds()/float64(w.cfg.Sessions))-1)
+// signalAt is when, in load time within the measured window (the pauses
+// for ceiling measurements left out), matching session j sends its
+// signal: the matching sessions' times spread evenly over the first nine
+// tenths of the window (the last is for stragglers), so that webhooks
+// leave throughout it (a burst of them at its start would be a stretch
+// unlike the rest, and the latency of its other tenths unmeasured). The
+// times go to the sessions scattered (j·stride mod matching), so that the
+// ones due within a round through the sessions are spread through all of
+// them, and so through the round, not a run of neighbours sent at once.
+// Being times, not rounds, they hold whatever rate the load runs at.
+func (w *workload) signalAt(j int) time.Duration {
+	matching := w.matchingSessions()
+	slot := j * w.stride % matching
+	return time.Duration((float64(slot) + 0.5) / float64(matching) * 0.9 * float64(w.cfg.Duration))
 }
 
 // matchingSessions is how many sessions send a signal: 0, MatchEvery,
@@ -699,11 +703,13 @@ func (w *workload) appendEvent(buf []byte, s, n, inWindow int) (out []byte, sign
 	signal = -1
 	typ := eventMix[(s+n)%len(eventMix)]
 	name := ""
-	// A matching session sends its signal as one of its events after the
-	// first, chosen so that matches spread over the whole run
-	// (signalRounds) instead of arriving in one burst while the sessions
-	// are new.
-	if s%w.cfg.MatchEvery == 0 && inWindow == w.signalRound(s/w.cfg.MatchEvery) {
+	// A matching session sends its signal as one of its events after its
+	// first in the window, at its time (signalAt), so that matches spread
+	// over the whole run instead of arriving in one burst while the
+	// sessions are new.
+	if s%w.cfg.MatchEvery == 0 && inWindow >= 1 && !w.signalled[s] &&
+		w.clock.elapsed(time.Now()) >= w.signalAt(s/w.cfg.MatchEvery) {
+		w.signalled[s] = true
 		signal = (s / w.cfg.MatchEvery) % w.cfg.Streams
 		typ, name = "custom", fmt.Sprintf("signal-%d", signal)
 	}
@@ -917,29 +923,6 @@ func (w *workload) send(client *fasthttp.HostClient, url string, b *batch, accep
 			w.posted[pair{w.ids[i], s.session}] = posted
 		}
 	}
-	return nil
-}
-
-// foreseeRate measures the closed loop's accepted rate over the second
-// half of its warm-up (from warmStart until start) for the signals'
-// rounds; with a warm-up too short to tell, they keep the minimum.
-func foreseeRate(base string, gen *workload, warmStart, start time.Time) error {
-	from, until := warmStart.Add(start.Sub(warmStart)/2), start.Add(-100*time.Millisecond)
-	if until.Sub(from) < time.Second {
-		return nil
-	}
-	time.Sleep(time.Until(from))
-	before, err := scrape(base, "hookwire_events_accepted_total")
-	if err != nil {
-		return err
-	}
-	began := time.Now()
-	time.Sleep(time.Until(until))
-	after, err := scrape(base, "hookwire_events_accepted_total")
-	if err != nil {
-		return err
-	}
-	gen.warmRate.Store(math.Float64bits((after - before) / time.Since(began).Seconds()))
 	return nil
 }
 
