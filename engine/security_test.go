@@ -249,6 +249,8 @@ func TestCapabilityURLsStayOutOfMetricsAndLogs(t *testing.T) {
 	capability := recv.URL + "/T024BE7LD/B0XYZ/" + pathToken + "?key=" + queryToken
 	def := checkoutFriction(capability)
 	srv.createStream(def)
+	// Listed before any traffic, with the label its metrics will have.
+	before := srv.endpointLabel(capability)
 	srv.sendEvents(map[string]any{"session_id": "s", "type": "rage_click", "url": "/cart"})
 	waitFor(t, 10*time.Second, "the delivery to fail twice", func() bool {
 		var list struct{ Deliveries []delivery }
@@ -264,8 +266,8 @@ func TestCapabilityURLsStayOutOfMetricsAndLogs(t *testing.T) {
 		t.Fatalf("endpoints %+v, want the one capability URL, whole, to the architect", endpoints.Endpoints)
 	}
 	label := endpoints.Endpoints[0].Label
-	if label == "" || strings.Contains(label, pathToken) || strings.Contains(label, queryToken) {
-		t.Fatalf("label %q: want one without the tokens", label)
+	if label == "" || label != before || strings.Contains(label, pathToken) || strings.Contains(label, queryToken) {
+		t.Fatalf("label %q (%q before any traffic): want one without the tokens, the same throughout", label, before)
 	}
 	_, metrics := srv.raw("GET", "/metrics", "", nil)
 	srv.stop()

@@ -103,7 +103,7 @@ func (a *API) getEndpoints(ctx *fasthttp.RequestCtx) {
 		u := cs.Stream.Destination.URL
 		if !seen[u] {
 			seen[u] = true
-			stats = append(stats, delivery.EndpointStats{URL: u, State: "closed"})
+			stats = append(stats, delivery.EndpointStats{URL: u, Label: delivery.EndpointLabel(u), State: "closed"})
 		}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, map[string]any{"endpoints": stats})
