@@ -215,9 +215,10 @@ func TestClosedLoopSpreadsItsSignals(t *testing.T) {
 	cfg.Ceilings, cfg.Warmup = false, 3*time.Second
 	r := runSmallLoad(t, cfg)
 	// Every signal sent in the window is measured, none lost or doubled.
-	// Not every matching session need have signalled: the rounds are
-	// foreseen from the warm-up, and a window that ran more than a quarter
-	// slower (CI's race detector, packages side by side) reached 41 of 50.
+	// Not every matching session need have signalled: each signals at its
+	// first event after its time, and on a slow machine (CI's race
+	// detector, packages side by side) a round through the sessions can
+	// outlast the window's last tenth, which the last times fall in.
 	if matching := cfg.Sessions / cfg.MatchEvery; r.Lost != 0 || r.Duplicated != 0 || r.ExpectedWebhooks < matching/2 ||
 		r.ExpectedWebhooks > matching || r.Latency.Count != r.ExpectedWebhooks {
 		t.Fatalf("webhooks: %d expected of %d matching sessions, %d measured, %d lost, %d duplicated",
