@@ -83,6 +83,16 @@ func TestIngestRateLimit(t *testing.T) {
 	if code := srv.call("GET", "/v1/sessions/b", nil, nil); code != 404 {
 		t.Fatalf("a refused request's session exists (%d)", code)
 	}
+	// A Fullstory batch import over the rate is refused the same way,
+	// before its job is stored.
+	status, raw = srv.raw("POST", "/v2/events/batch", "application/json",
+		`{"requests":[`+strings.TrimSuffix(strings.Repeat(`{"name":"n","session":{"id":"c"}},`, 60), ",")+`]}`)
+	if status != 429 || !strings.Contains(string(raw), "rate_limited") || strings.Contains(string(raw), "job") {
+		t.Fatalf("a batch import over the rate: %d %s", status, raw)
+	}
+	if code := srv.call("GET", "/v1/sessions/c", nil, nil); code != 404 {
+		t.Fatalf("a refused batch import's session exists (%d)", code)
+	}
 }
 
 func retryAfterOf(t *testing.T, srv *server, body string) int {

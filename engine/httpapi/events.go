@@ -105,7 +105,13 @@ func (a *API) accept(ctx *fasthttp.RequestCtx, batch ingest.Batch, bodyBytes int
 		batch.Release()
 		return res, false
 	}
-	res, err = a.writer.Accept(batch, bodyBytes)
+	return a.write(ctx, batch, bodyBytes)
+}
+
+// write makes admitted events durable and queues them (accept's end),
+// answering a refusal.
+func (a *API) write(ctx *fasthttp.RequestCtx, batch ingest.Batch, bodyBytes int) (ingest.Result, bool) {
+	res, err := a.writer.Accept(batch, bodyBytes)
 	if err != nil {
 		a.metrics.RequestsRejected.WithLabelValues(rejectReason(err)).Inc()
 		a.fail(ctx, err, "invalid_event")

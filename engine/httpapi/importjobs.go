@@ -23,6 +23,10 @@ import (
 // acceptImportJob accepts a batch's events as POST /v1/events would, and
 // answers with the job the clients look for besides the usual counts.
 func (a *API) acceptImportJob(ctx *fasthttp.RequestCtx, events []model.Event, bodyBytes int) {
+	// The key's rate first: a batch over it must not cost a job's write.
+	if !a.admit(ctx, len(events)) {
+		return
+	}
 	// The results are built and stored before the events are handed over
 	// (the writer owns them then), and the job is found only once the
 	// answer names it: a job left by a refusal below is never asked for.
@@ -40,7 +44,7 @@ func (a *API) acceptImportJob(ctx *fasthttp.RequestCtx, events []model.Event, bo
 		a.fail(ctx, err, "")
 		return
 	}
-	res, ok := a.accept(ctx, ingest.Batch{Events: events}, bodyBytes, nil)
+	res, ok := a.write(ctx, ingest.Batch{Events: events}, bodyBytes)
 	if !ok {
 		if err := a.store.DeleteImportJob(job); err != nil {
 			a.logger.Warn("removing the import job of a refused batch (it expires anyway)", "job_id", job.ID, "err", err)
