@@ -49,11 +49,7 @@ func (a *API) patchSystemWebhook(ctx *fasthttp.RequestCtx, id string) {
 		return
 	}
 	var p system.EndpointPatch
-	if err := model.DecodeObject(ctx.PostBody(), &p); err != nil {
-		a.fail(ctx, err, "invalid_request")
-		return
-	}
-	if err := model.RefuseNullMembers(ctx.PostBody()); err != nil {
+	if err := model.DecodePatch(ctx.PostBody(), &p); err != nil {
 		a.fail(ctx, err, "invalid_request")
 		return
 	}

@@ -44,11 +44,14 @@ func DecodeObject(body []byte, v any) error {
 	return nil
 }
 
-// RefuseNullMembers is for PATCH bodies, whose members are pointers: a
-// member given as null would decode as "not given" and leave the value
-// as it was, which is not what a client sending {"name": null} means.
-// body has already been decoded, so it is a valid JSON object.
-func RefuseNullMembers(body []byte) error {
+// DecodePatch is DecodeObject for PATCH bodies, whose members are
+// pointers: a member given as null would decode as "not given" and leave
+// the value as it was, which is not what a client sending {"name": null}
+// means, so it is refused, naming the member.
+func DecodePatch(body []byte, v any) error {
+	if err := DecodeObject(body, v); err != nil {
+		return err
+	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil {
 		return &InvalidError{Message: malformedJSON(err), Index: -1}

@@ -62,10 +62,7 @@ func ParseDefinition(body []byte) (*Definition, error) {
 // ParsePatch decodes a PATCH body.
 func ParsePatch(body []byte) (*Patch, error) {
 	p := new(Patch)
-	if err := decodeStrict(body, p); err != nil {
-		return nil, err
-	}
-	if err := model.RefuseNullMembers(body); err != nil {
+	if err := model.DecodePatch(model.ValidUTF8(body), p); err != nil {
 		return nil, err
 	}
 	return p, nil
