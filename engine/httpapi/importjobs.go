@@ -70,8 +70,7 @@ func (a *API) getImportJob(ctx *fasthttp.RequestCtx, id string) {
 // the next_page_token of the page before.
 func (a *API) getImportJobImports(ctx *fasthttp.RequestCtx, id string) {
 	args := ctx.QueryArgs()
-	if msg := checkQuery(args, "page_token", "include_schema"); msg != "" {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", msg)
+	if !requireKnownQuery(ctx, "page_token", "include_schema") {
 		return
 	}
 	job, err := a.store.GetImportJob(id)
@@ -103,8 +102,7 @@ func (a *API) getImportJobImports(ctx *fasthttp.RequestCtx, id string) {
 // getImportJobErrors is GET /v2/events/batch/{id}/errors: a job hookwire
 // created imported every event, so there are none.
 func (a *API) getImportJobErrors(ctx *fasthttp.RequestCtx, id string) {
-	if msg := checkQuery(ctx.QueryArgs(), "page_token"); msg != "" {
-		writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", msg)
+	if !requireKnownQuery(ctx, "page_token") {
 		return
 	}
 	if _, err := a.store.GetImportJob(id); err != nil {

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/valyala/fasthttp"
@@ -239,4 +241,28 @@ func requireJSON(ctx *fasthttp.RequestCtx) bool {
 func mediaType(ctx *fasthttp.RequestCtx) string {
 	ct, _, _ := strings.Cut(string(ctx.Request.Header.ContentType()), ";")
 	return strings.ToLower(strings.TrimSpace(ct))
+}
+
+// requireKnownQuery answers 400 for a query parameter the route does not
+// know, or one given twice: a misspelt filter (?stream=) would otherwise
+// list every delivery as if it were the filtered few.
+func requireKnownQuery(ctx *fasthttp.RequestCtx, known ...string) bool {
+	args := ctx.QueryArgs()
+	seen := make(map[string]bool, args.Len())
+	for key := range args.All() {
+		name := string(key)
+		msg := ""
+		switch {
+		case !slices.Contains(known, name):
+			msg = fmt.Sprintf("%s: unknown query parameter; use %s", name, strings.Join(known, ", "))
+		case seen[name]:
+			msg = name + ": given more than once"
+		}
+		if msg != "" {
+			writeError(ctx, fasthttp.StatusBadRequest, "invalid_request", msg)
+			return false
+		}
+		seen[name] = true
+	}
+	return true
 }
