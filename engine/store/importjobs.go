@@ -38,8 +38,8 @@ type ImportJob struct {
 }
 
 // PutImportJob stores a job and its results (one JSON value each, in the
-// batch's order), cut into pages; the job's own record is written last, so
-// a job that is found has all its pages.
+// batch's order), cut into pages. Nobody asks for the job before it
+// returns: its id reaches a client only in the answer written after.
 func (s *Store) PutImportJob(job *ImportJob, results []json.RawMessage) error {
 	if err := s.RefuseWrites(); err != nil {
 		return err
