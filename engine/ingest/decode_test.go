@@ -370,11 +370,14 @@ func BenchmarkDecodeBatch(b *testing.B) {
 	}
 	for _, bb := range bodies {
 		b.Run(bb.name, func(b *testing.B) {
+			// Counted once: inside the loop the count cost a fifth of
+			// what was measured.
+			want := bytes.Count(bb.body, []byte("session_id"))
 			b.SetBytes(int64(len(bb.body)))
 			b.ReportAllocs()
 			for b.Loop() {
 				batch, err := DecodeBatch(bb.body, bb.format, 1000, now)
-				if err != nil || len(batch.Events) != min(100, bytes.Count(bb.body, []byte("session_id"))) {
+				if err != nil || len(batch.Events) != want {
 					b.Fatalf("%d events, %v", len(batch.Events), err)
 				}
 				batch.Release()
