@@ -457,3 +457,35 @@ func TestNDJSONRefusalsSayWhichLineAndWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipPlainWordsStopsAtTheFirstByteThatIsNotPlain puts every byte
+// value at every place of a run of plain bytes, after every kind of byte
+// that could carry a wrong flag downward, and asks for the place the
+// one-byte table gives.
+func TestSkipPlainWordsStopsAtTheFirstByteThatIsNotPlain(t *testing.T) {
+	byTable := func(b []byte, i int) int {
+		for i < len(b) && plainStringByte[b[i]] {
+			i++
+		}
+		return i
+	}
+	for length := range 20 {
+		for at := range length {
+			for c := range 256 {
+				for _, later := range []byte{'a', 0x00, 0x1f, 0x20, '"', '\\', 0x7f, 0x80, 0xff} {
+					b := bytes.Repeat([]byte{'x'}, length)
+					b[at] = byte(c)
+					for j := at + 1; j < length; j++ {
+						b[j] = later
+					}
+					got := skipPlainWords(b, 0)
+					want := byTable(b, 0)
+					// It stops at the byte, or where fewer than eight are left.
+					if got > want || (got < want && got+8 <= len(b)) || byTable(b, got) != want {
+						t.Fatalf("%q: skipped to %d, the first byte that is not plain is at %d", b, got, want)
+					}
+				}
+			}
+		}
+	}
+}

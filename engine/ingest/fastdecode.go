@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"sync"
 	"time"
 	"unsafe"
@@ -493,7 +495,9 @@ func (s *scanner) str() (plain bool, end int) {
 	}
 	plain = true
 	for s.i < len(s.b) {
-		// Most bytes are plain: step over them before the switch.
+		// Most bytes are plain: step over them before the switch, eight
+		// at a time while eight are left.
+		s.i = skipPlainWords(s.b, s.i)
 		for s.i < len(s.b) && plainStringByte[s.b[s.i]] {
 			s.i++
 		}
@@ -546,6 +550,31 @@ var plainStringByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// skipPlainWords returns the index of the first byte at or after i that
+// is not plain (plainStringByte), or of the first of the last fewer than
+// eight bytes. It reads eight bytes as one word and flags, in each byte's
+// top bit, a byte below 0x20, a quote, a backslash or one of 0x80 and up:
+// a flag can be wrong only above a right one (a borrow carries upward),
+// so the lowest flag is the first byte that is not plain. Stepping one
+// table lookup at a time was a quarter of a batch's decoding (the profile
+// of BenchmarkDecodeBatch).
+func skipPlainWords(b []byte, i int) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := w^(ones*'"'), w^(ones*'\\')
+		flags := ((w - ones*0x20) | (quote - ones) | (backslash - ones)) &^ w
+		flags = (flags | w) & high
+		if flags != 0 {
+			return i + bits.TrailingZeros64(flags)/8
+		}
+	}
+	return i
+}
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
