@@ -60,17 +60,34 @@ const MaxSessionIDLength = 256
 // longer than maxLen characters, or holds a control character: the one
 // rule for session ids wherever a client names one (events, notes).
 func CheckText(path, s string, minLen, maxLen int) *InvalidError {
-	n := utf8.RuneCountInString(s)
+	n, control := textLength(s)
 	switch {
 	case n < minLen:
 		return invalidText(path, "must not be empty")
 	case n > maxLen:
 		return invalidText(path, fmt.Sprintf("at most %d characters, got %d", maxLen, n))
-	case strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+	case control:
 		return invalidText(path, "must not contain control characters")
 	}
 	return nil
 }
+
+// textLength counts s's characters and says whether one is a control
+// character, in one pass over the bytes while they are ASCII (every event
+// checks its session id and its user's fields, nearly always ASCII).
+func textLength(s string) (n int, control bool) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			rest := s[i:]
+			return i + utf8.RuneCountInString(rest), control || strings.ContainsFunc(rest, isControl)
+		}
+		control = control || isControl(rune(c))
+	}
+	return len(s), control
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 func invalidText(path, message string) *InvalidError {
 	return &InvalidError{Path: path, Message: message, Index: -1}
