@@ -79,6 +79,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters
 	$(GO) test -run '^$$' -fuzz '^FuzzRegexAgreesWithGo$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters
 	$(GO) test -run '^$$' -fuzz '^FuzzCompileModule$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./wasm
+	$(GO) test -run '^$$' -fuzz '^FuzzFindAgreesWithEncodingJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters/sdk/c
 
 # kill -9 the server KILLS times under load; prints a summary line.
 KILLS ?= 20
