@@ -35,8 +35,8 @@ filter-go:
 
 filter-c:
 	mkdir -p $(FILTERS_OUT)
-	clang --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--export=hw_alloc -Wl,--export=hw_init \
-		-Wl,--export=hw_match -o $(FILTERS_OUT)/pagevisit.wasm filters/examples/c/pagevisit.c
+	clang --target=wasm32 -O2 -nostdlib -Wall -Werror -Wl,--no-entry -I filters/sdk/c \
+		-o $(FILTERS_OUT)/pagevisit.wasm filters/examples/c/pagevisit.c
 
 filter-wat:
 	mkdir -p $(FILTERS_OUT)

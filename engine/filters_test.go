@@ -137,7 +137,10 @@ func TestExampleFiltersEndToEnd(t *testing.T) {
 			{"id": "a2", "session_id": "a", "type": "click", "url": "https://x/pricing"},
 			{"id": "a3", "session_id": "a", "type": "navigate", "url": "https://x/pricing?plan=pro"},
 			{"id": "b1", "session_id": "b", "type": "navigate", "url": "https://x/help"},
-		}, map[string]string{"a": "a3"}},
+			// A url among the properties is not the event's.
+			{"id": "c1", "session_id": "c", "type": "navigate", "properties": ev{"url": "https://x/pricing"}},
+			{"id": "c2", "session_id": "c", "type": "navigate", "url": "https://x/caf\u00e9/pricing", "properties": ev{"note": "\"quoted\""}},
+		}, map[string]string{"a": "a3", "c": "c2"}},
 		{"pricing-then-help", nil, []ev{
 			{"id": "a1", "session_id": "a", "type": "navigate", "url": "https://x/pricing", "timestamp": at(0)},
 			{"id": "a2", "session_id": "a", "type": "navigate", "url": "https://x/help/billing", "timestamp": at(5)},
