@@ -222,7 +222,8 @@ func (s *slab[T]) reset() bool {
 }
 
 func (s *scanner) space() {
-	for s.i < len(s.b) {
+	// Compact JSON has none: one test for the common case.
+	for s.i < len(s.b) && s.b[s.i] <= ' ' {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
 			s.i++
