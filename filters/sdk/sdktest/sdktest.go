@@ -1,0 +1,282 @@
+// Package sdktest checks a filter SDK's JSON lookups against Go's
+// encoding/json: each SDK's test compiles a probe module that exports its
+// lookup, text, comparison and number functions, and hands it to Agree
+// through the Probe interface. Every SDK reads the event the same way:
+// hw_find in C, Event.find in AssemblyScript.
+package sdktest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+)
+
+// Kind is what a lookup found, numbered as the SDKs number it (C's enum
+// hw_kind, AssemblyScript's Kind).
+type Kind int32
+
+const (
+	Absent Kind = iota
+	String
+	Number
+	True
+	False
+	Null
+	Object
+	Array
+)
+
+// Found is what a probe's lookup reports.
+type Found struct {
+	Status   int64 // 1 found, 0 absent, -1 malformed
+	Kind     Kind
+	Raw      []byte // the value's bytes (a string's without its quotes)
+	Escaped  bool   // a string with escapes
+	TextLen  int64  // the decoded text's length in bytes; -1 for a value that is not a string
+	NumberOK bool
+	Number   float64
+}
+
+// The comparisons a probe makes of a string value's text.
+const (
+	Equal = iota
+	Prefix
+	Suffix
+	Contains
+)
+
+// Probe is an SDK compiled to Wasm and instantiated.
+type Probe interface {
+	Find(t testing.TB, doc []byte, path string) Found
+	// Text is the found string's decoded text; false when there is none.
+	Text(t testing.TB, doc []byte, path string) (string, bool)
+	// Compare is 1 or 0 for comparison op of the found value with s, -2
+	// when the path is not found.
+	Compare(t testing.TB, doc []byte, path string, op int, s string) int64
+}
+
+// Reference finds path in doc as the SDKs are documented to: member
+// names decoded, a member named twice found at its first, a number
+// stepping into an array. It uses encoding/json's tokenizer.
+func Reference(doc []byte, path string) (json.RawMessage, bool) {
+	cur := json.RawMessage(bytes.TrimSpace(doc))
+	for _, seg := range strings.Split(path, ".") {
+		if len(cur) == 0 || (cur[0] != '{' && cur[0] != '[') {
+			return nil, false
+		}
+		index := -1
+		if cur[0] == '[' {
+			n, err := strconv.Atoi(seg)
+			if err != nil || n < 0 || len(seg) > 9 || strings.TrimLeft(seg, "0123456789") != "" {
+				return nil, false
+			}
+			index = n
+		}
+		dec := json.NewDecoder(bytes.NewReader(cur))
+		dec.Token()
+		var next json.RawMessage
+		hit := false
+		for i := 0; dec.More(); i++ {
+			match := index == i
+			if index < 0 {
+				name, _ := dec.Token()
+				match = name == seg
+			}
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				return nil, false
+			}
+			if match && !hit {
+				next, hit = v, true
+			}
+		}
+		if !hit {
+			return nil, false
+		}
+		cur = next
+	}
+	return cur, true
+}
+
+// Agree checks a lookup of path in the valid document doc, and everything
+// read from what it found, against Reference; string values are compared
+// with each needle (those without a NUL) all four ways.
+func Agree(t *testing.T, p Probe, doc []byte, path string, needles ...string) {
+	t.Helper()
+	got := p.Find(t, doc, path)
+	want, ok := Reference(doc, path)
+	if !ok {
+		if got.Status != 0 {
+			t.Fatalf("%s in %s: status %d (kind %d %q), want absent", path, doc, got.Status, got.Kind, got.Raw)
+		}
+		return
+	}
+	if got.Status != 1 {
+		t.Fatalf("%s in %s: status %d, want %s", path, doc, got.Status, want)
+	}
+	var value any
+	dec := json.NewDecoder(bytes.NewReader(want))
+	dec.UseNumber()
+	if err := dec.Decode(&value); err != nil {
+		t.Fatal(err)
+	}
+	switch v := value.(type) {
+	case string:
+		if got.Kind != String {
+			t.Fatalf("%s in %s: kind %d, want a string", path, doc, got.Kind)
+		}
+		if string(got.Raw) != string(want[1:len(want)-1]) || got.Escaped != bytes.ContainsRune(want, '\\') {
+			t.Fatalf("%s in %s: raw %q escaped %v, want %s", path, doc, got.Raw, got.Escaped, want)
+		}
+		text, ok := p.Text(t, doc, path)
+		if !ok || text != v || got.TextLen != int64(len(v)) {
+			t.Fatalf("%s in %s: text %q (%v, length %d), want %q", path, doc, text, ok, got.TextLen, v)
+		}
+		for _, s := range needles {
+			if strings.IndexByte(s, 0) >= 0 {
+				continue
+			}
+			for op, want := range []bool{v == s, strings.HasPrefix(v, s), strings.HasSuffix(v, s), strings.Contains(v, s)} {
+				if r := p.Compare(t, doc, path, op, s); r != b2i(want) {
+					t.Fatalf("%s in %s: comparison %d with %q = %d, want %v (text %q)", path, doc, op, s, r, want, v)
+				}
+			}
+		}
+	case json.Number:
+		want, _ := strconv.ParseFloat(string(v), 64) // ±Inf past a double's range, as the SDKs read it
+		close := got.Number == want || !math.IsInf(want, 0) && math.Abs(got.Number-want) <= 1e-13*math.Abs(want)+1e-300
+		if got.Kind != Number || !got.NumberOK || !close {
+			t.Fatalf("%s in %s: kind %d number %v (%v), want %s = %v", path, doc, got.Kind, got.Number, got.NumberOK, v, want)
+		}
+	default:
+		wantKind := map[string]Kind{"true": True, "false": False, "null": Null}[string(want)]
+		switch value.(type) {
+		case map[string]any:
+			wantKind = Object
+		case []any:
+			wantKind = Array
+		}
+		if got.Kind != wantKind || string(got.Raw) != string(want) {
+			t.Fatalf("%s in %s: kind %d %q, want kind %d %s", path, doc, got.Kind, got.Raw, wantKind, want)
+		}
+	}
+	if got.Kind != String {
+		if got.TextLen != -1 || p.Compare(t, doc, path, Equal, string(got.Raw)) != 0 {
+			t.Fatalf("%s in %s: a %d read as text", path, doc, got.Kind)
+		}
+	}
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Event is an event as hookwire hands it to a filter (filters/ABI.md),
+// with the hard cases in its properties: escapes, surrogate pairs, a lone
+// surrogate, nesting, arrays, a quote and a dot in member names.
+const Event = `{"id":"e-1","session_id":"s-123","type":"custom","name":"Checkout \"Error\"","timestamp":"2026-11-27T12:00:00.123Z",` +
+	`"url":"https://shop.example/caf\u00e9/cart?a=1\u0026b=2","properties":{"price":42.5,"qty":3,"big":1e300,"tiny":-2.5E-7,"ok":true,"no":false,"gone":null,` +
+	`"url":"https://elsewhere/pricing","items":[{"sku":"A-1"},{"sku":"B\\2"},[1,2,[3]]],"nested":{"a":{"b":{"c":"deep"}}},"emoji":"\ud83d\ude00!","lone":"\ud800x",` +
+	`"q\"uote":"named with a quote","":"empty name","path.with.dots":"unreachable"},"user":{"uid":"u-42","email":"a@example.com","display_name":"Zoë","properties":{}}}`
+
+// Paths are looked up in Event: found, absent, and through scalars.
+var Paths = []string{
+	"id", "type", "name", "timestamp", "url", "properties", "user", "user.uid", "user.email",
+	"user.display_name", "user.properties", "properties.price", "properties.qty", "properties.big",
+	"properties.tiny", "properties.ok", "properties.no", "properties.gone", "properties.url",
+	"properties.items", "properties.items.0", "properties.items.0.sku", "properties.items.1.sku",
+	"properties.items.2", "properties.items.2.2.0", "properties.items.3", "properties.items.x",
+	"properties.nested.a.b.c", "properties.nested.a.b.c.d", "properties.emoji", "properties.lone",
+	`properties.q"uote`, "properties.", "properties.missing", "missing", "user.uid.more", "type.x",
+}
+
+// Needles are compared with every string found at Paths.
+var Needles = []string{"", "c", "Checkout", `"Error"`, "u-42", "https://", "café", "/cart", "\U0001F600", "!", "\ufffdx", "deep", "A-1", `B\2`}
+
+// Malformed are documents that end inside a value, or hold no value where
+// one must be: a lookup of "a" in each is malformed (-1), never read past
+// the document's end.
+var Malformed = []string{``, `{"a":"unterminated`, `{"a":[1,2`, `{"a" 1}`, `{"b":1 "a":2}`, `{"a":"x\`, `{1:2}`, `{"a":}`, `nonsense`}
+
+// FuzzInput says whether a fuzzer's input is one Agree applies to: a valid
+// UTF-8 JSON document, path and needle (a filter's are string literals and
+// its config's), of the sizes a filter meets (an event of up to 64
+// KiB, a needle from a config: the SDKs' searches are the plain ones).
+func FuzzInput(doc []byte, path, needle string) bool {
+	return len(doc) <= 64<<10 && len(needle) <= 256 && json.Valid(doc) && utf8.Valid(doc) &&
+		strings.IndexByte(path, 0) < 0 && utf8.ValidString(path) && utf8.ValidString(needle)
+}
+
+// Seeds are the fuzz targets' starting inputs: doc, path, needle.
+var Seeds = [][3]string{
+	{Event, "properties.items.1.sku", "B"},
+	{`{"a\u0062":"\u00e9\n"}`, "ab", "é"},
+	{`[0,{"x":-0.0e-5}]`, "1.x", ""},
+}
+
+// InputBytes is the size of a Module's buffer for inputs.
+const InputBytes = 1 << 20
+
+// Module is a probe module in wazero with a buffer for inputs, taken once
+// from its hw_alloc.
+type Module struct {
+	Mod api.Module
+	Buf uint32
+}
+
+// Instantiate runs wasm (which must import nothing) in a runtime closed
+// when the test ends.
+func Instantiate(t testing.TB, wasm []byte) *Module {
+	t.Helper()
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	t.Cleanup(func() { rt.Close(ctx) })
+	mod, err := rt.Instantiate(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := mod.ExportedFunction("hw_alloc").Call(ctx, InputBytes)
+	if err != nil || res[0] == 0 {
+		t.Fatalf("hw_alloc(%d): %v %v", InputBytes, res, err)
+	}
+	return &Module{Mod: mod, Buf: uint32(res[0])}
+}
+
+// Put writes the inputs one after another into the buffer, each followed
+// by a NUL (C strings), and returns where each starts.
+func (m *Module) Put(t testing.TB, inputs ...[]byte) []uint32 {
+	t.Helper()
+	at, offsets := m.Buf, make([]uint32, len(inputs))
+	for i, in := range inputs {
+		if !m.Mod.Memory().Write(at, in) || !m.Mod.Memory().WriteByte(at+uint32(len(in)), 0) {
+			t.Fatalf("inputs over %d bytes", InputBytes)
+		}
+		offsets[i] = at
+		at += uint32(len(in)) + 1
+	}
+	return offsets
+}
+
+// Call calls an export whose result is an i32 (0 for none).
+func (m *Module) Call(t testing.TB, name string, args ...uint64) int64 {
+	t.Helper()
+	res, err := m.Mod.ExportedFunction(name).Call(context.Background(), args...)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if len(res) == 0 {
+		return 0
+	}
+	return int64(int32(res[0]))
+}
