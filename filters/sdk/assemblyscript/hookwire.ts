@@ -1,0 +1,319 @@
+// hookwire.ts: the hookwire_v1 filter ABI for AssemblyScript.
+//
+// Import it from a filter's entry file and re-export the allocator:
+//
+//   import { Event, stateGet, stateSet } from "<path to>/filters/sdk/assemblyscript/hookwire";
+//   export { hw_alloc } from "<path to>/filters/sdk/assemblyscript/hookwire";
+//
+//   export function hw_match(ptr: usize, len: i32): i32 {
+//     const event = new Event(ptr, len);
+//     return event.find("url").contains("/pricing") ? 1 : 0;
+//   }
+//
+// Lookups read the event's JSON where the host wrote it: nothing is parsed
+// ahead, and only the strings a filter asks for become AssemblyScript
+// strings, with their escapes decoded. The ABI itself is filters/ABI.md.
+
+@external("hookwire", "state_get")
+declare function host_state_get(kptr: usize, klen: i32, vptr: usize, vcap: i32): i32;
+@external("hookwire", "state_set")
+declare function host_state_set(kptr: usize, klen: i32, vptr: usize, vlen: i32): i32;
+@external("hookwire", "log")
+declare function host_log(ptr: usize, len: i32): void;
+
+// hw_alloc: memory outside the garbage collector, which the host writes
+// the config and events into (it asks again only when an event outgrows
+// the last buffer).
+export function hw_alloc(size: i32): usize {
+  return heap.alloc(<usize>max(size, 1));
+}
+
+// stateGet is this session's value for key (per stream), or null.
+export function stateGet(key: string): ArrayBuffer | null {
+  const k = String.UTF8.encode(key);
+  let value = new ArrayBuffer(64);
+  let n = host_state_get(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength);
+  if (n < 0) return null;
+  if (n > value.byteLength) {
+    value = new ArrayBuffer(n);
+    n = host_state_get(changetype<usize>(k), k.byteLength, changetype<usize>(value), n);
+  }
+  return value.slice(0, n);
+}
+
+// stateSet stores value for key: false when refused (the limits of
+// filters/ABI.md).
+export function stateSet(key: string, value: ArrayBuffer): bool {
+  const k = String.UTF8.encode(key);
+  return host_state_set(changetype<usize>(k), k.byteLength, changetype<usize>(value), value.byteLength) == 0;
+}
+
+// log writes a line to hookwire's log, which names the stream and session.
+export function log(line: string): void {
+  const b = String.UTF8.encode(line);
+  host_log(changetype<usize>(b), b.byteLength);
+}
+
+export enum Kind { Absent, String, Number, True, False, Null, Object, Array, Malformed }
+
+// Value is a JSON value where it lies: for a string, its bytes between
+// the quotes, escapes as written; for the others, the whole value.
+export class Value {
+  constructor(public kind: Kind, public ptr: usize, public len: i32, public escaped: bool) {}
+
+  // text is a string value's text, escapes decoded, or null.
+  text(): string | null {
+    if (this.kind != Kind.String) return null;
+    if (!this.escaped) return String.UTF8.decodeUnsafe(this.ptr, <usize>this.len);
+    const out = new Uint8Array(this.len);
+    let n = 0;
+    const end = this.ptr + <usize>this.len;
+    for (let p = this.ptr; p < end; ) {
+      let c = load<u8>(p++);
+      if (c != 0x5c || p >= end) {
+        out[n++] = c;
+        continue;
+      }
+      c = load<u8>(p++);
+      if (c == 0x62) out[n++] = 0x08;
+      else if (c == 0x66) out[n++] = 0x0c;
+      else if (c == 0x6e) out[n++] = 0x0a;
+      else if (c == 0x72) out[n++] = 0x0d;
+      else if (c == 0x74) out[n++] = 0x09;
+      else if (c != 0x75) out[n++] = c; // '"', '\\', '/'
+      else {
+        let cp = hex4(p, end);
+        if (cp < 0) {
+          out[n++] = 0x3f; // '?'
+          continue;
+        }
+        p += 4;
+        if (cp >= 0xd800 && cp < 0xdc00) {
+          const low = end - p >= 6 && load<u8>(p) == 0x5c && load<u8>(p + 1) == 0x75 ? hex4(p + 2, end) : -1;
+          if (low >= 0xdc00 && low < 0xe000) {
+            p += 6;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+          } else {
+            cp = 0xfffd; // a lone surrogate, as Go's decoder reads it
+          }
+        } else if (cp >= 0xdc00 && cp < 0xe000) {
+          cp = 0xfffd;
+        }
+        if (cp < 0x80) {
+          out[n++] = <u8>cp;
+        } else if (cp < 0x800) {
+          out[n++] = <u8>(0xc0 | (cp >> 6));
+          out[n++] = <u8>(0x80 | (cp & 0x3f));
+        } else if (cp < 0x10000) {
+          out[n++] = <u8>(0xe0 | (cp >> 12));
+          out[n++] = <u8>(0x80 | ((cp >> 6) & 0x3f));
+          out[n++] = <u8>(0x80 | (cp & 0x3f));
+        } else {
+          out[n++] = <u8>(0xf0 | (cp >> 18));
+          out[n++] = <u8>(0x80 | ((cp >> 12) & 0x3f));
+          out[n++] = <u8>(0x80 | ((cp >> 6) & 0x3f));
+          out[n++] = <u8>(0x80 | (cp & 0x3f));
+        }
+      }
+    }
+    return String.UTF8.decodeUnsafe(out.dataStart, <usize>n);
+  }
+
+  // equals, startsWith, endsWith and contains compare a string value's
+  // text with s; false when the value is not a string.
+  equals(s: string): bool {
+    const t = this.text();
+    return t != null && t == s;
+  }
+  startsWith(s: string): bool {
+    const t = this.text();
+    return t != null && t.startsWith(s);
+  }
+  endsWith(s: string): bool {
+    const t = this.text();
+    return t != null && t.endsWith(s);
+  }
+  contains(s: string): bool {
+    const t = this.text();
+    return t != null && t.includes(s);
+  }
+
+  // number is a number value as an f64 (NaN when it is not one).
+  number(): f64 {
+    if (this.kind != Kind.Number) return NaN;
+    return parseFloat(String.UTF8.decodeUnsafe(this.ptr, <usize>this.len));
+  }
+
+  // found is whether the lookup found something.
+  get found(): bool {
+    return this.kind != Kind.Absent && this.kind != Kind.Malformed;
+  }
+}
+
+// Event is a JSON document in memory: the event hw_match is given, or the
+// config hw_init is.
+export class Event {
+  constructor(public ptr: usize, public len: i32) {}
+
+  // find looks up a path of member names separated by dots ("type",
+  // "properties.price", "user.email"; a number steps into an array:
+  // "properties.items.0.sku"). Its kind is Absent when the path is not
+  // there (or leads through something that is not an object or array),
+  // Malformed when the document is broken on the way. Member names are
+  // compared with their escapes decoded; a member named twice is found at
+  // its first.
+  find(path: string): Value {
+    const segments = path.split(".");
+    let j = this.ptr;
+    let end = this.ptr + <usize>this.len;
+    j = space(j, end);
+    if (j < end && load<u8>(j) != 0x7b && load<u8>(j) != 0x5b) {
+      return skip(j, end).kind == Kind.Malformed ? malformed() : absent();
+    }
+    for (let s = 0; s < segments.length; s++) {
+      const seg = segments[s];
+      if (j >= end) return malformed();
+      const open = load<u8>(j);
+      if (open != 0x7b && open != 0x5b) return absent();
+      const object = open == 0x7b;
+      const close: u8 = object ? 0x7d : 0x5d;
+      let index = -1;
+      if (!object) {
+        if (seg.length == 0 || seg.length > 9) return absent();
+        index = 0;
+        for (let d = 0; d < seg.length; d++) {
+          const c = seg.charCodeAt(d);
+          if (c < 0x30 || c > 0x39) return absent();
+          index = index * 10 + (c - 0x30);
+        }
+      }
+      let k = space(j + 1, end);
+      if (k < end && load<u8>(k) == close) return absent();
+      for (let at = 0; ; at++) {
+        let match = at == index;
+        if (object) {
+          const name = skip(k, end);
+          if (name.kind != Kind.String) return malformed();
+          match = name.escaped ? name.text() == seg : equalBytes(name.ptr, name.len, seg);
+          k = space(name.ptr + <usize>name.len + 1, end);
+          if (k >= end || load<u8>(k) != 0x3a) return malformed();
+          k++;
+        }
+        if (match) {
+          if (s == segments.length - 1) return skip(k, end);
+          j = space(k, end);
+          break;
+        }
+        const v = skip(k, end);
+        if (v.kind == Kind.Malformed) return v;
+        k = space(v.ptr + <usize>v.len + (v.kind == Kind.String ? 1 : 0), end);
+        if (k < end && load<u8>(k) == 0x2c) {
+          k++;
+          continue;
+        }
+        if (k < end && load<u8>(k) == close) return absent();
+        return malformed();
+      }
+    }
+    return absent();
+  }
+}
+
+function absent(): Value {
+  return new Value(Kind.Absent, 0, 0, false);
+}
+
+function malformed(): Value {
+  return new Value(Kind.Malformed, 0, 0, false);
+}
+
+function space(p: usize, end: usize): usize {
+  while (p < end) {
+    const c = load<u8>(p);
+    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) break;
+    p++;
+  }
+  return p;
+}
+
+function hex4(p: usize, end: usize): i32 {
+  if (end - p < 4) return -1;
+  let v = 0;
+  for (let k: usize = 0; k < 4; k++) {
+    const h = <i32>load<u8>(p + k);
+    v <<= 4;
+    if (h >= 0x30 && h <= 0x39) v |= h - 0x30;
+    else if (h >= 0x61 && h <= 0x66) v |= h - 0x61 + 10;
+    else if (h >= 0x41 && h <= 0x46) v |= h - 0x41 + 10;
+    else return -1;
+  }
+  return v;
+}
+
+// equalBytes reports whether len bytes at p are s in UTF-8.
+function equalBytes(p: usize, len: i32, s: string): bool {
+  if (String.UTF8.byteLength(s) != len) return false;
+  return String.UTF8.decodeUnsafe(p, <usize>len) == s;
+}
+
+// skip reads the value at p (after space). A string's Value starts after
+// its opening quote and ends before its closing one. Objects and arrays
+// are stepped over by counting brackets outside strings: what hookwire
+// writes is well formed.
+function skip(p: usize, end: usize): Value {
+  p = space(p, end);
+  if (p >= end) return malformed();
+  const start = p;
+  const c = load<u8>(p);
+  if (c == 0x22) {
+    let escaped = false;
+    for (p++; p < end; p++) {
+      const d = load<u8>(p);
+      if (d == 0x5c) {
+        escaped = true;
+        p++;
+      } else if (d == 0x22) {
+        return new Value(Kind.String, start + 1, <i32>(p - start - 1), escaped);
+      }
+    }
+    return malformed();
+  }
+  if (c == 0x7b || c == 0x5b) {
+    let depth = 0;
+    for (; p < end; p++) {
+      const d = load<u8>(p);
+      if (d == 0x22) {
+        for (p++; p < end && load<u8>(p) != 0x22; p++) {
+          if (load<u8>(p) == 0x5c) p++;
+        }
+        if (p >= end) return malformed();
+      } else if (d == 0x7b || d == 0x5b) {
+        depth++;
+      } else if ((d == 0x7d || d == 0x5d) && --depth == 0) {
+        return new Value(c == 0x7b ? Kind.Object : Kind.Array, start, <i32>(p + 1 - start), false);
+      }
+    }
+    return malformed();
+  }
+  if (word(p, end, "true")) return new Value(Kind.True, start, 4, false);
+  if (word(p, end, "false")) return new Value(Kind.False, start, 5, false);
+  if (word(p, end, "null")) return new Value(Kind.Null, start, 4, false);
+  if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
+    while (p < end) {
+      const d = load<u8>(p);
+      if (!(d == 0x2d || d == 0x2b || d == 0x2e || d == 0x65 || d == 0x45 || (d >= 0x30 && d <= 0x39))) break;
+      p++;
+    }
+    return new Value(Kind.Number, start, <i32>(p - start), false);
+  }
+  return malformed();
+}
+
+function word(p: usize, end: usize, w: string): bool {
+  const n = <usize>w.length;
+  if (end - p < n) return false;
+  for (let k: usize = 0; k < n; k++) {
+    if (<i32>load<u8>(p + k) != w.charCodeAt(<i32>k)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,124 @@
+// Package assdk_test checks the AssemblyScript SDK (hookwire.ts):
+// testdata/probe.ts, compiled with asc and run in wazero, must read
+// documents as encoding/json reads them, as the C SDK must.
+package assdk_test
+
+import (
+	"encoding/binary"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/hookwire/hookwire/filters/sdk/sdktest"
+)
+
+// probe is testdata/probe.ts, instantiated. Its strings are (pointer,
+// length) pairs.
+type probe struct{ *sdktest.Module }
+
+var (
+	buildOnce sync.Once
+	module    []byte
+	buildErr  error
+)
+
+// exampleDir pins the compiler, asc (make filter-as and
+// .ci/run install it).
+const exampleDir = "../../examples/assemblyscript"
+
+func newProbe(t testing.TB) *probe {
+	t.Helper()
+	buildOnce.Do(func() {
+		asc := filepath.Join(exampleDir, "node_modules", "assemblyscript", "bin", "asc.js")
+		if _, err := os.Stat(asc); err != nil {
+			install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+			install.Dir = exampleDir
+			if module, buildErr = install.CombinedOutput(); buildErr != nil {
+				return
+			}
+		}
+		out := filepath.Join(t.TempDir(), "probe.wasm")
+		cmd := exec.Command("node", asc, "testdata/probe.ts", "--outFile", out, "--optimize", "--use", "abort=testdata/probe/abort")
+		if module, buildErr = cmd.CombinedOutput(); buildErr != nil {
+			return
+		}
+		module, buildErr = os.ReadFile(out)
+	})
+	if buildErr != nil {
+		t.Fatalf("asc testdata/probe.ts: %v\n%s", buildErr, module)
+	}
+	return &probe{sdktest.Instantiate(t, module)}
+}
+
+func (p *probe) Find(t testing.TB, doc []byte, path string) sdktest.Found {
+	t.Helper()
+	at := p.Put(t, doc, []byte(path))
+	f := sdktest.Found{Status: p.Call(t, "probe_find", uint64(at[0]), uint64(len(doc)), uint64(at[1]), uint64(len(path)))}
+	r, ok := p.Mod.Memory().Read(uint32(p.Call(t, "probe_result")), 40)
+	if !ok {
+		t.Fatal("probe_result out of memory")
+	}
+	f.Kind = sdktest.Kind(binary.LittleEndian.Uint32(r[0:]))
+	offset, n := binary.LittleEndian.Uint32(r[4:]), binary.LittleEndian.Uint32(r[8:])
+	f.Escaped = binary.LittleEndian.Uint32(r[12:]) != 0
+	f.TextLen = int64(binary.LittleEndian.Uint64(r[16:]))
+	f.NumberOK = binary.LittleEndian.Uint32(r[24:]) != 0
+	f.Number = math.Float64frombits(binary.LittleEndian.Uint64(r[32:]))
+	if f.Status == 1 {
+		f.Raw = doc[offset : offset+n]
+	}
+	return f
+}
+
+func (p *probe) Text(t testing.TB, doc []byte, path string) (string, bool) {
+	t.Helper()
+	at := p.Put(t, doc, []byte(path))
+	dst := at[1] + uint32(len(path)) + 1
+	n := p.Call(t, "probe_text", uint64(at[0]), uint64(len(doc)), uint64(at[1]), uint64(len(path)),
+		uint64(dst), uint64(sdktest.InputBytes-(dst-p.Buf)))
+	if n < 0 {
+		return "", false
+	}
+	b, _ := p.Mod.Memory().Read(dst, uint32(n))
+	return string(b), true
+}
+
+func (p *probe) Compare(t testing.TB, doc []byte, path string, op int, s string) int64 {
+	t.Helper()
+	at := p.Put(t, doc, []byte(path), []byte(s))
+	return p.Call(t, "probe_compare", uint64(at[0]), uint64(len(doc)), uint64(at[1]), uint64(len(path)),
+		uint64(op), uint64(at[2]), uint64(len(s)))
+}
+
+func TestFindReadsWhatEncodingJSONReads(t *testing.T) {
+	p := newProbe(t)
+	for _, path := range sdktest.Paths {
+		sdktest.Agree(t, p, []byte(sdktest.Event), path, sdktest.Needles...)
+	}
+	sdktest.Agree(t, p, []byte(" { \"a\" : [ 1 , { \"b\" : \"x\" } ] , \"a\" : 2 } "), "a.1.b", "x")
+	sdktest.Agree(t, p, []byte(`{"a":1,"a":2}`), "a")
+}
+
+func TestFindRefusesWhatIsNotJSON(t *testing.T) {
+	p := newProbe(t)
+	for _, doc := range sdktest.Malformed {
+		if got := p.Find(t, []byte(doc), "a"); got.Status != -1 {
+			t.Errorf("a in %q: status %d (kind %d), want -1", doc, got.Status, got.Kind)
+		}
+	}
+}
+
+func FuzzEventFindAgreesWithEncodingJSON(f *testing.F) {
+	for _, seed := range sdktest.Seeds {
+		f.Add([]byte(seed[0]), seed[1], seed[2])
+	}
+	p := newProbe(f)
+	f.Fuzz(func(t *testing.T, doc []byte, path, needle string) {
+		if sdktest.FuzzInput(doc, path, needle) {
+			sdktest.Agree(t, p, doc, path, needle)
+		}
+	})
+}
