@@ -148,6 +148,10 @@ func TestExampleFiltersEndToEnd(t *testing.T) {
 			{"id": "b2", "session_id": "b", "type": "navigate", "url": "https://x/help", "timestamp": at(15)},
 			{"id": "c1", "session_id": "c", "type": "navigate", "url": "https://x/help", "timestamp": at(0)},
 			{"id": "c2", "session_id": "c", "type": "navigate", "url": "https://x/pricing", "timestamp": at(1)},
+			// A pricing page named in the properties was not viewed.
+			{"id": "d1", "session_id": "d", "type": "navigate", "url": "https://x/home", "timestamp": at(0),
+				"properties": ev{"next": "https://x/pricing"}},
+			{"id": "d2", "session_id": "d", "type": "navigate", "url": "https://x/help", "timestamp": at(1)},
 		}, map[string]string{"a": "a2"}},
 		{"bigspender", ev{"min_total": 100}, []ev{
 			cart("a1", "a", 40), cart("a2", "a", 40), {"id": "a3", "session_id": "a", "type": "click"},
