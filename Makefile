@@ -10,7 +10,7 @@ FUZZTIME ?= 10s
 FUZZMIN  ?= 10s
 DATA     ?= ./hookwire-data
 
-.PHONY: build run receive test check fmt vet fuzz bench bench-latency bench-scaling crash-test bench-micro filters filter-go filter-c filter-wat filter-as clean
+.PHONY: build run receive test check fmt vet fuzz bench bench-latency bench-scaling crash-test bench-micro filters filter-go filter-c filter-wat filter-as asc clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hookwire
@@ -42,16 +42,20 @@ filter-wat:
 	mkdir -p $(FILTERS_OUT)
 	wat2wasm filters/examples/wat/rage3.wat -o $(FILTERS_OUT)/rage3.wasm
 
-filter-as:
+# AssemblyScript's compiler, pinned by the example's package-lock.json (the
+# SDK's test compiles with it too).
+asc:
+	cd $(AS_DIR) && { [ -d node_modules/assemblyscript ] || npm ci --no-audit --no-fund; }
+
+filter-as: asc
 	mkdir -p $(FILTERS_OUT)
-	cd $(AS_DIR) && { [ -d node_modules/assemblyscript ] || npm ci --no-audit --no-fund; } && \
-		npx asc assembly/index.ts --outFile $(abspath $(FILTERS_OUT))/pricing-then-help.wasm --optimize --use abort=assembly/index/abort
+	cd $(AS_DIR) && npx asc assembly/index.ts --outFile $(abspath $(FILTERS_OUT))/pricing-then-help.wasm --optimize --use abort=assembly/index/abort
 
 # The whole suite with the race detector, then each fuzz target briefly.
 # The short pass is counted in executions, not seconds: with a duration, Go
 # 1.26's fuzz coordinator can report its own deadline as a failure when a
 # worker is mid-call at the end (golang/go#75804, fixed in Go 1.27).
-test: vet
+test: vet asc
 	$(GO) test -race -count=1 ./...
 	$(MAKE) -s fuzz FUZZTIME=10000x FUZZMIN=200x
 
@@ -80,6 +84,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzRegexAgreesWithGo$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters
 	$(GO) test -run '^$$' -fuzz '^FuzzCompileModule$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./wasm
 	$(GO) test -run '^$$' -fuzz '^FuzzFindAgreesWithEncodingJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters/sdk/c
+	$(GO) test -run '^$$' -fuzz '^FuzzEventFindAgreesWithEncodingJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters/sdk/assemblyscript
 
 # kill -9 the server KILLS times under load; prints a summary line.
 KILLS ?= 20
