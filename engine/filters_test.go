@@ -131,6 +131,9 @@ func TestExampleFiltersEndToEnd(t *testing.T) {
 			{"id": "a1", "session_id": "a", "type": "rage_click"}, {"id": "a2", "session_id": "a", "type": "click"},
 			{"id": "a3", "session_id": "a", "type": "rage_click"}, {"id": "b1", "session_id": "b", "type": "rage_click"},
 			{"id": "a4", "session_id": "a", "type": "rage_click"}, {"id": "a5", "session_id": "a", "type": "rage_click"},
+			// Clicks whose properties name a rage_click are clicks.
+			{"id": "b2", "session_id": "b", "type": "click", "properties": ev{"type": "rage_click"}},
+			{"id": "b3", "session_id": "b", "type": "click", "properties": ev{"type": "rage_click"}},
 		}, map[string]string{"a": "a4"}},
 		{"pagevisit", ev{"type": "navigate", "url_contains": "/pricing"}, []ev{
 			{"id": "a1", "session_id": "a", "type": "navigate", "url": "https://x/home"},
