@@ -35,12 +35,14 @@ func listPackages(t *testing.T) []pkg {
 	return pkgs
 }
 
-// TestHeavyDependenciesHaveOneHome: wazero only in wasm, Badger only in the
-// store, fasthttp only in the HTTP front and the delivery client, gobreaker
-// only in delivery.
+// TestHeavyDependenciesHaveOneHome: wazero only in wasm (and the SDKs' test
+// helper), Badger only in the store, fasthttp only in the HTTP front and
+// the delivery client, gobreaker only in delivery.
 func TestHeavyDependenciesHaveOneHome(t *testing.T) {
 	homes := map[string][]string{
-		"github.com/tetratelabs/wazero": {module + "/wasm"},
+		// The SDKs' test helper runs their probe modules, which export far
+		// more than the filter ABI, in wazero itself.
+		"github.com/tetratelabs/wazero": {module + "/wasm", module + "/filters/sdk/sdktest"},
 		"github.com/dgraph-io/badger":   {module + "/engine/store"},
 		// bench's producers use fasthttp's client: the load generator shares
 		// the machine's cores with the server, so it must be cheap.
