@@ -4,8 +4,10 @@
 package csdk_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -14,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/hookwire/hookwire/filters/sdk/sdktest"
+	"github.com/hookwire/hookwire/wasm"
 )
 
 // probe is testdata/probe.c, instantiated.
@@ -121,4 +124,74 @@ func FuzzFindAgreesWithEncodingJSON(f *testing.F) {
 			sdktest.Agree(t, p, doc, path, needle)
 		}
 	})
+}
+
+// memoryState is a session's filter state and log, as the engine keeps
+// them for one (session, stream).
+type memoryState struct {
+	values map[string][]byte
+	lines  []string
+}
+
+func (s *memoryState) Get(key []byte) ([]byte, bool) { v, ok := s.values[string(key)]; return v, ok }
+func (s *memoryState) Set(key, value []byte) bool {
+	s.values[string(key)] = bytes.Clone(value)
+	return true
+}
+func (s *memoryState) Log(line []byte) { s.lines = append(s.lines, string(line)) }
+
+// TestAFilterOnTheSDKRunsInHookwire: a filter using the SDK's allocator,
+// config reading and imports (state and log) is accepted by hookwire's
+// host, refuses a config without what it needs, and counts across calls in
+// the session's state.
+func TestAFilterOnTheSDKRunsInHookwire(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "counter.wasm")
+	if b, err := exec.Command("clang", "--target=wasm32", "-O2", "-nostdlib", "-Wall", "-Wextra", "-Werror",
+		"-Wl,--no-entry", "-I", ".", "-o", out, "testdata/counter.c").CombinedOutput(); err != nil {
+		t.Fatalf("clang testdata/counter.c: %v\n%s", err, b)
+	}
+	counter, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt, err := wasm.NewRuntime(ctx, wasm.Config{CallTimeout: wasm.DefaultCallTimeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	mod, err := rt.Compile(ctx, counter)
+	if err != nil {
+		t.Fatalf("hookwire refuses the module: %v", err)
+	}
+	if _, err := mod.Instantiate(ctx, []byte(`{"min":10}`)); err == nil {
+		t.Fatal("a config without times was accepted")
+	}
+	inst, err := mod.Instantiate(ctx, []byte(`{"min":10,"times":3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inst.Close(ctx)
+	state := &memoryState{values: map[string][]byte{}}
+	var verdicts []int32
+	for _, amount := range []string{"12", "5", "10.0", "1e1", "99"} {
+		v, err := inst.Match([]byte(`{"session_id":"s","type":"custom","properties":{"amount":`+amount+`}}`), state)
+		if err != nil {
+			t.Fatalf("amount %s: %v", amount, err)
+		}
+		verdicts = append(verdicts, v)
+	}
+	if fmt.Sprint(verdicts) != "[0 0 0 1 0]" {
+		t.Errorf("verdicts %v, want a match on the third amount of 10 or more", verdicts)
+	}
+	if got := binaryCount(state.values["count"]); got != 4 || fmt.Sprint(state.lines) != "[count 1 count 2 count 3 count 4]" {
+		t.Errorf("state count %d, log %q", got, state.lines)
+	}
+}
+
+func binaryCount(b []byte) uint32 {
+	if len(b) != 4 {
+		return 0
+	}
+	return binary.LittleEndian.Uint32(b)
 }
