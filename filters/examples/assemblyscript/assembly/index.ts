@@ -7,7 +7,7 @@
 //
 // Build: npm ci && npm run build   (build/pricing-then-help.wasm)
 
-import { Event, stateGet, stateSet } from "../../../sdk/assemblyscript/hookwire";
+import { Event, log, stateGet, stateSet } from "../../../sdk/assemblyscript/hookwire";
 export { hw_alloc } from "../../../sdk/assemblyscript/hookwire";
 
 const WINDOW_MS: i64 = 10 * 60 * 1000;
@@ -31,7 +31,9 @@ export function hw_match(ptr: usize, len: i32): i32 {
   const value = stateGet(KEY);
   if (value == null || value.byteLength != 8) return 0;
   const pricingAt = load<i64>(changetype<usize>(value));
-  return at >= pricingAt && at - pricingAt <= WINDOW_MS ? 1 : 0;
+  if (at < pricingAt || at - pricingAt > WINDOW_MS) return 0;
+  log("help " + ((at - pricingAt) / 1000).toString() + " s after pricing");
+  return 1;
 }
 
 // abort replaces the env.abort import that AssemblyScript adds by default:
