@@ -168,10 +168,11 @@ export class Event {
     let end = this.ptr + <usize>this.len;
     j = space(j, end);
     if (j < end && load<u8>(j) != 0x7b && load<u8>(j) != 0x5b) {
-      return skip(j, end).kind == Kind.Malformed ? malformed() : absent();
+      return skip(j, end) ? absent() : malformed();
     }
     for (let s = 0; s < segments.length; s++) {
       const seg = segments[s];
+      const segBytes = String.UTF8.encode(seg);
       if (j >= end) return malformed();
       const open = load<u8>(j);
       if (open != 0x7b && open != 0x5b) return absent();
@@ -192,21 +193,22 @@ export class Event {
       for (let at = 0; ; at++) {
         let match = at == index;
         if (object) {
-          const name = skip(k, end);
-          if (name.kind != Kind.String) return malformed();
-          match = name.escaped ? name.text() == seg : equalBytes(name.ptr, name.len, seg);
-          k = space(name.ptr + <usize>name.len + 1, end);
+          if (!skip(k, end) || skipped.kind != Kind.String) return malformed();
+          match = skipped.escaped
+            ? skippedValue().text() == seg
+            : skipped.len == segBytes.byteLength &&
+              memory.compare(skipped.ptr, changetype<usize>(segBytes), <usize>skipped.len) == 0;
+          k = space(skipped.end, end);
           if (k >= end || load<u8>(k) != 0x3a) return malformed();
           k++;
         }
         if (match) {
-          if (s == segments.length - 1) return skip(k, end);
+          if (s == segments.length - 1) return skip(k, end) ? skippedValue() : malformed();
           j = space(k, end);
           break;
         }
-        const v = skip(k, end);
-        if (v.kind == Kind.Malformed) return v;
-        k = space(v.ptr + <usize>v.len + (v.kind == Kind.String ? 1 : 0), end);
+        if (!skip(k, end)) return malformed();
+        k = space(skipped.end, end);
         if (k < end && load<u8>(k) == 0x2c) {
           k++;
           continue;
@@ -250,19 +252,38 @@ function hex4(p: usize, end: usize): i32 {
   return v;
 }
 
-// equalBytes reports whether len bytes at p are s in UTF-8.
-function equalBytes(p: usize, len: i32, s: string): bool {
-  if (String.UTF8.byteLength(s) != len) return false;
-  return String.UTF8.decodeUnsafe(p, <usize>len) == s;
+// skipped is what skip read last: kept in one place, not allocated per
+// value, as a lookup steps over every member before the one it wants.
+class Skipped {
+  kind: Kind = Kind.Absent;
+  ptr: usize = 0;
+  len: i32 = 0;
+  escaped: bool = false;
+  end: usize = 0; // past the value (and a string's closing quote)
+}
+const skipped = new Skipped();
+
+function skippedValue(): Value {
+  return new Value(skipped.kind, skipped.ptr, skipped.len, skipped.escaped);
 }
 
-// skip reads the value at p (after space). A string's Value starts after
-// its opening quote and ends before its closing one. Objects and arrays
-// are stepped over by counting brackets outside strings: what hookwire
-// writes is well formed.
-function skip(p: usize, end: usize): Value {
+function read(kind: Kind, ptr: usize, len: usize, escaped: bool, end: usize): bool {
+  skipped.kind = kind;
+  skipped.ptr = ptr;
+  skipped.len = <i32>len;
+  skipped.escaped = escaped;
+  skipped.end = end;
+  return true;
+}
+
+// skip reads the value at p (after space) into skipped, or returns false
+// when there is none or the document ends inside it. A string's value
+// starts after its opening quote and ends before its closing one. Objects
+// and arrays are stepped over by counting brackets outside strings: what
+// hookwire writes is well formed.
+function skip(p: usize, end: usize): bool {
   p = space(p, end);
-  if (p >= end) return malformed();
+  if (p >= end) return false;
   const start = p;
   const c = load<u8>(p);
   if (c == 0x22) {
@@ -273,10 +294,10 @@ function skip(p: usize, end: usize): Value {
         escaped = true;
         p++;
       } else if (d == 0x22) {
-        return new Value(Kind.String, start + 1, <i32>(p - start - 1), escaped);
+        return read(Kind.String, start + 1, p - start - 1, escaped, p + 1);
       }
     }
-    return malformed();
+    return false;
   }
   if (c == 0x7b || c == 0x5b) {
     let depth = 0;
@@ -286,27 +307,27 @@ function skip(p: usize, end: usize): Value {
         for (p++; p < end && load<u8>(p) != 0x22; p++) {
           if (load<u8>(p) == 0x5c) p++;
         }
-        if (p >= end) return malformed();
+        if (p >= end) return false;
       } else if (d == 0x7b || d == 0x5b) {
         depth++;
       } else if ((d == 0x7d || d == 0x5d) && --depth == 0) {
-        return new Value(c == 0x7b ? Kind.Object : Kind.Array, start, <i32>(p + 1 - start), false);
+        return read(c == 0x7b ? Kind.Object : Kind.Array, start, p + 1 - start, false, p + 1);
       }
     }
-    return malformed();
+    return false;
   }
-  if (word(p, end, "true")) return new Value(Kind.True, start, 4, false);
-  if (word(p, end, "false")) return new Value(Kind.False, start, 5, false);
-  if (word(p, end, "null")) return new Value(Kind.Null, start, 4, false);
+  if (word(p, end, "true")) return read(Kind.True, start, 4, false, p + 4);
+  if (word(p, end, "false")) return read(Kind.False, start, 5, false, p + 5);
+  if (word(p, end, "null")) return read(Kind.Null, start, 4, false, p + 4);
   if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
     while (p < end) {
       const d = load<u8>(p);
       if (!(d == 0x2d || d == 0x2b || d == 0x2e || d == 0x65 || d == 0x45 || (d >= 0x30 && d <= 0x39))) break;
       p++;
     }
-    return new Value(Kind.Number, start, <i32>(p - start), false);
+    return read(Kind.Number, start, p - start, false, p);
   }
-  return malformed();
+  return false;
 }
 
 function word(p: usize, end: usize, w: string): bool {

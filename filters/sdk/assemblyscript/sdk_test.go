@@ -122,3 +122,20 @@ func FuzzEventFindAgreesWithEncodingJSON(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkFind is one lookup in the ~800-byte test event, as a filter
+// makes it (the probe also decodes the found text and number): the wazero
+// call included, the event written once.
+func BenchmarkFind(b *testing.B) {
+	p := newProbe(b)
+	for _, path := range []string{"type", "url", "properties.items.1.sku", "user.display_name"} {
+		b.Run(path, func(b *testing.B) {
+			at := p.Put(b, []byte(sdktest.Event), []byte(path))
+			for b.Loop() {
+				if p.Call(b, "probe_find", uint64(at[0]), uint64(len(sdktest.Event)), uint64(at[1]), uint64(len(path))) != 1 {
+					b.Fatal("not found")
+				}
+			}
+		})
+	}
+}

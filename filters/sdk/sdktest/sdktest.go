@@ -233,6 +233,9 @@ const InputBytes = 1 << 20
 type Module struct {
 	Mod api.Module
 	Buf uint32
+	// funcs caches the exports called: each ExportedFunction makes a
+	// call engine of its own, with its own stack.
+	funcs map[string]api.Function
 }
 
 // Instantiate runs wasm (which must import nothing) in a runtime closed
@@ -250,7 +253,7 @@ func Instantiate(t testing.TB, wasm []byte) *Module {
 	if err != nil || res[0] == 0 {
 		t.Fatalf("hw_alloc(%d): %v %v", InputBytes, res, err)
 	}
-	return &Module{Mod: mod, Buf: uint32(res[0])}
+	return &Module{Mod: mod, Buf: uint32(res[0]), funcs: map[string]api.Function{}}
 }
 
 // Put writes the inputs one after another into the buffer, each followed
@@ -271,7 +274,12 @@ func (m *Module) Put(t testing.TB, inputs ...[]byte) []uint32 {
 // Call calls an export whose result is an i32 (0 for none).
 func (m *Module) Call(t testing.TB, name string, args ...uint64) int64 {
 	t.Helper()
-	res, err := m.Mod.ExportedFunction(name).Call(context.Background(), args...)
+	fn := m.funcs[name]
+	if fn == nil {
+		fn = m.Mod.ExportedFunction(name)
+		m.funcs[name] = fn
+	}
+	res, err := fn.Call(context.Background(), args...)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
