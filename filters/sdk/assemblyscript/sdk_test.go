@@ -4,8 +4,6 @@
 package assdk_test
 
 import (
-	"encoding/binary"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,21 +54,7 @@ func newProbe(t testing.TB) *probe {
 func (p *probe) Find(t testing.TB, doc []byte, path string) sdktest.Found {
 	t.Helper()
 	at := p.Put(t, doc, []byte(path))
-	f := sdktest.Found{Status: p.Call(t, "probe_find", uint64(at[0]), uint64(len(doc)), uint64(at[1]), uint64(len(path)))}
-	r, ok := p.Mod.Memory().Read(uint32(p.Call(t, "probe_result")), 40)
-	if !ok {
-		t.Fatal("probe_result out of memory")
-	}
-	f.Kind = sdktest.Kind(binary.LittleEndian.Uint32(r[0:]))
-	offset, n := binary.LittleEndian.Uint32(r[4:]), binary.LittleEndian.Uint32(r[8:])
-	f.Escaped = binary.LittleEndian.Uint32(r[12:]) != 0
-	f.TextLen = int64(binary.LittleEndian.Uint64(r[16:]))
-	f.NumberOK = binary.LittleEndian.Uint32(r[24:]) != 0
-	f.Number = math.Float64frombits(binary.LittleEndian.Uint64(r[32:]))
-	if f.Status == 1 {
-		f.Raw = doc[offset : offset+n]
-	}
-	return f
+	return p.Result(t, doc, p.Call(t, "probe_find", uint64(at[0]), uint64(len(doc)), uint64(at[1]), uint64(len(path))))
 }
 
 func (p *probe) Text(t testing.TB, doc []byte, path string) (string, bool) {
@@ -93,35 +77,13 @@ func (p *probe) Compare(t testing.TB, doc []byte, path string, op int, s string)
 		uint64(op), uint64(at[2]), uint64(len(s)))
 }
 
-func TestFindReadsWhatEncodingJSONReads(t *testing.T) {
-	p := newProbe(t)
-	for _, path := range sdktest.Paths {
-		sdktest.Agree(t, p, []byte(sdktest.Event), path, sdktest.Needles...)
-	}
-	sdktest.Agree(t, p, []byte(" { \"a\" : [ 1 , { \"b\" : \"x\" } ] , \"a\" : 2 } "), "a.1.b", "x")
-	sdktest.Agree(t, p, []byte(`{"a":1,"a":2}`), "a")
-}
+func TestFindReadsWhatEncodingJSONReads(t *testing.T) { sdktest.ReadsAsEncodingJSON(t, newProbe(t)) }
 
-func TestFindRefusesWhatIsNotJSON(t *testing.T) {
-	p := newProbe(t)
-	for _, doc := range sdktest.Malformed {
-		if got := p.Find(t, []byte(doc), "a"); got.Status != -1 {
-			t.Errorf("a in %q: status %d (kind %d), want -1", doc, got.Status, got.Kind)
-		}
-	}
-}
+// TestFindRefusesWhatIsNotJSON: a document that ends inside a value is
+// malformed (-1), never read past its end.
+func TestFindRefusesWhatIsNotJSON(t *testing.T) { sdktest.RefusesMalformed(t, newProbe(t)) }
 
-func FuzzEventFindAgreesWithEncodingJSON(f *testing.F) {
-	for _, seed := range sdktest.Seeds {
-		f.Add([]byte(seed[0]), seed[1], seed[2])
-	}
-	p := newProbe(f)
-	f.Fuzz(func(t *testing.T, doc []byte, path, needle string) {
-		if sdktest.FuzzInput(doc, path, needle) {
-			sdktest.Agree(t, p, doc, path, needle)
-		}
-	})
-}
+func FuzzEventFindAgreesWithEncodingJSON(f *testing.F) { sdktest.Fuzz(f, newProbe(f)) }
 
 // BenchmarkFind is one lookup in the ~800-byte test event, as a filter
 // makes it (the probe also decodes the found text and number): the wazero

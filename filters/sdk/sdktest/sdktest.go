@@ -8,6 +8,7 @@ package sdktest
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -287,4 +288,58 @@ func (m *Module) Call(t testing.TB, name string, args ...uint64) int64 {
 		return 0
 	}
 	return int64(int32(res[0]))
+}
+
+// Result reads what a probe's probe_find recorded at probe_result(), the
+// same record in every SDK's probe: kind, the value's offset from the
+// document's start and its length, escaped, the text's length (i64),
+// number ok, padding, the number (f64).
+func (m *Module) Result(t testing.TB, doc []byte, status int64) Found {
+	t.Helper()
+	r, ok := m.Mod.Memory().Read(uint32(m.Call(t, "probe_result")), 40)
+	if !ok {
+		t.Fatal("probe_result out of memory")
+	}
+	f := Found{Status: status, Kind: Kind(binary.LittleEndian.Uint32(r[0:])),
+		Escaped:  binary.LittleEndian.Uint32(r[12:]) != 0,
+		TextLen:  int64(binary.LittleEndian.Uint64(r[16:])),
+		NumberOK: binary.LittleEndian.Uint32(r[24:]) != 0,
+		Number:   math.Float64frombits(binary.LittleEndian.Uint64(r[32:]))}
+	if status == 1 {
+		offset, n := binary.LittleEndian.Uint32(r[4:]), binary.LittleEndian.Uint32(r[8:])
+		f.Raw = doc[offset : offset+n]
+	}
+	return f
+}
+
+// ReadsAsEncodingJSON looks up every path of Paths in Event, and two
+// documents with spaces and a member named twice, through p.
+func ReadsAsEncodingJSON(t *testing.T, p Probe) {
+	for _, path := range Paths {
+		Agree(t, p, []byte(Event), path, Needles...)
+	}
+	Agree(t, p, []byte(" { \"a\" : [ 1 , { \"b\" : \"x\" } ] , \"a\" : 2 } "), "a.1.b", "x")
+	Agree(t, p, []byte(`{"a":1,"a":2}`), "a")
+}
+
+// RefusesMalformed looks up "a" in each of Malformed through p: each must
+// be malformed (-1).
+func RefusesMalformed(t *testing.T, p Probe) {
+	for _, doc := range Malformed {
+		if got := p.Find(t, []byte(doc), "a"); got.Status != -1 {
+			t.Errorf("a in %q: status %d (kind %d), want -1", doc, got.Status, got.Kind)
+		}
+	}
+}
+
+// Fuzz runs a fuzz target of Agree over p, from Seeds.
+func Fuzz(f *testing.F, p Probe) {
+	for _, seed := range Seeds {
+		f.Add([]byte(seed[0]), seed[1], seed[2])
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, path, needle string) {
+		if FuzzInput(doc, path, needle) {
+			Agree(t, p, doc, path, needle)
+		}
+	})
 }
