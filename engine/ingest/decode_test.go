@@ -459,9 +459,9 @@ func TestNDJSONRefusalsSayWhichLineAndWhy(t *testing.T) {
 }
 
 // TestSkipPlainWordsStopsAtTheFirstByteThatIsNotPlain puts every byte
-// value at every place of a run of plain bytes, after every kind of byte
-// that could carry a wrong flag downward, and asks for the place the
-// one-byte table gives.
+// value at every place of a run of plain bytes, followed by each kind of
+// byte (the word's flags above the first right one may be wrong), and
+// asks for the place the one-byte table gives.
 func TestSkipPlainWordsStopsAtTheFirstByteThatIsNotPlain(t *testing.T) {
 	byTable := func(b []byte, i int) int {
 		for i < len(b) && plainStringByte[b[i]] {

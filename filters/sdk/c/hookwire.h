@@ -50,8 +50,8 @@ HW_IMPORT(log) void hw_log(const char *line, uint32_t len);
 // through. Blocks come from the end of the module's memory, which grows as
 // needed, and are never freed: the host asks once for the config and again
 // only when an event outgrows its buffer, and sizes are rounded up to a
-// power of two, so what is handed out stays within about twice the largest
-// event. A filter may call it too. 0 when memory cannot grow (the host's
+// power of two, so the event buffers together stay under four times the
+// largest event. A filter may call it too. 0 when memory cannot grow (the host's
 // cap, 64 MiB by default).
 extern unsigned char __heap_base;
 
