@@ -165,7 +165,7 @@ export class Event {
   find(path: string): Value {
     const segments = path.split(".");
     let j = this.ptr;
-    let end = this.ptr + <usize>this.len;
+    const end = this.ptr + <usize>this.len;
     j = space(j, end);
     if (j < end && load<u8>(j) != 0x7b && load<u8>(j) != 0x5b) {
       return skip(j, end) ? absent() : malformed();
