@@ -85,6 +85,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzCompileModule$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./wasm
 	$(GO) test -run '^$$' -fuzz '^FuzzFindAgreesWithEncodingJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters/sdk/c
 	$(GO) test -run '^$$' -fuzz '^FuzzEventFindAgreesWithEncodingJSON$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters/sdk/assemblyscript
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeEvent$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMIN) ./filters/sdk/go/hookwire
 
 # kill -9 the server KILLS times under load; prints a summary line.
 KILLS ?= 20

@@ -69,8 +69,8 @@ func match(data []byte) int32 {
 	if matchFn == nil {
 		return -2
 	}
-	var e Event
-	if err := json.Unmarshal(data, &e); err != nil {
+	e, err := decodeEvent(data)
+	if err != nil {
 		return -1
 	}
 	if matchFn(e) {
