@@ -223,14 +223,20 @@ func TestFilterAPI(t *testing.T) {
 	}
 	var verdicts struct {
 		Verdicts []struct {
-			Match bool
-			Fault string
+			Match  bool
+			Fault  string
+			CallUS float64 `json:"call_us"`
 		}
 	}
 	evs := []ev{{"session_id": "s", "type": "rage_click"}, {"session_id": "s", "type": "rage_click"}, {"session_id": "s", "type": "rage_click"}}
 	if status := srv.call("POST", "/v1/filters/rage3/eval", map[string]any{"events": evs}, &verdicts); status != 200 ||
 		len(verdicts.Verdicts) != 3 || verdicts.Verdicts[0].Match || verdicts.Verdicts[1].Match || !verdicts.Verdicts[2].Match {
 		t.Fatalf("eval: %d %+v", status, verdicts)
+	}
+	for i, v := range verdicts.Verdicts {
+		if v.CallUS <= 0 || v.CallUS > 10_000*10 {
+			t.Errorf("verdict %d: call_us %v, want the call's time", i, v.CallUS)
+		}
 	}
 	var sess struct{ Fired []any }
 	if status := srv.call("GET", "/v1/sessions/s", nil, nil); status != 404 {
@@ -625,7 +631,10 @@ func TestQuarantinedFilters(t *testing.T) {
 		evs[i] = ev{"session_id": "dry", "type": "click"}
 	}
 	var verdicts struct {
-		Verdicts []struct{ Fault string }
+		Verdicts []struct {
+			Fault  string
+			CallUS *float64 `json:"call_us"`
+		}
 	}
 	if status := srv.call("POST", "/v1/filters/trap/eval", map[string]any{"events": evs}, &verdicts); status != 200 || len(verdicts.Verdicts) != 150 {
 		t.Fatalf("eval: %d, %d verdicts", status, len(verdicts.Verdicts))
@@ -633,6 +642,10 @@ func TestQuarantinedFilters(t *testing.T) {
 	for i, v := range verdicts.Verdicts {
 		if quarantined := strings.Contains(v.Fault, "quarantined"); v.Fault == "" || quarantined != (i >= 100) {
 			t.Fatalf("verdict %d: fault %q; want a trap for the first 100, the quarantine after", i, v.Fault)
+		}
+		// A call that trapped took time; one not made has none.
+		if called := v.CallUS != nil; called != (i < 100) {
+			t.Fatalf("verdict %d: call_us %v; want it for the calls made, not for those the quarantine skipped", i, v.CallUS)
 		}
 	}
 }

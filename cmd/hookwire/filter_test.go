@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -30,6 +31,16 @@ func TestFilterTestCommand(t *testing.T) {
 	want := "1\tno match\n2\tno match\n3\tno match\n4\tmatch\n4 events, 1 matches, 0 faults\n"
 	if out.String() != want {
 		t.Fatalf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+	// --times: each call's time, and their mean and longest.
+	out.Reset()
+	if err := filterCommand([]string{"test", module, "--events", events, "--times"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	timed := regexp.MustCompile(`^1\tno match\t[0-9]+\.[0-9] µs\n2\tno match\t[0-9.]+ µs\n3\tno match\t[0-9.]+ µs\n4\tmatch\t[0-9.]+ µs\n` +
+		`4 events, 1 matches, 0 faults\n4 calls: mean [0-9]+\.[0-9] µs, longest [0-9]+\.[0-9] µs \(the budget is 10ms\)\n$`)
+	if !timed.MatchString(out.String()) {
+		t.Fatalf("output with --times:\n%s", out.String())
 	}
 	err := filterCommand([]string{"test", events, "--events", events}, &out)
 	if err == nil || !strings.Contains(err.Error(), "not a WebAssembly module") {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -186,6 +187,10 @@ type Verdict struct {
 	Verdict int32    `json:"verdict"`
 	Fault   string   `json:"fault,omitempty"`
 	Logs    []string `json:"logs,omitempty"`
+	// CallMicros is how long hw_match took, host included (wall clock):
+	// what a filter costs each event its streams see. Absent when the
+	// filter was not called.
+	CallMicros float64 `json:"call_us,omitempty"`
 }
 
 // EvalFilter runs events through filter name with config, as one session
@@ -254,7 +259,9 @@ func EvalModule(ctx context.Context, mod *wasm.Module, config json.RawMessage, e
 			}
 		}
 		state.logs = nil
+		called := time.Now()
 		verdict, err := inst.Match(body, state)
+		v.CallMicros = max(math.Round(float64(time.Since(called))/float64(time.Microsecond)*10)/10, 0.1)
 		v.Logs = state.logs
 		switch {
 		case err != nil:
