@@ -13,10 +13,6 @@ import (
 	"github.com/hookwire/hookwire/filters/sdk/sdktest"
 )
 
-// probe is testdata/probe.ts, instantiated. Its strings are (pointer,
-// length) pairs.
-type probe struct{ *sdktest.Module }
-
 var (
 	buildOnce sync.Once
 	module    []byte
@@ -27,7 +23,9 @@ var (
 // .ci/run install it).
 const exampleDir = "../../examples/assemblyscript"
 
-func newProbe(t testing.TB) *probe {
+// newProbe is testdata/probe.ts, built once and instantiated; its strings
+// are (pointer, length) pairs.
+func newProbe(t testing.TB) *sdktest.Probe {
 	t.Helper()
 	buildOnce.Do(func() {
 		asc := filepath.Join(exampleDir, "node_modules", "assemblyscript", "bin", "asc.js")
@@ -48,33 +46,7 @@ func newProbe(t testing.TB) *probe {
 	if buildErr != nil {
 		t.Fatalf("asc testdata/probe.ts: %v\n%s", buildErr, module)
 	}
-	return &probe{sdktest.Instantiate(t, module)}
-}
-
-func (p *probe) Find(t testing.TB, doc []byte, path string) sdktest.Found {
-	t.Helper()
-	at := p.Put(t, doc, []byte(path))
-	return p.Result(t, doc, p.Call(t, "probe_find", uint64(at[0]), uint64(len(doc)), uint64(at[1]), uint64(len(path))))
-}
-
-func (p *probe) Text(t testing.TB, doc []byte, path string) (string, bool) {
-	t.Helper()
-	at := p.Put(t, doc, []byte(path))
-	dst := at[1] + uint32(len(path)) + 1
-	n := p.Call(t, "probe_text", uint64(at[0]), uint64(len(doc)), uint64(at[1]), uint64(len(path)),
-		uint64(dst), uint64(sdktest.InputBytes-(dst-p.Buf)))
-	if n < 0 {
-		return "", false
-	}
-	b, _ := p.Mod.Memory().Read(dst, uint32(n))
-	return string(b), true
-}
-
-func (p *probe) Compare(t testing.TB, doc []byte, path string, op int, s string) int64 {
-	t.Helper()
-	at := p.Put(t, doc, []byte(path), []byte(s))
-	return p.Call(t, "probe_compare", uint64(at[0]), uint64(len(doc)), uint64(at[1]), uint64(len(path)),
-		uint64(op), uint64(at[2]), uint64(len(s)))
+	return sdktest.NewProbe(t, module, true)
 }
 
 func TestFindReadsWhatEncodingJSONReads(t *testing.T) { sdktest.ReadsAsEncodingJSON(t, newProbe(t)) }
@@ -86,18 +58,5 @@ func TestFindRefusesWhatIsNotJSON(t *testing.T) { sdktest.RefusesMalformed(t, ne
 func FuzzEventFindAgreesWithEncodingJSON(f *testing.F) { sdktest.Fuzz(f, newProbe(f)) }
 
 // BenchmarkFind is one lookup in the ~800-byte test event, as a filter
-// makes it (the probe also decodes the found text and number): the wazero
-// call included, the event written once.
-func BenchmarkFind(b *testing.B) {
-	p := newProbe(b)
-	for _, path := range []string{"type", "url", "properties.items.1.sku", "user.display_name"} {
-		b.Run(path, func(b *testing.B) {
-			at := p.Put(b, []byte(sdktest.Event), []byte(path))
-			for b.Loop() {
-				if p.Call(b, "probe_find", uint64(at[0]), uint64(len(sdktest.Event)), uint64(at[1]), uint64(len(path))) != 1 {
-					b.Fatal("not found")
-				}
-			}
-		})
-	}
-}
+// makes it: the wazero call included, the event written once.
+func BenchmarkFind(b *testing.B) { sdktest.BenchmarkFind(b, newProbe(b)) }

@@ -18,63 +18,31 @@ import (
 	"github.com/hookwire/hookwire/wasm"
 )
 
-// probe is testdata/probe.c, instantiated.
-type probe struct{ *sdktest.Module }
-
 var (
 	buildOnce sync.Once
 	module    []byte
 	buildErr  error
 )
 
-func newProbe(t testing.TB) *probe {
+// newProbe is testdata/probe.c, built once and instantiated.
+func newProbe(t testing.TB) *sdktest.Probe {
 	t.Helper()
-	buildOnce.Do(func() {
-		out := filepath.Join(t.TempDir(), "probe.wasm")
-		cmd := exec.Command("clang", "--target=wasm32", "-O2", "-nostdlib", "-Wall", "-Wextra", "-Werror",
-			"-Wl,--no-entry", "-I", ".", "-o", out, "testdata/probe.c")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			buildErr = err
-			module = b
-			return
-		}
-		module, buildErr = os.ReadFile(out)
-	})
+	buildOnce.Do(func() { module, buildErr = clang(t, "testdata/probe.c") })
 	if buildErr != nil {
-		t.Fatalf("clang testdata/probe.c: %v\n%s", buildErr, module)
+		t.Fatal(buildErr)
 	}
-	return &probe{sdktest.Instantiate(t, module)}
+	return sdktest.NewProbe(t, module, false)
 }
 
-func (p *probe) Find(t testing.TB, doc []byte, path string) sdktest.Found {
-	t.Helper()
-	at := p.Put(t, doc, []byte(path))
-	return p.Result(t, doc, p.Call(t, "probe_find", uint64(at[0]), uint64(len(doc)), uint64(at[1])))
-}
-
-// Text is the found string's decoded text through hw_text.
-func (p *probe) Text(t testing.TB, doc []byte, path string) (string, bool) {
-	t.Helper()
-	at := p.Put(t, doc, []byte(path))
-	dst := at[1] + uint32(len(path)) + 1
-	res, err := p.Mod.ExportedFunction("probe_text").Call(context.Background(),
-		uint64(at[0]), uint64(len(doc)), uint64(at[1]), uint64(dst), uint64(sdktest.InputBytes-(dst-p.Buf)))
-	if err != nil {
-		t.Fatal(err)
+// clang builds a C file of testdata with the SDK as filters are built.
+func clang(t testing.TB, source string) ([]byte, error) {
+	out := filepath.Join(t.TempDir(), filepath.Base(source)+".wasm")
+	cmd := exec.Command("clang", "--target=wasm32", "-O2", "-nostdlib", "-Wall", "-Wextra", "-Werror",
+		"-Wl,--no-entry", "-I", ".", "-o", out, source)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("clang %s: %v\n%s", source, err, b)
 	}
-	n := int64(res[0])
-	if n < 0 {
-		return "", false
-	}
-	b, _ := p.Mod.Memory().Read(dst, uint32(n))
-	return string(b), true
-}
-
-// Compare is probe_compare: op 0 equal, 1 prefix, 2 suffix, 3 contains.
-func (p *probe) Compare(t testing.TB, doc []byte, path string, op int, s string) int64 {
-	t.Helper()
-	at := p.Put(t, doc, []byte(path), []byte(s))
-	return p.Call(t, "probe_compare", uint64(at[0]), uint64(len(doc)), uint64(at[1]), uint64(op), uint64(at[2]))
+	return os.ReadFile(out)
 }
 
 func TestFindReadsWhatEncodingJSONReads(t *testing.T) { sdktest.ReadsAsEncodingJSON(t, newProbe(t)) }
@@ -104,12 +72,7 @@ func (s *memoryState) Log(line []byte) { s.lines = append(s.lines, string(line))
 // host, refuses a config without what it needs, and counts across calls in
 // the session's state.
 func TestAFilterOnTheSDKRunsInHookwire(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "counter.wasm")
-	if b, err := exec.Command("clang", "--target=wasm32", "-O2", "-nostdlib", "-Wall", "-Wextra", "-Werror",
-		"-Wl,--no-entry", "-I", ".", "-o", out, "testdata/counter.c").CombinedOutput(); err != nil {
-		t.Fatalf("clang testdata/counter.c: %v\n%s", err, b)
-	}
-	counter, err := os.ReadFile(out)
+	counter, err := clang(t, "testdata/counter.c")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,16 +120,4 @@ func binaryCount(b []byte) uint32 {
 
 // BenchmarkFind is one lookup in the ~800-byte test event, as a filter
 // makes it: the wazero call included, the event written once.
-func BenchmarkFind(b *testing.B) {
-	p := newProbe(b)
-	for _, path := range []string{"type", "url", "properties.items.1.sku", "user.display_name"} {
-		b.Run(path, func(b *testing.B) {
-			at := p.Put(b, []byte(sdktest.Event), []byte(path))
-			for b.Loop() {
-				if p.Call(b, "probe_find", uint64(at[0]), uint64(len(sdktest.Event)), uint64(at[1])) != 1 {
-					b.Fatal("not found")
-				}
-			}
-		})
-	}
-}
+func BenchmarkFind(b *testing.B) { sdktest.BenchmarkFind(b, newProbe(b)) }

@@ -1,8 +1,9 @@
 // Package sdktest checks a filter SDK's JSON lookups against Go's
 // encoding/json: each SDK's test compiles a probe module that exports its
-// lookup, text, comparison and number functions, and hands it to Agree
-// through the Probe interface. Every SDK reads the event the same way:
-// hw_find in C, Event.find in AssemblyScript.
+// lookup, text, comparison and number functions (probe_find, probe_result,
+// probe_text, probe_compare) and hands it to these checks as a Probe.
+// Every SDK reads the event the same way: hw_find in C, Event.find in
+// AssemblyScript.
 package sdktest
 
 import (
@@ -54,14 +55,58 @@ const (
 	Contains
 )
 
-// Probe is an SDK compiled to Wasm and instantiated.
-type Probe interface {
-	Find(t testing.TB, doc []byte, path string) Found
-	// Text is the found string's decoded text; false when there is none.
-	Text(t testing.TB, doc []byte, path string) (string, bool)
-	// Compare is 1 or 0 for comparison op of the found value with s, -2
-	// when the path is not found.
-	Compare(t testing.TB, doc []byte, path string, op int, s string) int64
+// Probe is an SDK's probe module, instantiated. Its exports take each
+// string as a pointer to it NUL-terminated (C) or, with Lengths, as a
+// pointer and a length (AssemblyScript).
+type Probe struct {
+	*Module
+	Lengths bool
+}
+
+// NewProbe instantiates a probe module.
+func NewProbe(t testing.TB, wasm []byte, lengths bool) *Probe {
+	return &Probe{Module: Instantiate(t, wasm), Lengths: lengths}
+}
+
+// str is how the probe takes the string written at at.
+func (p *Probe) str(at uint32, s string) []uint64 {
+	if p.Lengths {
+		return []uint64{uint64(at), uint64(len(s))}
+	}
+	return []uint64{uint64(at)}
+}
+
+// Find is probe_find's answer for path in doc.
+func (p *Probe) Find(t testing.TB, doc []byte, path string) Found {
+	t.Helper()
+	at := p.Put(t, doc, []byte(path))
+	args := append([]uint64{uint64(at[0]), uint64(len(doc))}, p.str(at[1], path)...)
+	return p.Result(t, doc, p.Call(t, "probe_find", args...))
+}
+
+// Text is the found string's decoded text (probe_text writes it after
+// the inputs); false when there is none.
+func (p *Probe) Text(t testing.TB, doc []byte, path string) (string, bool) {
+	t.Helper()
+	at := p.Put(t, doc, []byte(path))
+	dst := at[1] + uint32(len(path)) + 1
+	args := append([]uint64{uint64(at[0]), uint64(len(doc))}, p.str(at[1], path)...)
+	n := p.Call(t, "probe_text", append(args, uint64(dst), uint64(InputBytes-(dst-p.Buf)))...)
+	if n < 0 {
+		return "", false
+	}
+	b, _ := p.Mod.Memory().Read(dst, uint32(n))
+	return string(b), true
+}
+
+// Compare is probe_compare: 1 or 0 for comparison op of the found value
+// with s, -2 when the path is not found.
+func (p *Probe) Compare(t testing.TB, doc []byte, path string, op int, s string) int64 {
+	t.Helper()
+	at := p.Put(t, doc, []byte(path), []byte(s))
+	args := append([]uint64{uint64(at[0]), uint64(len(doc))}, p.str(at[1], path)...)
+	args = append(append(args, uint64(op)), p.str(at[2], s)...)
+	return p.Call(t, "probe_compare", args...)
 }
 
 // Reference finds path in doc as the SDKs are documented to: member
@@ -110,7 +155,7 @@ func Reference(doc []byte, path string) (json.RawMessage, bool) {
 // Agree checks a lookup of path in the valid document doc, and everything
 // read from what it found, against Reference; string values are compared
 // with each needle (those without a NUL) all four ways.
-func Agree(t *testing.T, p Probe, doc []byte, path string, needles ...string) {
+func Agree(t *testing.T, p *Probe, doc []byte, path string, needles ...string) {
 	t.Helper()
 	got := p.Find(t, doc, path)
 	want, ok := Reference(doc, path)
@@ -314,7 +359,7 @@ func (m *Module) Result(t testing.TB, doc []byte, status int64) Found {
 
 // ReadsAsEncodingJSON looks up every path of Paths in Event, and two
 // documents with spaces and a member named twice, through p.
-func ReadsAsEncodingJSON(t *testing.T, p Probe) {
+func ReadsAsEncodingJSON(t *testing.T, p *Probe) {
 	for _, path := range Paths {
 		Agree(t, p, []byte(Event), path, Needles...)
 	}
@@ -324,7 +369,7 @@ func ReadsAsEncodingJSON(t *testing.T, p Probe) {
 
 // RefusesMalformed looks up "a" in each of Malformed through p: each must
 // be malformed (-1).
-func RefusesMalformed(t *testing.T, p Probe) {
+func RefusesMalformed(t *testing.T, p *Probe) {
 	for _, doc := range Malformed {
 		if got := p.Find(t, []byte(doc), "a"); got.Status != -1 {
 			t.Errorf("a in %q: status %d (kind %d), want -1", doc, got.Status, got.Kind)
@@ -333,7 +378,7 @@ func RefusesMalformed(t *testing.T, p Probe) {
 }
 
 // Fuzz runs a fuzz target of Agree over p, from Seeds.
-func Fuzz(f *testing.F, p Probe) {
+func Fuzz(f *testing.F, p *Probe) {
 	for _, seed := range Seeds {
 		f.Add([]byte(seed[0]), seed[1], seed[2])
 	}
@@ -342,4 +387,20 @@ func Fuzz(f *testing.F, p Probe) {
 			Agree(t, p, doc, path, needle)
 		}
 	})
+}
+
+// BenchmarkFind times probe_find on Event for a member near its start,
+// two in its middle and one near its end.
+func BenchmarkFind(b *testing.B, p *Probe) {
+	for _, path := range []string{"type", "url", "properties.items.1.sku", "user.display_name"} {
+		b.Run(path, func(b *testing.B) {
+			at := p.Put(b, []byte(Event), []byte(path))
+			args := append([]uint64{uint64(at[0]), uint64(len(Event))}, p.str(at[1], path)...)
+			for b.Loop() {
+				if p.Call(b, "probe_find", args...) != 1 {
+					b.Fatal("not found")
+				}
+			}
+		})
+	}
 }

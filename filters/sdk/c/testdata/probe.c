@@ -31,10 +31,10 @@ HW_EXPORT(probe_find) int probe_find(const char *json, uint32_t len, const char 
 }
 
 // probe_text copies the found string's decoded text to dst.
-HW_EXPORT(probe_text) int64_t probe_text(const char *json, uint32_t len, const char *path, char *dst, uint32_t cap) {
+HW_EXPORT(probe_text) int32_t probe_text(const char *json, uint32_t len, const char *path, char *dst, uint32_t cap) {
   hw_value v;
   if (hw_find(json, len, path, &v) != 1) return -2;
-  return hw_text(&v, dst, cap);
+  return (int32_t)hw_text(&v, dst, cap);
 }
 
 // probe_compare applies comparison op (0 equal, 1 prefix, 2 suffix,
