@@ -72,7 +72,8 @@ func TestSequenceWithin(t *testing.T) {
 }
 
 // TestFieldMapping: fields carry the mapped values; a path to nothing gives
-// null; an invalid mapping is refused at create time.
+// null; an invalid mapping, or one naming a member no payload has, is
+// refused at create time.
 func TestFieldMapping(t *testing.T) {
 	recv := newReceiver(t)
 	srv := startServer(t, t.TempDir(), nil)
@@ -95,7 +96,8 @@ func TestFieldMapping(t *testing.T) {
 	if fmt.Sprint(fields) != fmt.Sprint(want) {
 		t.Fatalf("fields = %v, want %v", fields, want)
 	}
-	for _, bad := range []map[string]string{{"x": "properties.price"}, {"x": "event..url"}, {"": "event.url"}, {"x": "session"}} {
+	for _, bad := range []map[string]string{{"x": "properties.price"}, {"x": "event..url"}, {"": "event.url"}, {"x": "session"},
+		{"x": "event.propreties.price"}, {"x": "session.id.x"}} {
 		def := checkoutFriction(recv.URL)
 		def["name"], def["fields"] = "bad fields", bad
 		var e apiError

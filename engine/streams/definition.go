@@ -3,6 +3,8 @@ package streams
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -109,36 +111,81 @@ const (
 	MaxFieldNameBytes = 128
 )
 
-// checkFields validates a field mapping: names are non-empty, paths start
-// with event., user. or session. and have no empty segment.
+// checkFields validates a field mapping: names are non-empty, and each
+// path names members the payload can hold (fieldPaths).
 func checkFields(fields map[string]string) error {
 	if len(fields) > MaxFields {
 		return invalid("fields", "at most %d fields, got %d", MaxFields, len(fields))
 	}
 	for name, path := range fields {
-		at := "fields." + name
-		switch {
-		case name == "" || len(name) > MaxFieldNameBytes || strings.ContainsFunc(name, isControl):
+		if name == "" || len(name) > MaxFieldNameBytes || strings.ContainsFunc(name, isControl) {
 			return invalid("fields", "field names are 1 to %d bytes without control characters, got %q", MaxFieldNameBytes, name)
-		case !validFieldPath(path):
-			return invalid(at, "%q is not a path: use event.<path> (e.g. event.properties.price, event.url), "+
-				"user.<path> (e.g. user.email) or session.<path> (id, started_at, last_event_at, events)", path)
+		}
+		if problem := checkFieldPath(path); problem != "" {
+			return invalid("fields."+name, "%q: %s", path, problem)
 		}
 	}
 	return nil
 }
 
-func validFieldPath(path string) bool {
-	root, rest, ok := strings.Cut(path, ".")
-	if !ok || (root != "event" && root != "user" && root != "session") || len(path) > 512 {
-		return false
+// fieldMembers is a level of fieldPaths: each member's own members, nil
+// for a value with nothing below it.
+type fieldMembers map[string]fieldMembers
+
+// anyBelow marks JSON the producer shapes (properties): any path below it
+// may lead somewhere.
+var anyBelow = fieldMembers{}
+
+var userMembers = fieldMembers{"uid": nil, "email": nil, "display_name": nil, "properties": anyBelow}
+
+// fieldPaths is what a field path can reach (docs/api.md). A path to a
+// member that cannot exist would give null in every webhook, so it is
+// refused as the typo it almost always is; a path below properties may
+// well lead nowhere in one event and somewhere in the next.
+var fieldPaths = fieldMembers{
+	"event": {"id": nil, "session_id": nil, "type": nil, "name": nil, "timestamp": nil, "url": nil,
+		"properties": anyBelow, "user": userMembers},
+	"user":    userMembers,
+	"session": {"id": nil, "started_at": nil, "last_event_at": nil, "events": nil},
+}
+
+// checkFieldPath says what is wrong with a field path, or "".
+func checkFieldPath(path string) string {
+	const use = "use event.<path> (e.g. event.properties.price, event.url), " +
+		"user.<path> (e.g. user.email) or session.<path> (id, started_at, last_event_at, events)"
+	segs := strings.Split(path, ".")
+	switch {
+	case len(path) > 512:
+		return "at most 512 bytes"
+	case len(segs) < 2:
+		return "not a path: " + use
+	case slices.Contains(segs, ""):
+		return "a path has no empty segment: " + use
 	}
-	for _, seg := range strings.Split(rest, ".") {
-		if seg == "" {
-			return false
+	level, at := fieldPaths, ""
+	for i, seg := range segs {
+		if level != nil && len(level) == 0 { // anyBelow
+			return ""
 		}
+		if level == nil {
+			return fmt.Sprintf("%s is a value, with nothing below it", at)
+		}
+		next, ok := level[seg]
+		if !ok {
+			if i == 0 {
+				return "not a path: " + use
+			}
+			return fmt.Sprintf("%s has no member %q: it has %s", at, seg, memberList(level))
+		}
+		level, at = next, strings.Join(segs[:i+1], ".")
 	}
-	return true
+	return ""
+}
+
+// memberList is level's members, sorted, for a message.
+func memberList(level fieldMembers) string {
+	names := slices.Sorted(maps.Keys(level))
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
