@@ -160,8 +160,8 @@ export class Event {
   // "properties.items.0.sku"). Its kind is Absent when the path is not
   // there (or leads through something that is not an object or array),
   // Malformed when the document is broken on the way. Member names are
-  // compared with their escapes decoded; a member named twice is found at
-  // its first.
+  // compared with their escapes decoded; of a member named twice the last
+  // counts, as in JSON.parse, encoding/json and hookwire's own triggers.
   find(path: string): Value {
     const segments = path.split(".");
     let j = this.ptr;
@@ -190,6 +190,8 @@ export class Event {
       }
       let k = space(j + 1, end);
       if (k < end && load<u8>(k) == close) return absent();
+      let found: usize = 0; // where the value of the last member matched starts
+      let have = false;
       for (let at = 0; ; at++) {
         let match = at == index;
         if (object) {
@@ -203,9 +205,9 @@ export class Event {
           k++;
         }
         if (match) {
-          if (s == segments.length - 1) return skip(k, end) ? skippedValue() : malformed();
-          j = space(k, end);
-          break;
+          found = k;
+          have = true;
+          if (!object || !mayRepeat(k, end, segBytes)) break;
         }
         if (!skip(k, end)) return malformed();
         k = space(skipped.end, end);
@@ -213,12 +215,52 @@ export class Event {
           k++;
           continue;
         }
-        if (k < end && load<u8>(k) == close) return absent();
+        if (k < end && load<u8>(k) == close) {
+          if (!have) return absent();
+          break;
+        }
         return malformed();
       }
+      if (s == segments.length - 1) return skip(found, end) ? skippedValue() : malformed();
+      j = space(found, end);
     }
     return absent();
   }
+}
+
+// mayRepeat reports whether a member named name could come again in
+// [p, end), the document after the one found: its name's bytes or an
+// escape are there (hookwire's own lookups take the same shortcut). Most
+// lookups find neither and stop at the member they found; the others walk
+// on to the object's end for the last of that name.
+function mayRepeat(p: usize, end: usize, name: ArrayBuffer): bool {
+  const n = <usize>name.byteLength;
+  if (n == 0) return true;
+  const at = changetype<usize>(name);
+  const first = load<u8>(at);
+  // Eight places a step, each tested for a backslash and for the name's
+  // first two bytes (a letter alone is in most words of text): in a
+  // filter, every loop step costs the deadline's check too.
+  const ones: u64 = 0x0101010101010101;
+  const highs: u64 = 0x8080808080808080;
+  const backslashes = ones * 0x5c;
+  const firsts = ones * <u64>first;
+  const seconds = ones * <u64>(n > 1 ? load<u8>(at + 1) : first);
+  while (p < end) {
+    while (p + 9 <= end) {
+      const w = load<u64>(p);
+      const b = w ^ backslashes;
+      const f = (w ^ firsts) | (n > 1 ? load<u64>(p + 1) ^ seconds : 0);
+      if (((((b - ones) & ~b) | ((f - ones) & ~f)) & highs) != 0) break;
+      p += 8;
+    }
+    const stop = p + 8 < end ? p + 8 : end;
+    for (; p < stop; p++) {
+      const c = load<u8>(p);
+      if (c == 0x5c || (c == first && end - p >= n && memory.compare(p, at, n) == 0)) return true;
+    }
+  }
+  return false;
 }
 
 function absent(): Value {

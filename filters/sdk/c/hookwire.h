@@ -270,17 +270,48 @@ static inline int hw__starts(hw__reader r, const char *s, uint32_t n, int whole)
   return !whole || hw__byte(&r) == -1;
 }
 
+// hw__may_repeat reports whether a member named seg[0:n] could come again
+// in rest[0:len], the document after the one found: its name's bytes or an
+// escape are there (hookwire's own lookups take the same shortcut). Most
+// lookups find neither and stop at the member they found; the others walk
+// on to the object's end for the last of that name.
+static inline int hw__may_repeat(const char *rest, uint32_t len, const char *seg, uint32_t n) {
+  if (n == 0) return 1;
+  // Eight places a step, each tested for a backslash and for the name's
+  // first two bytes (a letter alone is in most words of text): in a
+  // filter, every loop step costs the deadline's check too.
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  const uint64_t backslashes = ones * '\\', firsts = ones * (unsigned char)seg[0];
+  const uint64_t seconds = ones * (unsigned char)(n > 1 ? seg[1] : seg[0]);
+  uint32_t i = 0;
+  while (i < len) {
+    for (; i + 9 <= len; i += 8) {
+      uint64_t w, next;
+      memcpy(&w, rest + i, 8);
+      memcpy(&next, rest + i + 1, 8);
+      uint64_t b = w ^ backslashes, f = (w ^ firsts) | (n > 1 ? next ^ seconds : 0);
+      if ((((b - ones) & ~b) | ((f - ones) & ~f)) & highs) break;
+    }
+    for (uint32_t stop = i + 8 < len ? i + 8 : len; i < stop; i++) {
+      if (rest[i] == '\\' || (len - i >= n && rest[i] == seg[0] && memcmp(rest + i, seg, n) == 0)) return 1;
+    }
+  }
+  return 0;
+}
+
 // hw_find looks up a path of member names separated by dots ("type",
 // "properties.price", "user.email"; a number steps into an array:
 // "properties.items.0.sku") in the JSON document json[0:len], and sets *out
 // to what is there. It returns 1 when found, 0 when the path is absent
 // (or leads through something that is not an object or array), -1 when
 // the document is malformed on the way. Member names are compared with
-// their escapes decoded; a member named twice is found at its first.
+// their escapes decoded; of a member named twice the last counts, as in
+// encoding/json, JSON.parse and hookwire's own triggers.
 static inline int hw_find(const char *json, uint32_t len, const char *path, hw_value *out) {
   // j[0:n] starts with the value the next segment looks into. The walk
-  // stops at the member it wants: one pass over the bytes before it, and
-  // over the found value only to know where it ends.
+  // stops at the member it wants (one pass over the bytes before it, and
+  // over the found value only to know where it ends) unless its name may
+  // come again (hw__may_repeat): then at the end of its object.
   uint32_t k = hw__space(json, len, 0);
   const char *j = json + k;
   uint32_t n = len - k;
@@ -305,6 +336,7 @@ static inline int hw_find(const char *json, uint32_t len, const char *path, hw_v
     }
     char close = object ? '}' : ']';
     uint32_t at = 0;
+    int64_t found = -1;  // where the value of the last member matched starts
     k = hw__space(j, n, 1);
     if (k < n && j[k] == close) return 0;
     for (;;) {
@@ -323,11 +355,8 @@ static inline int hw_find(const char *json, uint32_t len, const char *path, hw_v
         match = at++ == index;
       }
       if (match) {
-        if (*dot == 0) return hw__value(j, n, k, out) < 0 ? -1 : 1;
-        k = hw__space(j, n, k);
-        j += k;
-        n -= k;
-        break;
+        found = k;
+        if (!object || !hw__may_repeat(j + k, n - k, seg, seglen)) break;
       }
       next = hw__value(j, n, k, &skipped);
       if (next < 0) return -1;
@@ -336,9 +365,16 @@ static inline int hw_find(const char *json, uint32_t len, const char *path, hw_v
         k++;
         continue;
       }
-      if (k < n && j[k] == close) return 0;
+      if (k < n && j[k] == close) {
+        if (found < 0) return 0;
+        break;
+      }
       return -1;
     }
+    if (*dot == 0) return hw__value(j, n, (uint32_t)found, out) < 0 ? -1 : 1;
+    k = hw__space(j, n, (uint32_t)found);
+    j += k;
+    n -= k;
     seg = dot + 1;
   }
 }

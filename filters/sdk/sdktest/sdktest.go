@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,8 +111,9 @@ func (p *Probe) Compare(t testing.TB, doc []byte, path string, op int, s string)
 }
 
 // Reference finds path in doc as the SDKs are documented to: member
-// names decoded, a member named twice found at its first, a number
-// stepping into an array. It uses encoding/json's tokenizer.
+// names decoded, of a member named twice the last (as encoding/json
+// decodes into a map, and as hookwire's triggers read properties), a
+// number stepping into an array. It uses encoding/json's tokenizer.
 func Reference(doc []byte, path string) (json.RawMessage, bool) {
 	cur := json.RawMessage(bytes.TrimSpace(doc))
 	for _, seg := range strings.Split(path, ".") {
@@ -120,8 +122,8 @@ func Reference(doc []byte, path string) (json.RawMessage, bool) {
 		}
 		index := -1
 		if cur[0] == '[' {
-			n, err := strconv.Atoi(seg)
-			if err != nil || n < 0 || len(seg) > 9 || strings.TrimLeft(seg, "0123456789") != "" {
+			n, ok := arrayIndex(seg)
+			if !ok {
 				return nil, false
 			}
 			index = n
@@ -140,7 +142,7 @@ func Reference(doc []byte, path string) (json.RawMessage, bool) {
 			if err := dec.Decode(&v); err != nil {
 				return nil, false
 			}
-			if match && !hit {
+			if match {
 				next, hit = v, true
 			}
 		}
@@ -152,6 +154,43 @@ func Reference(doc []byte, path string) (json.RawMessage, bool) {
 	return cur, true
 }
 
+// arrayIndex is the element a path segment names in an array: up to nine
+// decimal digits.
+func arrayIndex(seg string) (int, bool) {
+	n, err := strconv.Atoi(seg)
+	return n, err == nil && len(seg) <= 9 && strings.TrimLeft(seg, "0123456789") == ""
+}
+
+// unmarshalled is path in doc as json.Unmarshal decodes doc into generic
+// values (numbers as json.Number), which Reference must agree with.
+func unmarshalled(doc []byte, path string) (any, bool) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var cur any
+	if dec.Decode(&cur) != nil {
+		return nil, false
+	}
+	for _, seg := range strings.Split(path, ".") {
+		switch v := cur.(type) {
+		case map[string]any:
+			next, ok := v[seg]
+			if !ok {
+				return nil, false
+			}
+			cur = next
+		case []any:
+			n, ok := arrayIndex(seg)
+			if !ok || n >= len(v) {
+				return nil, false
+			}
+			cur = v[n]
+		default:
+			return nil, false
+		}
+	}
+	return cur, true
+}
+
 // Agree checks a lookup of path in the valid document doc, and everything
 // read from what it found, against Reference; string values are compared
 // with each needle (those without a NUL) all four ways.
@@ -159,6 +198,10 @@ func Agree(t *testing.T, p *Probe, doc []byte, path string, needles ...string) {
 	t.Helper()
 	got := p.Find(t, doc, path)
 	want, ok := Reference(doc, path)
+	decoded, decodedOK := unmarshalled(doc, path)
+	if decodedOK != ok {
+		t.Fatalf("%s in %s: the reference finds %s (%v), json.Unmarshal %v (%v)", path, doc, want, ok, decoded, decodedOK)
+	}
 	if !ok {
 		if got.Status != 0 {
 			t.Fatalf("%s in %s: status %d (kind %d %q), want absent", path, doc, got.Status, got.Kind, got.Raw)
@@ -173,6 +216,9 @@ func Agree(t *testing.T, p *Probe, doc []byte, path string, needles ...string) {
 	dec.UseNumber()
 	if err := dec.Decode(&value); err != nil {
 		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(value, decoded) {
+		t.Fatalf("%s in %s: the reference finds %s, json.Unmarshal %v", path, doc, want, decoded)
 	}
 	switch v := value.(type) {
 	case string:
@@ -357,14 +403,26 @@ func (m *Module) Result(t testing.TB, doc []byte, status int64) Found {
 	return f
 }
 
-// ReadsAsEncodingJSON looks up every path of Paths in Event, and two
-// documents with spaces and a member named twice, through p.
+// ReadsAsEncodingJSON looks up every path of Paths in Event, and members
+// named twice (at several depths, spelt with escapes, named again in a
+// value), through p.
 func ReadsAsEncodingJSON(t *testing.T, p *Probe) {
 	for _, path := range Paths {
 		Agree(t, p, []byte(Event), path, Needles...)
 	}
-	Agree(t, p, []byte(" { \"a\" : [ 1 , { \"b\" : \"x\" } ] , \"a\" : 2 } "), "a.1.b", "x")
-	Agree(t, p, []byte(`{"a":1,"a":2}`), "a")
+	for _, twice := range []struct{ doc, path string }{
+		{" { \"a\" : [ 1 , { \"b\" : \"x\" } ] , \"a\" : 2 } ", "a.1.b"},
+		{`{"a":1,"a":2}`, "a"},
+		{`{"a":"a","b":1}`, "a"}, // the name again, in a value: still the only one
+		{`{"p":{"x":1},"q":"p","p":{"y":2}}`, "p.x"},
+		{`{"p":{"x":1},"q":"p","p":{"y":2}}`, "p.y"},
+		{`{"a":1,"\u0061":2}`, "a"},
+		{`{"\u0061":1,"a":2,"b":{"a":3}}`, "a"},
+		{`{"a":[{"b":1,"b":"last"}],"a":[{"b":2},{"b":3}],"c":"a b"}`, "a.0.b"},
+		{`{"properties":{"plan":"free","plan":"pro"},"user":{"uid":"u"}}`, "properties.plan"},
+	} {
+		Agree(t, p, []byte(twice.doc), twice.path, "x", "pro", "last", "a")
+	}
 }
 
 // RefusesMalformed looks up "a" in each of Malformed through p: each must
