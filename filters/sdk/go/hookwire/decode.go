@@ -2,7 +2,9 @@ package hookwire
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -322,6 +324,10 @@ func (d *decoder) str() (string, error) {
 	d.i++ // the opening quote
 	start := d.i
 	for d.i < len(d.b) {
+		d.i = skipPlainWords(d.b, d.i)
+		if d.i == len(d.b) {
+			break
+		}
 		c := d.b[d.i]
 		if c == '"' {
 			if s := d.b[start:d.i]; utf8.Valid(s) {
@@ -395,6 +401,29 @@ func (d *decoder) str() (string, error) {
 		}
 	}
 	return "", errSyntax
+}
+
+// skipPlainWords returns the index of the first byte at or after i that
+// is a quote, a backslash or below 0x20, or of the first of the last fewer
+// than eight bytes (bytes of 0x80 and up are stepped over: str checks the
+// string is UTF-8 at its end). It reads eight bytes as one word and flags
+// each such byte in its top bit (a flag can be wrong only above a right
+// one: a borrow carries upward). In a Wasm guest every loop step costs the
+// host's deadline check and Go's own dispatch. (engine/ingest's decoder
+// does the same; a filter cannot import the engine.)
+func skipPlainWords(b []byte, i int) int {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080
+	)
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		quote, backslash := w^(ones*'"'), w^(ones*'\\')
+		if flags := ((w - ones*0x20) | (quote - ones) | (backslash - ones)) &^ w & high; flags != 0 {
+			return i + bits.TrailingZeros64(flags)/8
+		}
+	}
+	return i
 }
 
 func hex4(b []byte) (rune, bool) {

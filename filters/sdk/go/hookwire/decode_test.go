@@ -31,6 +31,8 @@ var events = []string{
 	`{"type":5}`, `{"timestamp":"yesterday"}`, `{"timestamp":5}`, `{"properties":[]}`, `{"user":"u"}`,
 	`{"properties":{"big":1e400}}`, `{"type":"x"} x`, `{"type":"x",}`, `{"type":"a` + "\x01" + `"}`, `{"type":"\x"}`,
 	`{"type":"bad utf8 ` + "\xff\xfe" + `"}`, `{"unknown":{"deep":[1,2,{"x":"y"}]},"type":"t"}`, `null`, `[]`, `5`, ``, `{`,
+	`{"url":"https://shop.example/` + "\x01" + `cart/and/on/and/on"}`, `{"url":"https://shop.example/caf\u00e9/cart/and/on"}`,
+	`{"url":"https://shop.example/` + "caf\xc3\xa9 \xff" + `/cart/and/on/and/on"}`,
 	`{"type":"t","name":null,"id":null}`, `{"properties":{"n":-0,"m":1E+2,"k":0.1}}`, `{"properties":{"n":01}}`, `{"properties":{"n":-}}`,
 }
 
