@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,12 +30,16 @@ type Instance struct {
 	stack  [2]uint64
 
 	// ctx carries the instance (for host functions) and is cancelled by
-	// the watchdog when a call overruns; wazero then closes the module.
-	ctx      context.Context
-	cancel   context.CancelFunc
-	watchdog *time.Timer
-	state    CallState
-	logged   int // lines this call has logged
+	// the watchdog when a call overruns, which ends a sleep.
+	ctx context.Context
+	// stop and countdown are the instrumented module's globals
+	// (instrument): the watchdog sets stop and zeroes countdown to stop a
+	// call that overruns. nil for a module run without a budget.
+	stop, countdown api.MutableGlobal
+	cancel          context.CancelFunc
+	watchdog        *time.Timer
+	state           CallState
+	logged          int // lines this call has logged
 	// dead is set when the watchdog fired just as a call finished: the
 	// instance's context is gone.
 	dead bool
@@ -106,6 +111,16 @@ func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, err
 	}
 	inst.mod = mod
 	inst.mem = mod.ExportedMemory(ExportMemory)
+	if m.stoppable {
+		inst.stop = mod.ExportedGlobal(exportStop).(api.MutableGlobal)
+		inst.countdown = mod.ExportedGlobal(exportCountdown).(api.MutableGlobal)
+		if start := mod.ExportedFunction(exportStart); start != nil {
+			if err := inst.callWith(m.rt.cfg.InitTimeout, start, nil); err != nil {
+				inst.Close(ctx)
+				return nil, fmt.Errorf("wasm: start function: %w", err)
+			}
+		}
+	}
 	inst.alloc = mod.ExportedFunction(ExportAlloc)
 	inst.match = mod.ExportedFunction(ExportMatch)
 	if m.hasStart {
@@ -246,6 +261,13 @@ func (i *Instance) expire() {
 		return
 	}
 	i.expired = true
+	if i.stop != nil {
+		// Written while the call runs, from this goroutine: the guest
+		// reads the globals' words as the watchdog writes them (they
+		// are not Go variables the race detector sees).
+		i.stop.Set(1)
+		i.countdown.Set(0)
+	}
 	i.cancel()
 }
 
@@ -254,10 +276,15 @@ func (i *Instance) callWith(timeout time.Duration, fn api.Function, stack []uint
 	err := fn.CallWithStack(i.ctx, stack)
 	if i.end() {
 		i.dead = true
-		if err == nil {
+		switch {
+		case err == nil:
 			// It returned, but past its budget (a sleep cut short at
 			// the deadline, say): a verdict that late counts as none.
 			return fmt.Errorf("%w (returned after it)", ErrDeadline)
+		case i.stop != nil && strings.Contains(err.Error(), "wasm error: unreachable"):
+			// The trap of a stop check (instrument): the watchdog set
+			// the stop global.
+			return fmt.Errorf("%w (stopped at a loop or a call)", ErrDeadline)
 		}
 	}
 	return i.explain(err)

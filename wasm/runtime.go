@@ -69,8 +69,7 @@ func NewRuntime(ctx context.Context, cfg Config) (*Runtime, error) {
 	cache := wazero.NewCompilationCache()
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(cache).
-		WithMemoryLimitPages(cfg.MemoryLimitPages).
-		WithCloseOnContextDone(cfg.CallTimeout > 0)
+		WithMemoryLimitPages(cfg.MemoryLimitPages)
 	r := &Runtime{cfg: cfg, cache: cache, rt: wazero.NewRuntimeWithConfig(ctx, rc)}
 	if cfg.MemoryBudget > 0 {
 		r.budget = &memoryBudget{limit: cfg.MemoryBudget}
@@ -103,6 +102,10 @@ type Module struct {
 	compiled wazero.CompiledModule
 	hasInit  bool
 	hasStart bool
+	// stoppable: instrumented (instrument), so its calls can be stopped
+	// through its stop global; its start function, if any, is the
+	// exportStart export.
+	stoppable bool
 	// minMemory is the bytes its memory starts with.
 	minMemory uint64
 }
@@ -115,13 +118,20 @@ func (r *Runtime) Compile(ctx context.Context, binary []byte) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	stoppable := r.cfg.CallTimeout > 0
+	if stoppable {
+		// Calls with a budget are stopped by the checks instrument adds.
+		if binary, err = instrument(binary); err != nil {
+			return nil, err
+		}
+	}
 	r.compiling.Lock()
 	compiled, err := r.rt.CompileModule(ctx, binary)
 	r.compiling.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	m := &Module{rt: r, compiled: compiled}
+	m := &Module{rt: r, compiled: compiled, stoppable: stoppable}
 	if err := r.check(m); err != nil {
 		compiled.Close(ctx)
 		return nil, err

@@ -133,25 +133,34 @@ func TestMemoryCap(t *testing.T) {
 // way the pool's next call gets a fresh instance.
 func TestFaultsSayWhatStoppedTheCall(t *testing.T) {
 	ctx := context.Background()
-	rt := newRuntime(t, wasm.Config{CallTimeout: 20 * time.Millisecond})
 	spin := (&wasmenc.Code{}).Loop(wasmenc.BlockEmpty).Br(0).End().I32(0)
 	recurse := (&wasmenc.Code{}).Get(0).Get(1).Call(1) // hw_match calls itself
+	// hw_match(p, n) calls itself twice with n-1 down to 0: 2^n calls, no
+	// loop, never deeper than n; the input's length is n.
+	callTree := (&wasmenc.Code{}).Get(1).Op(wasmenc.I32Eqz).If(byte(wasmenc.I32)).I32(0).Else().
+		Get(0).Get(1).I32(1).Op(wasmenc.I32Sub).Call(1).Op(wasmenc.Drop).
+		Get(0).Get(1).I32(1).Op(wasmenc.I32Sub).Call(1).End()
 	for _, tc := range []struct {
 		name      string
 		body      *wasmenc.Code
+		budget    time.Duration
+		input     string
 		deadline  bool
 		mentioned string
 	}{
-		{"spin", spin, true, "time budget"},
-		{"endless recursion", recurse, false, "stack overflow"},
+		{"spin", spin, 20 * time.Millisecond, "x", true, "time budget"},
+		// Running out of stack takes wazero 40-800 ms of growing it.
+		{"endless recursion", recurse, 10 * time.Second, "x", false, "stack overflow"},
+		{"calls without a loop", callTree, 20 * time.Millisecond, strings.Repeat("x", 60), true, "time budget"},
 	} {
+		rt := newRuntime(t, wasm.Config{CallTimeout: tc.budget})
 		mod, err := rt.Compile(ctx, guest(twoToOne, tc.body))
 		if err != nil {
 			t.Fatal(err)
 		}
 		pool := wasm.NewPool(mod, nil, 1)
 		for round := range 2 {
-			_, err := pool.Match(ctx, []byte("x"), nil)
+			_, err := pool.Match(ctx, []byte(tc.input), nil)
 			if err == nil || errors.Is(err, wasm.ErrDeadline) != tc.deadline || !strings.Contains(err.Error(), tc.mentioned) {
 				t.Fatalf("%s, call %d: %v; want a fault mentioning %q (time budget: %v)", tc.name, round+1, err, tc.mentioned, tc.deadline)
 			}

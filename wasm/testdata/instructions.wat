@@ -1,0 +1,111 @@
+;; Every kind of instruction immediate of WebAssembly 2.0 that hookwire's
+;; instrumenter (wasm/instrument.go) must step over, in functions whose
+;; results depend on each: instrument_test.go runs it with and without
+;; the instrumentation and compares. hw_match(ptr, len) sums what each
+;; function returns for len.
+(module
+  (type $pair (func (param i32) (result i32 i32)))
+  (type $unary (func (param i32) (result i32)))
+  (import "hookwire" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1)
+  (table $t 4 funcref)
+  (table $refs 2 externref)
+  (global $g (mut i32) (i32.const 7))
+  (global $f64 f64 (f64.const 2.5))
+  (data (i32.const 0) "hookwire")
+  (data $d "hookwire instruments loops")
+  (elem $e func $square $double)
+  (elem (table $t) (i32.const 0) func $square $double)
+  (start $started)
+
+  (func $started (global.set $g (i32.add (global.get $g) (i32.const 1))))
+  ;; Compiled, never called: a dropped segment cannot be used again.
+  (func $drops (data.drop $d) (elem.drop $e))
+  (func $square (type $unary) (i32.mul (local.get 0) (local.get 0)))
+  (func $double (type $unary) (i32.shl (local.get 0) (i32.const 1)))
+  (func $split (type $pair) (local.get 0) (i32.const 3))
+
+  ;; loops with and without results, a block with a type index, br_table
+  (func $control (param $n i32) (result i32) (local $i i32) (local $acc i32)
+    (block $out
+      (loop $again
+        (br_if $out (i32.ge_u (local.get $i) (local.get $n)))
+        (block $b2 (block $b1 (block $b0
+          (br_table $b0 $b1 $b2 (i32.rem_u (local.get $i) (i32.const 3))))
+          (local.set $acc (i32.add (local.get $acc) (i32.const 1))) (br $b2))
+          (local.set $acc (i32.add (local.get $acc) (i32.const 10))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $again)))
+    (local.get $acc)
+    (block (type $pair) (i32.const 3))
+    (i32.add)
+    (loop (result i32) (i32.const 100))
+    (i32.add)
+    (if (result i32) (local.get $n) (then (i32.const 1000)) (else (i32.const 2000)))
+    (i32.add))
+
+  ;; calls, call_indirect, select with a type, memory, constants
+  (func $calls (param $n i32) (result i32)
+    (call $log (i32.const 0) (i32.const 8))
+    (i32.add
+      (call_indirect $t (type $unary) (local.get $n) (i32.const 0))
+      (call_indirect $t (type $unary) (local.get $n) (i32.const 1)))
+    (select (result i32) (i32.const 5) (i32.const 6) (local.get $n))
+    (i32.add)
+    (i64.const -123456789012)
+    (i32.wrap_i64)
+    (i32.add)
+    (i32.trunc_f32_s (f32.const 1.5))
+    (i32.add)
+    (i32.trunc_f64_s (f64.mul (global.get $f64) (f64.const 4)))
+    (i32.add)
+    (i32.store offset=64 align=2 (i32.const 0) (local.get $n))
+    (i32.load offset=64 (i32.const 0))
+    (i32.add)
+    (i32.load8_u offset=3 (i32.const 0))
+    (i32.add)
+    (memory.size)
+    (i32.add)
+    (memory.grow (i32.const 0))
+    (i32.add))
+
+  ;; bulk memory, tables, reference types, saturating and sign extension
+  (func $bulk (param $n i32) (result i32)
+    (memory.init $d (i32.const 200) (i32.const 0) (i32.const 8))
+    (memory.copy (i32.const 300) (i32.const 200) (i32.const 8))
+    (memory.fill (i32.const 400) (local.get $n) (i32.const 4))
+    (table.init $t $e (i32.const 2) (i32.const 0) (i32.const 2))
+    (table.copy $t $t (i32.const 0) (i32.const 2) (i32.const 1))
+    (drop (table.grow $t (ref.null func) (i32.const 1)))
+    (table.fill $refs (i32.const 0) (ref.null extern) (i32.const 2))
+    (table.set $t (i32.const 4) (ref.func $double))
+    (i32.add (i32.load8_u (i32.const 304)) (i32.load8_u (i32.const 400)))
+    (i32.add (table.size $t))
+    (i32.add (ref.is_null (table.get $t (i32.const 3))))
+    (i32.add (i32.trunc_sat_f64_s (f64.const 1e30)))
+    (i32.add (i32.extend8_s (i32.const 0x80)))
+    (i32.add (call_indirect $t (type $unary) (i32.const 21) (i32.const 4))))
+
+  ;; SIMD: memory, constants, shuffles, lanes, arithmetic
+  (func $simd (param $n i32) (result i32) (local $v v128)
+    (v128.store offset=512 (i32.const 0) (v128.const i32x4 1 2 3 4))
+    (v128.load offset=512 (i32.const 0))
+    (i32x4.splat (local.get $n))
+    (i32x4.add)
+    (v128.const i64x2 0 0)
+    (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11)
+    (i32x4.replace_lane 3 (i32.const 40))
+    (local.set $v)
+    (local.set $v (v128.load32_lane offset=512 1 (i32.const 0) (local.get $v)))
+    (v128.store16_lane offset=600 2 (i32.const 0) (local.get $v))
+    (drop (v128.load64_zero offset=512 (i32.const 0)))
+    (drop (v128.load8x8_s offset=512 (i32.const 0)))
+    (i32.add (i32x4.extract_lane 0 (local.get $v))
+             (i32.load16_u offset=600 (i32.const 0))))
+
+  (func (export "hw_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "hw_match") (param $ptr i32) (param $len i32) (result i32)
+    (i32.add (global.get $g)
+      (i32.add (call $control (local.get $len))
+        (i32.add (call $calls (local.get $len))
+          (i32.add (call $bulk (local.get $len)) (call $simd (local.get $len))))))))
