@@ -173,22 +173,7 @@ func readSections(b []byte) (*sectionsRead, error) {
 		switch id {
 		case 2:
 			for range r.vec() {
-				r.name()
-				r.name()
-				switch kind := r.byte(); kind {
-				case 0, 4:
-					r.u32()
-					if kind == 4 {
-						r.u32()
-					}
-				case 1:
-					r.valType()
-					r.limits()
-				case 2:
-					r.limits()
-				case 3:
-					r.valType()
-					r.byte()
+				if r.importEntry() == 3 {
 					mod.importedGlobals++
 				}
 			}

@@ -78,25 +78,7 @@ func checkSection(id byte, body []byte) error {
 		}
 	case 2: // imports
 		for range r.vec() {
-			r.name()
-			r.name()
-			switch kind := r.byte(); kind {
-			case 0:
-				r.u32()
-			case 1:
-				r.valType()
-				r.limits()
-			case 2:
-				r.limits()
-			case 3:
-				r.valType()
-				r.byte()
-			case 4:
-				r.byte()
-				r.u32()
-			default:
-				r.fail(fmt.Errorf("import kind %d", kind))
-			}
+			r.importEntry()
 		}
 	case 7: // exports
 		for range r.vec() {
@@ -232,6 +214,32 @@ func (r *reader) limits() {
 	if flags&1 != 0 {
 		r.skipLEB()
 	}
+}
+
+// importEntry reads one import and returns its kind: 0 function, 1
+// table, 2 memory, 3 global, 4 tag.
+func (r *reader) importEntry() byte {
+	r.name()
+	r.name()
+	kind := r.byte()
+	switch kind {
+	case 0:
+		r.u32()
+	case 1:
+		r.valType()
+		r.limits()
+	case 2:
+		r.limits()
+	case 3:
+		r.valType()
+		r.byte()
+	case 4:
+		r.byte()
+		r.u32()
+	default:
+		r.fail(fmt.Errorf("import kind %d", kind))
+	}
+	return kind
 }
 
 // constExpr skips a constant expression up to its end.
