@@ -19,6 +19,11 @@ const (
 	ImportStateGet = "state_get" // (kptr, klen, vptr, vcap i32) -> i32
 	ImportStateSet = "state_set" // (kptr, klen, vptr, vlen i32) -> i32
 	ImportLog      = "log"       // (ptr, len i32)
+
+	// importYield is what hookwire's instrumentation of an uploaded
+	// module (instrument.go) calls every so often: not part of the ABI,
+	// but a module may import it (it does nothing a guest can see).
+	importYield = "__yield" // ()
 )
 
 // Verdicts returned by hw_match. Declarative programs return the 1-based

@@ -8,28 +8,41 @@ import (
 )
 
 // callClock is the CPU time of the thread a call runs on, which the
-// watchdog reads from its own goroutine. The call's goroutine is locked to
-// its thread meanwhile, so that the thread's time is the call's.
+// watchdog reads from its own goroutine. Once attached, the call's
+// goroutine is locked to its thread, so that the thread's time is the
+// call's.
 //
-// Its baseline is read by the watchdog, not when the call begins: nearly
-// every call ends long before the watchdog first looks, and reading the
-// thread's clock is a system call (~1 µs on the project's VM, 8.7 % of
-// the server's CPU with a filter keeping state on every click). Until the
-// baseline is read the call is charged its wall-clock time as CPU (see
+// It is attached at the call's first trip to Go (an instrumented module's
+// yield, about every 16k instructions), not when the call begins: nearly
+// every call ends sooner, and finding the thread (gettid) is a system call
+// (~1 µs on the project's VM, more than half of a small filter's call).
+// Its baseline is read by the watchdog at its first look, for the same
+// reason (reading the clock is a system call too: 8.7 % of the server's
+// CPU with a filter keeping state on every click when every call read
+// it). Until then the call is charged its wall-clock time as CPU (see
 // settle), so it can only be stopped earlier than its CPU alone would
 // warrant, never later, and by at most the time before the first look.
 type callClock struct {
-	clock   int32 // the thread's CPU clock
-	start   int64 // its reading, less what the call was charged before it, ns
-	settled bool  // start has been read
+	clock    int32 // the thread's CPU clock
+	start    int64 // its reading, less what the call was charged before it, ns
+	attached bool  // the goroutine is locked to the thread of clock
+	settled  bool  // start has been read
 }
 
-func startCallClock() callClock {
+func startCallClock() callClock { return callClock{} }
+
+// attach locks the call's goroutine to its thread and notes the thread's
+// clock; it runs on the call's goroutine.
+func (c *callClock) attach() {
 	runtime.LockOSThread()
-	return callClock{clock: threadCPUClock(unix.Gettid())}
+	c.clock, c.attached = threadCPUClock(unix.Gettid()), true
 }
 
-func (c *callClock) stop() { runtime.UnlockOSThread() }
+func (c *callClock) stop() {
+	if c.attached {
+		runtime.UnlockOSThread()
+	}
+}
 
 // settle reads the baseline, charging the call charged of CPU time
 // before it (its wall-clock time so far, less its sleeps).

@@ -39,6 +39,7 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime) error {
 		[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{i32}).Export(ImportStateSet)
 	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(logLine),
 		[]api.ValueType{i32, i32}, nil).Export(ImportLog)
+	b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(yieldCall), nil, nil).Export(importYield)
 	_, err := b.Instantiate(ctx)
 	return err
 }
@@ -48,6 +49,16 @@ var hostSignatures = map[string][2]int{
 	ImportStateGet: {4, 1},
 	ImportStateSet: {4, 1},
 	ImportLog:      {2, 0},
+	importYield:    {0, 0},
+}
+
+// yieldCall is importYield: a trip to Go from an instrumented call, where
+// Go's scheduler can stop the goroutine, and where a call that has run a
+// while has its thread's CPU clock noted for the watchdog.
+func yieldCall(ctx context.Context, _ api.Module, _ []uint64) {
+	if inst := instanceOf(ctx); inst != nil {
+		inst.attachClock()
+	}
 }
 
 // stateGet(kptr, klen, vptr, vcap) -> length or -1. Copies at most vcap

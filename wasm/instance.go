@@ -45,14 +45,19 @@ type Instance struct {
 	dead bool
 
 	// The running call's budget, which the watchdog checks (expire).
-	mu       sync.Mutex
-	calling  bool
-	expired  bool // the watchdog cancelled the call
-	budget   time.Duration
-	started  time.Time
-	clock    callClock
-	slept    atomic.Int64 // ns the call's finished sleeps took
-	sleeping atomic.Int64 // Unix ns its current sleep began; 0: awake
+	mu      sync.Mutex
+	calling bool
+	expired bool // the watchdog cancelled the call
+	// expiredBy says which limit the watchdog stopped the call at.
+	expiredBy string
+	budget    time.Duration
+	started   time.Time
+	clock     callClock
+	// clockAttached mirrors clock.attached for the call's own goroutine,
+	// which reads it at every yield without the lock.
+	clockAttached bool
+	slept         atomic.Int64 // ns the call's finished sleeps took
+	sleeping      atomic.Int64 // Unix ns its current sleep began; 0: awake
 }
 
 // A call's budget is time on the CPU or asleep, not wall-clock time: on a
@@ -222,6 +227,20 @@ func firstLook(budget time.Duration) time.Duration {
 	return max(budget/clockSettleFraction, minRecheck)
 }
 
+// attachClock attaches the running call's CPU clock (callClock.attach) at
+// its first trip to Go; it runs on the call's goroutine.
+func (i *Instance) attachClock() {
+	if i.clockAttached {
+		return
+	}
+	i.mu.Lock()
+	if i.calling && !i.clock.attached {
+		i.clock.attach()
+		i.clockAttached = true
+	}
+	i.mu.Unlock()
+}
+
 // end disarms the watchdog and reports whether it stopped the call.
 func (i *Instance) end() (expired bool) {
 	i.mu.Lock()
@@ -235,6 +254,7 @@ func (i *Instance) end() (expired bool) {
 	clock := i.clock
 	i.mu.Unlock()
 	clock.stop()
+	i.clockAttached = false
 	return expired
 }
 
@@ -251,16 +271,26 @@ func (i *Instance) expire() {
 	if since := i.sleeping.Load(); since != 0 {
 		slept += time.Since(time.Unix(0, since))
 	}
-	if !i.clock.settled {
+	if i.clock.attached && !i.clock.settled {
 		i.clock.settle(firstLookCharge(time.Since(i.started)-slept, i.budget))
 	}
-	used := i.clock.used() + slept
+	// A call whose clock is not attached has not yet run a countdown's
+	// worth of instructions (instrument): it waited for a core, or in a
+	// host function. Only its sleeps count; the wall-clock cap bounds it.
+	used := slept
+	if i.clock.settled {
+		used += i.clock.used()
+	}
 	left := i.budget - used
 	if left > 0 && time.Since(i.started) < wallCapFactor*i.budget {
 		i.watchdog.Reset(max(left, minRecheck))
 		return
 	}
 	i.expired = true
+	i.expiredBy = "it used its budget"
+	if left > 0 {
+		i.expiredBy = "it ran past ten budgets of wall-clock time"
+	}
 	if i.stop != nil {
 		// Written while the call runs, from this goroutine: the guest
 		// reads the globals' words as the watchdog writes them (they
@@ -284,7 +314,7 @@ func (i *Instance) callWith(timeout time.Duration, fn api.Function, stack []uint
 		case i.stop != nil && strings.Contains(err.Error(), "wasm error: unreachable"):
 			// The trap of a stop check (instrument): the watchdog set
 			// the stop global.
-			return fmt.Errorf("%w (stopped at a loop or a call)", ErrDeadline)
+			return fmt.Errorf("%w (%s; stopped at a loop or a call)", ErrDeadline, i.expiredBy)
 		}
 	}
 	return i.explain(err)

@@ -17,26 +17,31 @@ const (
 // instrument returns the prechecked module b with a check at the entry of
 // every function and the head of every loop, which every unbounded
 // computation in Wasm passes. A check charges its region's size (the
-// instructions of the function or the loop body: more than one pass
-// through it can run) to a countdown global; when the countdown runs out,
-// it runs memory.grow(0), which wazero carries out in Go, then traps
-// (unreachable) if the stop global is set, else restarts the countdown.
+// instructions of the function or loop body: more than one pass through
+// it can run) to a countdown global; when the countdown runs out, it
+// calls the host's importYield, then traps (unreachable) if the stop
+// global is set, else restarts the countdown.
 //
 // The trip to Go is what lets Go's scheduler stop the goroutine: compiled
 // Wasm has no point where the runtime can preempt it, so a call that never
 // left it would hold up every garbage collection (the whole process,
-// watchdog included) until it returned. The countdown makes the trip once
-// per about yieldEvery instructions; the watchdog stops a call by setting
-// the stop global and zeroing the countdown.
+// watchdog included) until it returned. It is also where a call that runs
+// for a while has its thread's CPU clock noted for the watchdog (a system
+// call that most calls, ending sooner, never make). The countdown makes
+// the trip once per about yieldEvery instructions; the watchdog stops a
+// call by setting the stop global and zeroing the countdown.
 //
-// wazero's own way (WithCloseOnContextDone) makes that trip at every loop
-// head and starts a goroutine per call: the example filters' calls cost
-// 10 to 40 times what they cost without it (RATIONALE.md, "Uploaded
+// wazero's own way (WithCloseOnContextDone) makes a trip to Go at every
+// loop head and starts a goroutine per call: the example filters' calls
+// cost 10 to 40 times what they cost without it (RATIONALE.md, "Uploaded
 // filters"). Here a check is a few instructions the CPU predicts.
 //
-// A start section becomes an export (exportStart) that Instantiate calls
-// under the init budget: wazero runs a start function before it hands
-// over the module, when the globals could not yet be set.
+// The yield import goes after the module's own imports, so the module's
+// functions move up one index: calls, function references, exports,
+// element segments and global initialisers are renumbered. A start
+// section becomes an export (exportStart) that Instantiate calls under the
+// init budget: wazero runs a start function before it hands over the
+// module, when the globals could not yet be set.
 func instrument(b []byte) ([]byte, error) {
 	mod, err := readSections(b)
 	if err != nil {
@@ -47,91 +52,223 @@ func instrument(b []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: it exports %q, a name hookwire reserves", ErrABI, name)
 		}
 	}
-	if !mod.has[5] {
-		return nil, fmt.Errorf("%w: no exported memory named %q", ErrABI, ExportMemory)
-	}
+	ids := renumbering{from: uint32(mod.importedFuncs)}
+	yield := uint32(mod.importedFuncs)
 	countdown := uint32(mod.importedGlobals + mod.definedGlobals)
-	stop := countdown + 1
+	check := checkCode{yield: yield, countdown: countdown, stop: countdown + 1}
 
 	out := append(make([]byte, 0, len(b)+len(b)/4+64), b[:8]...)
-	added := map[byte]bool{}
 	emit := func(id byte, body []byte) {
 		out = append(out, id)
 		out = binary.AppendUvarint(out, uint64(len(body)))
 		out = append(out, body...)
 	}
-	globalSection := func(old []byte) []byte {
-		// (global (mut i32) (i32.const yieldEvery)) (global (mut i32) (i32.const 0))
-		entries := binary.AppendVarint([]byte{0x7f, 0x01, 0x41}, yieldEvery)
-		entries = append(entries, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
-		return appendToVector(old, mod.definedGlobals, 2, entries)
-	}
-	exportSection := func(old []byte) []byte {
-		entries := binary.AppendUvarint(append(appendName(nil, exportCountdown), 0x03), uint64(countdown))
-		entries = binary.AppendUvarint(append(appendName(entries, exportStop), 0x03), uint64(stop))
-		count := 2
-		if mod.hasStart {
-			entries = binary.AppendUvarint(append(appendName(entries, exportStart), 0x00), uint64(mod.start))
-			count++
+	// rewritten is section id's new body (old is nil when the module has
+	// none): what instrument adds to it, its function indexes renumbered.
+	rewritten := func(id byte, old []byte) ([]byte, error) {
+		switch id {
+		case 1: // a type for the import: () -> ()
+			return appendToVector(old, mod.types, 1, []byte{0x60, 0x00, 0x00}), nil
+		case 2:
+			entry := appendName(appendName(nil, HostModule), importYield)
+			entry = binary.AppendUvarint(append(entry, 0x00), uint64(mod.types))
+			return appendToVector(old, mod.imports, 1, entry), nil
+		case 6:
+			// (global (mut i32) (i32.const yieldEvery)) (global (mut i32) (i32.const 0))
+			entries := binary.AppendVarint([]byte{0x7f, 0x01, 0x41}, yieldEvery)
+			entries = append(entries, 0x0b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+			old, err := ids.globals(old)
+			return appendToVector(old, mod.definedGlobals, 2, entries), err
+		case 7:
+			entries := binary.AppendUvarint(append(appendName(nil, exportCountdown), 0x03), uint64(countdown))
+			entries = binary.AppendUvarint(append(appendName(entries, exportStop), 0x03), uint64(check.stop))
+			count := 2
+			if mod.hasStart {
+				entries = binary.AppendUvarint(append(appendName(entries, exportStart), 0x00), uint64(ids.of(mod.start)))
+				count++
+			}
+			old, err := ids.exports(old)
+			return appendToVector(old, len(mod.exportNames), count, entries), err
+		case 9:
+			return ids.elements(old)
+		case 10:
+			return instrumentCode(old, check, ids)
 		}
-		return appendToVector(old, len(mod.exportNames), count, entries)
+		return old, nil
 	}
-	// addMissing emits the global and export sections a module lacks, at
-	// their place in the section order, before a section that follows.
-	addMissing := func(before byte) {
-		for _, id := range []byte{6, 7} {
+	added := map[byte]bool{}
+	// addMissing emits the sections instrument adds to that the module
+	// lacks, at their place in the section order, before a section that
+	// follows.
+	addMissing := func(before byte) error {
+		for _, id := range []byte{1, 2, 6, 7} {
 			if !mod.has[id] && !added[id] && sectionRank(id) < sectionRank(before) {
 				added[id] = true
-				if id == 6 {
-					emit(6, globalSection(nil))
-				} else {
-					emit(7, exportSection(nil))
+				body, err := rewritten(id, nil)
+				if err != nil {
+					return err
 				}
+				emit(id, body)
 			}
 		}
+		return nil
 	}
 	for _, s := range mod.sections {
-		addMissing(s.id)
-		switch s.id {
-		case 6:
-			emit(6, globalSection(s.body))
-		case 7:
-			emit(7, exportSection(s.body))
-		case 8: // start: exported instead
-		case 10:
-			code, err := instrumentCode(s.body, countdown, stop)
-			if err != nil {
-				return nil, err
-			}
-			emit(10, code)
-		default:
-			emit(s.id, s.body)
+		if err := addMissing(s.id); err != nil {
+			return nil, err
 		}
+		if s.id == 8 { // start: exported instead
+			continue
+		}
+		body, err := rewritten(s.id, s.body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: section %d: %v", ErrInvalid, s.id, err)
+		}
+		emit(s.id, body)
 	}
-	addMissing(0xff)
+	if err := addMissing(0xff); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
-// yieldEvery is about how many instructions run between two trips to Go
-// (instrument): a garbage collection waits at most that long for a call,
-// and a tight loop of ten instructions makes the trip every thousandth
-// of its iterations.
-const yieldEvery = 1 << 14
+// renumbering moves every function index from up by one: the yield
+// import takes index from, after the module's own imports.
+type renumbering struct{ from uint32 }
+
+func (n renumbering) of(f uint32) uint32 {
+	if f >= n.from {
+		return f + 1
+	}
+	return f
+}
+
+// exports is an export section's entries with their function indexes
+// renumbered.
+func (n renumbering) exports(body []byte) ([]byte, error) {
+	if body == nil {
+		return nil, nil
+	}
+	r := &reader{b: body}
+	count := r.vec()
+	out := binary.AppendUvarint(nil, uint64(count))
+	for range count {
+		out = appendName(out, string(r.take(r.u32())))
+		kind, index := r.byte(), r.u32()
+		if kind == 0 {
+			index = n.of(index)
+		}
+		out = binary.AppendUvarint(append(out, kind), uint64(index))
+	}
+	return out, r.err
+}
+
+// globals is a global section's entries with the function references in
+// their initialisers renumbered.
+func (n renumbering) globals(body []byte) ([]byte, error) {
+	if body == nil {
+		return nil, nil
+	}
+	r := &reader{b: body}
+	count := r.vec()
+	out := binary.AppendUvarint(nil, uint64(count))
+	for range count {
+		start := len(body) - len(r.b)
+		r.valType()
+		r.byte() // mutability
+		out = append(out, body[start:len(body)-len(r.b)]...)
+		out = n.constExpr(r, body, out)
+	}
+	return out, r.err
+}
+
+// elements is an element section (any of its eight forms per segment)
+// with its function indexes and references renumbered.
+func (n renumbering) elements(body []byte) ([]byte, error) {
+	r := &reader{b: body}
+	count := r.vec()
+	out := binary.AppendUvarint(nil, uint64(count))
+	for range count {
+		flags := r.u32()
+		out = binary.AppendUvarint(out, uint64(flags))
+		if flags > 7 {
+			return nil, fmt.Errorf("element segment flags %d", flags)
+		}
+		if flags&1 == 0 { // active
+			if flags&2 != 0 {
+				out = binary.AppendUvarint(out, uint64(r.u32())) // table
+			}
+			out = n.constExpr(r, body, out)
+		}
+		exprs := flags&4 != 0
+		if flags&3 != 0 { // element kind or reference type
+			start := len(body) - len(r.b)
+			if exprs {
+				r.valType()
+			} else {
+				r.byte()
+			}
+			out = append(out, body[start:len(body)-len(r.b)]...)
+		}
+		items := r.vec()
+		out = binary.AppendUvarint(out, uint64(items))
+		for range items {
+			if exprs {
+				out = n.constExpr(r, body, out)
+			} else {
+				out = binary.AppendUvarint(out, uint64(n.of(r.u32())))
+			}
+		}
+	}
+	return out, r.err
+}
+
+// constExpr copies the constant expression r is at (in body) to out, its
+// function references renumbered.
+func (n renumbering) constExpr(r *reader, body, out []byte) []byte {
+	for r.err == nil {
+		start := len(body) - len(r.b)
+		op := r.byte()
+		if op == 0xd2 { // ref.func
+			out = binary.AppendUvarint(append(out, op), uint64(n.of(r.u32())))
+			continue
+		}
+		r.b = body[start:]
+		r.constExprOp()
+		out = append(out, body[start:len(body)-len(r.b)]...)
+		if op == 0x0b {
+			break
+		}
+	}
+	return out
+}
+
+// yieldEvery is how many instructions, counted as the checks charge them
+// (more than run), may run between two trips to Go (instrument): a
+// garbage collection waits at most about that long for a call (~0.1 ms),
+// and a tight loop of ten instructions makes the trip every 26,000th of
+// its iterations. At 1<<14 the example filters' calls made the trip, and
+// paid for finding their thread, nearly every call (C 2.5 against 1.1 µs).
+const yieldEvery = 1 << 18
 
 // maxCharge caps what one check charges, so that a countdown can always
 // run out (a region's size can be up to a function's million bytes).
 const maxCharge = yieldEvery
 
-// appendCheck appends the check of a region of size instructions.
-func appendCheck(out []byte, countdown, stop uint32, size int) []byte {
-	get := binary.AppendUvarint([]byte{0x23}, uint64(countdown))
-	set := binary.AppendUvarint([]byte{0x24}, uint64(countdown))
+// checkCode is what a check refers to: the yield import and the
+// countdown and stop globals.
+type checkCode struct{ yield, countdown, stop uint32 }
+
+// append appends the check of a region of size instructions.
+func (c checkCode) append(out []byte, size int) []byte {
+	get := binary.AppendUvarint([]byte{0x23}, uint64(c.countdown))
+	set := binary.AppendUvarint([]byte{0x24}, uint64(c.countdown))
 	out = append(out, get...)
 	out = binary.AppendVarint(append(out, 0x41), int64(min(max(size, 1), maxCharge)))
 	out = append(append(append(out, 0x6b), set...), get...) // i32.sub; global.set; global.get
 	out = append(out, 0x41, 0x00, 0x4c, 0x04, 0x40)         // i32.const 0; i32.le_s; if
-	out = append(out, 0x41, 0x00, 0x40, 0x00, 0x1a)         // i32.const 0; memory.grow 0; drop
-	out = binary.AppendUvarint(append(out, 0x23), uint64(stop))
+	out = binary.AppendUvarint(append(out, 0x10), uint64(c.yield))
+	out = binary.AppendUvarint(append(out, 0x23), uint64(c.stop))
 	out = append(out, 0x04, 0x40, 0x00, 0x0b) // if; unreachable; end
 	out = binary.AppendVarint(append(out, 0x41), yieldEvery)
 	out = append(append(out, set...), 0x0b) // global.set; end
@@ -147,6 +284,9 @@ type moduleSection struct {
 type sectionsRead struct {
 	sections        []moduleSection
 	has             map[byte]bool
+	types           int
+	imports         int
+	importedFuncs   int
 	importedGlobals int
 	definedGlobals  int
 	exportNames     []string
@@ -171,9 +311,15 @@ func readSections(b []byte) (*sectionsRead, error) {
 		mod.has[id] = true
 		r := &reader{b: body}
 		switch id {
+		case 1:
+			mod.types = r.vec()
 		case 2:
 			for range r.vec() {
-				if r.importEntry() == 3 {
+				mod.imports++
+				switch r.importEntry() {
+				case 0:
+					mod.importedFuncs++
+				case 3:
 					mod.importedGlobals++
 				}
 			}
@@ -222,7 +368,7 @@ func appendToVector(old []byte, count, added int, entries []byte) []byte {
 
 // instrumentCode is the code section with a check (appendCheck) at the
 // entry of every function and after the head of every loop.
-func instrumentCode(body []byte, countdown, stop uint32) ([]byte, error) {
+func instrumentCode(body []byte, check checkCode, ids renumbering) ([]byte, error) {
 	r := &reader{b: body}
 	count := r.vec()
 	out := binary.AppendUvarint(make([]byte, 0, len(body)+len(body)/4), uint64(count))
@@ -231,7 +377,7 @@ func instrumentCode(body []byte, countdown, stop uint32) ([]byte, error) {
 		if r.err != nil {
 			return nil, fmt.Errorf("%w: code section: %v", ErrInvalid, r.err)
 		}
-		instrumented, err := instrumentFunction(fn, countdown, stop)
+		instrumented, err := instrumentFunction(fn, check, ids)
 		if err != nil {
 			return nil, fmt.Errorf("%w: function %d of the code section: %v", ErrInvalid, f, err)
 		}
@@ -250,9 +396,10 @@ type instruction struct {
 }
 
 // instrumentFunction copies one function body with a check after its
-// locals and after every loop's block type. A first pass finds the
-// instructions and each loop's size, the second copies them.
-func instrumentFunction(fn []byte, countdown, stop uint32) ([]byte, error) {
+// locals and after every loop's block type, its calls and function
+// references renumbered. A first pass finds the instructions and each
+// loop's size, the second copies them.
+func instrumentFunction(fn []byte, check checkCode, ids renumbering) ([]byte, error) {
 	r := &reader{b: fn}
 	for range r.vec() { // locals
 		r.u32()
@@ -287,15 +434,21 @@ func instrumentFunction(fn []byte, countdown, stop uint32) ([]byte, error) {
 		ins = append(ins, instruction{start: start, op: op})
 	}
 	out := append(make([]byte, 0, len(fn)+64*(1+len(ins)/16)), fn[:code]...)
-	out = appendCheck(out, countdown, stop, len(ins))
+	out = check.append(out, len(ins))
 	for k, in := range ins {
 		end := len(fn)
 		if k+1 < len(ins) {
 			end = ins[k+1].start
 		}
-		out = append(out, fn[in.start:end]...)
+		switch in.op {
+		case 0x10, 0xd2: // call, ref.func
+			f, _, _ := leb128(fn[in.start+1 : end])
+			out = binary.AppendUvarint(append(out, in.op), uint64(ids.of(uint32(f))))
+		default:
+			out = append(out, fn[in.start:end]...)
+		}
 		if in.op == 0x03 {
-			out = appendCheck(out, countdown, stop, in.size)
+			out = check.append(out, in.size)
 		}
 	}
 	return out, nil

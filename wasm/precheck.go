@@ -245,25 +245,34 @@ func (r *reader) importEntry() byte {
 // constExpr skips a constant expression up to its end.
 func (r *reader) constExpr() {
 	for r.err == nil {
-		switch op := r.byte(); op {
-		case 0x0b: // end
+		if r.constExprOp() == 0x0b {
 			return
-		case 0x41, 0x42, 0x23, 0xd2: // i32.const, i64.const, global.get, ref.func
-			r.skipLEB()
-		case 0x43: // f32.const
-			r.take(4)
-		case 0x44: // f64.const
-			r.take(8)
-		case 0xd0: // ref.null
-			r.skipLEB()
-		case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended constant arithmetic
-		case 0xfd: // v128.const
-			r.skipLEB()
-			r.take(16)
-		default:
-			r.fail(fmt.Errorf("opcode 0x%x in a constant expression", op))
 		}
 	}
+}
+
+// constExprOp skips one instruction of a constant expression and returns
+// its opcode.
+func (r *reader) constExprOp() byte {
+	op := r.byte()
+	switch op {
+	case 0x0b: // end
+	case 0x41, 0x42, 0x23, 0xd2: // i32.const, i64.const, global.get, ref.func
+		r.skipLEB()
+	case 0x43: // f32.const
+		r.take(4)
+	case 0x44: // f64.const
+		r.take(8)
+	case 0xd0: // ref.null
+		r.skipLEB()
+	case 0x6a, 0x6b, 0x6c, 0x7c, 0x7d, 0x7e: // extended constant arithmetic
+	case 0xfd: // v128.const
+		r.skipLEB()
+		r.take(16)
+	default:
+		r.fail(fmt.Errorf("opcode 0x%x in a constant expression", op))
+	}
+	return op
 }
 
 // element reads one element segment of any of its eight forms.
