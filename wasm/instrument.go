@@ -7,7 +7,7 @@ import (
 )
 
 // Names the instrumented module exports for the host. A module exporting
-// either itself is refused: hookwire reserves them.
+// any of them itself is refused: hookwire reserves them.
 const (
 	exportCountdown = "hookwire.countdown"
 	exportStop      = "hookwire.stop"
