@@ -33,7 +33,7 @@ const (
 //
 // wazero's own way (WithCloseOnContextDone) makes a trip to Go at every
 // loop head and starts a goroutine per call: the example filters' calls
-// cost 10 to 40 times what they cost without it (RATIONALE.md, "Uploaded
+// cost 6 to 44 times what they cost without it (RATIONALE.md, "Uploaded
 // filters"). Here a check is a few instructions the CPU predicts.
 //
 // The yield import goes after the module's own imports, so the module's
