@@ -251,20 +251,18 @@ func (n renumbering) constExpr(r *reader, body, out []byte) []byte {
 // paid for finding their thread, nearly every call (C 2.5 against 1.1 µs).
 const yieldEvery = 1 << 18
 
-// maxCharge caps what one check charges, so that a countdown can always
-// run out (a region's size can be up to a function's million bytes).
-const maxCharge = yieldEvery
-
 // checkCode is what a check refers to: the yield import and the
 // countdown and stop globals.
 type checkCode struct{ yield, countdown, stop uint32 }
 
-// append appends the check of a region of size instructions.
+// append appends the check of a region of size instructions. A charge is
+// at most yieldEvery, so that one check can always run the countdown out
+// (a region can be a function of a million bytes).
 func (c checkCode) append(out []byte, size int) []byte {
 	get := binary.AppendUvarint([]byte{0x23}, uint64(c.countdown))
 	set := binary.AppendUvarint([]byte{0x24}, uint64(c.countdown))
 	out = append(out, get...)
-	out = binary.AppendVarint(append(out, 0x41), int64(min(max(size, 1), maxCharge)))
+	out = binary.AppendVarint(append(out, 0x41), int64(min(max(size, 1), yieldEvery)))
 	out = append(append(append(out, 0x6b), set...), get...) // i32.sub; global.set; global.get
 	out = append(out, 0x41, 0x00, 0x4c, 0x04, 0x40)         // i32.const 0; i32.le_s; if
 	out = binary.AppendUvarint(append(out, 0x10), uint64(c.yield))
@@ -375,11 +373,11 @@ func instrumentCode(body []byte, check checkCode, ids renumbering) ([]byte, erro
 	for f := range count {
 		fn := r.take(r.u32())
 		if r.err != nil {
-			return nil, fmt.Errorf("%w: code section: %v", ErrInvalid, r.err)
+			return nil, r.err
 		}
 		instrumented, err := instrumentFunction(fn, check, ids)
 		if err != nil {
-			return nil, fmt.Errorf("%w: function %d of the code section: %v", ErrInvalid, f, err)
+			return nil, fmt.Errorf("function %d: %v", f, err)
 		}
 		out = binary.AppendUvarint(out, uint64(len(instrumented)))
 		out = append(out, instrumented...)
