@@ -53,11 +53,8 @@ type Instance struct {
 	budget    time.Duration
 	started   time.Duration // monotonic time the call began (sinceStart)
 	clock     callClock
-	// clockAttached mirrors clock.attached for the call's own goroutine,
-	// which reads it at every yield without the lock.
-	clockAttached bool
-	slept         atomic.Int64 // ns the call's finished sleeps took
-	sleeping      atomic.Int64 // Unix ns its current sleep began; 0: awake
+	slept     atomic.Int64 // ns the call's finished sleeps took
+	sleeping  atomic.Int64 // Unix ns its current sleep began; 0: awake
 }
 
 // A call's budget is time on the CPU or asleep, not wall-clock time: on a
@@ -238,13 +235,14 @@ func firstLook(budget time.Duration) time.Duration {
 // attachClock attaches the running call's CPU clock (callClock.attach) at
 // its first trip to Go; it runs on the call's goroutine.
 func (i *Instance) attachClock() {
-	if i.clockAttached {
+	// Only the call's goroutine writes the clock (under the lock, which
+	// the watchdog reads it under), so it can read it without.
+	if i.clock.attached {
 		return
 	}
 	i.mu.Lock()
-	if i.calling && !i.clock.attached {
+	if i.calling {
 		i.clock.attach()
-		i.clockAttached = true
 	}
 	i.mu.Unlock()
 }
@@ -262,7 +260,6 @@ func (i *Instance) end() (expired bool) {
 	clock := i.clock
 	i.mu.Unlock()
 	clock.stop()
-	i.clockAttached = false
 	return expired
 }
 
