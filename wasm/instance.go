@@ -125,7 +125,7 @@ func (m *Module) Instantiate(ctx context.Context, config []byte) (*Instance, err
 	}
 	inst.alloc = mod.ExportedFunction(ExportAlloc)
 	inst.match = mod.ExportedFunction(ExportMatch)
-	if m.hasStart {
+	if m.hasInitialize {
 		if err := inst.callWith(m.rt.cfg.InitTimeout, mod.ExportedFunction(ExportInitialize), nil); err != nil {
 			inst.Close(ctx)
 			return nil, fmt.Errorf("wasm: _initialize: %w", err)

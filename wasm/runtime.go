@@ -98,10 +98,10 @@ func (r *Runtime) Close(ctx context.Context) error {
 
 // Module is a compiled, ABI-checked module. Instantiate it per worker.
 type Module struct {
-	rt       *Runtime
-	compiled wazero.CompiledModule
-	hasInit  bool
-	hasStart bool
+	rt            *Runtime
+	compiled      wazero.CompiledModule
+	hasInit       bool
+	hasInitialize bool // exports _initialize (a WASI reactor)
 	// stoppable: instrumented (instrument), so its calls can be stopped
 	// through its stop global; its start function, if any, is the
 	// exportStart export.
@@ -173,7 +173,7 @@ func (r *Runtime) check(m *Module) error {
 		if len(fn.ParamTypes()) != 0 || len(fn.ResultTypes()) != 0 {
 			return fmt.Errorf("%w: %s must take and return nothing", ErrABI, ExportInitialize)
 		}
-		m.hasStart = true
+		m.hasInitialize = true
 	}
 	for _, imp := range c.ImportedFunctions() {
 		module, name, _ := imp.Import()
