@@ -28,8 +28,9 @@ var benchEvent = map[string]filters.Value{
 
 // BenchmarkCompiledPredicate is the cost of one stream's predicate on one
 // event: building the field record and one Wasm call. "deadline" runs the
-// same module in a runtime that can interrupt calls (WithCloseOnContextDone
-// plus the per-instance watchdog), which is what uploaded filters pay.
+// same module in a runtime that can interrupt calls (instrumented, with
+// the per-instance watchdog: wasm/instrument.go), which is what uploaded
+// filters pay.
 func BenchmarkCompiledPredicate(b *testing.B) {
 	b.Run("no-deadline", func(b *testing.B) { benchPredicate(b, wasm.Config{}) })
 	b.Run("deadline", func(b *testing.B) { benchPredicate(b, wasm.Config{CallTimeout: 10 * time.Millisecond}) })

@@ -17,8 +17,9 @@ type Config struct {
 	MemoryLimitPages uint32
 	// CallTimeout bounds one hw_match call; zero means calls are never
 	// interrupted (hookwire's own generated programs need no deadline:
-	// their loops are bounded by the input). A non-zero timeout compiles
-	// every module with context checks on loop back-edges.
+	// their loops are bounded by the input). A non-zero timeout
+	// instruments every module with checks at function entries and loop
+	// heads (instrument.go).
 	CallTimeout time.Duration
 	// InitTimeout bounds instantiation work (_initialize, hw_init), which
 	// for a language runtime such as Go's takes far longer than a match.
