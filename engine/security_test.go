@@ -38,8 +38,8 @@ func (l *lockedBuffer) String() string {
 }
 
 // postHeader dials the server and writes a POST's header declaring an
-// n-byte body, as a raw client would, so that a test decides what of the
-// body to send and when to read.
+// n-byte body (n < 0: a chunked one, its length unsaid), as a raw client
+// would, so that a test decides what of the body to send and when to read.
 func postHeader(t *testing.T, s *server, key, path string, n int, timeout time.Duration) net.Conn {
 	t.Helper()
 	conn, err := net.Dial("tcp", strings.TrimPrefix(s.base, "http://"))
@@ -52,7 +52,11 @@ func postHeader(t *testing.T, s *server, key, path string, n int, timeout time.D
 	if key != "" {
 		auth = "Authorization: Bearer " + key + "\r\n"
 	}
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: hookwire\r\nContent-Type: application/json\r\n%sContent-Length: %d\r\n\r\n", path, auth, n)
+	length := fmt.Sprintf("Content-Length: %d", n)
+	if n < 0 {
+		length = "Transfer-Encoding: chunked"
+	}
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: hookwire\r\nContent-Type: application/json\r\n%s%s\r\n\r\n", path, auth, length)
 	return conn
 }
 
@@ -395,6 +399,67 @@ func sendWholeBody(t *testing.T, s *server, key, path string, n int) (int, strin
 		return 0, "", fmt.Errorf("reading the answer after the body: %w", err)
 	}
 	return status, body, nil
+}
+
+// sendChunkedBody writes a request whose body, body itself padded with
+// spaces to at least n bytes, comes in 64 KiB chunks, all of them, before
+// reading the answer.
+func sendChunkedBody(t *testing.T, s *server, key, path, body string, n int) (int, string, error) {
+	t.Helper()
+	conn := postHeader(t, s, key, path, -1, 20*time.Second)
+	w := bufio.NewWriter(conn)
+	whole := body + strings.Repeat(" ", max(0, n-len(body)))
+	for rest := whole; len(rest) > 0; {
+		chunk := rest[:min(len(rest), 64<<10)]
+		rest = rest[len(chunk):]
+		if _, err := fmt.Fprintf(w, "%x\r\n%s\r\n", len(chunk), chunk); err != nil {
+			return 0, "", fmt.Errorf("writing the body, %d of %d bytes left: %w", len(rest), len(whole), err)
+		}
+	}
+	if _, err := w.WriteString("0\r\n\r\n"); err != nil {
+		return 0, "", fmt.Errorf("writing the last chunk: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		return 0, "", fmt.Errorf("writing the body: %w", err)
+	}
+	status, answer, err := readAnswer(conn)
+	if err != nil {
+		return 0, "", fmt.Errorf("reading the answer after the body: %w", err)
+	}
+	return status, answer, nil
+}
+
+// TestChunkedBodiesAreAnsweredByTheirHeader: a body sent in chunks is
+// found over a limit only as it is read, after fasthttp has cleared the
+// request; the answer is still the one its header calls for: 401 without
+// a key the server knows, 413 naming --max-body-bytes on an ingest route.
+// A chunked batch within the limits is taken like any other.
+func TestChunkedBodiesAreAnsweredByTheirHeader(t *testing.T) {
+	const admin = "bootstrap-admin-key-0123456789"
+	srv := startServer(t, t.TempDir(), func(c *engine.Config) {
+		c.Dev, c.AdminKey, c.MaxBodyBytes = false, admin, 1<<20
+	})
+	event := `[{"session_id":"chunked","type":"click"}]`
+	for _, tc := range []struct {
+		name, key, path string
+		size            int
+		status          int
+		mentions        string
+	}{
+		{"a batch", admin, "/v1/events", 0, 202, `"accepted":1`},
+		{"over --max-body-bytes", admin, "/v1/events", 2 << 20, 413, "limit of 1048576"},
+		{"over what is read", admin, "/v1/events", 40 << 20, 413, "limit of 1048576"},
+		{"over what is read, not ingest", admin, "/v1/streams", 40 << 20, 413, "limit of 33554432"},
+		{"keyless", "", "/v1/events", 2 << 20, 401, "unauthorized"},
+		{"an unknown key", "hwk_wrongwrongwrongwrongwrongwrongwrongwr", "/v1/events", 2 << 20, 401, "unauthorized"},
+		{"keyless, no such route", "", "/v1/nowhere", 40 << 20, 413, "limit of 33554432"},
+	} {
+		status, body, err := sendChunkedBody(t, srv, tc.key, tc.path, event, tc.size)
+		if err != nil || status != tc.status || !strings.Contains(body, tc.mentions) {
+			t.Errorf("%s: POST %s with a chunked %d-byte body, key %.8q: %d %.200s (%v), want %d mentioning %q",
+				tc.name, tc.path, tc.size, tc.key, status, body, err, tc.status, tc.mentions)
+		}
+	}
 }
 
 // TestEarlyAnswerReachesAClientThatWritesFirst: a request refused before

@@ -56,6 +56,7 @@ type API struct {
 	keys       *keys.Ring
 	system     *system.Service
 	limiter    *ingestLimiter
+	chunked    chunkedRequests
 
 	ready    atomic.Bool
 	draining atomic.Bool

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
+	"weak"
 
 	"github.com/valyala/fasthttp"
 
@@ -32,12 +34,69 @@ func (a *API) readBodyBytes() int { return max(a.cfg.MaxBodyBytes, 2*streams.Max
 // request in --dev, there is nothing to decide, and route looks them up
 // anyway.
 func (a *API) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
-	if n := h.ContentLength(); !a.cfg.Dev && (n < 0 || n > keylessBodyBytes) {
-		if r := routeOf(h); r != nil && !a.keyAccepted(h, r) {
-			return fasthttp.RequestConfig{MaxRequestBodySize: keylessBodyBytes}
-		}
+	n := h.ContentLength()
+	if n >= 0 && (a.cfg.Dev || n <= keylessBodyBytes) {
+		return fasthttp.RequestConfig{MaxRequestBodySize: a.readBodyBytes()}
+	}
+	r := routeOf(h)
+	accepted := r == nil || a.keyAccepted(h, r)
+	if n < 0 {
+		a.chunked.remember(h, chunkedRequest{r, accepted})
+	}
+	if !accepted {
+		return fasthttp.RequestConfig{MaxRequestBodySize: keylessBodyBytes}
 	}
 	return fasthttp.RequestConfig{MaxRequestBodySize: a.readBodyBytes()}
+}
+
+// chunkedRequest is what a request's header said that its answer depends
+// on: its route and whether its key is one the server knows.
+type chunkedRequest struct {
+	route       *route
+	keyAccepted bool
+}
+
+// chunkedRequests remembers the header of each request whose body comes in
+// chunks, its length unknown until the last: one found over the limit only
+// as it is read is cleared by fasthttp before the error handler runs
+// (Request.ReadBody resets it), which would leave bodyTooLarge answering
+// without its route or key. Keyed by the header's address (one per
+// connection, reused by the next request on it), held weakly so that a
+// connection's state is not kept alive by the map; a sweep at each
+// doubling drops the entries of the collected ones. Requests with a length
+// never enter it: fasthttp refuses them from the header, which it keeps.
+type chunkedRequests struct {
+	mu      sync.Mutex
+	byConn  map[weak.Pointer[fasthttp.RequestHeader]]chunkedRequest
+	sweepAt int
+}
+
+func (c *chunkedRequests) remember(h *fasthttp.RequestHeader, r chunkedRequest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byConn == nil {
+		c.byConn = make(map[weak.Pointer[fasthttp.RequestHeader]]chunkedRequest)
+	}
+	if len(c.byConn) >= c.sweepAt {
+		for k := range c.byConn {
+			if k.Value() == nil {
+				delete(c.byConn, k)
+			}
+		}
+		c.sweepAt = max(64, 2*len(c.byConn))
+	}
+	c.byConn[weak.Make(h)] = r
+}
+
+// take returns, and forgets, what the header at h said when its request
+// was read; ok is false if it was never remembered.
+func (c *chunkedRequests) take(h *fasthttp.RequestHeader) (r chunkedRequest, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := weak.Make(h)
+	r, ok = c.byConn[k]
+	delete(c.byConn, k)
+	return r, ok
 }
 
 // keyAccepted reports whether the request may reach its route's handler
@@ -75,8 +134,16 @@ func routeOf(h *fasthttp.RequestHeader) *route {
 // (401) when the key is what is wrong, else 413 naming the limit.
 func (a *API) bodyTooLarge(ctx *fasthttp.RequestCtx) {
 	h := &ctx.Request.Header
-	r := routeOf(h)
-	if r != nil && !a.keyAccepted(h, r) {
+	var r *route
+	accepted := true
+	if h.ContentLength() > 0 {
+		// Refused for the length its header declares: the header is whole.
+		r = routeOf(h)
+		accepted = r == nil || a.keyAccepted(h, r)
+	} else if seen, ok := a.chunked.take(h); ok {
+		r, accepted = seen.route, seen.keyAccepted
+	}
+	if !accepted {
 		unauthorized(ctx, "missing, unknown or revoked API key: send Authorization: Bearer <key>")
 		return
 	}
