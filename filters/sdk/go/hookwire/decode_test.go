@@ -33,7 +33,14 @@ var events = []string{
 	`{"type":"bad utf8 ` + "\xff\xfe" + `"}`, `{"unknown":{"deep":[1,2,{"x":"y"}]},"type":"t"}`, `null`, `[]`, `5`, ``, `{`,
 	`{"url":"https://shop.example/` + "\x01" + `cart/and/on/and/on"}`, `{"url":"https://shop.example/caf\u00e9/cart/and/on"}`,
 	`{"url":"https://shop.example/` + "caf\xc3\xa9 \xff" + `/cart/and/on/and/on"}`,
-	`{"type":"t","name":null,"id":null}`, `{"properties":{"n":-0,"m":1E+2,"k":0.1}}`, `{"properties":{"n":01}}`, `{"properties":{"n":-}}`,
+	`{"type":"t","name":null,"id":null}`,
+	// Timestamps in hookwire's form (read without time.Parse) and near it.
+	`{"timestamp":"2024-02-29T23:59:59.999Z"}`, `{"timestamp":"2026-02-29T00:00:00.000Z"}`, `{"timestamp":"0000-01-01T00:00:00.000Z"}`,
+	`{"timestamp":"2026-13-01T00:00:00.000Z"}`, `{"timestamp":"2026-11-27T24:00:00.000Z"}`, `{"timestamp":"2026-11-27T23:59:60.000Z"}`,
+	`{"timestamp":"2026-11-27t12:00:00.123z"}`, `{"timestamp":"2026-11-27T12:00:00.123+01:00"}`, `{"timestamp":"2026-11-27T12:00:0a.123Z"}`,
+	`{"timestamp":"2026-11-27T12:00:00,123Z"}`, `{"timestamp":"2026-04-31T12:00:00.123Z"}`, `{"timestamp":"2026-11-00T12:00:00.123Z"}`,
+	// Members hookwire never sends, skipped whatever they hold.
+	`{"extra":[1,-2.5e3,"s\u00e9",{"a":[]},true,false,null],"type":"t"}`, `{"extra":[1,],"type":"t"}`, `{"extra":01}`, `{"extra":1e400}`, `{"extra":tree,"type":"t"}`, `{"extra":fals}`, `{"extra":nul}`, `{"extra":"\x"}`, `{"properties":{"n":-0,"m":1E+2,"k":0.1}}`, `{"properties":{"n":01}}`, `{"properties":{"n":-}}`,
 }
 
 func TestDecodeEventAgreesWithUnmarshal(t *testing.T) {
