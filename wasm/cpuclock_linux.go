@@ -13,9 +13,10 @@ import (
 // call's.
 //
 // It is attached at the call's first trip to Go (an instrumented module's
-// yield, about every 16k instructions), not when the call begins: nearly
-// every call ends sooner, and finding the thread (gettid) is a system call
-// (~1 µs on the project's VM, more than half of a small filter's call).
+// yield, every 2^18 instructions as the checks charge them) after 0.1 ms
+// of the call (attachAfter), not when the call begins: nearly every call
+// ends sooner, and finding the thread (gettid) is a system call (~1 µs on
+// the project's VM, more than half of a small filter's call).
 // Its baseline is read by the watchdog at its first look, for the same
 // reason (reading the clock is a system call too: 8.7 % of the server's
 // CPU with a filter keeping state on every click when every call read

@@ -227,17 +227,27 @@ func firstLookCharge(awake, budget time.Duration) time.Duration {
 	return min(awake, firstLook(budget))
 }
 
+// attachAfter is how long into a call its trips to Go start attaching its
+// clock. Attaching is a system call (~1 µs here) that a call ending
+// sooner has no use for: the watchdog first reads the clock at
+// firstLook, a quarter of the budget. A Go guest makes a few trips in
+// most calls (its code is one loop per function, each pass charged the
+// whole function): attaching at the first cost the Go example a fifth of
+// its call.
+const attachAfter = 100 * time.Microsecond
+
 // firstLook is how long into a call the watchdog first looks at it.
 func firstLook(budget time.Duration) time.Duration {
 	return max(budget/clockSettleFraction, minRecheck)
 }
 
 // attachClock attaches the running call's CPU clock (callClock.attach) at
-// its first trip to Go; it runs on the call's goroutine.
+// its first trip to Go after attachAfter; it runs on the call's goroutine.
 func (i *Instance) attachClock() {
-	// Only the call's goroutine writes the clock (under the lock, which
-	// the watchdog reads it under), so it can read it without.
-	if i.clock.attached {
+	// Only the call's goroutine writes the clock and the start (under the
+	// lock, which the watchdog reads them under), so it can read them
+	// without.
+	if i.clock.attached || sinceStart()-i.started < attachAfter {
 		return
 	}
 	i.mu.Lock()
@@ -279,9 +289,9 @@ func (i *Instance) expire() {
 	if i.clock.attached && !i.clock.settled {
 		i.clock.settle(firstLookCharge(sinceStart()-i.started-slept, i.budget))
 	}
-	// A call whose clock is not attached has not yet run a countdown's
-	// worth of instructions (instrument): it waited for a core, or in a
-	// host function. Only its sleeps count; the wall-clock cap bounds it.
+	// A call whose clock is not attached has not yet made a trip to Go
+	// after attachAfter (instrument): it waited for a core, or in a host
+	// function. Only its sleeps count; the wall-clock cap bounds it.
 	used := slept
 	if i.clock.settled {
 		used += i.clock.used()
