@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -412,6 +413,9 @@ func object(path string, raw json.RawMessage, compact bool) (json.RawMessage, *m
 		if d := depth(buf.Bytes()); d > MaxNestingDepth {
 			return nil, reject(0, path, "nested %d levels deep, over the limit of %d", d, MaxNestingDepth)
 		}
+		if at, number, found := numberOutOfRange(path, buf.Bytes()); found {
+			return nil, reject(0, at, "the number %.40s is beyond what a 64-bit float holds (±1.8e308)", number)
+		}
 		out = buf.Bytes()
 	}
 	out = model.ValidUTF8(out)
@@ -419,6 +423,65 @@ func object(path string, raw json.RawMessage, compact bool) (json.RawMessage, *m
 		return nil, reject(0, path, "%d bytes, over the limit of %d", len(out), MaxPropertiesBytes)
 	}
 	return out, nil
+}
+
+// numberOutOfRange finds the first number in the valid JSON raw that a
+// float64 cannot hold (1e400): JSON's grammar has no bound, but
+// encoding/json refuses to decode such a number into a float64 (so a Go
+// receiver of the webhook would fail on the whole body, and the Go SDK
+// on the whole event, each call a filter fault), and triggers could only
+// compare it as infinity. at is its path below path, as triggers name
+// one (properties.items.1.price). The fast decoder never hands such a
+// number on (scanner.number), so this runs on the reference path only.
+func numberOutOfRange(path string, raw []byte) (at, number string, found bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	type level struct {
+		object bool
+		name   string // the member whose value is read (object)
+		index  int    // the elements begun (array): the one read is index-1
+		key    bool   // a member name comes next (object)
+	}
+	var levels []level
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", "", false // the end (raw was checked already)
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			levels = levels[:len(levels)-1]
+			continue
+		}
+		if n := len(levels); n > 0 && levels[n-1].object && levels[n-1].key {
+			levels[n-1].name, levels[n-1].key = tok.(string), false
+			continue
+		}
+		// A value starts: the next token of its container is a name, or
+		// the next element.
+		if n := len(levels); n > 0 {
+			if levels[n-1].object {
+				levels[n-1].key = true
+			} else {
+				levels[n-1].index++
+			}
+		}
+		if num, ok := tok.(json.Number); ok {
+			if _, err := strconv.ParseFloat(string(num), 64); err != nil {
+				at := path
+				for _, l := range levels {
+					if l.object {
+						at += "." + l.name
+					} else {
+						at += "." + strconv.Itoa(l.index-1)
+					}
+				}
+				return at, string(num), true
+			}
+		}
+		if d, ok := tok.(json.Delim); ok {
+			levels = append(levels, level{object: d == '{', key: true})
+		}
+	}
 }
 
 // depth is the deepest nesting of objects and arrays in valid JSON.

@@ -127,6 +127,10 @@ func TestDecodeRejectsWithIndexAndPath(t *testing.T) {
 		{"unknown field in a later event", `[{"session_id":"s","type":"click"},{"session_id":"s","type":"click","user":{"uid":"u","x":1}}]`, 1, "user.x"},
 		{"empty id", `{"id":"","session_id":"s","type":"click"}`, 0, "id"},
 		{"trailing garbage", `{"session_id":"s","type":"click"} x`, 0, ""},
+		{"number beyond a float64", `{"session_id":"s","type":"click","properties":{"x":1e400}}`, 0, "properties.x"},
+		{"one deep in arrays", `[{"session_id":"s","type":"click"},{"session_id":"s","type":"click","properties":{"a":[1,{"b":[2,-1E+999]}],"c":1e999}}]`, 1, "properties.a.1.b.1"},
+		{"an integer of 400 digits", `{"session_id":"s","type":"click","user":{"uid":"u","properties":{"n":` + "1" + strings.Repeat("0", 399) + `}}}`, 0, "user.properties.n"},
+		{"with whitespace, after a string with an e", `{"session_id":"s","type":"click","properties":{ "e": "e5", "f" : 2e308 }}`, 0, "properties.f"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -139,6 +143,22 @@ func TestDecodeRejectsWithIndexAndPath(t *testing.T) {
 				t.Fatalf("index %d path %q (%s), want %d %q", inv.Index, inv.Path, inv.Message, tc.index, tc.path)
 			}
 		})
+	}
+}
+
+// TestDecodeKeepsNumbersAFloatHolds: the range check refuses only what a
+// float64 cannot hold; the largest, underflow to zero and long integers
+// within range go through as written, on the fast path.
+func TestDecodeKeepsNumbersAFloatHolds(t *testing.T) {
+	props := `{"max":1.7976931348623157e308,"min":-1.7976931348623157E+308,"tiny":1e-400,"zero":0e999,"long":1` +
+		strings.Repeat("0", 307) + `,"fraction":0.` + strings.Repeat("0", 400) + `1}`
+	body := []byte(`[{"session_id":"s","type":"click","properties":` + props + `}]`)
+	if _, ok := fastDecodeArray(body, 10, now, nil); !ok {
+		t.Error("numbers a float64 holds fell back to the reference decoder")
+	}
+	evs, err := Decode(body, FormatJSON, 10, now)
+	if err != nil || len(evs) != 1 || string(evs[0].Properties) != props {
+		t.Fatalf("got %v, %v; want the properties as sent", evs, err)
 	}
 }
 
@@ -188,6 +208,7 @@ func FuzzFastDecodeAgrees(f *testing.F) {
 		`[{"session_id":"s","type":"click","user":{"uid":"a"},"user":{"email":"b"}}]`,
 		`[{"session_id":"é","type":"click","url":"\xff"}]`,
 		`[{"session_id":"s","type":"click","properties":{"a":01}}]`,
+		`[{"session_id":"s","type":"click","properties":{"a":1e308,"b":[2E-400,-1.7976931348623157e308],"c":1e309}}]`,
 	} {
 		f.Add([]byte(seed), uint8(0))
 		if strings.HasPrefix(seed, "[") && strings.HasSuffix(seed, "]") {

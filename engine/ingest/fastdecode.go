@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
+	"strconv"
 	"sync"
 	"time"
 	"unsafe"
@@ -579,8 +580,16 @@ func skipPlainWords(b []byte, i int) int {
 
 func isHex(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
 
-// number skips -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+// number skips -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and fails
+// on a number a float64 cannot hold (the reference path refuses it by
+// name: numberOutOfRange). Only a number with an exponent or over 300
+// characters can be one, so nearly none is parsed.
 func (s *scanner) number() bool {
+	start := s.i
+	inRange := func() bool {
+		_, err := strconv.ParseFloat(string(s.b[start:s.i]), 64)
+		return err == nil
+	}
 	digits := func() bool {
 		from := s.i
 		for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
@@ -603,7 +612,7 @@ func (s *scanner) number() bool {
 		if !s.consume('+') {
 			s.consume('-')
 		}
-		return digits()
+		return digits() && inRange()
 	}
-	return true
+	return s.i-start <= 300 || inRange()
 }
