@@ -17,9 +17,9 @@ export function hw_match(ptr: usize, len: i32): i32 {
   const event = new Event(ptr, len);
   if (!event.find("type").equals("navigate")) return 0;
   // hookwire always writes the timestamp: UTC, with milliseconds.
-  const timestamp = event.find("timestamp").text();
-  if (timestamp == null) return -1;
-  const at = Date.fromString(timestamp).getTime();
+  const millis = event.find("timestamp").millis();
+  if (isNaN(millis)) return -1;
+  const at = <i64>millis;
   // The page is the event's own url, not a url among its properties.
   const url = event.find("url");
   if (url.contains("/pricing")) {

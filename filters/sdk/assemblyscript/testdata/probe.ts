@@ -57,6 +57,12 @@ export function probe_compare(doc: usize, len: i32, path: usize, pathLen: i32, o
   return v.contains(needle) ? 1 : 0;
 }
 
+// probe_millis is the found value's millis(), or -2 when not found.
+export function probe_millis(doc: usize, len: i32, path: usize, pathLen: i32): f64 {
+  const v = new Event(doc, len).find(str(path, pathLen));
+  return v.found ? v.millis() : -2;
+}
+
 // abort replaces the env.abort import AssemblyScript adds by default.
 export function abort(message: usize, file: usize, line: u32, column: u32): void {
   unreachable();
