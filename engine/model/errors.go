@@ -76,7 +76,20 @@ func CheckText(path, s string, minLen, maxLen int) *InvalidError {
 // character, in one pass over the bytes while they are ASCII (every event
 // checks its session id and its user's fields, nearly always ASCII).
 func textLength(s string) (n int, control bool) {
-	for i := 0; i < len(s); i++ {
+	// Eight bytes a step while none is a control character or past ASCII
+	// (a flag can be wrong only above a right one, where the byte loop
+	// takes over anyway): ids and user fields are mostly over eight bytes.
+	const ones, high = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		del := w ^ (ones * 0x7f)
+		if (w|(w-ones*0x20)&^w|(del-ones)&^del)&high != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
 			rest := s[i:]

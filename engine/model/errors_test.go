@@ -3,6 +3,7 @@ package model
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestCheckTextCountsCharactersAndFindsControls: lengths are characters,
@@ -30,6 +31,25 @@ func TestCheckTextCountsCharactersAndFindsControls(t *testing.T) {
 			t.Errorf("%s: refused: %v", tc.name, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Message, tc.want)):
 			t.Errorf("%s: %v, want a refusal saying %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestTextLengthAgreesWithCountingRunes: the word-at-a-time scan finds a
+// control character or a character past ASCII at every place in strings
+// of up to 40 bytes, as counting runes one by one does.
+func TestTextLengthAgreesWithCountingRunes(t *testing.T) {
+	for size := range 41 {
+		for at := range size {
+			for _, special := range []string{"\x00", "\x1f", " ", "~", "\x7f", "é", "北", "\xff"} {
+				s := strings.Repeat("a", at) + special + strings.Repeat("b", max(0, size-at-1))
+				n, control := textLength(s)
+				wantN := utf8.RuneCountInString(s)
+				wantControl := strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+				if n != wantN || control != wantControl {
+					t.Fatalf("textLength(%q) = %d, %v; want %d, %v", s, n, control, wantN, wantControl)
+				}
+			}
 		}
 	}
 }
