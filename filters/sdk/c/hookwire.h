@@ -262,6 +262,32 @@ static inline int hw__byte(hw__reader *r) {
   return 0xF0 | (int)(cp >> 18);
 }
 
+// hw__digits is the n decimal digits at b as a number, or -1.
+static inline int hw__digits(const int *b, int n) {
+  int v = 0;
+  for (int k = 0; k < n; k++) {
+    if (b[k] < '0' || b[k] > '9') return -1;
+    v = v * 10 + (b[k] - '0');
+  }
+  return v;
+}
+
+static inline int hw__days_in(int year, int month) {
+  if (month == 2) return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28;
+  return month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31;
+}
+
+// hw__days_from_civil is the days from 1970-01-01 to a date of the
+// proleptic Gregorian calendar (Howard Hinnant's algorithm).
+static inline int64_t hw__days_from_civil(int year, int month, int day) {
+  int64_t y = month <= 2 ? year - 1 : year;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t year_of_era = y - era * 400;
+  int64_t day_of_year = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1;
+  int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146097 + day_of_era - 719468;
+}
+
 // hw__starts reports whether the decoded text from the reader's position
 // starts with s[0:n] (whole: and ends there).
 static inline int hw__starts(hw__reader r, const char *s, uint32_t n, int whole) {
@@ -496,6 +522,52 @@ static inline int hw_number(const hw_value *v, double *out) {
     mantissa = scale < 0 ? mantissa / factor : mantissa * factor;
   }
   *out = negative ? -mantissa : mantissa;
+  return 1;
+}
+
+// hw_millis reads a string value in RFC 3339, as hookwire writes every
+// event's timestamp ("2026-11-27T12:00:00.123Z"; a fraction of any length
+// and an offset such as "+01:00" are read too), into *out as Unix
+// milliseconds (a fraction past them cut off): 1, or 0 when v is not such
+// a string. Forms outside RFC 3339 that Go's time.Parse takes (a one-digit
+// hour, a comma before the fraction) are not read.
+static inline int hw_millis(const hw_value *v, int64_t *out) {
+  if (v->kind != HW_STRING) return 0;
+  hw__reader r = hw__read(v->ptr, v->len);
+  int b[19];  // "2006-01-02T15:04:05"
+  for (int k = 0; k < 19; k++)
+    if ((b[k] = hw__byte(&r)) < 0) return 0;
+  int year = hw__digits(b, 4), month = hw__digits(b + 5, 2), day = hw__digits(b + 8, 2);
+  int hour = hw__digits(b + 11, 2), minute = hw__digits(b + 14, 2), second = hw__digits(b + 17, 2);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || day > hw__days_in(year, month) || hour < 0 || hour > 23 ||
+      minute < 0 || minute > 59 || second < 0 || second > 59 || b[4] != '-' || b[7] != '-' || b[10] != 'T' ||
+      b[13] != ':' || b[16] != ':')
+    return 0;
+  int64_t millis = 0;
+  int c = hw__byte(&r);
+  if (c == '.') {
+    int places = 0;
+    while ((c = hw__byte(&r)) >= '0' && c <= '9') {
+      if (places < 3) millis = millis * 10 + (c - '0');
+      places++;
+    }
+    if (places == 0) return 0;
+    for (; places < 3; places++) millis *= 10;
+  }
+  int64_t offset = 0;  // minutes east of UTC
+  if (c == '+' || c == '-') {
+    int z[5];
+    for (int k = 0; k < 5; k++)
+      if ((z[k] = hw__byte(&r)) < 0) return 0;
+    int oh = hw__digits(z, 2), om = hw__digits(z + 3, 2);
+    if (oh < 0 || oh > 23 || om < 0 || om > 59 || z[2] != ':') return 0;
+    offset = (int64_t)(oh * 60 + om) * (c == '-' ? -1 : 1);
+  } else if (c != 'Z') {
+    return 0;
+  }
+  if (hw__byte(&r) != -1) return 0;
+  int64_t seconds = hw__days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset * 60;
+  *out = seconds * 1000 + millis;
   return 1;
 }
 

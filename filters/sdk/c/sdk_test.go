@@ -53,6 +53,12 @@ func TestFindRefusesWhatIsNotJSON(t *testing.T) { sdktest.RefusesMalformed(t, ne
 
 func FuzzFindAgreesWithEncodingJSON(f *testing.F) { sdktest.Fuzz(f, newProbe(f)) }
 
+// TestMillisReadsRFC3339AsGoDoes: hw_millis reads timestamps as Go does,
+// and refuses what is not one.
+func TestMillisReadsRFC3339AsGoDoes(t *testing.T) { sdktest.ReadsTimesAsGoDoes(t, newProbe(t)) }
+
+func FuzzMillis(f *testing.F) { sdktest.FuzzMillis(f, newProbe(f)) }
+
 // memoryState is a session's filter state and log, as the engine keeps
 // them for one (session, stream).
 type memoryState struct {

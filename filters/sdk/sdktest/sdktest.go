@@ -13,9 +13,11 @@ import (
 	"encoding/json"
 	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
@@ -108,6 +110,20 @@ func (p *Probe) Compare(t testing.TB, doc []byte, path string, op int, s string)
 	args := append([]uint64{uint64(at[0]), uint64(len(doc))}, p.str(at[1], path)...)
 	args = append(append(args, uint64(op)), p.str(at[2], s)...)
 	return p.Call(t, "probe_compare", args...)
+}
+
+// Millis is probe_millis: the found value's Unix milliseconds (the SDK's
+// reading of an RFC 3339 time), NaN when it reads none, -2 when the path
+// is not found.
+func (p *Probe) Millis(t testing.TB, doc []byte, path string) float64 {
+	t.Helper()
+	at := p.Put(t, doc, []byte(path))
+	args := append([]uint64{uint64(at[0]), uint64(len(doc))}, p.str(at[1], path)...)
+	res, err := p.Mod.ExportedFunction("probe_millis").Call(context.Background(), args...)
+	if err != nil {
+		t.Fatalf("probe_millis: %v", err)
+	}
+	return api.DecodeF64(res[0])
 }
 
 // Reference finds path in doc as the SDKs are documented to: member
@@ -315,6 +331,59 @@ var Seeds = [][3]string{
 	{Event, "properties.items.1.sku", "B"},
 	{`{"a\u0062":"\u00e9\n"}`, "ab", "é"},
 	{`[0,{"x":-0.0e-5}]`, "1.x", ""},
+}
+
+// rfc3339 is RFC 3339's date-time (section 5.6), which the SDKs' millis
+// read; Go's time.Parse also takes forms outside it (a one-digit hour, a
+// comma before the fraction, an offset of +24:00).
+var rfc3339 = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$`)
+
+// Timestamps are times in and near RFC 3339: hookwire's form, fractions,
+// offsets, leap years, values out of range, forms only Go takes.
+var Timestamps = []string{
+	"2026-11-27T12:00:00.123Z", "2026-11-27T12:00:00Z", "2026-11-27T12:00:00.1Z", "2026-11-27T12:00:00.98765Z",
+	"2026-11-27T12:00:00.123456789123Z", "2026-11-27T12:00:00.123+01:00", "2026-11-27T12:00:00-09:30",
+	"2024-02-29T23:59:59.999Z", "2026-02-29T00:00:00Z", "2000-02-29T00:00:00Z", "1900-02-29T00:00:00Z",
+	"0000-01-01T00:00:00.000Z", "1969-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999-23:59", "1970-01-01T00:00:00Z",
+	"2026-13-01T00:00:00Z", "2026-04-31T00:00:00Z", "2026-11-00T00:00:00Z", "2026-11-27T24:00:00Z",
+	"2026-11-27T23:60:00Z", "2026-11-27T23:59:60Z", "2026-11-27T12:00:00+24:00", "2026-11-27T12:00:00+01:60",
+	"2026-11-27t12:00:00Z", "2026-11-27T12:00:00z", "2026-11-27 12:00:00Z", "2026-11-27T12:00:00,123Z",
+	"2026-11-27T1:00:00Z", "2026-11-27T12:00:00.Z", "2026-11-27T12:00:00", "2026-11-27T12:00:00+0100",
+	"2026-11-27", "", "not a time", "+2026-11-27T12:00:00Z", "2026-11-27T12:00:00.123Z<", "２026-11-27T12:00:00Z",
+}
+
+// AgreeOnMillis looks up ts in a document (JSON-encoded, so <, > and & come
+// escaped) and checks the probe's millis of it against time.Parse: the
+// same Unix milliseconds for a time in RFC 3339's grammar that Go reads,
+// NaN for anything else.
+func AgreeOnMillis(t *testing.T, p *Probe, ts string) {
+	t.Helper()
+	doc, _ := json.Marshal(map[string]any{"t": ts, "n": 1764244800123})
+	got, want := p.Millis(t, doc, "t"), math.NaN()
+	if parsed, err := time.Parse(time.RFC3339, ts); err == nil && rfc3339.MatchString(ts) {
+		want = float64(parsed.UnixMilli())
+	}
+	if got != want && !(math.IsNaN(got) && math.IsNaN(want)) {
+		t.Fatalf("millis of %q = %v, want %v", ts, got, want)
+	}
+	if n := p.Millis(t, doc, "n"); !math.IsNaN(n) {
+		t.Fatalf("millis of a number: %v, want NaN", n)
+	}
+}
+
+// ReadsTimesAsGoDoes checks AgreeOnMillis for every one of Timestamps.
+func ReadsTimesAsGoDoes(t *testing.T, p *Probe) {
+	for _, ts := range Timestamps {
+		AgreeOnMillis(t, p, ts)
+	}
+}
+
+// FuzzMillis runs a fuzz target of AgreeOnMillis over p, from Timestamps.
+func FuzzMillis(f *testing.F, p *Probe) {
+	for _, ts := range Timestamps {
+		f.Add(ts)
+	}
+	f.Fuzz(func(t *testing.T, ts string) { AgreeOnMillis(t, p, ts) })
 }
 
 // InputBytes is the size of a Module's buffer for inputs.

@@ -49,3 +49,12 @@ HW_EXPORT(probe_compare) int probe_compare(const char *json, uint32_t len, const
     default: return hw_text_contains(&v, s);
   }
 }
+
+// probe_millis is hw_millis of the found value: NaN when it reads none,
+// -2 when the path is not found.
+HW_EXPORT(probe_millis) double probe_millis(const char *json, uint32_t len, const char *path) {
+  hw_value v;
+  if (hw_find(json, len, path, &v) != 1) return -2;
+  int64_t millis;
+  return hw_millis(&v, &millis) ? (double)millis : __builtin_nan("");
+}
