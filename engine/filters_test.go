@@ -253,9 +253,18 @@ func TestFilterAPI(t *testing.T) {
 
 	srv.putFilter("pagevisit", pagevisit)
 	var e apiError
+	// The refusal says what the filter logged: each example logs its reason.
 	if status := srv.call("POST", "/v1/streams", filterStream("no config", recv.URL, "pagevisit", ev{}), &e); status != 400 ||
-		!strings.Contains(e.Error.Message, "triggers[0].config") {
+		!strings.Contains(e.Error.Message, "triggers[0].config") || !strings.Contains(e.Error.Message, `logged: config needs "type"`) {
 		t.Fatalf("a config the filter refuses: %d %+v", status, e)
+	}
+	srv.putFilter("bigspender", exampleFilter(t, "bigspender"))
+	if status := srv.call("POST", "/v1/streams", filterStream("no threshold", recv.URL, "bigspender", ev{"min_total": -1}), &e); status != 400 ||
+		!strings.Contains(e.Error.Message, `logged: config refused: config needs {"min_total": <positive number>}`) {
+		t.Fatalf("a config the Go example refuses: %d %+v", status, e)
+	}
+	if status := srv.call("DELETE", "/v1/filters/bigspender", nil, nil); status != 204 {
+		t.Fatalf("delete bigspender: %d", status)
 	}
 	if status := srv.call("POST", "/v1/streams", filterStream("unknown", recv.URL, "nope", nil), &e); status != 400 ||
 		!strings.Contains(e.Error.Message, "triggers[0].filter") {

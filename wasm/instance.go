@@ -153,13 +153,45 @@ func (i *Instance) init(config []byte) error {
 		return fmt.Errorf("%w: for the %d-byte config", ErrAlloc, len(config))
 	}
 	stack = []uint64{uint64(ptr), uint64(len(config))}
-	if err := i.callWith(timeout, i.mod.ExportedFunction(ExportInit), stack); err != nil {
+	// What hw_init logs is kept for its refusal: the SDKs log why they
+	// refuse a config, and there is no session or stream to log it with.
+	var said initLog
+	i.state, i.logged = &said, 0
+	err := i.callWith(timeout, i.mod.ExportedFunction(ExportInit), stack)
+	i.state = nil
+	if err != nil {
 		return fmt.Errorf("wasm: hw_init: %w", err)
 	}
 	if status := int32(uint32(stack[0])); status != 0 {
+		if len(said.lines) > 0 {
+			return fmt.Errorf("%w: hw_init returned %d and logged: %s", ErrInitRefused, status, strings.Join(said.lines, "; "))
+		}
 		return fmt.Errorf("%w: hw_init returned %d", ErrInitRefused, status)
 	}
 	return nil
+}
+
+// initLog is hw_init's CallState: no session state (state_get finds
+// nothing, state_set is refused), and the first lines logged, at most
+// initLogBytes of them, for the refusal's message.
+type initLog struct {
+	lines []string
+	bytes int
+}
+
+// initLogBytes bounds what of hw_init's lines a refusal quotes: enough for
+// a reason, not a dump into an API answer.
+const initLogBytes = 1 << 10
+
+func (l *initLog) Get([]byte) ([]byte, bool) { return nil, false }
+func (l *initLog) Set(_, _ []byte) bool      { return false }
+func (l *initLog) Log(line []byte) {
+	if l.bytes >= initLogBytes {
+		return
+	}
+	text := strings.ToValidUTF8(string(line[:min(len(line), initLogBytes-l.bytes)]), "\ufffd")
+	l.lines = append(l.lines, text)
+	l.bytes += len(text)
 }
 
 // Match copies input into the guest and calls hw_match with state reachable

@@ -350,3 +350,46 @@ func TestPoolQuarantinesAFilterThatKeepsFailing(t *testing.T) {
 		t.Fatalf("after the quarantine: %d, %v; want the filter's answer", got, err)
 	}
 }
+
+// TestARefusedConfigSaysWhatTheFilterLogged: what hw_init logs before it
+// refuses its config is in the refusal (the SDKs log their reason, and
+// there is no session to log it with), bounded to about a kilobyte; a
+// config taken says nothing.
+func TestARefusedConfigSaysWhatTheFilterLogged(t *testing.T) {
+	ctx := context.Background()
+	module := wat(t, `(module
+	  (import "hookwire" "log" (func $log (param i32 i32)))
+	  (memory (export "memory") 1)
+	  (data (i32.const 0) "config needs min_total")
+	  (data (i32.const 64) "`+strings.Repeat("x", 200)+`")
+	  (func (export "hw_alloc") (param i32) (result i32) (i32.const 1024))
+	  (func (export "hw_match") (param i32 i32) (result i32) (i32.const 0))
+	  (func (export "hw_init") (param $p i32) (param $n i32) (result i32)
+	    (local $i i32)
+	    ;; a config of one byte "1" is taken; "2" logs 20 long lines
+	    (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 0x31)) (then (return (i32.const 0))))
+	    (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 0x32))
+	      (then (loop $more
+	        (call $log (i32.const 64) (i32.const 200))
+	        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+	        (br_if $more (i32.lt_u (local.get $i) (i32.const 20))))))
+	    (call $log (i32.const 0) (i32.const 22))
+	    (i32.const 1)))`)
+	mod, err := newRuntime(t, wasm.Config{CallTimeout: wasm.DefaultCallTimeout}).Compile(ctx, module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mod.Instantiate(ctx, []byte("0")); !errors.Is(err, wasm.ErrInitRefused) ||
+		!strings.HasSuffix(err.Error(), "hw_init returned 1 and logged: config needs min_total") {
+		t.Errorf("a refused config: %v, want the refusal with what hw_init logged", err)
+	}
+	_, err = mod.Instantiate(ctx, []byte("2"))
+	if !errors.Is(err, wasm.ErrInitRefused) || !strings.Contains(err.Error(), strings.Repeat("x", 200)) || len(err.Error()) > 1200 {
+		t.Errorf("a refusal after 20 lines of 200 bytes: %d bytes, %.300v; want about a kilobyte of them", len(err.Error()), err)
+	}
+	inst, err := mod.Instantiate(ctx, []byte("1"))
+	if err != nil {
+		t.Fatalf("a config taken: %v", err)
+	}
+	inst.Close(ctx)
+}

@@ -11,13 +11,20 @@
 
 #include "hookwire.h"
 
-// The config's strings, decoded once; hw_init refuses a config without them.
+// The config's strings, decoded once; hw_init refuses a config without
+// them, and logs why: hookwire puts what hw_init logged into its refusal.
 static const char *want_type, *want_url;
 
 HW_EXPORT(hw_init) int hw_init(const char *config, uint32_t len) {
   hw_value type, url;
-  if (hw_find(config, len, "type", &type) != 1 || !(want_type = hw_text_dup(&type))) return 1;
-  if (hw_find(config, len, "url_contains", &url) != 1 || hw_text_len(&url) < 1 || !(want_url = hw_text_dup(&url))) return 2;
+  if (hw_find(config, len, "type", &type) != 1 || !(want_type = hw_text_dup(&type))) {
+    hw_log_text("config needs \"type\": the event type to match, e.g. \"navigate\"");
+    return 1;
+  }
+  if (hw_find(config, len, "url_contains", &url) != 1 || hw_text_len(&url) < 1 || !(want_url = hw_text_dup(&url))) {
+    hw_log_text("config needs \"url_contains\": the text the event's url must hold");
+    return 2;
+  }
   return 0;
 }
 

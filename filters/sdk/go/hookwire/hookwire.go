@@ -50,8 +50,8 @@ func Handle(match func(e Event) bool) { matchFn = match }
 
 // OnConfig registers a function that receives the trigger's config (JSON;
 // empty if the stream gave none) once per instance, before any event. An
-// error refuses the config: the stream is then rejected with that message
-// in mind.
+// error refuses the config: the SDK logs it, and the stream's 400 quotes
+// what was logged.
 func OnConfig(fn func(config []byte) error) { initFn = fn }
 
 // DecodeConfig is a helper for OnConfig: it unmarshals a JSON config into v,
