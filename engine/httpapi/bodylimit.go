@@ -30,9 +30,10 @@ func (a *API) readBodyBytes() int { return max(a.cfg.MaxBodyBytes, 2*streams.Max
 
 // requestConfig is Server.HeaderReceived.
 // The route and the key are looked up here only for a body that declares
-// more than keylessBodyBytes (or no length): for the others, as for every
-// request in --dev, there is nothing to decide, and route looks them up
-// anyway.
+// more than keylessBodyBytes (or no length: what they were is remembered
+// for bodyTooLarge, chunkedRequests): for the others, as for every
+// request with a length in --dev, there is nothing to decide, and route
+// looks them up anyway.
 func (a *API) requestConfig(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 	n := h.ContentLength()
 	if n >= 0 && (a.cfg.Dev || n <= keylessBodyBytes) {
