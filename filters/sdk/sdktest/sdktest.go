@@ -207,10 +207,22 @@ func unmarshalled(doc []byte, path string) (any, bool) {
 	return cur, true
 }
 
+// Lookups is what an SDK's lookups answer: a Probe's (a module in wazero)
+// or, for the Go SDK, its own functions called natively.
+type Lookups interface {
+	// Find is the lookup of path in doc.
+	Find(t testing.TB, doc []byte, path string) Found
+	// Text is the found string's decoded text; false when there is none.
+	Text(t testing.TB, doc []byte, path string) (string, bool)
+	// Compare is 1 or 0 for comparison op (Equal, Prefix, Suffix,
+	// Contains) of the found value with s, -2 when the path is not found.
+	Compare(t testing.TB, doc []byte, path string, op int, s string) int64
+}
+
 // Agree checks a lookup of path in the valid document doc, and everything
 // read from what it found, against Reference; string values are compared
 // with each needle (those without a NUL) all four ways.
-func Agree(t *testing.T, p *Probe, doc []byte, path string, needles ...string) {
+func Agree(t *testing.T, p Lookups, doc []byte, path string, needles ...string) {
 	t.Helper()
 	got := p.Find(t, doc, path)
 	want, ok := Reference(doc, path)
@@ -475,7 +487,7 @@ func (m *Module) Result(t testing.TB, doc []byte, status int64) Found {
 // ReadsAsEncodingJSON looks up every path of Paths in Event, and members
 // named twice (at several depths, spelt with escapes, named again in a
 // value), through p.
-func ReadsAsEncodingJSON(t *testing.T, p *Probe) {
+func ReadsAsEncodingJSON(t *testing.T, p Lookups) {
 	for _, path := range Paths {
 		Agree(t, p, []byte(Event), path, Needles...)
 	}
@@ -496,7 +508,7 @@ func ReadsAsEncodingJSON(t *testing.T, p *Probe) {
 
 // RefusesMalformed looks up "a" in each of Malformed through p: each must
 // be malformed (-1).
-func RefusesMalformed(t *testing.T, p *Probe) {
+func RefusesMalformed(t *testing.T, p Lookups) {
 	for _, doc := range Malformed {
 		if got := p.Find(t, []byte(doc), "a"); got.Status != -1 {
 			t.Errorf("a in %q: status %d (kind %d), want -1", doc, got.Status, got.Kind)
@@ -505,7 +517,7 @@ func RefusesMalformed(t *testing.T, p *Probe) {
 }
 
 // Fuzz runs a fuzz target of Agree over p, from Seeds.
-func Fuzz(f *testing.F, p *Probe) {
+func Fuzz(f *testing.F, p Lookups) {
 	for _, seed := range Seeds {
 		f.Add([]byte(seed[0]), seed[1], seed[2])
 	}
