@@ -32,6 +32,7 @@ filters: filter-go filter-c filter-wat filter-as
 filter-go:
 	mkdir -p $(FILTERS_OUT)
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(FILTERS_OUT)/bigspender.wasm ./filters/examples/go/bigspender
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $(FILTERS_OUT)/failedlogins.wasm ./filters/examples/go/failedlogins
 
 filter-c:
 	mkdir -p $(FILTERS_OUT)

@@ -15,6 +15,7 @@ var exampleConfigs = map[string][]byte{
 	"pagevisit":         []byte(`{"type":"navigate","url_contains":"/pricing"}`),
 	"pricing-then-help": nil,
 	"bigspender":        []byte(`{"min_total":1e300}`),
+	"failedlogins":      []byte(`{"name":"Login Failed"}`),
 }
 
 var benchEvent = []byte(`{"id":"e-1","session_id":"s-123","type":"navigate","timestamp":"2026-11-27T12:00:00.123Z",` +
@@ -42,7 +43,7 @@ func exampleModule(b *testing.B, name string) (*wasm.Runtime, *wasm.Module) {
 // (wasm/memory_linux.go) a Go guest's heap growth copied its memory and
 // about one call in 15,000 took that long; "faults" shows if any still do.
 func BenchmarkExampleFilter(b *testing.B) {
-	for _, name := range []string{"wat/rage3", "c/pagevisit", "assemblyscript/pricing-then-help", "go/bigspender"} {
+	for _, name := range []string{"wat/rage3", "c/pagevisit", "assemblyscript/pricing-then-help", "go/bigspender", "go/failedlogins"} {
 		filter := name[indexByte(name, '/')+1:]
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
@@ -75,7 +76,7 @@ func BenchmarkExampleFilter(b *testing.B) {
 // BenchmarkInstantiateExample is what a pool pays for one more instance
 // (and what a fault costs: the faulted instance is replaced).
 func BenchmarkInstantiateExample(b *testing.B) {
-	for _, name := range []string{"wat/rage3", "c/pagevisit", "assemblyscript/pricing-then-help", "go/bigspender"} {
+	for _, name := range []string{"wat/rage3", "c/pagevisit", "assemblyscript/pricing-then-help", "go/bigspender", "go/failedlogins"} {
 		filter := name[indexByte(name, '/')+1:]
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()

@@ -156,6 +156,17 @@ func TestExampleFiltersEndToEnd(t *testing.T) {
 				"properties": ev{"next": "https://x/pricing"}},
 			{"id": "d2", "session_id": "d", "type": "navigate", "url": "https://x/help", "timestamp": at(1)},
 		}, map[string]string{"a": "a2"}},
+		{"failedlogins", ev{"name": "Login Failed"}, []ev{
+			{"id": "a1", "session_id": "a", "type": "custom", "name": "Login Failed"},
+			{"id": "a2", "session_id": "a", "type": "custom", "name": "Login Succeeded"},
+			{"id": "b1", "session_id": "b", "type": "custom", "name": "Login Failed"},
+			// A name among the properties is not the event's.
+			{"id": "a3", "session_id": "a", "type": "click", "properties": ev{"name": "Login Failed"}},
+			{"id": "a4", "session_id": "a", "type": "custom", "name": "Login Failed"},
+			{"id": "b2", "session_id": "b", "type": "custom", "name": "Login Failed"}, // two in b: none fires
+			{"id": "a5", "session_id": "a", "type": "custom", "name": "Login Failed", "properties": ev{"name": "x"}},
+			{"id": "a6", "session_id": "a", "type": "custom", "name": "Login Failed"},
+		}, map[string]string{"a": "a5"}},
 		{"bigspender", ev{"min_total": 100}, []ev{
 			cart("a1", "a", 40), cart("a2", "a", 40), {"id": "a3", "session_id": "a", "type": "click"},
 			cart("a4", "a", 30), cart("a5", "a", 500), cart("b1", "b", 99.5),
