@@ -21,7 +21,7 @@ import (
 // match the fields exactly or, as encoding/json's do, case-insensitively.
 //
 // A Go guest pays dearly for each allocation (~0.2 µs in a wasip1 guest,
-// a tenth of the C example's whole call), so the event's bytes are copied
+// a fifth of the C example's whole call), so the event's bytes are copied
 // into one string and every string without escapes is a piece of it.
 func decodeEvent(data []byte) (Event, error) {
 	d := decoder{b: data, text: string(data)}
