@@ -119,11 +119,7 @@ func (p *Probe) Millis(t testing.TB, doc []byte, path string) float64 {
 	t.Helper()
 	at := p.Put(t, doc, []byte(path))
 	args := append([]uint64{uint64(at[0]), uint64(len(doc))}, p.str(at[1], path)...)
-	res, err := p.Mod.ExportedFunction("probe_millis").Call(context.Background(), args...)
-	if err != nil {
-		t.Fatalf("probe_millis: %v", err)
-	}
-	return api.DecodeF64(res[0])
+	return api.DecodeF64(p.call(t, "probe_millis", args...)[0])
 }
 
 // Reference finds path in doc as the SDKs are documented to: member
@@ -447,6 +443,17 @@ func (m *Module) Put(t testing.TB, inputs ...[]byte) []uint32 {
 // Call calls an export whose result is an i32 (0 for none).
 func (m *Module) Call(t testing.TB, name string, args ...uint64) int64 {
 	t.Helper()
+	res := m.call(t, name, args...)
+	if len(res) == 0 {
+		return 0
+	}
+	return int64(int32(res[0]))
+}
+
+// call calls an export through the cache of exports and returns its raw
+// results.
+func (m *Module) call(t testing.TB, name string, args ...uint64) []uint64 {
+	t.Helper()
 	fn := m.funcs[name]
 	if fn == nil {
 		fn = m.Mod.ExportedFunction(name)
@@ -456,10 +463,7 @@ func (m *Module) Call(t testing.TB, name string, args ...uint64) int64 {
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	if len(res) == 0 {
-		return 0
-	}
-	return int64(int32(res[0]))
+	return res
 }
 
 // Result reads what a probe's probe_find recorded at probe_result(), the
